@@ -1,0 +1,11 @@
+"""The ``igtoken`` command line."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.group()
+@click.version_option(package_name="igtoken")
+def main() -> None:
+    """Get and keep Instagram access tokens."""

@@ -54,7 +54,7 @@ def parse_dotenv(text: str, *, source: str = ".env") -> dict[str, str]:
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
-        if line.startswith("export ") or line.startswith("export\t"):
+        if line.startswith(("export ", "export\t")):
             line = line[len("export") :].lstrip()
         name, sep, rest = line.partition("=")
         name = name.strip()

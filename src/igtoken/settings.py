@@ -207,7 +207,7 @@ def _database_url(name: str, raw: str) -> str:
     # Bare postgres URLs would pick psycopg2, which is not installed: use the driver we ship.
     if scheme in ("postgres", "postgresql"):
         return f"postgresql+psycopg://{rest}"
-    if scheme == "sqlite" or scheme.startswith("sqlite+") or scheme.startswith("postgresql+"):
+    if scheme == "sqlite" or scheme.startswith(("sqlite+", "postgresql+")):
         return url
     raise ConfigurationError(
         f"{name} must be a SQLite or PostgreSQL URL, got scheme {scheme!r}",

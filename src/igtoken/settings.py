@@ -339,7 +339,12 @@ def _unknown_variable_warnings(environ: Mapping[str, str], dotenv: Mapping[str, 
                 found.setdefault(name, source)
     warnings = []
     for name, source in sorted(found.items()):
-        matches = difflib.get_close_matches(name.upper(), sorted(known), n=3, cutoff=0.6)
+        # Compare without the shared prefix, which would make every name look close.
+        suffixes = {k.removeprefix(PREFIX): k for k in known}
+        close = difflib.get_close_matches(
+            name.upper().removeprefix(PREFIX), sorted(suffixes), n=3, cutoff=0.6
+        )
+        matches = [suffixes[m] for m in close]
         hint = f"did you mean {' or '.join(matches)}?" if matches else "it is ignored"
         warnings.append(f"unknown variable {name} (from the {source}); {hint}")
     return warnings

@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING
 
 import click
 
-from igtoken.settings import Settings, load_settings
-
 if TYPE_CHECKING:
     from rich.console import Console
+
+    from igtoken.settings import Settings
 
 __all__ = ["AppContext", "pass_ctx"]
 
@@ -56,6 +56,8 @@ class AppContext:
     @cached_property
     def settings(self) -> Settings:
         """The validated settings; loading warnings are printed to stderr once."""
+        from igtoken.settings import load_settings
+
         environ = os.environ if self._environ is None else self._environ
         env_file = self.env_file
         if env_file is None and Path(".env").is_file():

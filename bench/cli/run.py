@@ -46,7 +46,9 @@ def time_runs(argv: list[str], runs: int) -> tuple[list[float], int]:
     samples, code = [], 0
     for _ in range(runs):
         start = time.perf_counter()
-        code = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False).returncode
+        code = subprocess.run(
+            argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False
+        ).returncode
         samples.append((time.perf_counter() - start) * 1000)
     return samples, code
 

@@ -261,3 +261,14 @@ def test_help_imports_nothing_heavy():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == "[]"
+
+
+def test_subcommand_usage_error_as_json():
+    """With --json, a subcommand's usage error is the JSON error object, still with exit code 2."""
+    result = CliRunner().invoke(main, ["--json", "config", "show", "--bogus"])
+    assert result.exit_code == ExitCode.USAGE
+    error = json.loads(result.stdout)["error"]
+    assert error["type"] == "NoSuchOption"
+    assert "--bogus" in error["message"]
+    assert error["fix"] == "see `igtoken config show --help`"
+    assert error["exit_code"] == 2

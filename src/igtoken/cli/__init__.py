@@ -15,7 +15,7 @@ from igtoken.cli._context import AppContext
 from igtoken.cli._output import ReportingGroup
 
 
-@click.group(cls=ReportingGroup)
+@click.group("igtoken", cls=ReportingGroup)
 @click.version_option(package_name="igtoken")
 @click.option(
     "--sandbox/--no-sandbox",

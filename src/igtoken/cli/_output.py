@@ -138,6 +138,19 @@ def error_payload(exc: BaseException) -> dict[str, Any]:
     }
 
 
+def _click_error_payload(exc: click.exceptions.ClickException) -> dict[str, Any]:
+    ctx = getattr(exc, "ctx", None)
+    fix = f"see `{ctx.command_path} --help`" if ctx is not None else "see `igtoken --help`"
+    return {
+        "error": {
+            "type": type(exc).__name__,
+            "message": exc.format_message(),
+            "fix": fix,
+            "exit_code": exc.exit_code,
+        }
+    }
+
+
 def _render_error(exc: BaseException, *, as_json: bool, verbose: int) -> None:
     payload = error_payload(exc)["error"]
     if as_json:
@@ -159,11 +172,18 @@ def report_errors(*, as_json: bool = False, verbose: int = 0) -> Iterator[None]:
     """Turn any exception raised inside into its message and exit code.
 
     click's own exceptions (usage errors, ``Exit``, ``Abort``) pass through: click
-    already prints them and uses code 2 for usage.
+    already prints them and uses code 2 for usage. With ``as_json``, a usage error
+    of a subcommand is printed as the JSON error object instead (still code 2);
+    one in the global options comes before ``--json`` is known and stays as text.
     """
     try:
         yield
-    except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+    except click.exceptions.ClickException as exc:
+        if not as_json:
+            raise
+        click.echo(json.dumps(_click_error_payload(exc)))
+        raise click.exceptions.Exit(exc.exit_code) from exc
+    except (click.exceptions.Exit, click.exceptions.Abort):
         raise
     except Exception as exc:
         _render_error(exc, as_json=as_json, verbose=verbose)

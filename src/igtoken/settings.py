@@ -187,9 +187,9 @@ def _http_url(name: str, raw: str) -> str:
         parts = urlsplit(url)
         parts.port  # noqa: B018 -- property access validates the port
     except ValueError:
-        raise ConfigurationError(f"{name} is not a valid URL: {raw!r}", fix=form) from None
+        raise ConfigurationError(f"{name} is not a valid URL", fix=form) from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigurationError(f"{name} must be an absolute http(s) URL, got {raw!r}", fix=form)
+        raise ConfigurationError(f"{name} must be an absolute http(s) URL, got {redact_url(url)!r}", fix=form)
     if parts.query or parts.fragment or parts.username or parts.password:
         raise ConfigurationError(
             f"{name} must be a plain base URL without credentials, query or fragment", fix=form

@@ -249,3 +249,11 @@ def test_read_dotenv_rejects_non_utf8(tmp_path):
     path.write_bytes(b"IGTOKEN_HOST=\xff\xfe\n")
     with pytest.raises(ConfigurationError, match="cannot read"):
         read_dotenv(path)
+
+
+@pytest.mark.parametrize("raw", ["ftp://me:url-pass-99@example.com", "https://me:url-pass-99@example.com/"])
+def test_url_errors_hide_embedded_passwords(raw):
+    """A rejected base URL with credentials in it is not repeated with its password."""
+    with pytest.raises(ConfigurationError) as info:
+        load_settings({"IGTOKEN_META_BASE_URL": raw})
+    assert "url-pass-99" not in str(info.value)

@@ -125,6 +125,7 @@ class LoopbackReceiver:
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._certificate_pem: bytes | None = None
+        self._port: int | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -145,6 +146,7 @@ class LoopbackReceiver:
                 fix="stop whatever uses that port, or register a loopback redirect URI with another port",
             ) from exc
         self._server = server
+        self._port = int(server.server_address[1])
         self._thread = threading.Thread(
             target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="igtoken-loopback", daemon=True
         )
@@ -171,10 +173,10 @@ class LoopbackReceiver:
 
     @property
     def port(self) -> int:
-        """The port actually bound (the chosen one when the redirect URI said 0)."""
-        if self._server is None:
+        """The port actually bound (the chosen one when the redirect URI said 0); kept after close."""
+        if self._port is None:
             raise RuntimeError("start the loopback receiver first")
-        return int(self._server.server_address[1])
+        return self._port
 
     @property
     def redirect_uri(self) -> str:

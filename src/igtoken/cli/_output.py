@@ -162,7 +162,7 @@ def _render_error(exc: BaseException, *, as_json: bool, verbose: int) -> None:
         console.print(f"[bold red]error:[/] {escape(payload['message'])}")
         if payload["fix"]:
             console.print(f"[bold]fix:[/] {escape(payload['fix'])}")
-    if verbose or (not isinstance(exc, IGTokenError) and as_json):
+    if verbose:
         # Tracebacks go to stderr only; stdout keeps its single JSON document.
         click.echo("".join(traceback.format_exception(exc)), err=True, nl=False)
 

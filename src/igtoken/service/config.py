@@ -107,7 +107,7 @@ class ServiceConfig:
         if self.session_secret is not None and len(self.session_secret) < 32:
             raise ConfigurationError(
                 "the session secret is shorter than 32 characters",
-                fix="use 32 or more random characters (`python -c 'import secrets; print(secrets.token_urlsafe(32))'`)",
+                fix="use 32 or more random characters, e.g. from `openssl rand -base64 36`",
             )
         if self.session_max_age < 60:
             raise ConfigurationError("the session lifetime must be at least 60 seconds")

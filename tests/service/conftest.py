@@ -69,7 +69,9 @@ class InMemoryDashboard:
                 EventRow(at=NOW - timedelta(days=20), kind="connected"),
             ]
         board.deletions.append(
-            DeletionRequestRow(confirmation_code="DEL123", status="pending", requested_at=NOW, account_id="acc2")
+            DeletionRequestRow(
+                confirmation_code="DEL123", status="pending", requested_at=NOW, account_id="acc2"
+            )
         )
         return board
 
@@ -240,7 +242,9 @@ def csrf_from(html: str) -> str:
 async def sign_in(client: httpx.AsyncClient, password: str = ADMIN_PASSWORD) -> httpx.Response:
     page = await client.get("/signin")
     token = csrf_from(page.text)
-    return await client.post("/signin", data={"password": password, "csrf_token": token, "next": "/dashboard"})
+    return await client.post(
+        "/signin", data={"password": password, "csrf_token": token, "next": "/dashboard"}
+    )
 
 
 @pytest.fixture

@@ -47,7 +47,10 @@ async def test_no_key_and_unknown_key_are_401():
         missing = await client.get("/api/accounts/acc1/token")
         unknown = await client.get("/api/accounts/acc1/token", headers={"authorization": "Bearer nope"})
     assert missing.status_code == 401 and "Authorization: Bearer" in missing.json()["error"]["fix"]
-    assert unknown.status_code == 401 and unknown.json()["error"]["message"] == "the API key is unknown or revoked"
+    assert (
+        unknown.status_code == 401
+        and unknown.json()["error"]["message"] == "the API key is unknown or revoked"
+    )
 
 
 async def test_a_key_scoped_to_another_account_is_403():
@@ -59,7 +62,7 @@ async def test_a_key_scoped_to_another_account_is_403():
 
 
 async def test_scoped_and_unscoped_keys_are_accepted_in_either_header():
-    """A key scoped to the account, or to all, works as Bearer or X-API-Key, and reaches the verifier as a Secret."""
+    """A key scoped to the account (or to all) works as Bearer or X-API-Key and arrives as a Secret."""
     verifier = DictVerifier()
     async with client_for(_app(verifier)) as client:
         scoped = await client.get("/api/accounts/acc1/token", headers={"Authorization": "bearer key-acc1"})

@@ -33,7 +33,9 @@ def test_https_public_url_is_accepted():
     assert ServiceConfig(public_url="https://tokens.example.com", admin_password=PASSWORD).https is True
 
 
-@pytest.mark.parametrize("url", ["tokens.example.com", "/relative", "ftp://x.example", "https://x.example/?a=1"])
+@pytest.mark.parametrize(
+    "url", ["tokens.example.com", "/relative", "ftp://x.example", "https://x.example/?a=1"]
+)
 def test_malformed_public_urls_are_refused(url):
     """The public URL must be an absolute http(s) URL without query or fragment."""
     with pytest.raises(ConfigurationError):
@@ -51,7 +53,9 @@ def test_short_admin_password_and_session_secret_are_refused():
     with pytest.raises(ConfigurationError, match="shorter than 12"):
         ServiceConfig(public_url="https://t.example", admin_password=Secret("short"))
     with pytest.raises(ConfigurationError, match="session secret"):
-        ServiceConfig(public_url="https://t.example", admin_password=PASSWORD, session_secret=Secret("x" * 10))
+        ServiceConfig(
+            public_url="https://t.example", admin_password=PASSWORD, session_secret=Secret("x" * 10)
+        )
 
 
 def test_rate_limits_must_be_positive():

@@ -65,7 +65,9 @@ async def test_refresh_failure_shows_the_error_page_with_a_reauthorize_link(buil
     async with client_for(build_app(reauthorize_url=reauth)) as client:
         await sign_in(client)
         token = csrf_from((await client.get("/dashboard/accounts/acc1")).text)
-        response = await client.post("/dashboard/accounts/acc1/refresh", data={"csrf_token": token}, headers=HTML)
+        response = await client.post(
+            "/dashboard/accounts/acc1/refresh", data={"csrf_token": token}, headers=HTML
+        )
     assert response.status_code == 409
     assert "the token was invalidated" in response.text
     assert 'href="https://tokens.example/connect/re-acc1"' in response.text
@@ -96,7 +98,8 @@ async def test_connect_links_can_be_created_and_revoked(admin, board):
     assert "No connect links yet." in page.text and '<option value="app1">Shop app</option>' in page.text
     token = csrf_from(page.text)
     created = await admin.post(
-        "/dashboard/links", data={"csrf_token": token, "app_id": "app1", "label": " Dana ", "expires_in_hours": "48"}
+        "/dashboard/links",
+        data={"csrf_token": token, "app_id": "app1", "label": " Dana ", "expires_in_hours": "48"},
     )
     assert created.status_code == 201
     assert 'value="https://tokens.example/connect/tok0"' in created.text
@@ -142,7 +145,9 @@ async def test_read_only_dashboard_has_no_action_buttons_or_routes(build_app, bo
         await sign_in(client)
         page = await client.get("/dashboard/accounts/acc0")
         assert "Refresh now" not in page.text
-        response = await client.post("/dashboard/accounts/acc0/refresh", data={"csrf_token": csrf_from(page.text)})
+        response = await client.post(
+            "/dashboard/accounts/acc0/refresh", data={"csrf_token": csrf_from(page.text)}
+        )
         assert response.status_code in (404, 405)
     assert board.calls == []
 

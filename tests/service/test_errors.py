@@ -17,7 +17,11 @@ CASES = [
     (exc.ConfigurationError("bad redirect URI", fix="register it"), 400, "invalid_request"),
     (exc.InvalidRequestError("bad field", status_code=400, code=100), 400, "invalid_request"),
     (exc.CallbackError("the callback has no code"), 400, "invalid_request"),
-    (exc.NeedsReauthorizationError("token invalidated", status_code=400, code=190), 409, "needs_reauthorization"),
+    (
+        exc.NeedsReauthorizationError("token invalidated", status_code=400, code=190),
+        409,
+        "needs_reauthorization",
+    ),
     (exc.TokenExpiredError("expired on 2026-01-01"), 409, "needs_reauthorization"),
     (exc.PermissionDeniedError("missing permission", status_code=403, code=10), 403, "permission_denied"),
     (exc.ForbiddenError("key not scoped"), 403, "forbidden"),
@@ -100,7 +104,9 @@ async def test_needs_reauthorization_includes_the_reauthorize_url_when_known():
     async def factory(account_id: str) -> str | None:
         return f"https://tokens.example/connect/re-{account_id}" if account_id == "a1" else None
 
-    app = _app_raising(exc.NeedsReauthorizationError("dead", status_code=400, code=190), reauthorize_url=factory)
+    app = _app_raising(
+        exc.NeedsReauthorizationError("dead", status_code=400, code=190), reauthorize_url=factory
+    )
     async with client_for(app) as client:
         known = (await client.get("/api/boom/a1")).json()["error"]
         unknown = (await client.get("/api/boom/zz")).json()["error"]

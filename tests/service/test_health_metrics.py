@@ -108,8 +108,14 @@ async def test_metrics_use_route_templates_and_count_outcomes(build_app):
         text = (await client.get("/metrics")).text
     samples = _samples(text)
     route = "/dashboard/accounts/{account_id}"
-    assert samples[("igtoken_http_requests_total", (("method", "GET"), ("route", route), ("status", "200")))] == 1
-    assert ("igtoken_http_requests_total", (("method", "GET"), ("route", "<unmatched>"), ("status", "404"))) in samples
+    assert (
+        samples[("igtoken_http_requests_total", (("method", "GET"), ("route", route), ("status", "200")))]
+        == 1
+    )
+    assert (
+        "igtoken_http_requests_total",
+        (("method", "GET"), ("route", "<unmatched>"), ("status", "404")),
+    ) in samples
     assert "acc1" not in text
     assert samples[("igtoken_refreshes_total", (("outcome", "refreshed"),))] == 2
     assert samples[("igtoken_refreshes_total", (("outcome", "needs_reauth"),))] == 1
@@ -120,7 +126,9 @@ async def test_metrics_use_route_templates_and_count_outcomes(build_app):
 
 async def test_inventory_gauges_are_read_at_scrape_time(build_app):
     """Accounts by status and days to expiry come from the inventory source when scraped."""
-    inventory = Inventory(accounts_by_status={"active": 3, "needs_reauth": 1}, days_to_expiry=[0.5, 2, 20, 59])
+    inventory = Inventory(
+        accounts_by_status={"active": 3, "needs_reauth": 1}, days_to_expiry=[0.5, 2, 20, 59]
+    )
     async with client_for(build_app(inventory=lambda: inventory)) as client:
         samples = _samples((await client.get("/metrics")).text)
     assert samples[("igtoken_inventory_up", ())] == 1
@@ -152,3 +160,10 @@ async def test_each_app_has_its_own_registry(build_app):
     async with client_for(second) as client:
         samples = _samples((await client.get("/metrics")).text)
     assert samples[("igtoken_token_reads_total", ())] == 0
+
+
+async def test_openapi_schema_builds_and_lists_the_program_endpoints(client):
+    """The OpenAPI document (for clients and schemathesis) builds and hides the dashboard's HTML routes."""
+    schema = (await client.get("/api/openapi.json")).json()
+    assert {"/healthz", "/readyz", "/metrics", "/meta/webhooks"} <= set(schema["paths"])
+    assert not any(path.startswith("/dashboard") or path == "/signin" for path in schema["paths"])

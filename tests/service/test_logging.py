@@ -35,11 +35,18 @@ def log_lines():
 async def test_requests_log_one_json_line_each_without_query_strings(app, log_lines):
     """Each request logs method, route template, status and duration; query strings never appear."""
     async with client_for(app) as client:
-        await client.get("/meta/webhooks", params={"hub.mode": "subscribe", "hub.verify_token": PLANTED, "hub.challenge": "1"})
+        await client.get(
+            "/meta/webhooks",
+            params={"hub.mode": "subscribe", "hub.verify_token": PLANTED, "hub.challenge": "1"},
+        )
         await client.get("/signin", params={"next": f"/dashboard?code={PLANTED}"})
         page = await client.get("/signin")
         await client.post("/signin", data={"password": PLANTED, "csrf_token": csrf_from(page.text)})
-        await client.post("/meta/webhooks", content=json.dumps({"token": PLANTED}), headers={"x-hub-signature-256": "sha256=00"})
+        await client.post(
+            "/meta/webhooks",
+            content=json.dumps({"token": PLANTED}),
+            headers={"x-hub-signature-256": "sha256=00"},
+        )
     lines = log_lines()
     requests = [line for line in lines if line["logger"] == "igtoken.service.access"]
     assert [(r["method"], r["route"], r["status"]) for r in requests] == [
@@ -57,21 +64,29 @@ async def test_requests_log_one_json_line_each_without_query_strings(app, log_li
 def test_secret_named_fields_urls_and_exceptions_are_redacted(log_lines):
     """Fields named like secrets, credential query parameters and exception text are masked."""
     log = logging.getLogger("igtoken.test")
-    url = f"https://graph.instagram.com/refresh_access_token?grant_type=ig_refresh_token&access_token={PLANTED}"
-    log.info("refreshing via %s", url, extra={
-        "access_token": PLANTED,
-        "client_secret": PLANTED,
-        "admin_password": PLANTED,
-        "api_key": PLANTED,
-        "code": PLANTED,
-        "callback": f"https://x.example/cb?state=abc&code={PLANTED}#_",
-        "proof": f"appsecret_proof={PLANTED}",
-        "held": Secret(PLANTED),
-        "nested": {"token": PLANTED, "ok": "visible"},
-        "account_id": "acc1",
-    })
+    url = (
+        f"https://graph.instagram.com/refresh_access_token?grant_type=ig_refresh_token&access_token={PLANTED}"
+    )
+    log.info(
+        "refreshing via %s",
+        url,
+        extra={
+            "access_token": PLANTED,
+            "client_secret": PLANTED,
+            "admin_password": PLANTED,
+            "api_key": PLANTED,
+            "code": PLANTED,
+            "callback": f"https://x.example/cb?state=abc&code={PLANTED}#_",
+            "proof": f"appsecret_proof={PLANTED}",
+            "held": Secret(PLANTED),
+            "nested": {"token": PLANTED, "ok": "visible"},
+            "account_id": "acc1",
+        },
+    )
     try:
-        raise ValueError(f"exchange failed for https://api.instagram.com/oauth/access_token?client_secret={PLANTED}")
+        raise ValueError(
+            f"exchange failed for https://api.instagram.com/oauth/access_token?client_secret={PLANTED}"
+        )
     except ValueError:
         log.exception("exchange failed")
     first, second = log_lines()

@@ -94,7 +94,9 @@ async def test_the_signing_app_is_found_among_several(build_app):
     async def handler(event: WebhookEvent) -> None:
         received.append(event)
 
-    config = make_config(meta_app_secrets=lambda: {"app1": Secret(APP_SECRET), "app2": Secret("second-secret")})
+    config = make_config(
+        meta_app_secrets=lambda: {"app1": Secret(APP_SECRET), "app2": Secret("second-secret")}
+    )
     async with client_for(build_app(config, webhook_handler=handler)) as client:
         response = await client.post(
             "/meta/webhooks", content=BODY, headers={"x-hub-signature-256": sign(BODY, "second-secret")}
@@ -153,7 +155,9 @@ async def test_signed_but_unparsable_bodies_are_400(build_app):
 
     async with client_for(build_app(webhook_handler=handler)) as client:
         for body in (b"{not json", b"[1, 2]", b"\xff\xfe"):
-            response = await client.post("/meta/webhooks", content=body, headers={"x-hub-signature-256": sign(body)})
+            response = await client.post(
+                "/meta/webhooks", content=body, headers={"x-hub-signature-256": sign(body)}
+            )
             assert response.status_code == 400
 
 
@@ -174,5 +178,7 @@ async def test_oversized_bodies_are_413(build_app):
     """A body over the configured limit is refused before it is read into memory in full."""
     big = b"{" + b" " * 5000 + b"}"
     async with client_for(build_app(make_config(max_webhook_body=4096))) as client:
-        response = await client.post("/meta/webhooks", content=big, headers={"x-hub-signature-256": sign(big)})
+        response = await client.post(
+            "/meta/webhooks", content=big, headers={"x-hub-signature-256": sign(big)}
+        )
     assert response.status_code == 413

@@ -73,7 +73,11 @@ async def test_outcome_pages_have_fitting_status_codes_and_text(build_app):
         personal = await client.get("/t/personal")
         stale = await client.get("/t/stale")
     assert success.status_code == 200 and "@alice_shop is now connected" in success.text
-    assert denied.status_code == 403 and "Nothing was stored" in denied.text and 'href="/connect/abc"' in denied.text
+    assert (
+        denied.status_code == 403
+        and "Nothing was stored" in denied.text
+        and 'href="/connect/abc"' in denied.text
+    )
     assert personal.status_code == 400 and "Switch to professional account" in personal.text
     assert stale.status_code == 410 and "expired, was withdrawn, or has already been used" in stale.text
     for page in (success, denied, personal, stale):

@@ -34,7 +34,11 @@ async def test_limits_are_per_client_address(build_app):
         client_for(app, client=("10.0.0.1", 1234)) as first,
         client_for(app, client=("10.0.0.2", 1234)) as second,
     ):
-        assert [(await first.get("/meta/webhooks", params=params)).status_code for _ in range(3)] == [403, 403, 429]
+        assert [(await first.get("/meta/webhooks", params=params)).status_code for _ in range(3)] == [
+            403,
+            403,
+            429,
+        ]
         assert (await second.get("/meta/webhooks", params=params)).status_code == 403
 
 

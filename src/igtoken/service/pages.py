@@ -31,6 +31,8 @@ def _relative(value: datetime | None, now: datetime) -> str:
     seconds = (value - now).total_seconds()
     future = seconds >= 0
     seconds = abs(seconds)
+    if seconds < 60:
+        return "now"
     if seconds < 3600:
         amount = f"{int(seconds // 60)} min"
     elif seconds < 2 * 86400:

@@ -15,6 +15,7 @@ async def test_dashboard_redirects_to_sign_in_without_a_session(client):
     response = await client.get("/dashboard/accounts/acc1")
     assert response.status_code == 303
     assert response.headers["location"] == "/signin?next=/dashboard/accounts/acc1"
+    assert response.text == ""
 
 
 async def test_wrong_password_is_401_and_the_form_again(client):

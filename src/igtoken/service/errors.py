@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from igtoken._exceptions import (
@@ -181,6 +181,10 @@ _HTTP_TYPES = {
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    location = (exc.headers or {}).get("Location")
+    if 300 <= exc.status_code < 400 and location:
+        # Not an error at all: require_admin sends anonymous page views to the sign-in form.
+        return RedirectResponse(location, status_code=exc.status_code)
     message = exc.detail if isinstance(exc.detail, str) else "request failed"
     kind = _HTTP_TYPES.get(exc.status_code, "http_error")
     body = ErrorBody(exc.status_code, kind, message, "", dict(exc.headers or {}))

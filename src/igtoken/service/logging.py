@@ -26,7 +26,7 @@ REDACTED: Final = "[redacted]"
 
 _SECRET_NAME = re.compile(r"token|secret|password|passwd|key|authorization|cookie|^code$", re.IGNORECASE)
 # Names that contain a secret-looking word but are known to be harmless.
-_HARMLESS_NAMES: Final = frozenset({"token_kind", "key_id", "keys_rotated", "account_key_count"})
+_HARMLESS_NAMES: Final = frozenset({"token_kind", "key_id"})
 # Matches ``name=value`` also when the URL sits percent-encoded inside another one (``%3Fcode%3D…``).
 _SECRET_QUERY = re.compile(
     r"(?P<name>(?:access_token|client_secret|code|appsecret_proof|fb_exchange_token|input_token"

@@ -29,11 +29,16 @@
     │   ├── ConflictError                  a uniqueness rule or a lease held by someone else
     │   ├── DecryptionError                tampered ciphertext or wrong associated data
     │   └── MissingKeyError                a row is encrypted under a key id we do not have
-    └── SignedRequestError (ValueError)    Meta's ``signed_request`` did not verify
-        ├── MalformedSignedRequest         not ``<sig>.<payload>``, bad base64url or JSON
-        ├── UnsupportedAlgorithm           an algorithm other than HMAC-SHA256
-        ├── InvalidSignature               the HMAC does not match
-        └── StaleSignedRequest             ``issued_at`` is too far from now
+    ├── SignedRequestError (ValueError)    Meta's ``signed_request`` did not verify
+    │   ├── MalformedSignedRequest         not ``<sig>.<payload>``, bad base64url or JSON
+    │   ├── UnsupportedAlgorithm           an algorithm other than HMAC-SHA256
+    │   ├── InvalidSignature               the HMAC does not match
+    │   └── StaleSignedRequest             ``issued_at`` is too far from now
+    └── WebhookSignatureError (ValueError) an igtoken webhook did not verify (raised to receivers)
+        ├── MalformedSignatureHeader       header missing, too long, or without ``t=`` and ``v1=``
+        ├── SignatureMismatch              no ``v1`` matches the raw body under the secret
+        ├── StaleSignature                 ``t`` is too far from now
+        └── ReplayedSignature              this exact signature was accepted before
 
 ``retryable`` is a class attribute: the retry policy reads it, never the class name,
 so adding a subclass never silently changes what is retried. Messages never contain
@@ -240,3 +245,23 @@ class InvalidSignature(SignedRequestError):
 
 class StaleSignedRequest(SignedRequestError):
     """``issued_at`` is too far in the past or the future."""
+
+
+class WebhookSignatureError(IGTokenError, ValueError):
+    """A webhook igtoken sent did not verify; raised by ``igtoken.notify.verify`` in receivers."""
+
+
+class MalformedSignatureHeader(WebhookSignatureError):
+    """The signature header is missing, too long, or lacks ``t=<unix>`` and ``v1=<hex>``."""
+
+
+class SignatureMismatch(WebhookSignatureError):
+    """No ``v1`` signature matches the raw body under the configured secret(s)."""
+
+
+class StaleSignature(WebhookSignatureError):
+    """The signed timestamp is further from now than the tolerance allows."""
+
+
+class ReplayedSignature(WebhookSignatureError):
+    """The exact same signed request was accepted before: a replay."""

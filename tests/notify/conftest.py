@@ -73,7 +73,7 @@ class Receiver:
 
     def start(self) -> Receiver:
         self.server.server_activate()
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self.server.serve_forever, args=(0.02,), daemon=True)
         self._thread.start()
         return self
 

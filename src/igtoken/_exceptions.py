@@ -34,10 +34,15 @@
     │   ├── UnsupportedAlgorithm           an algorithm other than HMAC-SHA256
     │   ├── InvalidSignature               the HMAC does not match
     │   └── StaleSignedRequest             ``issued_at`` is too far from now
-    └── AccessError                        igtoken's own service refused a caller
-        ├── AuthenticationError            no, unknown or revoked API key or admin credential
-        ├── ForbiddenError                 a caller may not do this (API key scope, CSRF, signature)
-        └── RateLimitedError               too many requests from one client: wait ``retry_after``
+    ├── AccessError                        igtoken's own service refused a caller
+    │   ├── AuthenticationError            no, unknown or revoked API key or admin credential
+    │   ├── ForbiddenError                 a caller may not do this (API key scope, CSRF, signature)
+    │   └── RateLimitedError               too many requests from one client: wait ``retry_after``
+    └── WebhookSignatureError (ValueError) an igtoken webhook did not verify (raised to receivers)
+        ├── MalformedSignatureHeader       header missing, too long, or without ``t=`` and ``v1=``
+        ├── SignatureMismatch              no ``v1`` matches the raw body under the secret
+        ├── StaleSignature                 ``t`` is too far from now
+        └── ReplayedSignature              this exact signature was accepted before
 
 ``retryable`` is a class attribute: the retry policy reads it, never the class name,
 so adding a subclass never silently changes what is retried. Messages never contain
@@ -264,3 +269,23 @@ class RateLimitedError(AccessError):
     def __init__(self, message: str, *, retry_after: float, fix: str = "") -> None:
         super().__init__(message, fix=fix)
         self.retry_after = retry_after
+
+
+class WebhookSignatureError(IGTokenError, ValueError):
+    """A webhook igtoken sent did not verify; raised by ``igtoken.notify.verify`` in receivers."""
+
+
+class MalformedSignatureHeader(WebhookSignatureError):
+    """The signature header is missing, too long, or lacks ``t=<unix>`` and ``v1=<hex>``."""
+
+
+class SignatureMismatch(WebhookSignatureError):
+    """No ``v1`` signature matches the raw body under the configured secret(s)."""
+
+
+class StaleSignature(WebhookSignatureError):
+    """The signed timestamp is further from now than the tolerance allows."""
+
+
+class ReplayedSignature(WebhookSignatureError):
+    """The exact same signed request was accepted before: a replay."""

@@ -1,0 +1,155 @@
+"""Outbound event payloads: the event types, their shape, and the rule that no token is ever in one.
+
+A payload is ``{"id": <uuid4>, "type": "token.refreshed", "created": <ISO 8601 UTC>,
+"data": {...}}``. ``data`` carries facts about an account (ids, username, expiry, error
+text) and nothing else: only the field names in :data:`DATA_FIELDS` are accepted, a
+:class:`~igtoken.Secret` is refused outright, and token-shaped strings and secret query
+parameters are redacted from every string value as a second line of defence.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import re
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Final
+
+from igtoken._secret import Secret
+
+#: A JSON scalar: the only kind of value ``data`` holds.
+Scalar = str | int | float | bool | None
+
+
+class EventType(enum.StrEnum):
+    """What happened. Each is sent to the endpoints subscribed to it."""
+
+    #: a token was refreshed (or exchanged); ``expires_at`` is new
+    TOKEN_REFRESHED = "token.refreshed"  # noqa: S105 (an event name, not a password)
+    #: an attempt failed; ``next_attempt_at`` says when again
+    TOKEN_REFRESH_FAILED = "token.refresh_failed"  # noqa: S105 (an event name, not a password)
+    #: a warning threshold was crossed; ``threshold_days`` says which
+    TOKEN_EXPIRING = "token.expiring"  # noqa: S105 (an event name, not a password)
+    #: the token is dead or will die; log in again
+    ACCOUNT_NEEDS_REAUTH = "account.needs_reauth"
+    #: the person removed the app
+    ACCOUNT_DEAUTHORIZED = "account.deauthorized"
+    #: a data-deletion request was carried out
+    ACCOUNT_DELETED = "account.deleted"
+
+
+#: The only field names ``data`` may carry. None of them can hold a token.
+DATA_FIELDS: Final = frozenset(
+    {
+        "account_id",
+        "app_id",
+        "ig_user_id",
+        "username",
+        "token_kind",
+        "status",
+        "issued_at",
+        "expires_at",
+        "expiry_subject",
+        "threshold_days",
+        "next_attempt_at",
+        "failure_count",
+        "error",
+        "error_code",
+        "reason",
+        "reauthorize_url",
+        "confirmation_code",
+    }
+)
+
+_REDACTED: Final = "[redacted]"
+# Instagram tokens start IGAA/IGQV/IGQW…, Facebook ones EAA…; long runs of base64url after them.
+_TOKEN_SHAPED: Final = re.compile(r"\b(?:IG[A-Z]{2}|EAA)[A-Za-z0-9_\-]{16,}")
+_SECRET_PARAM: Final = re.compile(
+    r"((?:access_token|client_secret|input_token|fb_exchange_token|appsecret_proof|code)=)[^&\s\"']+",
+    re.IGNORECASE,
+)
+
+
+def redact(text: str) -> str:
+    """Remove anything that looks like a token or a secret query parameter from ``text``."""
+    return _TOKEN_SHAPED.sub(_REDACTED, _SECRET_PARAM.sub(rf"\1{_REDACTED}", text))
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One thing that happened, ready to be serialised once and sent to every endpoint."""
+
+    id: str
+    type: EventType
+    created: datetime
+    data: Mapping[str, Scalar]
+
+    def payload(self) -> dict[str, object]:
+        """The JSON object receivers get."""
+        return {
+            "id": self.id,
+            "type": self.type.value,
+            "created": _iso(self.created),
+            "data": dict(self.data),
+        }
+
+    def body(self) -> bytes:
+        """The exact bytes sent and signed: compact UTF-8 JSON."""
+        return json.dumps(self.payload(), separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def build_event(
+    event_type: EventType | str,
+    data: Mapping[str, object],
+    now: datetime,
+    *,
+    event_id: str | None = None,
+) -> Event:
+    """Make an :class:`Event`, checking ``data`` so that no token or secret can ride along.
+
+    Raises:
+        ValueError: an unknown event type, a field not in :data:`DATA_FIELDS`, a naive datetime,
+            or a value that is not a JSON scalar or datetime.
+        TypeError: a :class:`~igtoken.Secret` among the values.
+    """
+    try:
+        kind = EventType(event_type)
+    except ValueError:
+        known = ", ".join(t.value for t in EventType)
+        raise ValueError(f"unknown event type {event_type!r}; known types: {known}") from None
+    _require_utc("now", now)
+    clean: dict[str, Scalar] = {}
+    for key, value in data.items():
+        if key not in DATA_FIELDS:
+            raise ValueError(
+                f"webhook data field {key!r} is not allowed; allowed fields: {', '.join(sorted(DATA_FIELDS))}"
+            )
+        clean[key] = _clean_value(key, value)
+    return Event(id=event_id or str(uuid.uuid4()), type=kind, created=now, data=clean)
+
+
+def _clean_value(key: str, value: object) -> Scalar:
+    if isinstance(value, Secret):
+        raise TypeError(f"webhook data field {key!r} holds a Secret; tokens and secrets never leave igtoken")
+    if isinstance(value, enum.Enum):
+        value = value.value
+    if isinstance(value, datetime):
+        _require_utc(key, value)
+        return _iso(value)
+    if isinstance(value, str):
+        return redact(value)
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    raise ValueError(f"webhook data field {key!r} must be a string, number, boolean, datetime or None")
+
+
+def _require_utc(name: str, value: datetime) -> None:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{name} must be a timezone-aware datetime")
+
+
+def _iso(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")

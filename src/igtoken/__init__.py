@@ -2,7 +2,135 @@
 
 from __future__ import annotations
 
+from igtoken._authorize import Callback, authorization_url, new_state, parse_callback, states_match
+from igtoken._client import AsyncClient, Client
+from igtoken._config import AppCredentials, ClientConfig
+from igtoken._drive import run_async, run_sync
+from igtoken._endpoints import DEFAULT_GRAPH_VERSION, Endpoints
+from igtoken._exceptions import (
+    APIError,
+    AuthorizationDenied,
+    AuthorizationError,
+    CallbackError,
+    CallbackTimeout,
+    ConfigurationError,
+    ConflictError,
+    DecryptionError,
+    IGTokenError,
+    InvalidGrantError,
+    InvalidRequestError,
+    InvalidSignature,
+    MalformedSignedRequest,
+    MissingKeyError,
+    NeedsReauthorizationError,
+    NotFoundError,
+    PermissionDeniedError,
+    PersonalAccountError,
+    RefreshError,
+    RequestTimeout,
+    ScopeError,
+    SignedRequestError,
+    StaleSignedRequest,
+    StateMismatchError,
+    StorageError,
+    ThrottledError,
+    TokenExpiredError,
+    TokenTooNewError,
+    TransientError,
+    TransportError,
+    UnexpectedResponseError,
+    UnsupportedAlgorithm,
+)
+from igtoken._flows import Flow
+from igtoken._lifecycle import can_refresh, ensure_refreshable, refreshable_from
+from igtoken._media import Media
+from igtoken._models import AccessToken, AccountType, FlowKind, LoginResult, Profile, TokenKind
+from igtoken._parse import CodeExchangeResult, error_from_response
+from igtoken._redact import redact_text, redact_url
+from igtoken._retry import NO_RETRY, RetryPolicy
+from igtoken._scopes import (
+    DEFAULT_SCOPES,
+    INSTAGRAM_LOGIN_SCOPES,
+    REFUSED_SCOPES,
+    RefusedScope,
+    check_scopes,
+)
 from igtoken._secret import Secret
+from igtoken._signed_request import parse_signed_request
+from igtoken._usage import BusinessUseCaseUsage, Usage, parse_usage
 
-__all__ = ["Secret"]
+__all__ = [
+    "DEFAULT_GRAPH_VERSION",
+    "DEFAULT_SCOPES",
+    "INSTAGRAM_LOGIN_SCOPES",
+    "NO_RETRY",
+    "REFUSED_SCOPES",
+    "APIError",
+    "AccessToken",
+    "AccountType",
+    "AppCredentials",
+    "AsyncClient",
+    "AuthorizationDenied",
+    "AuthorizationError",
+    "BusinessUseCaseUsage",
+    "Callback",
+    "CallbackError",
+    "CallbackTimeout",
+    "Client",
+    "ClientConfig",
+    "CodeExchangeResult",
+    "ConfigurationError",
+    "ConflictError",
+    "DecryptionError",
+    "Endpoints",
+    "Flow",
+    "FlowKind",
+    "IGTokenError",
+    "InvalidGrantError",
+    "InvalidRequestError",
+    "InvalidSignature",
+    "LoginResult",
+    "MalformedSignedRequest",
+    "Media",
+    "MissingKeyError",
+    "NeedsReauthorizationError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "PersonalAccountError",
+    "Profile",
+    "RefreshError",
+    "RefusedScope",
+    "RequestTimeout",
+    "RetryPolicy",
+    "ScopeError",
+    "Secret",
+    "SignedRequestError",
+    "StaleSignedRequest",
+    "StateMismatchError",
+    "StorageError",
+    "ThrottledError",
+    "TokenExpiredError",
+    "TokenKind",
+    "TokenTooNewError",
+    "TransientError",
+    "TransportError",
+    "UnexpectedResponseError",
+    "UnsupportedAlgorithm",
+    "Usage",
+    "authorization_url",
+    "can_refresh",
+    "check_scopes",
+    "ensure_refreshable",
+    "error_from_response",
+    "new_state",
+    "parse_callback",
+    "parse_signed_request",
+    "parse_usage",
+    "redact_text",
+    "redact_url",
+    "refreshable_from",
+    "run_async",
+    "run_sync",
+    "states_match",
+]
 __version__ = "0.1.0.dev0"

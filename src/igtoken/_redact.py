@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from typing import Final
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+import httpx
+
 from igtoken._secret import Secret
 
 #: What a redacted value is replaced with.
@@ -84,3 +86,22 @@ def redact_url(url: object, secrets: Iterable[Secret | str | None] = ()) -> str:
     except ValueError:
         pass
     return redact_text(text, secrets)
+
+
+def secrets_in(request: httpx.Request) -> tuple[str, ...]:
+    """Every credential ``request`` carries: sensitive query and form values and the bearer token.
+
+    The drivers scrub these from any message about the request, so a value
+    that Meta echoes back in an error never reaches a log or an exception.
+    """
+    found = [v for k, v in request.url.params.multi_items() if k.lower() in SENSITIVE_KEYS]
+    scheme, _, credential = request.headers.get("authorization", "").partition(" ")
+    if credential and scheme.lower() == "bearer":
+        found.append(credential)
+    if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        try:
+            body = request.content.decode("utf-8", "replace")
+        except httpx.RequestNotRead:
+            body = ""
+        found += [v for k, v in parse_qsl(body, keep_blank_values=True) if k.lower() in SENSITIVE_KEYS]
+    return tuple(v for v in found if v)

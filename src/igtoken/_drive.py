@@ -86,10 +86,26 @@ def _log_response(
     )
 
 
+def _scrub_chain(exc: BaseException, secrets: tuple[str, ...]) -> None:
+    """Redact the messages of ``exc`` and its causes in place.
+
+    They become our exception's ``__cause__`` and are printed in every
+    traceback; some transport errors quote the request URL, which may carry the
+    token and app secret Meta requires in the query.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen and len(seen) < 16:
+        seen.add(id(current))
+        current.args = tuple(redact_text(a, secrets) if isinstance(a, str) else a for a in current.args)
+        current = current.__cause__ or current.__context__
+
+
 def _wrap(
     exc: httpx.HTTPError, request: httpx.Request, started: float, secrets: tuple[str, ...]
 ) -> IGTokenError:
     elapsed_ms = (time.perf_counter() - started) * 1000
+    _scrub_chain(exc, secrets)
     what = _describe(request, secrets)
     detail = redact_text(str(exc), secrets) or type(exc).__name__
     logger.warning(

@@ -29,11 +29,15 @@
     │   ├── ConflictError                  a uniqueness rule or a lease held by someone else
     │   ├── DecryptionError                tampered ciphertext or wrong associated data
     │   └── MissingKeyError                a row is encrypted under a key id we do not have
-    └── SignedRequestError (ValueError)    Meta's ``signed_request`` did not verify
-        ├── MalformedSignedRequest         not ``<sig>.<payload>``, bad base64url or JSON
-        ├── UnsupportedAlgorithm           an algorithm other than HMAC-SHA256
-        ├── InvalidSignature               the HMAC does not match
-        └── StaleSignedRequest             ``issued_at`` is too far from now
+    ├── SignedRequestError (ValueError)    Meta's ``signed_request`` did not verify
+    │   ├── MalformedSignedRequest         not ``<sig>.<payload>``, bad base64url or JSON
+    │   ├── UnsupportedAlgorithm           an algorithm other than HMAC-SHA256
+    │   ├── InvalidSignature               the HMAC does not match
+    │   └── StaleSignedRequest             ``issued_at`` is too far from now
+    └── AccessError                        igtoken's own service refused a caller
+        ├── AuthenticationError            no, unknown or revoked API key or admin credential
+        ├── ForbiddenError                 a caller may not do this (API key scope, CSRF, signature)
+        └── RateLimitedError               too many requests from one client: wait ``retry_after``
 
 ``retryable`` is a class attribute: the retry policy reads it, never the class name,
 so adding a subclass never silently changes what is retried. Messages never contain
@@ -253,3 +257,23 @@ class InvalidSignature(SignedRequestError):
 
 class StaleSignedRequest(SignedRequestError):
     """``issued_at`` is too far in the past or the future."""
+
+
+class AccessError(IGTokenError):
+    """igtoken's own service refused a caller; Meta was not asked."""
+
+
+class AuthenticationError(AccessError):
+    """The caller did not prove who it is: no, unknown or revoked API key or admin credential."""
+
+
+class ForbiddenError(AccessError):
+    """The caller may not do this: an API key's scope, a CSRF check or a signature says no."""
+
+
+class RateLimitedError(AccessError):
+    """Too many requests from one client; ``retry_after`` seconds until the next one is allowed."""
+
+    def __init__(self, message: str, *, retry_after: float, fix: str = "") -> None:
+        super().__init__(message, fix=fix)
+        self.retry_after = retry_after

@@ -1,11 +1,50 @@
-"""The ``igtoken`` command line."""
+"""The ``igtoken`` command line.
+
+Command modules are imported at the bottom and must stay light at import time:
+anything heavy (httpx, SQLAlchemy, the vault, rich) is imported inside the command
+function, so ``igtoken --help`` and quick commands start fast.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
+from igtoken.cli._context import AppContext
+from igtoken.cli._output import ReportingGroup
 
-@click.group()
+
+@click.group("igtoken", cls=ReportingGroup)
 @click.version_option(package_name="igtoken")
-def main() -> None:
+@click.option(
+    "--sandbox/--no-sandbox",
+    default=None,
+    help="Talk to the sandbox (emulator) instead of Meta. Default: IGTOKEN_SANDBOX.",
+)
+@click.option("--json", "json_output", is_flag=True, help="Print one JSON document instead of tables.")
+@click.option(
+    "--env-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Read IGTOKEN_* settings from this file. Default: ./.env when it exists.",
+)
+@click.option("-v", "--verbose", count=True, help="Log more (-vv for debug); show tracebacks.")
+@click.pass_context
+def main(
+    ctx: click.Context, sandbox: bool | None, json_output: bool, env_file: Path | None, verbose: int
+) -> None:
     """Get and keep Instagram access tokens."""
+    if verbose:
+        import logging
+
+        logging.basicConfig(level=logging.DEBUG if verbose > 1 else logging.INFO)
+    # A test may hand in a ready AppContext through CliRunner.invoke(obj=...): keep it.
+    if not isinstance(ctx.obj, AppContext):
+        ctx.obj = AppContext(json_output=json_output, sandbox=sandbox, env_file=env_file, verbose=verbose)
+
+
+# Command groups: one module each, one import and one add_command line each (merge-friendly).
+from igtoken.cli.config import config  # noqa: E402
+
+main.add_command(config)

@@ -1,0 +1,279 @@
+"""What the CLI prints: the one error → exit-code table, JSON or rich output, token masking.
+
+Exit codes (also in the README, "Exit codes")::
+
+    0  ok
+    1  unexpected error, or an igtoken error with no better code
+    2  usage: bad option or argument (click)
+    3  needs login / re-authorization: NeedsReauthorizationError, TokenExpiredError,
+       AuthorizationError and subclasses
+    4  temporary, retry later: every ``retryable`` error (TransportError, ThrottledError,
+       TransientError)
+    5  storage: StorageError and subclasses
+    6  configuration: ConfigurationError and subclasses
+
+Errors are written as ``error: …`` / ``fix: …`` lines on stderr, or with ``--json`` as
+one object ``{"error": {"type", "message", "fix", "exit_code"}}`` on stdout, so a
+script reads exactly one JSON document from stdout whether the command worked or not.
+
+Nothing heavy is imported at module level: this module loads for ``igtoken --help``.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import sys
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from igtoken._exceptions import (
+    AuthorizationError,
+    ConfigurationError,
+    IGTokenError,
+    NeedsReauthorizationError,
+    StorageError,
+    ThrottledError,
+    TokenExpiredError,
+)
+from igtoken._secret import Secret
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+__all__ = [
+    "ExitCode",
+    "ReportingGroup",
+    "error_payload",
+    "exit_code_for",
+    "mask_token",
+    "print_json",
+    "print_table",
+    "report_errors",
+    "show_token_option",
+    "to_jsonable",
+]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class ExitCode(enum.IntEnum):
+    """The process exit codes of ``igtoken``; scripts may rely on them."""
+
+    OK = 0
+    UNEXPECTED = 1
+    USAGE = 2
+    NEEDS_LOGIN = 3
+    TEMPORARY = 4
+    STORAGE = 5
+    CONFIGURATION = 6
+
+
+# Checked in order; the first match wins. ``retryable`` is read from the class, not the
+# name, so a new retryable subclass lands on 4 without touching this table.
+_TABLE: tuple[tuple[Callable[[BaseException], bool], ExitCode, str], ...] = (
+    (
+        lambda e: isinstance(e, ConfigurationError),
+        ExitCode.CONFIGURATION,
+        "check your IGTOKEN_* settings and .env file (igtoken config show)",
+    ),
+    (
+        lambda e: isinstance(e, StorageError),
+        ExitCode.STORAGE,
+        "check IGTOKEN_DATABASE_URL and the encryption keys (IGTOKEN_KEYS or IGTOKEN_KEY_FILE)",
+    ),
+    (
+        lambda e: isinstance(e, NeedsReauthorizationError | TokenExpiredError | AuthorizationError),
+        ExitCode.NEEDS_LOGIN,
+        "log in again to re-authorize the account",
+    ),
+    (
+        lambda e: isinstance(e, IGTokenError) and e.retryable,
+        ExitCode.TEMPORARY,
+        "this is temporary: try again later",
+    ),
+)
+
+
+def exit_code_for(exc: BaseException) -> ExitCode:
+    """The exit code for ``exc``, per the table in this module's docstring."""
+    for matches, code, _fix in _TABLE:
+        if matches(exc):
+            return code
+    return ExitCode.UNEXPECTED
+
+
+def _default_fix(exc: BaseException) -> str:
+    for matches, _code, fix in _TABLE:
+        if matches(exc):
+            if isinstance(exc, ThrottledError) and exc.retry_after:
+                return f"Meta asks to wait {exc.retry_after:g} seconds before trying again"
+            return fix
+    if isinstance(exc, IGTokenError):
+        return ""
+    return "run again with -v to see the traceback, and report it if it persists"
+
+
+def error_payload(exc: BaseException) -> dict[str, Any]:
+    """The ``{"error": {...}}`` object describing ``exc`` for ``--json`` output."""
+    if isinstance(exc, IGTokenError):
+        message = exc.message
+        fix = exc.fix or _default_fix(exc)
+    else:
+        message = f"unexpected {type(exc).__name__}: {exc}"
+        fix = _default_fix(exc)
+    return {
+        "error": {
+            "type": type(exc).__name__,
+            "message": message,
+            "fix": fix,
+            "exit_code": int(exit_code_for(exc)),
+        }
+    }
+
+
+def _click_error_payload(exc: click.exceptions.ClickException) -> dict[str, Any]:
+    ctx = getattr(exc, "ctx", None)
+    fix = f"see `{ctx.command_path} --help`" if ctx is not None else "see `igtoken --help`"
+    return {
+        "error": {
+            "type": type(exc).__name__,
+            "message": exc.format_message(),
+            "fix": fix,
+            "exit_code": exc.exit_code,
+        }
+    }
+
+
+def _render_error(exc: BaseException, *, as_json: bool, verbose: int) -> None:
+    payload = error_payload(exc)["error"]
+    if as_json:
+        click.echo(json.dumps({"error": payload}))
+    else:
+        from rich.markup import escape
+
+        console = stderr_console()
+        console.print(f"[bold red]error:[/] {escape(payload['message'])}")
+        if payload["fix"]:
+            console.print(f"[bold]fix:[/] {escape(payload['fix'])}")
+    if verbose:
+        # Tracebacks go to stderr only; stdout keeps its single JSON document.
+        click.echo("".join(traceback.format_exception(exc)), err=True, nl=False)
+
+
+@contextmanager
+def report_errors(*, as_json: bool = False, verbose: int = 0) -> Iterator[None]:
+    """Turn any exception raised inside into its message and exit code.
+
+    click's own exceptions (usage errors, ``Exit``, ``Abort``) pass through: click
+    already prints them and uses code 2 for usage. With ``as_json``, a usage error
+    of a subcommand is printed as the JSON error object instead (still code 2);
+    one in the global options comes before ``--json`` is known and stays as text.
+    """
+    try:
+        yield
+    except click.exceptions.ClickException as exc:
+        if not as_json:
+            raise
+        click.echo(json.dumps(_click_error_payload(exc)))
+        raise click.exceptions.Exit(exc.exit_code) from exc
+    except (click.exceptions.Exit, click.exceptions.Abort):
+        raise
+    except Exception as exc:
+        _render_error(exc, as_json=as_json, verbose=verbose)
+        raise click.exceptions.Exit(int(exit_code_for(exc))) from exc
+
+
+class ReportingGroup(click.Group):
+    """A click group whose every subcommand (at any depth) runs inside :func:`report_errors`.
+
+    Wrapping at the top group means no command can forget the wrapper: a command
+    added with ``main.add_command(...)`` gets the same error handling for free.
+    """
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the group and its subcommand, mapping errors to messages and exit codes."""
+        as_json = bool(ctx.params.get("json_output", False))
+        verbose = int(ctx.params.get("verbose", 0) or 0)
+        with report_errors(as_json=as_json, verbose=verbose):
+            return super().invoke(ctx)
+
+
+def stderr_console() -> Console:
+    """A rich console on the *current* ``sys.stderr`` (so test runners capture it)."""
+    from rich.console import Console
+
+    return Console(file=sys.stderr, highlight=False, soft_wrap=True)
+
+
+def stdout_console() -> Console:
+    """A rich console on the *current* ``sys.stdout``."""
+    from rich.console import Console
+
+    return Console(file=sys.stdout, highlight=False, soft_wrap=True)
+
+
+def mask_token(token: Secret | str, *, show: bool = False) -> str:
+    """``IGQW…abcd``: the first and last four characters, or all of it when ``show``.
+
+    Tokens shorter than 16 characters are masked entirely: four and four would
+    reveal half of them.
+    """
+    value = token.reveal() if isinstance(token, Secret) else token
+    if show:
+        return value
+    if len(value) < 16:
+        return "********"
+    return f"{value[:4]}…{value[-4:]}"
+
+
+def show_token_option(func: F) -> F:
+    """The ``--show-token`` flag: print tokens in full instead of masked."""
+    return click.option(
+        "--show-token",
+        is_flag=True,
+        default=False,
+        help="Print tokens in full. They are masked (IGQW…abcd) otherwise.",
+    )(func)
+
+
+def to_jsonable(value: Any) -> Any:
+    """Turn our values into JSON ones: datetimes as ISO 8601, enums by value, secrets masked."""
+    if isinstance(value, Secret):
+        return mask_token(value)
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [to_jsonable(v) for v in value]
+    return value
+
+
+def print_json(value: Any) -> None:
+    """Print one JSON document on stdout."""
+    click.echo(json.dumps(to_jsonable(value), indent=2, ensure_ascii=False))
+
+
+def print_table(
+    columns: Sequence[str], rows: Sequence[Sequence[object]], *, title: str | None = None
+) -> None:
+    """Print a table for humans on stdout."""
+    from rich.table import Table
+
+    table = Table(title=title, show_edge=False, header_style="bold")
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*("" if cell is None else str(cell) for cell in row))
+    stdout_console().print(table)

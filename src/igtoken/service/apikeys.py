@@ -1,0 +1,51 @@
+"""API-key authentication for program callers, and the scope check every token read makes.
+
+The vault stores keys hashed and implements :class:`ApiKeyVerifier`; this module only
+takes the key off the request and says no clearly.
+"""
+
+from __future__ import annotations
+
+from fastapi import Request
+from starlette.exceptions import HTTPException
+
+from igtoken._exceptions import AuthenticationError, ForbiddenError
+from igtoken._secret import Secret
+from igtoken.service.interfaces import ApiKeyPrincipal
+
+_BEARER = "bearer "
+
+
+def _key_from(request: Request) -> Secret | None:
+    authorization = request.headers.get("authorization", "")
+    if authorization[: len(_BEARER)].lower() == _BEARER:
+        key = authorization[len(_BEARER) :].strip()
+        return Secret(key) if key else None
+    header = request.headers.get("x-api-key", "").strip()
+    return Secret(header) if header else None
+
+
+async def api_principal(request: Request) -> ApiKeyPrincipal:
+    """Dependency: the principal of the request's API key (``Authorization: Bearer`` or ``X-API-Key``)."""
+    verifier = request.app.state.igtoken.deps.api_keys
+    if verifier is None:
+        raise HTTPException(503, "API keys are not available on this instance")
+    key = _key_from(request)
+    if key is None:
+        raise AuthenticationError(
+            "this endpoint needs an API key",
+            fix="send it as `Authorization: Bearer <key>`; create one with `igtoken api-keys create`",
+        )
+    principal: ApiKeyPrincipal | None = await verifier.verify(key)
+    if principal is None:
+        raise AuthenticationError("the API key is unknown or revoked", fix="create a new API key")
+    return principal
+
+
+def require_scope(principal: ApiKeyPrincipal, account_id: str) -> None:
+    """Refuse unless ``principal`` may read ``account_id``'s token; call before every token read."""
+    if not principal.may_read(account_id):
+        raise ForbiddenError(
+            f"API key {principal.id!r} is not scoped to account {account_id!r}",
+            fix="use a key scoped to this account, or create one with that scope",
+        )

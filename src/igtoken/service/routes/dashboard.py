@@ -1,0 +1,161 @@
+"""The dashboard: accounts, one account's history and actions, connect links, deletion requests.
+
+Every page needs a signed-in session; every form post also needs the session's CSRF
+token. The data comes from a :class:`~igtoken.service.interfaces.DashboardData` and
+the buttons call a :class:`~igtoken.service.interfaces.DashboardActions`; this module
+only turns HTTP into those calls and their answers into pages.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Path, Request
+from fastapi.responses import RedirectResponse, Response
+
+from igtoken.service.chart import expiry_chart
+from igtoken.service.interfaces import DashboardActions, DashboardData
+from igtoken.service.security import require_admin, require_csrf, session_of
+from igtoken.service.state import service_state
+from igtoken.service.views import NewLink
+
+#: Ids are opaque strings from the vault; this bounds them to something printable and short.
+ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,128}$"
+AccountId = Annotated[str, Path(pattern=ID_PATTERN, description="the account's id")]
+LinkId = Annotated[str, Path(pattern=ID_PATTERN, description="the link's id")]
+
+#: How far ahead the expiry chart looks; Instagram's long-lived tokens last 60 days.
+CHART_DAYS = 60
+
+
+def _data(request: Request) -> DashboardData:
+    data = service_state(request).deps.dashboard_data
+    assert data is not None  # the router is only mounted when it is wired
+    return data
+
+
+def _actions(request: Request) -> DashboardActions:
+    actions = service_state(request).deps.dashboard_actions
+    assert actions is not None  # the action routes are only mounted when it is wired
+    return actions
+
+
+def _can_act(request: Request) -> bool:
+    return service_state(request).deps.dashboard_actions is not None
+
+
+pages = APIRouter(prefix="/dashboard", dependencies=[Depends(require_admin)], include_in_schema=False)
+actions = APIRouter(
+    prefix="/dashboard",
+    dependencies=[Depends(require_admin), Depends(require_csrf)],
+    include_in_schema=False,
+)
+
+
+@pages.get("")
+async def accounts_page(request: Request) -> Response:
+    """Every account with status, username, type, expiry and next refresh, under the expiry chart."""
+    state = service_state(request)
+    data = _data(request)
+    accounts = await data.list_accounts()
+    histogram = await data.expiry_histogram()
+    chart = expiry_chart(histogram, start=state.deps.clock().date(), days=CHART_DAYS)
+    return state.pages.render(
+        request, "accounts.html", {"accounts": accounts, "chart": chart, "can_act": _can_act(request)}
+    )
+
+
+async def _account_page(request: Request, account_id: str, *, new_link_url: str | None = None) -> Response:
+    state = service_state(request)
+    data = _data(request)
+    account = await data.account(account_id)
+    events = await data.events(account_id)
+    context = {
+        "account": account,
+        "events": events,
+        "can_act": _can_act(request),
+        "new_link_url": new_link_url,
+    }
+    return state.pages.render(request, "account.html", context)
+
+
+@pages.get("/accounts/{account_id}")
+async def account_page(request: Request, account_id: AccountId) -> Response:
+    """One account: its details, its event history and its action buttons."""
+    return await _account_page(request, account_id)
+
+
+async def _links_page(
+    request: Request, *, created_url: str | None = None, status_code: int = 200
+) -> Response:
+    state = service_state(request)
+    data = _data(request)
+    context = {
+        "links": await data.links(),
+        "apps": await data.apps(),
+        "can_act": _can_act(request),
+        "created_url": created_url,
+    }
+    return state.pages.render(request, "links.html", context, status_code=status_code)
+
+
+@pages.get("/links")
+async def links_page(request: Request) -> Response:
+    """Connect links: the list, and a form to make a new one."""
+    return await _links_page(request)
+
+
+@pages.get("/deletions")
+async def deletions_page(request: Request) -> Response:
+    """Data deletion requests and how far each has got."""
+    state = service_state(request)
+    requests = await _data(request).deletion_requests()
+    return state.pages.render(request, "deletions.html", {"requests": requests})
+
+
+def _back_to_account(account_id: str) -> RedirectResponse:
+    return RedirectResponse(f"/dashboard/accounts/{account_id}", status_code=303)
+
+
+@actions.post("/accounts/{account_id}/refresh")
+async def refresh_now(request: Request, account_id: AccountId) -> RedirectResponse:
+    """Refresh the account's token now; errors are shown on the error page with their fix."""
+    message = await _actions(request).refresh_now(account_id)
+    session_of(request).flash("success", message)
+    return _back_to_account(account_id)
+
+
+@actions.post("/accounts/{account_id}/reauth-link")
+async def create_reauth_link(request: Request, account_id: AccountId) -> Response:
+    """Make a re-authorization link and show it once, on the account page."""
+    link = await _actions(request).create_reauth_link(account_id)
+    return await _account_page(request, account_id, new_link_url=link.url)
+
+
+@actions.post("/accounts/{account_id}/disconnect")
+async def disconnect(request: Request, account_id: AccountId) -> RedirectResponse:
+    """Disconnect the account: its tokens are forgotten."""
+    message = await _actions(request).disconnect(account_id)
+    session_of(request).flash("success", message)
+    return _back_to_account(account_id)
+
+
+@actions.post("/links")
+async def create_link(
+    request: Request,
+    app_id: Annotated[str, Form(pattern=ID_PATTERN)],
+    label: Annotated[str, Form(max_length=100)] = "",
+    expires_in_hours: Annotated[int, Form(ge=1, le=24 * 30)] = 24 * 7,
+) -> Response:
+    """Make a connect link and show its URL once."""
+    new = NewLink(app_id=app_id, label=label.strip(), expires_in_hours=expires_in_hours)
+    link = await _actions(request).create_link(new)
+    return await _links_page(request, created_url=link.url, status_code=201)
+
+
+@actions.post("/links/{link_id}/revoke")
+async def revoke_link(request: Request, link_id: LinkId) -> RedirectResponse:
+    """Make a connect link unusable."""
+    message = await _actions(request).revoke_link(link_id)
+    session_of(request).flash("success", message)
+    return RedirectResponse("/dashboard/links", status_code=303)

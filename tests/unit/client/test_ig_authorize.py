@@ -6,7 +6,7 @@ import contextlib
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from ig_meta_fakes import APP_ID, REDIRECT_URI
 
@@ -165,6 +165,7 @@ def test_code_from_accepts_bare_codes() -> None:
         parse_callback(42)  # type: ignore[arg-type]
 
 
+@settings(deadline=None)
 @given(st.text(max_size=300), st.one_of(st.none(), st.text(max_size=20)))
 def test_callback_parsing_raises_only_igtoken_errors(text: str, expected: str | None) -> None:
     """Arbitrary input either parses or raises one of igtoken's own exceptions."""
@@ -175,6 +176,7 @@ def test_callback_parsing_raises_only_igtoken_errors(text: str, expected: str | 
     assert result.code.reveal()
 
 
+@settings(deadline=None)
 @given(
     st.lists(
         st.tuples(

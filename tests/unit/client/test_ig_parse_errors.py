@@ -8,7 +8,7 @@ import json
 
 import httpx
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from ig_meta_fakes import NOW, graph_error, meta, oauth_error
 
@@ -363,6 +363,7 @@ headers = st.dictionaries(
 )
 
 
+@settings(deadline=None)
 @given(st.integers(100, 599), st.one_of(json_values, error_like), headers)
 def test_error_parsing_never_raises(status: int, body: object, extra: dict[str, str]) -> None:
     """Any status, JSON body and headers give None or an igtoken exception, never a crash."""
@@ -372,6 +373,7 @@ def test_error_parsing_never_raises(status: int, body: object, extra: dict[str, 
     str(result)
 
 
+@settings(deadline=None)
 @given(st.integers(100, 599), st.binary(max_size=200))
 def test_error_parsing_of_raw_bytes_never_raises(status: int, body: bytes) -> None:
     """Arbitrary bytes as a body never crash the parser."""
@@ -379,6 +381,7 @@ def test_error_parsing_of_raw_bytes_never_raises(status: int, body: bytes) -> No
     assert result is None or isinstance(result, IGTokenError)
 
 
+@settings(deadline=None)
 @given(
     st.integers(100, 599),
     st.one_of(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import httpx
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from igtoken import Secret, redact_text, redact_url
@@ -48,6 +48,7 @@ def test_secrets_in_reads_query_form_and_bearer() -> None:
     assert secrets_in(post) == ("s1", "c1")
 
 
+@settings(deadline=None)
 @given(st.text(alphabet=st.characters(min_codepoint=48, max_codepoint=122), min_size=8, max_size=40))
 def test_any_token_value_is_masked_in_urls(token: str) -> None:
     """Whatever the token value, a URL carrying it as access_token never shows it."""
@@ -56,6 +57,7 @@ def test_any_token_value_is_masked_in_urls(token: str) -> None:
     assert token not in redact_url(url, [token])
 
 
+@settings(deadline=None)
 @given(st.text(max_size=200))
 def test_redaction_never_raises(text: str) -> None:
     """Arbitrary text and URLs are redacted without error."""

@@ -10,7 +10,7 @@ import json
 from datetime import timedelta
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from ig_meta_fakes import NOW
 
@@ -113,6 +113,7 @@ def test_issued_at_window() -> None:
         parse_signed_request(sign(payload(issued_at=10**20)), Secret(KEY), now=NOW)
 
 
+@settings(deadline=None)
 @given(st.text(max_size=200))
 def test_arbitrary_input_raises_only_signed_request_errors(value: str) -> None:
     """Any string either verifies or raises from the SignedRequestError subtree."""

@@ -6,7 +6,7 @@ import json
 from datetime import timedelta
 
 import httpx
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from igtoken import BusinessUseCaseUsage, Usage, parse_usage
@@ -67,6 +67,7 @@ def test_absent_or_malformed_headers_give_none() -> None:
     assert Usage().max_percent is None
 
 
+@settings(deadline=None)
 @given(st.dictionaries(st.sampled_from(["x-app-usage", "x-business-use-case-usage", "other"]), st.text()))
 def test_arbitrary_header_text_never_raises(headers: dict[str, str]) -> None:
     """Any header text at all yields a Usage or None."""
@@ -83,6 +84,7 @@ json_values = st.recursive(
 )
 
 
+@settings(deadline=None)
 @given(json_values, json_values)
 def test_arbitrary_json_never_raises(app: object, buc: object) -> None:
     """Any JSON document in either header yields a Usage or None, and its helpers work."""

@@ -54,6 +54,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, ClassVar
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from igtoken._usage import Usage
 
 
@@ -197,11 +199,22 @@ class RefreshError(IGTokenError):
 
 
 class TokenTooNewError(RefreshError):
-    """Meta refreshes a long-lived token only once it is at least 24 hours old."""
+    """Meta refreshes a long-lived token only once it is at least 24 hours old.
+
+    ``refreshable_at`` says when it becomes refreshable, if known.
+    """
+
+    def __init__(self, message: str, *, fix: str = "", refreshable_at: datetime | None = None) -> None:
+        super().__init__(message, fix=fix)
+        self.refreshable_at = refreshable_at
 
 
 class TokenExpiredError(RefreshError):
-    """The token has expired; only a new login gives a new one."""
+    """The token has expired; only a new login gives a new one. ``expired_at`` says when, if known."""
+
+    def __init__(self, message: str, *, fix: str = "", expired_at: datetime | None = None) -> None:
+        super().__init__(message, fix=fix)
+        self.expired_at = expired_at
 
 
 class StorageError(IGTokenError):

@@ -136,14 +136,14 @@ def describe_world(world: World, base_url: str) -> str:
             owned = ", business-owned" if page.business_owned else ""
             lines.append(f"    Page {page.page_id} {page.name!r} ({linked}{owned})")
     ig_app = next((a for a in world.apps.values() if a.instagram_app_id and a.redirect_uris), None)
-    account = next((a for a in world.accounts.values() if a.account_type != "PERSONAL"), None)
-    if ig_app is not None and account is not None:
+    example = next((a for a in world.accounts.values() if a.account_type != "PERSONAL"), None)
+    if ig_app is not None and example is not None:
         lines += [
             "",
             "Try it (Instagram Login, consent shortcut; docs/emulator.md walks the whole flow):",
             f"  curl -si '{base_url}/www.instagram.com/oauth/authorize?client_id={ig_app.instagram_app_id}"
             f"&redirect_uri={quote(ig_app.redirect_uris[0], safe='')}&response_type=code"
-            f"&scope=instagram_business_basic&state=s1&emulator_account={account.username}"
+            f"&scope=instagram_business_basic&state=s1&emulator_account={example.username}"
             "&emulator_decision=approve' | grep -i '^location'",
         ]
     switched = {k: v for k, v in world.switches.as_dict().items() if v != getattr(type(world.switches)(), k)}

@@ -21,7 +21,8 @@ border:1px solid #dbdbdb;cursor:pointer} #allow{background:#0095f6;color:#fff;bo
 
 def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
     html = (
-        f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{escape(title)}</title>"
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{escape(title, quote=False)}</title>"
         f"<meta name='viewport' content='width=device-width,initial-scale=1'><style>{_STYLE}</style></head>"
         f"<body><main>{body}</main></body></html>"
     )
@@ -30,7 +31,11 @@ def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
 
 def message_page(title: str, message: str, status: int = 400) -> HTMLResponse:
     """A plain error page, the way Meta's dialogs report a bad request."""
-    return _page(title, f"<h1>{escape(title)}</h1><p class='error'>{escape(message)}</p>", status)
+    return _page(
+        title,
+        f"<h1>{escape(title, quote=False)}</h1><p class='error'>{escape(message, quote=False)}</p>",
+        status,
+    )
 
 
 def consent_page(

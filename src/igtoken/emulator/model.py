@@ -132,6 +132,8 @@ class Account:
     media_count: int = 0
     profile_picture_url: str = ""
     password_changed_at: float | None = None
+    #: Tokens with ``seq`` up to this died with the last password change (190/460).
+    tokens_before: int = 0
 
     def as_json(self) -> dict[str, object]:
         """The account as the control API shows it."""
@@ -146,6 +148,7 @@ class Account:
             "media_count": self.media_count,
             "profile_picture_url": self.profile_picture_url,
             "password_changed_at": self.password_changed_at,
+            "tokens_before": self.tokens_before,
         }
 
 
@@ -185,6 +188,7 @@ class FacebookUser:
     name: str = ""
     page_ids: list[str] = field(default_factory=list)
     password_changed_at: float | None = None
+    tokens_before: int = 0
 
     def as_json(self) -> dict[str, object]:
         """The user as the control API shows it."""
@@ -194,6 +198,7 @@ class FacebookUser:
             "name": self.name,
             "page_ids": list(self.page_ids),
             "password_changed_at": self.password_changed_at,
+            "tokens_before": self.tokens_before,
         }
 
 
@@ -219,6 +224,9 @@ class Token:
     revoked: int | None = None
     data_access_expires_at: float | None = None
     refresh_count: int = 0
+    #: Issue order; revocations by password change or app removal cut by it, not by time,
+    #: so a frozen clock still tells "before" from "after".
+    seq: int = 0
 
     def as_json(self) -> dict[str, object]:
         """The token as the control API shows it (value included)."""
@@ -236,6 +244,7 @@ class Token:
             "revoked": self.revoked,
             "data_access_expires_at": self.data_access_expires_at,
             "refresh_count": self.refresh_count,
+            "seq": self.seq,
         }
 
 
@@ -259,3 +268,5 @@ class Grant:
 
     scopes: tuple[str, ...]
     removed_at: float | None = None
+    #: Tokens with ``seq`` up to this died when the app was removed (190/458).
+    tokens_before: int = 0

@@ -109,6 +109,7 @@ class World:
         self.outbound_log: list[dict[str, Any]] = []
         self.changes = 0
         self._token_seq = itertools.count(1)
+        self._last_seq = 0
         #: How outbound calls (deauthorize, data deletion, webhooks) are sent; None means urllib.
         self.sender: Callable[[str, str, dict[str, str], bytes | None, float], tuple[int, bytes]] | None = (
             None
@@ -452,7 +453,8 @@ class World:
                 value = f"{app.meta_app_id}|{secrets.token_urlsafe(20).translate(_TRANSLATE)}"
             token = Token(
                 value=value,
-                token_id=f"t{next(self._token_seq)}",
+                token_id=f"t{(seq := self._next_seq())}",
+                seq=seq,
                 kind=kind,
                 app_id=app.meta_app_id,
                 subject=subject_id,
@@ -464,9 +466,6 @@ class World:
                 data_access_expires_at=issued + DATA_ACCESS_TTL if kind in FB_KINDS else None,
             )
             self.tokens[value] = token
-            grant = self.grants.get((app.meta_app_id, owner_id))
-            if grant is not None and grant.removed_at is not None and grant.removed_at <= issued:
-                grant.removed_at = None  # a fresh login re-installs the app
             self.changes += 1
             return token
 
@@ -475,11 +474,10 @@ class World:
         if token.revoked is not None:
             return self._revoked_error(token, token.revoked)
         grant = self.grants.get((token.app_id, token.owner))
-        if grant is not None and grant.removed_at is not None and token.issued_at < grant.removed_at:
+        if grant is not None and token.seq <= grant.tokens_before:
             return self._revoked_error(token, 458)
         person = self.accounts.get(token.owner) or self.fb_users.get(token.owner)
-        changed = person.password_changed_at if person is not None else None
-        if changed is not None and token.issued_at < changed:
+        if person is not None and token.seq <= person.tokens_before:
             return self._revoked_error(token, 460)
         if token.expires_at is not None and now >= token.expires_at:
             return GraphError(190, expired_message(token.expires_at, now), subcode=463)
@@ -507,6 +505,10 @@ class World:
         if problem is not None:
             raise problem
         return token
+
+    def _next_seq(self) -> int:
+        self._last_seq = next(self._token_seq)
+        return self._last_seq
 
     def app_literal_token(self, value: str | None) -> Token | None:
         """``APP_ID|APP_SECRET`` used as an app token (accepted everywhere on Graph), else None."""
@@ -543,10 +545,13 @@ class World:
         """The person changed their password: every token issued before now answers 190/460."""
         with self.lock:
             now = self.clock.timestamp()
+            person: Account | FacebookUser
             try:
-                self.find_account(who).password_changed_at = now
+                person = self.find_account(who)
             except WorldError:
-                self.find_fb_user(who).password_changed_at = now
+                person = self.find_fb_user(who)
+            person.password_changed_at = now
+            person.tokens_before = self._last_seq
             self.changes += 1
 
     def remove_app(self, app_id: str, owner_id: str) -> None:
@@ -555,12 +560,15 @@ class World:
             app = self.find_app(app_id)
             grant = self.grants.setdefault((app.meta_app_id, owner_id), Grant(()))
             grant.removed_at = self.clock.timestamp()
+            grant.tokens_before = self._last_seq
             self.changes += 1
 
     def record_grant(self, app_id: str, owner_id: str, scopes: Iterable[str]) -> None:
         """Remember what the person granted the app (a new login clears an earlier removal)."""
         with self.lock:
-            self.grants[(app_id, owner_id)] = Grant(tuple(scopes))
+            previous = self.grants.get((app_id, owner_id))
+            cut = previous.tokens_before if previous is not None else 0
+            self.grants[(app_id, owner_id)] = Grant(tuple(scopes), tokens_before=cut)
 
     def refresh(self, token: Token, now: float) -> tuple[Token, int]:
         """Refresh a long-lived IG token that passed every check; returns the token and expires_in."""
@@ -572,7 +580,8 @@ class World:
                 return token, IG_LONG_EXPIRES_IN
             fresh = Token(
                 value=self._token_value("ig_long"),
-                token_id=f"t{next(self._token_seq)}",
+                token_id=f"t{(seq := self._next_seq())}",
+                seq=seq,
                 kind="ig_long",
                 app_id=token.app_id,
                 subject=token.subject,
@@ -737,7 +746,13 @@ class World:
                 "pages": [p.as_json() for p in self.pages.values()],
                 "tokens": [t.as_json() for t in self.tokens.values()],
                 "grants": [
-                    {"app_id": k[0], "owner": k[1], "scopes": list(g.scopes), "removed_at": g.removed_at}
+                    {
+                        "app_id": k[0],
+                        "owner": k[1],
+                        "scopes": list(g.scopes),
+                        "removed_at": g.removed_at,
+                        "tokens_before": g.tokens_before,
+                    }
                     for k, g in self.grants.items()
                 ],
                 "page_tokens": [[*k, v] for k, v in self.page_tokens.items()],
@@ -798,8 +813,11 @@ class World:
             if token.kind in IG_KINDS:
                 world.scoped_id(token.app_id, token.subject)
         world._token_seq = itertools.count(highest + 1)
+        world._last_seq = highest
         for g in state["grants"]:
-            world.grants[(g["app_id"], g["owner"])] = Grant(tuple(g["scopes"]), g["removed_at"])
+            world.grants[(g["app_id"], g["owner"])] = Grant(
+                tuple(g["scopes"]), g["removed_at"], g["tokens_before"]
+            )
         for *key, value in state["page_tokens"]:
             world.page_tokens[(key[0], key[1], key[2], key[3])] = value
         return world

@@ -237,8 +237,8 @@ def test_authlib_both_products(bases, emulator_url):
 
 def test_authlib_trips_on_meta_fragment(bases):
     """Authlib takes a callback URL ending in Instagram's '#_' for an implicit grant and fails."""
-    from authlib.oauth2.rfc6749.errors import MissingTokenException
     from authlib.integrations.requests_client import OAuth2Session
+    from authlib.oauth2.rfc6749.errors import MissingTokenException
 
     s = OAuth2Session(
         DEMO_IG_APP_ID,

@@ -75,7 +75,9 @@ def run_emulator_on_loopback(
 ) -> Iterator[RunningEmulator]:
     """Serve the emulator with uvicorn on 127.0.0.1 (ephemeral port) in a thread; yields its base URL."""
     app = app or create_app(world, clock=clock, switches=switches)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # IPPROTO_TCP explicitly: asyncio only sets TCP_NODELAY on accepted sockets whose proto says TCP,
+    # and without it every response waits ~40 ms on Nagle + delayed ACK.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]

@@ -53,7 +53,10 @@ def emulator(host: str, port: int, state_file: Path | None, switch_pairs: tuple[
     else:
         world = demo_world(switches=switches)
     app = create_app(world, state_file=state_file)
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets that say TCP (else ~40 ms stalls).
+    sock = socket.socket(
+        socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP
+    )
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))

@@ -37,7 +37,9 @@ class Call:
         "host",
         "method",
         "mode",
+        "pairs",
         "query",
+        "query_string",
         "request",
         "segments",
         "token",
@@ -52,7 +54,10 @@ class Call:
         self.segments = segments
         self.mode = mode
         self.method = request.method
-        self.query: dict[str, str] = dict(parse_qsl(request.url.query, keep_blank_values=True))
+        # Read the raw scope rather than request.url: building a URL object costs more than the handler.
+        self.query_string: str = request.scope["query_string"].decode("latin-1")
+        self.pairs = parse_qsl(self.query_string, keep_blank_values=True)
+        self.query: dict[str, str] = dict(self.pairs)
         self.form: list[tuple[str, str]] | None = None
         self.endpoint = "unknown"
         self.token: Token | None = None
@@ -107,9 +112,8 @@ class Call:
 
     def fields(self, default: tuple[str, ...]) -> list[str]:
         """``fields`` as ``a,b``, ``a, b`` or repeated keys, in order, without duplicates."""
-        raw = self.request.query_params.getlist("fields")
         names: list[str] = []
-        for chunk in raw:
+        for chunk in (value for key, value in self.pairs if key == "fields"):
             for name in chunk.split(","):
                 name = name.strip()
                 if name and name not in names:

@@ -155,11 +155,11 @@ class Dispatcher:
             path="/" + "/".join(segments),
             endpoint=call.endpoint,
             status=response.status_code,
-            query=request.url.query,
+            query=call.query_string,
             form=call.form,
             token_id=token.token_id if token is not None else None,
             account=call.account,
-            auth_header="authorization" in request.headers,
+            auth_header=_header(scope, b"authorization") is not None,
         )
 
     async def _handle(self, call: Call) -> Response:

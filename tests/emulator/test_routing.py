@@ -113,3 +113,14 @@ def test_emulator_imports_nothing_else_from_igtoken():
                     assert (
                         top in sys.stdlib_module_names or top in allowed_third_party or top == "__future__"
                     ), f"{path.name} imports {name}"
+
+
+def test_every_switch_is_documented():
+    """docs/emulator.md names every switch with every value."""
+    from igtoken.emulator.switches import SWITCHES
+
+    text = (Path(__file__).parents[2] / "docs" / "emulator.md").read_text(encoding="utf-8")
+    for spec in SWITCHES:
+        assert f"`{spec.name}`" in text
+        for value in spec.values:
+            assert f"`{value}`" in text

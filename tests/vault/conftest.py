@@ -120,7 +120,9 @@ def token(value: str, *, at: datetime = T0, kind: TokenKind = TokenKind.IG_LONG)
 
 def profile(user_id: str = "17841400000000001", username: str = "alice.shop") -> Profile:
     """A business account profile."""
-    return Profile(user_id=user_id, username=username, account_type=AccountType.BUSINESS, app_scoped_id="9" + user_id)
+    return Profile(
+        user_id=user_id, username=username, account_type=AccountType.BUSINESS, app_scoped_id="9" + user_id
+    )
 
 
 @pytest.fixture

@@ -155,7 +155,9 @@ def test_lost_lease_conflicts_and_writes_nothing(vault: Vault, connect: Connect)
     (mine,) = vault.claim_due(now=T0, owner="w1", lease_seconds=10)
     (theirs,) = vault.claim_due(now=T0 + timedelta(seconds=11), owner="w2", lease_seconds=10)
     with pytest.raises(ConflictError):
-        vault.record_refresh_success(mine, token("t-late"), now=T0 + timedelta(seconds=12), next_refresh_at=None)
+        vault.record_refresh_success(
+            mine, token("t-late"), now=T0 + timedelta(seconds=12), next_refresh_at=None
+        )
     with pytest.raises(ConflictError):
         vault.extend_lease(mine, now=T0 + timedelta(seconds=12))
     assert vault.current_token(account_id).token.value == Secret("t-old")
@@ -313,7 +315,9 @@ def test_ciphertext_moved_to_another_row_fails(vault: Vault, connect: Connect) -
     a = connect("t-alice", user_id="3001")
     b = connect("t-bob", user_id="3002")
     with vault.engine.begin() as conn:
-        src = conn.execute(sa.select(Token.key_id, Token.nonce, Token.ciphertext).where(Token.account_id == a)).one()
+        src = conn.execute(
+            sa.select(Token.key_id, Token.nonce, Token.ciphertext).where(Token.account_id == a)
+        ).one()
         conn.execute(
             sa.update(Token)
             .where(Token.account_id == b)
@@ -397,7 +401,9 @@ def test_oauth_states_single_use_and_expiring(vault: Vault, app_name: str) -> No
     assert vault.states.consume(state, now=T0 + timedelta(minutes=1)).id == rec.id
     with pytest.raises(ConflictError):
         vault.states.consume(state, now=T0 + timedelta(minutes=2))
-    _, old = vault.states.create(app_name, redirect_uri="https://x.test/cb", now=T0, expires_at=T0 + timedelta(minutes=1))
+    _, old = vault.states.create(
+        app_name, redirect_uri="https://x.test/cb", now=T0, expires_at=T0 + timedelta(minutes=1)
+    )
     with pytest.raises(NotFoundError, match="expired"):
         vault.states.consume(old, now=T0 + timedelta(minutes=5))
     with pytest.raises(NotFoundError, match="unknown"):

@@ -33,7 +33,9 @@ _LOCKED_RETRY_SECONDS = 0.05
 def keys_status(db: Database, keyring: KeyRing) -> list[KeyStatus]:
     """How many tokens and app secrets each key id holds, configured keys included (even at 0)."""
     with db.read() as conn:
-        tokens = {k: n for k, n in conn.execute(sa.select(Token.key_id, sa.func.count()).group_by(Token.key_id))}
+        tokens = {
+            k: n for k, n in conn.execute(sa.select(Token.key_id, sa.func.count()).group_by(Token.key_id))
+        }
         secrets = {
             k: n
             for k, n in conn.execute(sa.select(AppSecret.key_id, sa.func.count()).group_by(AppSecret.key_id))

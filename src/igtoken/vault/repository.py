@@ -22,7 +22,7 @@ import dataclasses
 import json
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -117,6 +117,35 @@ _CURRENT_ANY = (
     .order_by(Token.issued_at.desc(), Token.id)
     .limit(1)
 )
+# Hot-path writes: built once with bind parameters, so each call skips statement construction.
+_TOKENS = cast(sa.Table, Token.__table__)
+_EVENTS = cast(sa.Table, Event.__table__)
+_INSERT_TOKEN = sa.insert(_TOKENS)
+_INSERT_EVENT = sa.insert(_EVENTS).returning(_EVENTS.c.id)
+_RETIRE_CURRENT = (
+    sa.update(_TOKENS)
+    .where(
+        _TOKENS.c.account_id == sa.bindparam("b_account_id"),
+        _TOKENS.c.kind == sa.bindparam("b_kind"),
+        _TOKENS.c.is_current,
+    )
+    .values(is_current=False, retired_at=sa.bindparam("b_now"), lease_owner=None, lease_expires_at=None)
+)
+_PROMOTE = sa.update(_TOKENS).where(_TOKENS.c.id == sa.bindparam("b_id")).values(is_current=True)
+_RETIRE_HELD = (
+    sa.update(_TOKENS)
+    .where(
+        _TOKENS.c.id == sa.bindparam("b_id"),
+        _TOKENS.c.is_current,
+        _TOKENS.c.lease_owner == sa.bindparam("b_owner"),
+        _TOKENS.c.lease_expires_at > sa.bindparam("b_now"),
+    )
+    .values(is_current=False, retired_at=sa.bindparam("b_now"), lease_owner=None, lease_expires_at=None)
+)
+_LOCK_ACCOUNT = sa.select(Account.id, Account.app_id, Account.status).where(
+    Account.id == sa.bindparam("account_id")
+)
+_LOCK_ACCOUNT_PG = _LOCK_ACCOUNT.with_for_update()
 _CURRENT_KIND = _TOKEN_SELECT.where(
     Token.account_id == sa.bindparam("account_id"), Token.kind == sa.bindparam("kind"), Token.is_current
 )
@@ -391,10 +420,8 @@ class Vault:
             return self._put_token(conn, account_id, token, now=now, next_refresh_at=next_refresh_at)
 
     def _lock_account(self, conn: sa.Connection, account_id: str) -> AnyRow:
-        stmt = sa.select(Account.id, Account.app_id, Account.status).where(Account.id == account_id)
-        if self._db.is_postgres:
-            stmt = stmt.with_for_update()
-        row = conn.execute(stmt).one_or_none()
+        stmt = _LOCK_ACCOUNT_PG if self._db.is_postgres else _LOCK_ACCOUNT
+        row = conn.execute(stmt, {"account_id": account_id}).one_or_none()
         if row is None:
             raise NotFoundError(f"no account with id {account_id!r}")
         return row
@@ -428,23 +455,27 @@ class Vault:
         kind = TokenKind(token.kind).value
         sealed = self.keyring.encrypt(token.value, token_aad(token_id, account_id, kind))
         conn.execute(
-            sa.insert(Token).values(
-                id=token_id,
-                account_id=account_id,
-                kind=kind,
-                key_id=sealed.key_id,
-                nonce=sealed.nonce,
-                ciphertext=sealed.ciphertext,
-                scopes=list(token.scopes),
-                issued_at=token.issued_at,
-                expires_at=token.expires_at,
-                last_refreshed_at=last_refreshed_at,
-                next_refresh_at=next_refresh_at,
-                failure_count=0,
-                last_error=None,
-                is_current=False,
-                created_at=now,
-            )
+            _INSERT_TOKEN,
+            {
+                "id": token_id,
+                "account_id": account_id,
+                "kind": kind,
+                "key_id": sealed.key_id,
+                "nonce": sealed.nonce,
+                "ciphertext": sealed.ciphertext,
+                "scopes": list(token.scopes),
+                "issued_at": token.issued_at,
+                "expires_at": token.expires_at,
+                "last_refreshed_at": last_refreshed_at,
+                "next_refresh_at": next_refresh_at,
+                "failure_count": 0,
+                "last_error": None,
+                "is_current": False,
+                "created_at": now,
+                "retired_at": None,
+                "lease_owner": None,
+                "lease_expires_at": None,
+            },
         )
         return token_id
 
@@ -452,12 +483,9 @@ class Vault:
         self, conn: sa.Connection, account_id: str, token_id: str, kinds: set[str], *, now: datetime
     ) -> None:
         """Retire whatever is current for ``kinds``, then make ``token_id`` current."""
-        conn.execute(
-            sa.update(Token)
-            .where(Token.account_id == account_id, Token.kind.in_(kinds), Token.is_current)
-            .values(is_current=False, retired_at=now, lease_owner=None, lease_expires_at=None)
-        )
-        conn.execute(sa.update(Token).where(Token.id == token_id).values(is_current=True))
+        for kind in sorted(kinds):
+            conn.execute(_RETIRE_CURRENT, {"b_account_id": account_id, "b_kind": kind, "b_now": now})
+        conn.execute(_PROMOTE, {"b_id": token_id})
 
     def get_account(self, account_id: str) -> AccountRecord:
         """An account by id; :class:`NotFoundError` if there is none."""
@@ -712,11 +740,7 @@ class Vault:
                 next_refresh_at=next_refresh_at,
                 last_refreshed_at=now,
             )
-            held = conn.execute(
-                sa.update(Token)
-                .where(self._held(claim, now))
-                .values(is_current=False, retired_at=now, lease_owner=None, lease_expires_at=None)
-            )
+            held = conn.execute(_RETIRE_HELD, {"b_id": claim.token_id, "b_owner": claim.owner, "b_now": now})
             if held.rowcount != 1:
                 # Leaving the block with an exception rolls the insert back too.
                 raise ConflictError(
@@ -923,15 +947,14 @@ class Vault:
         data: dict[str, Any] | None = None,
     ) -> int:
         res = conn.execute(
-            sa.insert(Event)
-            .values(
-                at=now,
-                type=str(type_),
-                app_id=app_id,
-                account_id=account_id,
-                data=_check_event_data(data),
-            )
-            .returning(Event.id)
+            _INSERT_EVENT,
+            {
+                "at": now,
+                "type": str(type_),
+                "app_id": app_id,
+                "account_id": account_id,
+                "data": _check_event_data(data),
+            },
         )
         return int(res.scalar_one())
 

@@ -77,16 +77,22 @@ def rotate(
         raise ValueError("batch_size must be positive")
     done_tokens = done_secrets = batches = 0
 
+    # Keyset pagination over the primary key: each batch starts where the last one ended, so a
+    # pass is linear in the table size instead of rescanning rows already rotated.
+    cursor = [""]
+
     def token_batch(conn: sa.Connection) -> int:
         pick = (
             sa.select(Token.id, Token.account_id, Token.kind, Token.key_id, Token.nonce, Token.ciphertext)
-            .where(Token.key_id != target)
+            .where(Token.id > cursor[0], Token.key_id != target)
             .order_by(Token.id)
             .limit(batch_size)
         )
         if db.is_postgres:
             pick = pick.with_for_update(skip_locked=True)
         rows = conn.execute(pick).all()
+        if rows:
+            cursor[0] = rows[-1].id
         params = []
         for r in rows:
             aad = token_aad(r.id, r.account_id, r.kind)
@@ -152,6 +158,7 @@ def rotate(
                 )
             if not left:
                 break
+            cursor[0] = ""  # rows written or skipped meanwhile: one more pass from the start
             # Rows exist but were locked by a refresh in flight: let it finish, then look again.
             time.sleep(_LOCKED_RETRY_SECONDS)
     return RotationReport(target_key_id=target, tokens=done_tokens, app_secrets=done_secrets, batches=batches)

@@ -10,12 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Final
 
-import platformdirs
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from igtoken._exceptions import ConfigurationError
+from igtoken._paths import default_database_path, default_key_file_path
 
 __all__ = [
     "SQLITE_BUSY_TIMEOUT_MS",
@@ -27,25 +27,14 @@ __all__ = [
     "normalize_url",
 ]
 
-APP_NAME: Final = "igtoken"
 SQLITE_BUSY_TIMEOUT_MS: Final = 30_000
 #: Execution option marking a write transaction; on SQLite it becomes ``BEGIN IMMEDIATE``.
 WRITE: Final = "igtoken_write"
 
 
-def default_database_path() -> Path:
-    """Where the embedded SQLite database lives: ``<user data dir>/igtoken/igtoken.db``."""
-    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)) / "igtoken.db"
-
-
 def default_database_url() -> str:
     """The embedded default: a SQLite file in the user's data directory."""
     return f"sqlite:///{default_database_path()}"
-
-
-def default_key_file_path() -> Path:
-    """Where the embedded default keeps its key file: ``<user config dir>/igtoken/keys.json``."""
-    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)) / "keys.json"
 
 
 def normalize_url(url: str | sa.URL) -> sa.URL:

@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/igtoken --help
+	$(BIN)/igtoken emulator
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check src tests bench

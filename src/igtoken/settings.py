@@ -10,7 +10,7 @@ Variable                        Meaning (default)
 ==============================  ===========================================================
 ``IGTOKEN_DATABASE_URL``        SQLAlchemy URL (SQLite file ``igtoken.db`` in the user data dir)
 ``IGTOKEN_KEYS``                encryption keys, a secret (none: the key file is used)
-``IGTOKEN_KEY_FILE``            key file path (``keys`` in the user config dir, apart from the DB)
+``IGTOKEN_KEY_FILE``            key file path (``keys.json`` in the user config dir, apart from the DB)
 ``IGTOKEN_META_BASE_URL``       emulator base URL; when set every Meta host goes through it
 ``IGTOKEN_SANDBOX``             boolean: use the sandbox / emulator world (false)
 ``IGTOKEN_PUBLIC_URL``          the service's public base URL, https unless ``IGTOKEN_DEV`` (none)
@@ -59,16 +59,16 @@ _GRAPH_VERSION = re.compile(r"v\d{1,3}\.\d{1,2}")
 
 def default_database_url() -> str:
     """The embedded default: a SQLite file in the user's data directory."""
-    import platformdirs
+    from igtoken._paths import default_database_path
 
-    return f"sqlite:///{Path(platformdirs.user_data_dir(APP_NAME)) / 'igtoken.db'}"
+    return f"sqlite:///{default_database_path()}"
 
 
 def default_key_file() -> Path:
     """The default key file, in the user's config directory so it never sits next to the database."""
-    import platformdirs
+    from igtoken._paths import default_key_file_path
 
-    return Path(platformdirs.user_config_dir(APP_NAME)) / "keys"
+    return default_key_file_path()
 
 
 @dataclass(frozen=True, slots=True, repr=False)

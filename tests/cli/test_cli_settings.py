@@ -23,7 +23,7 @@ def test_defaults_without_any_variable():
     settings = load_settings({}, None)
     assert settings.database_url.startswith("sqlite:///")
     assert settings.database_url.endswith("igtoken/igtoken.db")
-    assert settings.key_file.name == "keys"
+    assert settings.key_file.name == "keys.json"
     assert settings.key_file.parent != Path(settings.database_url.removeprefix("sqlite:///")).parent
     assert (settings.host, settings.port) == ("127.0.0.1", 8000)
     assert settings.keys is None and settings.admin_password is None

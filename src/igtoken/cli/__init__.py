@@ -48,3 +48,6 @@ def main(
 from igtoken.cli.config import config  # noqa: E402
 
 main.add_command(config)
+from igtoken.cli.emulator import emulator  # noqa: E402
+
+main.add_command(emulator)

@@ -1,0 +1,79 @@
+"""The HTML a person (or Chromium) sees: the consent page and Meta's error pages."""
+
+from __future__ import annotations
+
+from html import escape
+
+from starlette.responses import HTMLResponse
+
+_STYLE = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;background:#fafafa;margin:0;color:#262626}
+main{max-width:420px;margin:48px auto;background:#fff;border:1px solid #dbdbdb;border-radius:8px;padding:28px}
+h1{font-size:20px;margin:0 0 4px} .host{color:#8e8e8e;font-size:13px;margin-bottom:20px}
+ul{padding-left:20px} li{margin:4px 0;font-family:ui-monospace,monospace;font-size:13px}
+label{display:block;margin:16px 0 6px;font-weight:600} select{width:100%;padding:8px;font-size:15px}
+.buttons{display:flex;gap:12px;margin-top:24px} button{flex:1;padding:10px;font-size:15px;border-radius:6px;
+border:1px solid #dbdbdb;cursor:pointer} #allow{background:#0095f6;color:#fff;border-color:#0095f6}
+.error{background:#fdecea;border:1px solid #f5c2c0;padding:10px;border-radius:6px;margin:12px 0}
+.note{color:#8e8e8e;font-size:12px;margin-top:20px}
+"""
+
+
+def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
+    html = (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{escape(title, quote=False)}</title>"
+        f"<meta name='viewport' content='width=device-width,initial-scale=1'><style>{_STYLE}</style></head>"
+        f"<body><main>{body}</main></body></html>"
+    )
+    return HTMLResponse(html, status_code=status)
+
+
+def message_page(title: str, message: str, status: int = 400) -> HTMLResponse:
+    """A plain error page, the way Meta's dialogs report a bad request."""
+    return _page(
+        title,
+        f"<h1>{escape(title, quote=False)}</h1><p class='error'>{escape(message, quote=False)}</p>",
+        status,
+    )
+
+
+def consent_page(
+    *,
+    product: str,
+    app_name: str,
+    host: str,
+    accounts: list[tuple[str, str]],
+    selected: str | None,
+    scopes: list[str],
+    error: str | None = None,
+) -> HTMLResponse:
+    """The consent dialog: app name, account picker, requested permissions, Allow and Cancel.
+
+    The form posts back to the same URL (query intact) with ``emulator_account`` and
+    ``emulator_decision``, the same names the non-browser shortcut takes.
+    """
+    brand = "Instagram" if product == "instagram" else "Facebook"
+    options = "".join(
+        f"<option value='{escape(value)}'{' selected' if value == selected else ''}>{escape(label)}</option>"
+        for value, label in accounts
+    )
+    perms = "".join(f"<li>{escape(scope)}</li>" for scope in scopes)
+    problem = f"<p class='error' id='error'>{escape(error)}</p>" if error else ""
+    body = f"""
+<h1 id='title'>{escape(app_name)} wants to access your {brand} account</h1>
+<div class='host'>{escape(host)} · Meta emulator (igtoken)</div>
+{problem}
+<form method='post' action='' id='consent'>
+  <label for='account'>Continue as</label>
+  <select name='emulator_account' id='account'>{options}</select>
+  <p>{escape(app_name)} is requesting these permissions:</p>
+  <ul id='permissions'>{perms}</ul>
+  <div class='buttons'>
+    <button type='submit' name='emulator_decision' value='deny' id='cancel'>Cancel</button>
+    <button type='submit' name='emulator_decision' value='approve' id='allow'>Allow</button>
+  </div>
+</form>
+<p class='note'>No password is asked: this is a local emulator of {brand} Login.</p>
+"""
+    return _page(f"{brand} · {app_name}", body)

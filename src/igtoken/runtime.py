@@ -1,0 +1,185 @@
+"""Wiring shared by the CLI, the refresh worker and the service: settings in, working parts out.
+
+This is the one place that turns :class:`~igtoken.settings.Settings` into an open vault, the
+endpoints to talk to (Meta, a configured emulator, or the sandbox emulator) and a client
+configuration per registered app. Libraries below it take explicit arguments; only this layer
+knows about the embedded defaults and sandbox mode.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Final
+
+from igtoken import _paths
+from igtoken._config import AppCredentials, ClientConfig
+from igtoken._endpoints import Endpoints
+from igtoken._exceptions import ConfigurationError, NotFoundError
+from igtoken._models import FlowKind
+from igtoken._secret import Secret
+from igtoken.settings import Settings
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+
+    from igtoken.testing import RunningEmulator
+    from igtoken.vault import AppRecord, OpenedVault, Vault
+
+__all__ = ["SANDBOX_APP", "SANDBOX_FB_APP", "Runtime", "SandboxEmulator"]
+
+#: The names the sandbox registers the emulator's demo apps under.
+SANDBOX_APP: Final = "demo"
+SANDBOX_FB_APP: Final = "demo-facebook"
+
+
+@dataclass
+class SandboxEmulator:
+    """The built-in emulator with its demo world, kept in a state file between commands."""
+
+    state_file: Path = field(default_factory=_paths.sandbox_emulator_state_path)
+
+    def app(self) -> Starlette:
+        """The emulator app, loaded from the state file when there is one."""
+        from igtoken.emulator import World, create_app
+
+        self.state_file.parent.mkdir(parents=True, exist_ok=True)
+        world = World.load(self.state_file) if self.state_file.exists() else None
+        return create_app(world, state_file=self.state_file)
+
+    @contextlib.contextmanager
+    def serve(self, redirect_uris: Sequence[str] = ()) -> Iterator[RunningEmulator]:
+        """Serve the sandbox emulator on a loopback port; its demo apps also accept ``redirect_uris``."""
+        from igtoken.testing import run_emulator_on_loopback
+
+        app = self.app()
+        if redirect_uris:
+            allow_redirect_uris(app, redirect_uris)
+        with run_emulator_on_loopback(app) as url:
+            yield url
+
+
+def allow_redirect_uris(emulator_app: Starlette, redirect_uris: Sequence[str]) -> None:
+    """Register ``redirect_uris`` with every demo app of an in-process emulator."""
+    from igtoken.emulator import demo
+
+    world = emulator_app.state.world
+    for app_id in (demo.DEMO_IG_APP_ID, demo.DEMO_FB_APP_ID):
+        with contextlib.suppress(Exception):  # a world without that demo app has nothing to widen
+            world.update_app(app_id, add_redirect_uris=list(redirect_uris))
+
+
+class Runtime:
+    """The parts a command or the service needs, built lazily from settings."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._opened: OpenedVault | None = None
+
+    @property
+    def sandbox(self) -> bool:
+        """Whether this run talks to the sandbox emulator instead of Meta."""
+        return self.settings.sandbox
+
+    def _database_is_default(self) -> bool:
+        return self.settings.sources.get("IGTOKEN_DATABASE_URL", "default") == "default"
+
+    def open_vault(self) -> OpenedVault:
+        """Open the configured vault (once); the embedded default is created and migrated on first use."""
+        if self._opened is None:
+            from igtoken.vault import EmbeddedPaths, open_vault
+
+            keys = self.settings.keys.reveal() if self.settings.keys is not None else None
+            if self._database_is_default():
+                if self.sandbox:
+                    paths = EmbeddedPaths(_paths.sandbox_database_path(), _paths.sandbox_key_file_path())
+                else:
+                    paths = EmbeddedPaths(_paths.default_database_path(), self.settings.key_file)
+                paths.database.parent.mkdir(parents=True, exist_ok=True)
+                self._opened = open_vault(None, keys=keys, embedded=paths)
+            else:
+                self._opened = open_vault(
+                    self.settings.database_url,
+                    keys=keys,
+                    key_file=None if keys else self.settings.key_file,
+                )
+        return self._opened
+
+    @property
+    def vault(self) -> Vault:
+        """The open vault."""
+        return self.open_vault().vault
+
+    def endpoints(self, sandbox_url: str | None = None) -> Endpoints:
+        """Meta's hosts, a configured emulator (``IGTOKEN_META_BASE_URL``), or the running sandbox."""
+        version = self.settings.graph_version
+        if self.settings.meta_base_url:
+            return Endpoints.emulator(self.settings.meta_base_url, graph_version=version)
+        if self.sandbox:
+            if sandbox_url is None:
+                raise ConfigurationError(
+                    "sandbox mode needs the sandbox emulator running",
+                    fix="start it with SandboxEmulator().serve() or set IGTOKEN_META_BASE_URL",
+                )
+            return Endpoints.emulator(sandbox_url, graph_version=version)
+        return Endpoints(graph_version=version)
+
+    def client_config(
+        self, app: AppRecord, *, endpoints: Endpoints, redirect_uri: str | None = None
+    ) -> ClientConfig:
+        """The client configuration for one registered app (its first redirect URI by default)."""
+        if redirect_uri is None:
+            if not app.redirect_uris:
+                raise ConfigurationError(
+                    f"app {app.name!r} has no redirect URI",
+                    fix=f"register one: igtoken apps add {app.name} --redirect-uri URL",
+                )
+            redirect_uri = app.redirect_uris[0]
+        elif redirect_uri not in app.redirect_uris:
+            raise ConfigurationError(
+                f"redirect URI {redirect_uri!r} is not registered for app {app.name!r}",
+                fix="Meta compares redirect URIs byte for byte: register this exact URI with the app",
+            )
+        if app.flow_kind is FlowKind.FACEBOOK_LOGIN:
+            client_id, secret = app.meta_app_id or app.instagram_app_id, app.meta_app_secret or app.app_secret
+        else:
+            client_id, secret = app.instagram_app_id, app.app_secret
+        return ClientConfig(AppCredentials(client_id, secret, redirect_uri), endpoints=endpoints)
+
+    def ensure_sandbox_apps(self, *, now: datetime, redirect_uris: Sequence[str] = ()) -> list[AppRecord]:
+        """Register the emulator's demo apps in the vault (once), with the given redirect URIs too."""
+        from igtoken.emulator import demo
+
+        vault = self.vault
+        wanted = (
+            (SANDBOX_APP, FlowKind.INSTAGRAM_LOGIN, demo.DEMO_IG_APP_ID, demo.DEMO_IG_APP_SECRET, None, None),
+            (
+                SANDBOX_FB_APP,
+                FlowKind.FACEBOOK_LOGIN,
+                demo.DEMO_FB_APP_ID,
+                demo.DEMO_FB_APP_SECRET,
+                demo.DEMO_FB_APP_ID,
+                demo.DEMO_FB_APP_SECRET,
+            ),
+        )
+        apps: list[AppRecord] = []
+        for name, kind, app_id, secret, meta_id, meta_secret in wanted:
+            uris = list(dict.fromkeys([*redirect_uris, *demo.DEMO_REDIRECT_URIS]))
+            try:
+                record = vault.get_app(name)
+            except NotFoundError:
+                record = vault.add_app(
+                    name,
+                    instagram_app_id=app_id,
+                    app_secret=Secret(secret),
+                    redirect_uris=uris,
+                    now=now,
+                    flow_kind=kind,
+                    meta_app_id=meta_id,
+                    meta_app_secret=Secret(meta_secret) if meta_secret else None,
+                )
+            apps.append(record)
+        return apps

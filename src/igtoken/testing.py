@@ -1,0 +1,231 @@
+"""Test helpers: the Meta emulator in-process or on a loopback port, and pytest fixtures.
+
+Use the fixtures with ``pytest_plugins = ["igtoken.testing"]`` in a root ``conftest.py`` (or import
+them by name into a package ``conftest.py``)::
+
+    def test_refresh(emulator_client, emulator_clock):
+        ...
+
+Plain helpers work without pytest: :func:`run_emulator_on_loopback`, :func:`emulator_sync_client`,
+:func:`emulator_async_client` and :class:`MetaRedirectTransport`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import threading
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from typing import Final
+
+import httpx
+import pytest
+import uvicorn
+from starlette.applications import Starlette
+
+from igtoken.emulator import EmulatorClock, Switches, World, create_app
+
+#: Where the frozen test clock starts (fixed, so expiry messages and ages are reproducible).
+TEST_CLOCK_START: Final = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+META_HOSTS: Final = (
+    "www.instagram.com",
+    "api.instagram.com",
+    "graph.instagram.com",
+    "www.facebook.com",
+    "graph.facebook.com",
+)
+
+
+class RunningEmulator(str):
+    """The base URL of an emulator on loopback (a ``str``), carrying its ``app``, ``world`` and ``clock``."""
+
+    app: Starlette
+    world: World
+
+    def __new__(cls, url: str, app: Starlette) -> RunningEmulator:
+        self = super().__new__(cls, url)
+        self.app = app
+        self.world = app.state.world
+        return self
+
+    @property
+    def url(self) -> str:
+        """The base URL, e.g. ``http://127.0.0.1:54321``."""
+        return str(self)
+
+    @property
+    def clock(self) -> EmulatorClock:
+        """The emulator's clock."""
+        return self.world.clock
+
+    def host_url(self, host: str) -> str:
+        """The path-prefix base for one Meta host, e.g. ``http://127.0.0.1:54321/graph.instagram.com``."""
+        return f"{self}/{host}"
+
+
+@contextlib.contextmanager
+def run_emulator_on_loopback(
+    app: Starlette | None = None,
+    *,
+    world: World | None = None,
+    clock: EmulatorClock | None = None,
+    switches: Switches | None = None,
+) -> Iterator[RunningEmulator]:
+    """Serve the emulator with uvicorn on 127.0.0.1 (ephemeral port) in a thread; yields its base URL."""
+    app = app or create_app(world, clock=clock, switches=switches)
+    # IPPROTO_TCP explicitly: asyncio only sets TCP_NODELAY on accepted sockets whose proto says TCP,
+    # and without it every response waits ~40 ms on Nagle + delayed ACK.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, name="igtoken-emulator", daemon=True
+    )
+    thread.start()
+    try:
+        for _ in range(500):
+            if server.started or not thread.is_alive():
+                break
+            threading.Event().wait(0.01)
+        if not server.started:
+            raise RuntimeError("the emulator did not start on loopback within 5 seconds")
+        yield RunningEmulator(f"http://127.0.0.1:{port}", app)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+class ASGISyncTransport(httpx.BaseTransport):
+    """A synchronous httpx transport into an ASGI app, run on a private event-loop thread.
+
+    httpx's own ``ASGITransport`` is async-only; this lets a plain ``httpx.Client`` (and so igtoken's
+    sync client) talk to the emulator in-process. Requests keep their URL and ``Host``, so real Meta
+    URLs (``https://graph.instagram.com/me``) reach the right virtual host.
+    """
+
+    def __init__(self, app: Starlette) -> None:
+        self._inner = httpx.ASGITransport(app=app)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="igtoken-asgi-sync", daemon=True)
+        self._thread.start()
+
+    async def _send(self, request: httpx.Request) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        response = await self._inner.handle_async_request(request)
+        body = await response.aread()
+        return response.status_code, response.headers.raw, body
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        """Send one request through the app and return the whole response."""
+        request.read()
+        future = asyncio.run_coroutine_threadsafe(self._send(request), self._loop)
+        status, headers, body = future.result(timeout=120)
+        return httpx.Response(status, headers=headers, content=body, request=request)
+
+    def close(self) -> None:
+        """Stop the private event loop."""
+        if self._loop.is_running():
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=5)
+        if not self._loop.is_running() and not self._loop.is_closed():
+            self._loop.close()
+
+
+def emulator_sync_client(app: Starlette, base_url: str = "http://emulator.test") -> httpx.Client:
+    """A sync ``httpx.Client`` wired to the app in-process (close it when done)."""
+    return httpx.Client(transport=ASGISyncTransport(app), base_url=base_url)
+
+
+def emulator_async_client(app: Starlette, base_url: str = "http://emulator.test") -> httpx.AsyncClient:
+    """An ``httpx.AsyncClient`` wired to the app in-process through ``httpx.ASGITransport``."""
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=base_url)
+
+
+class MetaRedirectTransport(httpx.BaseTransport):
+    """Send requests for real Meta hosts to an emulator base URL (path-prefix form); others pass through.
+
+    Lets code that hard-codes ``https://graph.instagram.com/...`` run against a loopback emulator.
+    """
+
+    def __init__(self, base_url: str, inner: httpx.BaseTransport | None = None) -> None:
+        self._base = httpx.URL(base_url)
+        self._inner = inner or httpx.HTTPTransport()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        """Rewrite the URL if it names a Meta host, then send."""
+        host = request.url.host
+        if host in META_HOSTS:
+            path = "/" + host + request.url.raw_path.decode("ascii")
+            request.url = self._base.copy_with(raw_path=path.encode("ascii"))
+            request.headers["Host"] = self._base.netloc.decode("ascii")
+        return self._inner.handle_request(request)
+
+    def close(self) -> None:
+        """Close the inner transport."""
+        self._inner.close()
+
+
+# ------------------------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture
+def emulator_clock() -> EmulatorClock:
+    """A frozen clock at :data:`TEST_CLOCK_START`; move it with ``advance``."""
+    return EmulatorClock(TEST_CLOCK_START, frozen=True)
+
+
+@pytest.fixture
+def emulator_app(emulator_clock: EmulatorClock) -> Starlette:
+    """The emulator with the demo world, on the frozen test clock."""
+    return create_app(clock=emulator_clock)
+
+
+@pytest.fixture
+def emulator_world(emulator_app: Starlette) -> World:
+    """The world behind ``emulator_app``."""
+    world: World = emulator_app.state.world
+    return world
+
+
+@pytest.fixture
+def emulator_client(emulator_app: Starlette) -> Iterator[httpx.Client]:
+    """A sync httpx client into ``emulator_app`` in-process (use path prefixes or real Meta URLs)."""
+    with emulator_sync_client(emulator_app) as client:
+        yield client
+
+
+@pytest.fixture
+async def emulator_async(emulator_app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    """An async httpx client into ``emulator_app`` in-process."""
+    async with emulator_async_client(emulator_app) as client:
+        yield client
+
+
+@pytest.fixture
+def emulator_url(emulator_app: Starlette) -> Iterator[RunningEmulator]:
+    """``emulator_app`` served on a loopback port; the value is its base URL."""
+    with run_emulator_on_loopback(emulator_app) as url:
+        yield url
+
+
+__all__ = [
+    "META_HOSTS",
+    "TEST_CLOCK_START",
+    "ASGISyncTransport",
+    "MetaRedirectTransport",
+    "RunningEmulator",
+    "emulator_app",
+    "emulator_async",
+    "emulator_async_client",
+    "emulator_client",
+    "emulator_clock",
+    "emulator_sync_client",
+    "emulator_url",
+    "emulator_world",
+    "run_emulator_on_loopback",
+]

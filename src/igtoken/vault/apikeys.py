@@ -1,0 +1,92 @@
+"""Service API keys: ``igt_<prefix>_<secret>``; the SHA-256 of the whole key is stored."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Final
+
+import sqlalchemy as sa
+
+from igtoken._exceptions import NotFoundError
+from igtoken._secret import Secret
+from igtoken.vault._db import AnyRow, Database, new_id, sha256_hex
+from igtoken.vault.models import ApiKey
+from igtoken.vault.records import ApiKeyRecord
+
+__all__ = ["ApiKeys"]
+
+_PREFIX: Final = "igt_"
+#: ``last_used_at`` is refreshed at most this often, so a busy key does not write on every call.
+_TOUCH_EVERY: Final = timedelta(minutes=1)
+
+
+def _record(row: AnyRow) -> ApiKeyRecord:
+    return ApiKeyRecord(
+        id=row.id,
+        prefix=row.prefix,
+        name=row.name,
+        account_ids=None if row.account_ids is None else tuple(row.account_ids),
+        created_at=row.created_at,
+        last_used_at=row.last_used_at,
+        revoked_at=row.revoked_at,
+    )
+
+
+class ApiKeys:
+    """Create, verify, list and revoke API keys."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def create(
+        self, name: str, *, now: datetime, account_ids: Sequence[str] | None = None
+    ) -> tuple[ApiKeyRecord, Secret]:
+        """A new key for all accounts (``account_ids=None``) or the listed ones; shown once."""
+        if not name.strip():
+            raise ValueError("an API key needs a name")
+        prefix = f"{_PREFIX}{secrets.token_hex(4)}"
+        key = f"{prefix}_{secrets.token_urlsafe(32)}"
+        key_id = new_id()
+        with self._db.write() as conn:
+            conn.execute(
+                sa.insert(ApiKey).values(
+                    id=key_id,
+                    prefix=prefix,
+                    key_hash=sha256_hex(key),
+                    name=name,
+                    account_ids=None if account_ids is None else list(account_ids),
+                    created_at=now,
+                )
+            )
+            row = conn.execute(sa.select(ApiKey).where(ApiKey.id == key_id)).one()
+        return _record(row), Secret(key)
+
+    def verify(self, key: Secret, *, now: datetime) -> ApiKeyRecord:
+        """The record of a valid key; :class:`NotFoundError` if unknown or revoked."""
+        digest = sha256_hex(key.reveal())
+        with self._db.read() as conn:
+            row = conn.execute(sa.select(ApiKey).where(ApiKey.key_hash == digest)).one_or_none()
+        if row is None or row.revoked_at is not None:
+            raise NotFoundError("unknown or revoked API key")
+        if row.last_used_at is None or now - row.last_used_at >= _TOUCH_EVERY:
+            with self._db.write() as conn:
+                conn.execute(sa.update(ApiKey).where(ApiKey.id == row.id).values(last_used_at=now))
+        return _record(row)
+
+    def list_all(self) -> list[ApiKeyRecord]:
+        """Every key, newest first (revoked ones too)."""
+        with self._db.read() as conn:
+            rows = conn.execute(sa.select(ApiKey).order_by(ApiKey.created_at.desc(), ApiKey.id)).all()
+        return [_record(r) for r in rows]
+
+    def revoke(self, key: str, *, now: datetime) -> ApiKeyRecord:
+        """Revoke a key by id or prefix; revoking twice keeps the first time."""
+        with self._db.write() as conn:
+            where = sa.or_(ApiKey.id == key, ApiKey.prefix == key)
+            conn.execute(sa.update(ApiKey).where(where, ApiKey.revoked_at.is_(None)).values(revoked_at=now))
+            row = conn.execute(sa.select(ApiKey).where(where)).one_or_none()
+        if row is None:
+            raise NotFoundError(f"no API key with id or prefix {key!r}")
+        return _record(row)

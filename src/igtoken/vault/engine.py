@@ -1,0 +1,110 @@
+"""Database URLs and engines: SQLite (WAL, busy timeout, foreign keys) or PostgreSQL (psycopg 3).
+
+Default paths come from platformdirs: the database in the user's data
+directory, the key file in the user's *config* directory, so that copying
+one does not copy the other.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Final
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from igtoken._exceptions import ConfigurationError
+from igtoken._paths import default_database_path, default_key_file_path
+
+__all__ = [
+    "SQLITE_BUSY_TIMEOUT_MS",
+    "WRITE",
+    "create_vault_engine",
+    "default_database_path",
+    "default_database_url",
+    "default_key_file_path",
+    "normalize_url",
+]
+
+SQLITE_BUSY_TIMEOUT_MS: Final = 30_000
+#: Execution option marking a write transaction; on SQLite it becomes ``BEGIN IMMEDIATE``.
+WRITE: Final = "igtoken_write"
+
+
+def default_database_url() -> str:
+    """The embedded default: a SQLite file in the user's data directory."""
+    return f"sqlite:///{default_database_path()}"
+
+
+def normalize_url(url: str | sa.URL) -> sa.URL:
+    """Accept ``sqlite:///path`` and ``postgresql://…``; PostgreSQL always goes through psycopg 3."""
+    try:
+        parsed = sa.make_url(url)
+    except sa.exc.ArgumentError:
+        raise ConfigurationError(
+            "the database URL cannot be parsed",
+            fix="use sqlite:///path/to/file.db or postgresql://user@host/db",
+        ) from None
+    backend = parsed.get_backend_name()
+    if backend in ("postgresql", "postgres"):
+        if parsed.drivername not in ("postgresql", "postgres", "postgresql+psycopg"):
+            raise ConfigurationError(
+                f"PostgreSQL driver {parsed.drivername!r} is not supported",
+                fix="use postgresql+psycopg:// (psycopg 3)",
+            )
+        return parsed.set(drivername="postgresql+psycopg")
+    if backend == "sqlite":
+        if parsed.drivername not in ("sqlite", "sqlite+pysqlite"):
+            raise ConfigurationError(f"SQLite driver {parsed.drivername!r} is not supported")
+        if not parsed.database or parsed.database == ":memory:":
+            raise ConfigurationError(
+                "the vault needs a SQLite file, not an in-memory database",
+                fix="use sqlite:///path/to/file.db",
+            )
+        return parsed
+    raise ConfigurationError(
+        f"database {backend!r} is not supported",
+        fix="use sqlite:///path/to/file.db or postgresql://user@host/db",
+    )
+
+
+def create_vault_engine(url: str | sa.URL, **kwargs: Any) -> Engine:
+    """An engine configured for the vault; extra keyword arguments go to ``create_engine``."""
+    parsed = normalize_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        assert parsed.database is not None
+        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        kwargs.setdefault("connect_args", {}).setdefault("check_same_thread", False)
+        engine = sa.create_engine(parsed, **kwargs)
+        _configure_sqlite(engine)
+        return engine
+    kwargs.setdefault("pool_size", 10)
+    kwargs.setdefault("max_overflow", 20)
+    # No pre-ping: it would add a round trip to every read. Recycling bounds connection age instead,
+    # and a dropped connection surfaces as one failed call, which callers retry.
+    kwargs.setdefault("pool_recycle", 1800)
+    return sa.create_engine(parsed, **kwargs)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control from the sqlite3 module, so we can say BEGIN IMMEDIATE.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: sa.Connection) -> None:
+        # A write transaction takes the write lock up front: a deferred one that read first
+        # would fail with SQLITE_BUSY on upgrade instead of waiting its turn.
+        write = conn.get_execution_options().get(WRITE, False)
+        # Straight to the driver: a full SQLAlchemy execute here would double the cost of a read.
+        conn.connection.driver_connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")  # type: ignore[union-attr]

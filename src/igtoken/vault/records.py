@@ -1,0 +1,279 @@
+"""What the vault hands back: frozen records, never ORM objects, never a bare secret string."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from igtoken._models import AccessToken, AccountType, FlowKind, TokenKind
+from igtoken._secret import Secret
+
+__all__ = [
+    "AccountRecord",
+    "AccountStatus",
+    "ApiKeyRecord",
+    "AppRecord",
+    "Claim",
+    "ConnectLinkRecord",
+    "DeletionRequestRecord",
+    "DeletionStatus",
+    "EventRecord",
+    "EventType",
+    "KeyStatus",
+    "OAuthStateRecord",
+    "RotationReport",
+    "StoredToken",
+    "TokenInfo",
+    "WebhookDeliveryRecord",
+    "WebhookStatus",
+]
+
+
+class AccountStatus(enum.StrEnum):
+    """Where a connected account stands."""
+
+    ACTIVE = "active"  #: tokens are kept fresh
+    NEEDS_REAUTH = "needs_reauth"  #: Meta refused the token; a person must log in again
+    DEAUTHORIZED = "deauthorized"  #: the person removed the app; tokens destroyed
+    DELETED = "deleted"  #: personal data and tokens deleted for good; a tombstone remains
+
+
+class EventType(enum.StrEnum):
+    """Kinds of audit events."""
+
+    APP_ADDED = "app_added"
+    APP_REMOVED = "app_removed"
+    CONNECTED = "connected"
+    REFRESHED = "refreshed"
+    REFRESH_FAILED = "refresh_failed"
+    EXPIRING = "expiring"
+    NEEDS_REAUTH = "needs_reauth"
+    DEAUTHORIZED = "deauthorized"
+    DELETION_REQUESTED = "deletion_requested"
+    DELETED = "deleted"
+    KEY_ROTATED = "key_rotated"
+    TOKEN_READ = "token_read"  # noqa: S105 - an event name, not a secret
+
+
+class DeletionStatus(enum.StrEnum):
+    """Progress of a data-deletion request."""
+
+    RECEIVED = "received"
+    COMPLETED = "completed"
+    NOT_FOUND = "not_found"  #: no data was held for that user
+    FAILED = "failed"
+
+
+class WebhookStatus(enum.StrEnum):
+    """Progress of an outbound notification."""
+
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"  #: gave up after the last attempt
+
+
+@dataclass(frozen=True, slots=True)
+class AppRecord:
+    """A Meta app igtoken acts for."""
+
+    id: str
+    name: str
+    flow_kind: FlowKind
+    instagram_app_id: str
+    app_secret: Secret
+    redirect_uris: tuple[str, ...]
+    default_scopes: tuple[str, ...]
+    created_at: datetime
+    updated_at: datetime
+    meta_app_id: str | None = None
+    meta_app_secret: Secret | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AccountRecord:
+    """A connected Instagram account (personal fields are ``None`` once deleted)."""
+
+    id: str
+    app_id: str
+    ig_user_id: str | None
+    app_scoped_id: str | None
+    username: str | None
+    account_type: AccountType | None
+    scopes: tuple[str, ...]
+    status: AccountStatus
+    status_reason: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StoredToken:
+    """The current token of an account, decrypted, with its refresh bookkeeping."""
+
+    token_id: str
+    account_id: str
+    app_id: str
+    token: AccessToken
+    account_status: AccountStatus
+    key_id: str
+    last_refreshed_at: datetime | None
+    next_refresh_at: datetime | None
+    failure_count: int
+    last_error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class TokenInfo:
+    """One row of an account's token history: metadata only, never the token."""
+
+    token_id: str
+    kind: TokenKind
+    key_id: str
+    is_current: bool
+    issued_at: datetime
+    expires_at: datetime | None
+    created_at: datetime
+    retired_at: datetime | None
+    last_refreshed_at: datetime | None
+    next_refresh_at: datetime | None
+    failure_count: int
+    last_error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A due token leased to one worker until ``lease_expires_at``."""
+
+    token_id: str
+    account_id: str
+    app_id: str
+    owner: str
+    lease_expires_at: datetime
+    token: AccessToken
+    next_refresh_at: datetime | None
+    failure_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    """An audit event."""
+
+    id: int
+    at: datetime
+    type: str
+    app_id: str | None
+    account_id: str | None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectLinkRecord:
+    """A connect (or re-authorize) link; the code itself is only shown once, at creation."""
+
+    id: str
+    app_id: str
+    account_id: str | None
+    scopes: tuple[str, ...]
+    label: str | None
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None
+    used_by_account_id: str | None
+
+    def is_usable(self, now: datetime) -> bool:
+        """Unused and not expired at ``now``."""
+        return self.used_at is None and now < self.expires_at
+
+
+@dataclass(frozen=True, slots=True)
+class OAuthStateRecord:
+    """An OAuth ``state`` we issued."""
+
+    id: str
+    app_id: str
+    link_id: str | None
+    account_id: str | None
+    redirect_uri: str
+    scopes: tuple[str, ...]
+    created_at: datetime
+    expires_at: datetime
+    consumed_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKeyRecord:
+    """A service API key (the key itself is only shown once, at creation)."""
+
+    id: str
+    prefix: str
+    name: str
+    account_ids: tuple[str, ...] | None
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+    def allows(self, account_id: str) -> bool:
+        """Whether this key may act on ``account_id``."""
+        return self.revoked_at is None and (self.account_ids is None or account_id in self.account_ids)
+
+
+@dataclass(frozen=True, slots=True)
+class DeletionRequestRecord:
+    """A data-deletion request and its progress."""
+
+    id: str
+    confirmation_code: str
+    app_id: str | None
+    account_id: str | None
+    status: DeletionStatus
+    detail: str | None
+    created_at: datetime
+    updated_at: datetime
+    completed_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookDeliveryRecord:
+    """An outbound notification and its delivery attempts."""
+
+    id: str
+    event_type: str
+    event_id: int | None
+    url: str
+    payload: dict[str, Any]
+    status: WebhookStatus
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None
+    created_at: datetime
+    delivered_at: datetime | None
+    lease_owner: str | None
+    lease_expires_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class KeyStatus:
+    """How many sealed rows one key id still holds."""
+
+    key_id: str
+    tokens: int
+    app_secrets: int
+    configured: bool
+    active: bool
+
+    @property
+    def rows(self) -> int:
+        """Tokens and app secrets together."""
+        return self.tokens + self.app_secrets
+
+
+@dataclass(frozen=True, slots=True)
+class RotationReport:
+    """What a key rotation did."""
+
+    target_key_id: str
+    tokens: int
+    app_secrets: int
+    batches: int

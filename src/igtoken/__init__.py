@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from igtoken._appsecret_proof import app_access_token, appsecret_proof
 from igtoken._authorize import Callback, authorization_url, new_state, parse_callback, states_match
 from igtoken._config import AppCredentials, ClientConfig
 from igtoken._endpoints import DEFAULT_GRAPH_VERSION, Endpoints
@@ -47,6 +48,24 @@ from igtoken._exceptions import (
     UnexpectedResponseError,
     UnsupportedAlgorithm,
 )
+from igtoken._fb_authorize import facebook_authorization_url
+from igtoken._fb_models import (
+    ConnectedPage,
+    FacebookLoginResult,
+    FacebookPage,
+    FacebookPermissions,
+    FacebookUser,
+    GranularScope,
+    TokenDebugError,
+    TokenDebugInfo,
+)
+from igtoken._fb_scopes import (
+    DEFAULT_FACEBOOK_SCOPES,
+    FACEBOOK_LOGIN_SCOPES,
+    REFUSED_FACEBOOK_SCOPES,
+    check_facebook_scopes,
+    no_pages_hint,
+)
 from igtoken._lifecycle import can_refresh, ensure_refreshable, refreshable_from
 from igtoken._media import Media
 from igtoken._models import AccessToken, AccountType, FlowKind, LoginResult, Profile, TokenKind
@@ -62,10 +81,13 @@ from igtoken._signed_request import parse_signed_request
 from igtoken._usage import BusinessUseCaseUsage, Usage, parse_usage
 
 __all__ = [
+    "DEFAULT_FACEBOOK_SCOPES",
     "DEFAULT_GRAPH_VERSION",
     "DEFAULT_SCOPES",
+    "FACEBOOK_LOGIN_SCOPES",
     "INSTAGRAM_LOGIN_SCOPES",
     "NO_RETRY",
+    "REFUSED_FACEBOOK_SCOPES",
     "REFUSED_SCOPES",
     "APIError",
     "AccessToken",
@@ -83,10 +105,16 @@ __all__ = [
     "CodeExchangeResult",
     "ConfigurationError",
     "ConflictError",
+    "ConnectedPage",
     "DecryptionError",
     "Endpoints",
+    "FacebookLoginResult",
+    "FacebookPage",
+    "FacebookPermissions",
+    "FacebookUser",
     "Flow",
     "FlowKind",
+    "GranularScope",
     "IGTokenError",
     "InvalidGrantError",
     "InvalidRequestError",
@@ -111,6 +139,8 @@ __all__ = [
     "StateMismatchError",
     "StorageError",
     "ThrottledError",
+    "TokenDebugError",
+    "TokenDebugInfo",
     "TokenExpiredError",
     "TokenKind",
     "TokenTooNewError",
@@ -119,12 +149,18 @@ __all__ = [
     "UnexpectedResponseError",
     "UnsupportedAlgorithm",
     "Usage",
+    "app_access_token",
+    "appsecret_proof",
     "authorization_url",
     "can_refresh",
+    "check_facebook_scopes",
     "check_scopes",
     "ensure_refreshable",
     "error_from_response",
+    "facebook_authorization_url",
+    "facebook_error",
     "new_state",
+    "no_pages_hint",
     "parse_callback",
     "parse_signed_request",
     "parse_usage",
@@ -140,6 +176,7 @@ __version__ = "0.1.0.dev0"
 if TYPE_CHECKING:
     from igtoken._client import AsyncClient, Client
     from igtoken._drive import run_async, run_sync
+    from igtoken._fb_parse import facebook_error
     from igtoken._flows import Flow
     from igtoken._parse import CodeExchangeResult, error_from_response
     from igtoken._redact import redact_text, redact_url
@@ -153,6 +190,7 @@ _LAZY: dict[str, str] = {
     "NO_RETRY": "igtoken._retry",
     "RetryPolicy": "igtoken._retry",
     "error_from_response": "igtoken._parse",
+    "facebook_error": "igtoken._fb_parse",
     "redact_text": "igtoken._redact",
     "redact_url": "igtoken._redact",
     "run_async": "igtoken._drive",

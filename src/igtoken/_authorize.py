@@ -176,7 +176,8 @@ def code_from(value: str | Secret, *, expected_state: str | None = None) -> Secr
     """Accept a bare authorization code, or any form :func:`parse_callback` reads, and return the code."""
     if isinstance(value, Secret):
         value = value.reveal()
-    if isinstance(value, str) and not any(c in value for c in "?=/&"):
+    # Strip Meta's suffix first: Facebook's '#_=_' has an '=' that would look like a query.
+    if isinstance(value, str) and not any(c in _strip_fragment_suffix(value.strip()) for c in "?=/&"):
         code = _strip_fragment_suffix(value.strip())
         if not _CODE.fullmatch(code):
             raise CallbackError("that is not a valid authorization code")

@@ -14,11 +14,20 @@ from typing import Self, TypeVar
 
 import httpx
 
-from igtoken import _flows
+from igtoken import _fb_flows, _flows
 from igtoken._authorize import Callback, authorization_url, parse_callback
 from igtoken._config import ClientConfig
 from igtoken._drive import run_async, run_sync
 from igtoken._exceptions import ConfigurationError
+from igtoken._fb_authorize import facebook_authorization_url
+from igtoken._fb_models import (
+    ConnectedPage,
+    FacebookLoginResult,
+    FacebookPage,
+    FacebookPermissions,
+    FacebookUser,
+    TokenDebugInfo,
+)
 from igtoken._media import DEFAULT_MEDIA_FIELDS, Media
 from igtoken._models import AccessToken, LoginResult, Profile
 from igtoken._parse import CodeExchangeResult
@@ -66,6 +75,24 @@ class _BaseClient:
             endpoints=self.config.endpoints,
             force_reauth=force_reauth,
             enable_fb_login=enable_fb_login,
+        )
+
+    def facebook_authorization_url(
+        self,
+        *,
+        state: str,
+        scopes: str | Iterable[str] | None = None,
+        config_id: str | None = None,
+        rerequest: bool = False,
+    ) -> str:
+        """The Facebook Login dialog URL; see :func:`igtoken.facebook_authorization_url`."""
+        return facebook_authorization_url(
+            self.config.facebook,
+            state=state,
+            scopes=scopes,
+            config_id=config_id,
+            endpoints=self.config.endpoints,
+            rerequest=rerequest,
         )
 
     def parse_callback(self, url_or_query: str, *, expected_state: str | None = None) -> Callback:
@@ -169,6 +196,67 @@ class Client(_BaseClient):
             )
         )
 
+    # --- Facebook Login for Business ------------------------------------------------------------
+
+    def exchange_facebook_code(self, code: Secret | str, *, now: datetime | None = None) -> AccessToken:
+        """Exchange a Facebook Login code (or the callback URL) for a Facebook user token."""
+        return self._run(_fb_flows.exchange_facebook_code(self.config, code, now=self._now(now)))
+
+    def exchange_facebook_long_lived(
+        self, token: AccessToken | Secret, *, now: datetime | None = None
+    ) -> AccessToken:
+        """Exchange a Facebook user token for a long-lived (about 60 days) one."""
+        return self._run(_fb_flows.exchange_facebook_long_lived(self.config, token, now=self._now(now)))
+
+    def facebook_app_token(self) -> Secret:
+        """Ask Meta for an app access token (``client_credentials``)."""
+        return self._run(_fb_flows.facebook_app_token(self.config))
+
+    def facebook_me(self, token: AccessToken | Secret) -> FacebookUser:
+        """Read the Facebook user behind a user token (``/me``)."""
+        return self._run(_fb_flows.facebook_me(self.config, token))
+
+    def facebook_permissions(self, token: AccessToken | Secret) -> FacebookPermissions:
+        """Read what the person granted and declined (``/me/permissions``)."""
+        return self._run(_fb_flows.facebook_permissions(self.config, token))
+
+    def pages(
+        self, user_token: AccessToken | Secret, *, page_size: int | None = None, now: datetime | None = None
+    ) -> list[FacebookPage]:
+        """List the person's Pages with their page tokens (``/me/accounts``, every page followed)."""
+        return self._run(_fb_flows.pages(self.config, user_token, now=self._now(now), page_size=page_size))
+
+    def page_instagram_account(
+        self, user_token: AccessToken | Secret, page_id: str, *, now: datetime | None = None
+    ) -> ConnectedPage:
+        """Read one Page's token and its linked Instagram account (``None`` if none is linked)."""
+        return self._run(
+            _fb_flows.page_instagram_account(self.config, user_token, page_id, now=self._now(now))
+        )
+
+    def debug_token(self, token: AccessToken | Secret, *, app_token: Secret | None = None) -> TokenDebugInfo:
+        """Ask Meta about a token (``debug_token``); an invalid token is reported, not raised."""
+        return self._run(_fb_flows.debug_token(self.config, token, app_token=app_token))
+
+    def facebook_login(
+        self,
+        callback_url_or_code: Secret | str,
+        *,
+        expected_state: str | None = None,
+        requested_scopes: Sequence[str] = (),
+        now: datetime | None = None,
+    ) -> FacebookLoginResult:
+        """Complete a Facebook Login: long-lived user token, Pages, page tokens and Instagram accounts."""
+        return self._run(
+            _fb_flows.facebook_login(
+                self.config,
+                callback_url_or_code,
+                now=self._now(now),
+                requested_scopes=requested_scopes,
+                expected_state=expected_state,
+            )
+        )
+
 
 class AsyncClient(_BaseClient):
     """The asynchronous twin of :class:`Client`, over :class:`httpx.AsyncClient`."""
@@ -254,6 +342,71 @@ class AsyncClient(_BaseClient):
         """Complete a login from the callback URL (or bare code): long-lived token plus account."""
         return await self._run(
             _flows.login(
+                self.config,
+                callback_url_or_code,
+                now=self._now(now),
+                requested_scopes=requested_scopes,
+                expected_state=expected_state,
+            )
+        )
+
+    # --- Facebook Login for Business ------------------------------------------------------------
+
+    async def exchange_facebook_code(self, code: Secret | str, *, now: datetime | None = None) -> AccessToken:
+        """Exchange a Facebook Login code (or the callback URL) for a Facebook user token."""
+        return await self._run(_fb_flows.exchange_facebook_code(self.config, code, now=self._now(now)))
+
+    async def exchange_facebook_long_lived(
+        self, token: AccessToken | Secret, *, now: datetime | None = None
+    ) -> AccessToken:
+        """Exchange a Facebook user token for a long-lived (about 60 days) one."""
+        return await self._run(_fb_flows.exchange_facebook_long_lived(self.config, token, now=self._now(now)))
+
+    async def facebook_app_token(self) -> Secret:
+        """Ask Meta for an app access token (``client_credentials``)."""
+        return await self._run(_fb_flows.facebook_app_token(self.config))
+
+    async def facebook_me(self, token: AccessToken | Secret) -> FacebookUser:
+        """Read the Facebook user behind a user token (``/me``)."""
+        return await self._run(_fb_flows.facebook_me(self.config, token))
+
+    async def facebook_permissions(self, token: AccessToken | Secret) -> FacebookPermissions:
+        """Read what the person granted and declined (``/me/permissions``)."""
+        return await self._run(_fb_flows.facebook_permissions(self.config, token))
+
+    async def pages(
+        self, user_token: AccessToken | Secret, *, page_size: int | None = None, now: datetime | None = None
+    ) -> list[FacebookPage]:
+        """List the person's Pages with their page tokens (``/me/accounts``, every page followed)."""
+        return await self._run(
+            _fb_flows.pages(self.config, user_token, now=self._now(now), page_size=page_size)
+        )
+
+    async def page_instagram_account(
+        self, user_token: AccessToken | Secret, page_id: str, *, now: datetime | None = None
+    ) -> ConnectedPage:
+        """Read one Page's token and its linked Instagram account (``None`` if none is linked)."""
+        return await self._run(
+            _fb_flows.page_instagram_account(self.config, user_token, page_id, now=self._now(now))
+        )
+
+    async def debug_token(
+        self, token: AccessToken | Secret, *, app_token: Secret | None = None
+    ) -> TokenDebugInfo:
+        """Ask Meta about a token (``debug_token``); an invalid token is reported, not raised."""
+        return await self._run(_fb_flows.debug_token(self.config, token, app_token=app_token))
+
+    async def facebook_login(
+        self,
+        callback_url_or_code: Secret | str,
+        *,
+        expected_state: str | None = None,
+        requested_scopes: Sequence[str] = (),
+        now: datetime | None = None,
+    ) -> FacebookLoginResult:
+        """Complete a Facebook Login: long-lived user token, Pages, page tokens and Instagram accounts."""
+        return await self._run(
+            _fb_flows.facebook_login(
                 self.config,
                 callback_url_or_code,
                 now=self._now(now),

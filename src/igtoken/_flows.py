@@ -225,26 +225,38 @@ def profile(
     return parse_profile(response, secrets=(value, config.app.app_secret))
 
 
-def _next_request(config: ClientConfig, next_url: str, token: Secret) -> httpx.Request:
-    """Follow ``paging.next`` only to our own graph.instagram.com: the request carries the token."""
+def next_page_url(next_url: str, *, base_url: str, meta_host: str) -> httpx.URL:
+    """Where to fetch ``paging.next``: only our own ``base_url`` (or Meta's ``meta_host`` re-rooted on it).
+
+    The next request carries the token, so a next URL pointing anywhere else is
+    refused. Credentials Meta copies into the URL (``access_token``,
+    ``appsecret_proof``) are dropped; the caller sends its own.
+    """
     try:
         url = httpx.URL(next_url)
-        base = httpx.URL(config.endpoints.graph_instagram)
+        base = httpx.URL(base_url)
     except httpx.InvalidURL:
         raise UnexpectedResponseError("paging.next is not a URL") from None
     same_origin = (url.scheme, url.host, url.port) == (base.scheme, base.host, base.port)
     if same_origin and url.path.startswith(base.path.rstrip("/") + "/"):
         target = url
-    elif url.host == "graph.instagram.com" and url.scheme == "https":
+    elif url.host == meta_host and url.scheme == "https":
         # Meta's next URLs name Meta's host; keep the path and query, re-root on our endpoint.
         target = base.copy_with(path=base.path.rstrip("/") + url.path, query=url.query)
     else:
         raise UnexpectedResponseError(
-            f"paging.next points at {redact_url(next_url)!s}, outside graph.instagram.com; "
+            f"paging.next points at {redact_url(next_url)!s}, outside {meta_host}; "
             "not sending the token there"
         )
-    # The token travels in the header; drop the copy Meta puts in the next URL.
-    target = target.copy_remove_param("access_token")
+    return target.copy_remove_param("access_token").copy_remove_param("appsecret_proof")
+
+
+def _next_request(config: ClientConfig, next_url: str, token: Secret) -> httpx.Request:
+    """Follow ``paging.next`` only to our own graph.instagram.com: the request carries the token."""
+    target = next_page_url(
+        next_url, base_url=config.endpoints.graph_instagram, meta_host="graph.instagram.com"
+    )
+    # The token travels in the header.
     return _request(config, "GET", target, bearer=token)
 
 

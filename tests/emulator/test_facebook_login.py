@@ -336,6 +336,35 @@ def test_page_instagram_business_account(client):
     assert "instagram_business_account" not in unlinked.json()
 
 
+def test_page_field_expansion_of_the_instagram_account(client):
+    """instagram_business_account{id,username} expands the linked account; unknown subfields and
+    expansion of other fields are refused with code 100, as on any unknown field."""
+    token = user_token(client)
+    fields = "id,name,access_token,instagram_business_account{id,username}"
+    linked = client.get(f"{GRAPH_FB}/{DEMO_PAGE_LINKED_ID}", params={"access_token": token, "fields": fields})
+    assert linked.json()["instagram_business_account"] == {
+        "id": DEMO_BUSINESS_IG_ID,
+        "username": "demo_business",
+    }
+    unlinked = client.get(
+        f"{GRAPH_FB}/{DEMO_PAGE_UNLINKED_ID}", params={"access_token": token, "fields": fields}
+    ).json()
+    assert "instagram_business_account" not in unlinked and unlinked["name"] == "Demo Agency Page"
+    listed = client.get(
+        f"{GRAPH_FB}/me/accounts",
+        params={"access_token": token, "fields": "id,instagram_business_account{username}"},
+    ).json()
+    assert listed["data"][0]["instagram_business_account"] == {
+        "username": "demo_business",
+        "id": DEMO_BUSINESS_IG_ID,
+    }
+    for bad in ("instagram_business_account{id,secret}", "name{id}"):
+        response = client.get(
+            f"{GRAPH_FB}/{DEMO_PAGE_LINKED_ID}", params={"access_token": token, "fields": bad}
+        )
+        assert graph_error(response)["code"] == 100
+
+
 def test_ig_user_and_media_via_facebook(client):
     """The linked IG business account and its media are readable on graph.facebook.com."""
     token = user_token(client)

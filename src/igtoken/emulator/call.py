@@ -111,10 +111,14 @@ class Call:
         return None
 
     def fields(self, default: tuple[str, ...]) -> list[str]:
-        """``fields`` as ``a,b``, ``a, b`` or repeated keys, in order, without duplicates."""
+        """``fields`` as ``a,b``, ``a, b`` or repeated keys, in order, without duplicates.
+
+        Graph field expansion (``instagram_business_account{id,username}``) stays one name;
+        :func:`split_field` takes it apart.
+        """
         names: list[str] = []
         for chunk in (value for key, value in self.pairs if key == "fields"):
-            for name in chunk.split(","):
+            for name in _top_level(chunk):
                 name = name.strip()
                 if name and name not in names:
                     names.append(name)
@@ -136,3 +140,33 @@ class Call:
         """This request's own URL with a new query (for ``paging.next``)."""
         url = self.request.url
         return str(url.replace(query=urlencode(query)))
+
+
+def _top_level(chunk: str) -> list[str]:
+    """Split a fields value on the commas outside braces."""
+    parts: list[str] = []
+    depth, start = 0, 0
+    for index, char in enumerate(chunk):
+        if char == "{":
+            depth += 1
+        elif char == "}":
+            depth = max(0, depth - 1)
+        elif char == "," and depth == 0:
+            parts.append(chunk[start:index])
+            start = index + 1
+    parts.append(chunk[start:])
+    return parts
+
+
+def split_field(name: str) -> tuple[str, list[str] | None]:
+    """``"a{b,c}"`` → ``("a", ["b", "c"])``; ``"a"`` → ``("a", None)`` (a field without expansion)."""
+    base, brace, rest = name.partition("{")
+    if not brace:
+        return name, None
+    inner = rest[:-1] if rest.endswith("}") else rest
+    subfields: list[str] = []
+    for sub in _top_level(inner):
+        sub = sub.strip()
+        if sub and sub not in subfields:
+            subfields.append(sub)
+    return base.strip(), subfields

@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 from starlette.responses import RedirectResponse, Response
 
-from igtoken.emulator.call import Call, json_response
+from igtoken.emulator.call import Call, json_response, split_field
 from igtoken.emulator.common import (
     check_appsecret_proof,
     page_window,
@@ -27,6 +27,7 @@ from igtoken.emulator.model import (
     FB_SCOPES,
     FB_SHORT_TTL,
     IG_KINDS,
+    Account,
     App,
     FacebookUser,
     Page,
@@ -270,16 +271,45 @@ def _user_json(user: FacebookUser, names: list[str]) -> dict[str, Any]:
     return out
 
 
-def _page_json(call: Call, token: Token, page: Page, names: list[str]) -> dict[str, Any]:
+def _ig_user_json(account: Account, names: list[str]) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "id": account.ig_id,
+        "ig_id": int(account.ig_id) % 10**10,
+        "username": account.username,
+        "name": account.name,
+        "biography": account.biography,
+        "profile_picture_url": account.profile_picture_url,
+        "followers_count": account.followers_count,
+        "follows_count": account.follows_count,
+        "media_count": account.media_count,
+        "website": "",
+    }
     out: dict[str, Any] = {}
     for name in names:
-        if name not in PAGE_FIELDS:
-            raise GraphError(100, f"(#100) Tried accessing nonexisting field ({name}) on node type (Page)")
+        if name not in IG_USER_FIELDS:
+            raise GraphError(100, f"(#100) Tried accessing nonexisting field ({name}) on node type (IGUser)")
+        out[name] = values[name]
+    out.setdefault("id", account.ig_id)
+    return out
+
+
+def _page_json(call: Call, token: Token, page: Page, names: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for field in names:
+        # Field expansion ("instagram_business_account{id,username}") is Graph's; only the
+        # linked Instagram account is expandable on a Page here.
+        name, subfields = split_field(field)
+        if name not in PAGE_FIELDS or (subfields is not None and name != "instagram_business_account"):
+            raise GraphError(100, f"(#100) Tried accessing nonexisting field ({field}) on node type (Page)")
         if name == "access_token":
             out[name] = token.value if token.kind == "fb_page" else call.world.page_token(token, page).value
         elif name == "instagram_business_account":
             if page.instagram_account_id is not None:
-                out[name] = {"id": page.instagram_account_id}
+                account = call.world.accounts.get(page.instagram_account_id)
+                if subfields and account is not None:
+                    out[name] = _ig_user_json(account, subfields)
+                else:
+                    out[name] = {"id": page.instagram_account_id}
         elif name == "category_list":
             out[name] = [{"id": "2301", "name": page.category}]
         elif name == "tasks":
@@ -344,27 +374,7 @@ async def node(call: Call) -> Response:
     account = world.accounts.get(node_id)
     if account is not None and _manages_ig(call, token, node_id):
         call.endpoint = "fb_ig_user"
-        values: dict[str, Any] = {
-            "id": account.ig_id,
-            "ig_id": int(account.ig_id) % 10**10,
-            "username": account.username,
-            "name": account.name,
-            "biography": account.biography,
-            "profile_picture_url": account.profile_picture_url,
-            "followers_count": account.followers_count,
-            "follows_count": account.follows_count,
-            "media_count": account.media_count,
-            "website": "",
-        }
-        out: dict[str, Any] = {}
-        for name in call.fields(("id",)):
-            if name not in IG_USER_FIELDS:
-                raise GraphError(
-                    100, f"(#100) Tried accessing nonexisting field ({name}) on node type (IGUser)"
-                )
-            out[name] = values[name]
-        out.setdefault("id", account.ig_id)
-        return json_response(out, headers=call.usage_headers)
+        return json_response(_ig_user_json(account, call.fields(("id",))), headers=call.usage_headers)
     raise unsupported_get(node_id)
 
 

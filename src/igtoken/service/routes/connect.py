@@ -134,6 +134,9 @@ async def oauth_callback(
     if error is not None:
         log.info("authorization denied", extra={"error": error, "reason": error_reason})
         outcome = ConnectOutcome(app_name=app.name, reason=error_description or error_reason or error)
+        if "professional" in (error_description or "").lower():
+            # Instagram offers a personal account no Allow button; the denial says why.
+            return personal_account_page(request, outcome)
         return connect_denied_page(request, outcome)
     if not code:
         raise AuthorizationError(

@@ -191,12 +191,6 @@ def _backoff(request: Request) -> _Backoff:
 DEFAULT_THROTTLE_WAIT = 60.0
 
 
-@router.api_route(
-    "/accounts/{account_id}/graph/{path:path}",
-    methods=["GET", "POST", "DELETE"],
-    responses=_ERRORS,
-    response_class=Response,
-)
 async def graph_proxy(request: Request, account_id: AccountId, path: str, principal: Principal) -> Response:
     """Forward to the account's Graph host with its token; Meta's answer and usage headers come back."""
     from igtoken._parse import error_from_response
@@ -243,6 +237,19 @@ async def graph_proxy(request: Request, account_id: AccountId, path: str, princi
         return Response(upstream.content, status_code=429, headers=passed, media_type=_media(upstream))
     return Response(
         upstream.content, status_code=upstream.status_code, headers=passed, media_type=_media(upstream)
+    )
+
+
+for _method in ("GET", "POST", "DELETE"):
+    # One route per method, so each has its own OpenAPI operation id.
+    router.add_api_route(
+        "/accounts/{account_id}/graph/{path:path}",
+        graph_proxy,
+        methods=[_method],
+        responses=_ERRORS,
+        response_class=Response,
+        operation_id=f"graph_proxy_{_method.lower()}",
+        summary=f"Graph proxy ({_method})",
     )
 
 

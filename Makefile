@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/igtoken emulator
+	$(BIN)/igtoken serve
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check src tests bench

@@ -51,14 +51,17 @@ class SandboxEmulator:
         return create_app(world, state_file=self.state_file)
 
     @contextlib.contextmanager
-    def serve(self, redirect_uris: Sequence[str] = ()) -> Iterator[RunningEmulator]:
-        """Serve the sandbox emulator on a loopback port; its demo apps also accept ``redirect_uris``."""
+    def serve(self, redirect_uris: Sequence[str] = (), *, port: int = 0) -> Iterator[RunningEmulator]:
+        """Serve the sandbox emulator on a loopback port; its demo apps also accept ``redirect_uris``.
+
+        ``port`` 0 picks a free one; a busy port raises :class:`OSError` before anything starts.
+        """
         from igtoken.testing import run_emulator_on_loopback
 
         app = self.app()
         if redirect_uris:
             allow_redirect_uris(app, redirect_uris)
-        with run_emulator_on_loopback(app) as url:
+        with run_emulator_on_loopback(app, port=port) as url:
             yield url
 
 

@@ -72,14 +72,22 @@ def run_emulator_on_loopback(
     world: World | None = None,
     clock: EmulatorClock | None = None,
     switches: Switches | None = None,
+    port: int = 0,
 ) -> Iterator[RunningEmulator]:
-    """Serve the emulator with uvicorn on 127.0.0.1 (ephemeral port) in a thread; yields its base URL."""
+    """Serve the emulator with uvicorn on 127.0.0.1 (``port``; 0: ephemeral) in a thread; yields its URL.
+
+    A busy ``port`` raises :class:`OSError` before anything starts.
+    """
     app = app or create_app(world, clock=clock, switches=switches)
     # IPPROTO_TCP explicitly: asyncio only sets TCP_NODELAY on accepted sockets whose proto says TCP,
     # and without it every response waits ~40 ms on Nagle + delayed ACK.
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
+    try:
+        sock.bind(("127.0.0.1", port))
+    except OSError:
+        sock.close()
+        raise
     port = sock.getsockname()[1]
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
     server = uvicorn.Server(config)

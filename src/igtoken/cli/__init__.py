@@ -51,3 +51,6 @@ main.add_command(config)
 from igtoken.cli.emulator import emulator  # noqa: E402
 
 main.add_command(emulator)
+from igtoken.cli.serve import serve  # noqa: E402
+
+main.add_command(serve)

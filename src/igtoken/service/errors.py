@@ -48,7 +48,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("igtoken.service.errors")
 
 #: Paths whose callers are programs: they always get JSON, whatever they accept.
-API_PREFIXES = ("/api/", "/meta/", "/healthz", "/readyz", "/metrics")
+API_PREFIXES = ("/api/", "/v1/", "/meta/", "/healthz", "/readyz", "/metrics")
 
 #: When Meta (or our limiter) gives no wait hint, ask the caller to wait this long.
 DEFAULT_RETRY_AFTER = 60

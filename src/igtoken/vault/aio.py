@@ -83,6 +83,7 @@ class _AsyncDeletions:
 
     create = _offload(DeletionRequests.create)
     get = _offload(DeletionRequests.get)
+    list_all = _offload(DeletionRequests.list_all)
     update = _offload(DeletionRequests.update)
 
 

@@ -73,6 +73,16 @@ class DeletionRequests:
             raise NotFoundError("no deletion request with that confirmation code")
         return _record(row)
 
+    def list_all(self, *, limit: int = 500) -> list[DeletionRequestRecord]:
+        """Requests, newest first (at most ``limit``)."""
+        stmt = (
+            sa.select(DeletionRequest)
+            .order_by(DeletionRequest.created_at.desc(), DeletionRequest.id)
+            .limit(limit)
+        )
+        with self._db.read() as conn:
+            return [_record(r) for r in conn.execute(stmt)]
+
     def update(
         self, request_id: str, status: DeletionStatus, *, now: datetime, detail: str | None = None
     ) -> DeletionRequestRecord:

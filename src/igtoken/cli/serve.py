@@ -1,0 +1,184 @@
+"""``igtoken serve``: the service (dashboard, onboarding, Meta callbacks, token API) on uvicorn.
+
+Sandbox mode — ``--sandbox``, ``IGTOKEN_SANDBOX``, or simply no Meta app registered yet —
+starts the built-in emulator with its demo world beside the service (unless
+``IGTOKEN_META_BASE_URL`` names one already running), registers its demo apps, and prints
+the dashboard's address, a generated admin password and a fresh API key, so a newcomer can
+click through the whole flow and fetch a token with curl.
+"""
+
+from __future__ import annotations
+
+import socket
+from typing import TYPE_CHECKING
+
+import click
+
+from igtoken.cli._context import AppContext, pass_ctx
+
+if TYPE_CHECKING:
+    from igtoken.settings import Settings
+
+#: The emulator's usual port; taken, the sandbox picks a free one.
+SANDBOX_EMULATOR_PORT = 8790
+
+
+def _has_real_app(settings: Settings) -> bool:
+    """Whether the (non-sandbox) vault holds an app; a default database that does not exist holds none."""
+    from igtoken import _paths
+    from igtoken.runtime import SANDBOX_APP, SANDBOX_FB_APP, Runtime
+
+    is_default = settings.sources.get("IGTOKEN_DATABASE_URL", "default") == "default"
+    if is_default and not _paths.default_database_path().exists():
+        return False
+    runtime = Runtime(settings)
+    try:
+        return any(app.name not in (SANDBOX_APP, SANDBOX_FB_APP) for app in runtime.vault.list_apps())
+    finally:
+        runtime.open_vault().vault.close()
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets that say TCP (else ~40 ms stalls).
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        from igtoken._exceptions import ConfigurationError
+
+        raise ConfigurationError(
+            f"cannot listen on {host}:{port}: {exc.strerror}",
+            fix="stop whatever uses that port, or pick another with --port / IGTOKEN_PORT",
+        ) from None
+    return sock
+
+
+def _register_with_external_emulator(base_url: str, redirect_uri: str) -> None:
+    """Best effort: let the demo apps of an emulator that is already running accept our callback."""
+    import contextlib
+
+    import httpx
+
+    from igtoken.emulator import demo
+
+    with httpx.Client(timeout=5.0) as http:
+        for app_id in (demo.DEMO_IG_APP_ID, demo.DEMO_FB_APP_ID):
+            with contextlib.suppress(httpx.HTTPError):
+                http.patch(f"{base_url}/_emulator/apps/{app_id}", json={"add_redirect_uris": [redirect_uri]})
+
+
+@click.command("serve")
+@click.option("--sandbox", "sandbox_flag", is_flag=True, help="Run against the built-in emulator.")
+@click.option("--host", default=None, help="Address to listen on. Default: IGTOKEN_HOST (127.0.0.1).")
+@click.option(
+    "--port", type=int, default=None, help="Port (0 picks a free one). Default: IGTOKEN_PORT (8000)."
+)
+@click.option("--no-worker", is_flag=True, help="Do not run the refresh worker inside the service.")
+@pass_ctx
+def serve(ctx: AppContext, sandbox_flag: bool, host: str | None, port: int | None, no_worker: bool) -> None:
+    """Run the igtoken service: dashboard, connect links, Meta's callbacks and the /v1 token API."""
+    import contextlib
+    import dataclasses
+    import secrets
+    from datetime import UTC, datetime
+
+    from igtoken._exceptions import ConfigurationError
+    from igtoken._secret import Secret
+    from igtoken.runtime import Runtime, SandboxEmulator
+    from igtoken.service.app import make_server
+    from igtoken.service.logging import configure_logging
+    from igtoken.service.wiring import build_app, redirect_uri_for
+
+    settings = ctx.settings
+    host = host or settings.host
+    port = settings.port if port is None else port
+    sandbox = sandbox_flag or ctx.sandbox or not _has_real_app(settings)
+    sock = _bind(host, port)
+    bound_port = sock.getsockname()[1]
+    wildcard = host in ("0.0.0.0", "::", "")  # noqa: S104 - recognising it, not binding it
+    shown_host = "127.0.0.1" if wildcard else (f"[{host}]" if ":" in host else host)
+    public_url = settings.public_url or f"http://{shown_host}:{bound_port}"
+    if not sandbox and settings.public_url is None and not settings.dev:
+        sock.close()
+        raise ConfigurationError(
+            "outside sandbox mode the service needs its public HTTPS URL (people and Meta reach it there)",
+            fix="set IGTOKEN_PUBLIC_URL=https://…, or IGTOKEN_DEV=1 for a local plain-http setup",
+        )
+    redirect_uri = redirect_uri_for(public_url)
+    now = datetime.now(UTC)
+    if sandbox:
+        settings = dataclasses.replace(settings, sandbox=True)
+    runtime = Runtime(settings)
+    lines: list[str] = []
+    with contextlib.ExitStack() as stack:
+        sandbox_url: str | None = None
+        if sandbox and settings.meta_base_url is None:
+            emulator = SandboxEmulator()
+            try:
+                running = stack.enter_context(emulator.serve([redirect_uri], port=SANDBOX_EMULATOR_PORT))
+            except OSError:
+                running = stack.enter_context(emulator.serve([redirect_uri]))
+            sandbox_url = running.url
+        elif sandbox and settings.meta_base_url is not None:
+            _register_with_external_emulator(settings.meta_base_url, redirect_uri)
+        endpoints = runtime.endpoints(sandbox_url=sandbox_url)
+        admin_password = settings.admin_password
+        if sandbox:
+            runtime.ensure_sandbox_apps(now=now, redirect_uris=[redirect_uri])
+            if admin_password is None:
+                admin_password = Secret(secrets.token_urlsafe(18))
+                password_line = f"  admin password: {admin_password.reveal()}"
+            else:
+                password_line = "  admin password: the one in IGTOKEN_ADMIN_PASSWORD"  # noqa: S105
+            _, api_key = runtime.vault.api_keys.create("sandbox (printed at start-up)", now=now)
+            lines += [
+                f"igtoken service (sandbox) on {public_url}",
+                "",
+                f"  dashboard:      {public_url}/dashboard",
+                password_line,
+                f"  API key:        {api_key.reveal()}",
+                f"  API docs:       {public_url}/api/docs",
+                f"  Meta emulator:  {sandbox_url or settings.meta_base_url}  (demo account: demo_business)",
+                "",
+                "Create a connect link in the dashboard, open it, approve as demo_business, then:",
+                f"  curl -H 'Authorization: Bearer {api_key.reveal()}' {public_url}/v1/accounts",
+            ]
+        else:
+            lines.append(f"igtoken service on {public_url} (dashboard: {public_url}/dashboard)")
+            for app in runtime.vault.list_apps():
+                if app.flow_kind == "instagram_login" and redirect_uri not in app.redirect_uris:
+                    lines.append(
+                        f"warning: app {app.name!r} has not registered {redirect_uri}; "
+                        "its connect links will be refused until it does"
+                    )
+        worker = settings.worker and not no_worker
+        service = build_app(
+            runtime,
+            public_url=public_url,
+            endpoints=endpoints,
+            sandbox=sandbox,
+            admin_password=admin_password,
+            worker=worker,
+        )
+        if worker and not any("refresh_worker" in getattr(t, "__name__", "") for t in _tasks(service)):
+            lines.append(
+                "note: the refresh worker is not available in this build; tokens are refreshed on demand"
+            )
+        lines += ["", "Press Ctrl+C to stop."]
+        click.echo("\n".join(lines))
+        configure_logging(settings.log_level)
+        server = make_server(service, host=host, port=bound_port)
+        try:
+            server.run(sockets=[sock])
+        finally:
+            sock.close()
+            runtime.open_vault().vault.close()
+
+
+def _tasks(app: object) -> tuple[object, ...]:
+    state = getattr(getattr(app, "state", None), "igtoken", None)
+    deps = getattr(state, "deps", None)
+    return tuple(getattr(deps, "background_tasks", ()))

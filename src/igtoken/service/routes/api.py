@@ -1,0 +1,257 @@
+"""The token API under ``/v1``: accounts, their tokens, on-demand refresh, and a Graph proxy.
+
+Every route needs an API key (``Authorization: Bearer igt_…`` or ``X-API-Key``); a key
+scoped to some accounts sees only those, and is refused (403) before anything about
+another account is looked up. Every token read — and every proxied call, which uses
+the token on the caller's behalf — is an audit event naming the key.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException
+
+from igtoken._exceptions import ThrottledError
+from igtoken._models import FlowKind, TokenKind
+from igtoken.service.apikeys import api_principal, require_scope
+from igtoken.service.interfaces import ApiKeyPrincipal
+from igtoken.service.ratelimit import rate_limit
+from igtoken.service.wiring import require_usable, token_body, wiring_of
+
+log = logging.getLogger("igtoken.service.api")
+router = APIRouter(prefix="/v1", tags=["tokens"], dependencies=[Depends(rate_limit("api"))])
+
+AccountId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.:-]{1,128}$", description="the account's id")]
+Principal = Annotated[ApiKeyPrincipal, Depends(api_principal)]
+
+#: Meta's usage headers, passed through so callers can pace themselves.
+USAGE_HEADERS = ("x-app-usage", "x-business-use-case-usage", "x-ad-account-usage", "x-fb-trace-id")
+#: Request headers never forwarded to Meta (ours, hop-by-hop, or the caller's own credentials).
+_DROP_REQUEST_HEADERS = frozenset(
+    {"host", "authorization", "x-api-key", "cookie", "content-length", "connection", "accept-encoding"}
+)
+_NO_STORE = {"Cache-Control": "no-store"}
+
+
+class AccountOut(BaseModel):
+    """A connected account as the API shows it."""
+
+    id: str
+    app_id: str
+    username: str | None
+    account_type: str | None
+    ig_user_id: str | None
+    status: str = Field(description="active, needs_reauth, deauthorized or deleted")
+    status_reason: str | None
+    scopes: list[str]
+    created_at: datetime
+    updated_at: datetime
+
+
+class AccountList(BaseModel):
+    """The accounts an API key may read."""
+
+    accounts: list[AccountOut]
+
+
+class TokenMeta(BaseModel):
+    """What is known about a token, without the token."""
+
+    account_id: str
+    kind: str
+    issued_at: datetime
+    expires_at: datetime | None
+    user_id: str | None
+    scopes: list[str]
+    next_refresh_at: datetime | None
+
+
+class TokenOut(TokenMeta):
+    """A valid access token for the account."""
+
+    access_token: str
+    token_type: str = "bearer"  # noqa: S105 - a token type, not a token
+
+
+class ErrorDetail(BaseModel):
+    """What went wrong and what to do."""
+
+    type: str
+    message: str
+    fix: str
+    reauthorize_url: str | None = None
+
+
+class ErrorOut(BaseModel):
+    """Every error answer of the API."""
+
+    error: ErrorDetail
+
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorOut, "description": "no, unknown or revoked API key"},
+    403: {"model": ErrorOut, "description": "the key is not scoped to this account"},
+    404: {"model": ErrorOut, "description": "no such account, or its data was deleted"},
+    409: {"model": ErrorOut, "description": "needs re-authorization; `reauthorize_url` is the link to send"},
+    429: {"model": ErrorOut, "description": "rate limited (ours or Meta's); see Retry-After"},
+}
+
+
+def _account_out(account: Any) -> AccountOut:
+    return AccountOut(
+        id=account.id,
+        app_id=account.app_id,
+        username=account.username,
+        account_type=None if account.account_type is None else str(account.account_type),
+        ig_user_id=account.ig_user_id,
+        status=str(account.status),
+        status_reason=account.status_reason,
+        scopes=list(account.scopes),
+        created_at=account.created_at,
+        updated_at=account.updated_at,
+    )
+
+
+@router.get("/accounts", response_model=AccountList, responses={401: _ERRORS[401]})
+async def list_accounts(request: Request, principal: Principal) -> AccountList:
+    """The accounts this API key may read."""
+    accounts = await wiring_of(request).vault.list_accounts()
+    return AccountList(accounts=[_account_out(a) for a in accounts if principal.may_read(a.id)])
+
+
+@router.get("/accounts/{account_id}", response_model=AccountOut, responses=_ERRORS)
+async def get_account(request: Request, account_id: AccountId, principal: Principal) -> AccountOut:
+    """One account."""
+    require_scope(principal, account_id)
+    return _account_out(await wiring_of(request).vault.get_account(account_id))
+
+
+@router.get("/accounts/{account_id}/token", response_model=TokenOut, responses=_ERRORS)
+async def get_token(request: Request, account_id: AccountId, principal: Principal) -> JSONResponse:
+    """A valid access token for the account, or the precise reason there is none."""
+    require_scope(principal, account_id)
+    wiring = wiring_of(request)
+    account = await wiring.vault.get_account(account_id)
+    require_usable(account)
+    now = wiring.clock()
+    stored = await wiring.vault.current_token(account_id, record_read=True, now=now, reader=principal.id)
+    if stored.token.is_expired(now):
+        from igtoken._exceptions import TokenExpiredError
+
+        raise TokenExpiredError(
+            f"the token of account {account_id!r} expired at {stored.token.expires_at:%Y-%m-%d %H:%M} UTC",
+            fix="the account's owner must log in again (re-authorization link)",
+        )
+    body = TokenOut.model_validate(token_body(stored, include_token=True))
+    return JSONResponse(body.model_dump(mode="json"), headers=_NO_STORE)
+
+
+@router.post("/accounts/{account_id}/refresh", response_model=TokenMeta, responses=_ERRORS)
+async def refresh_token(request: Request, account_id: AccountId, principal: Principal) -> TokenMeta:
+    """Refresh the account's long-lived token now (Meta allows it from 24 hours of age)."""
+    require_scope(principal, account_id)
+    stored = await wiring_of(request).refresh(account_id)
+    return TokenMeta.model_validate(token_body(stored, include_token=False))
+
+
+class _Backoff:
+    """Per-account "Meta said wait until": proxied calls before then are answered 429 locally."""
+
+    def __init__(self) -> None:
+        self.until: dict[str, float] = {}
+
+    def remaining(self, account_id: str) -> float | None:
+        until = self.until.get(account_id)
+        if until is None:
+            return None
+        left = until - time.monotonic()
+        if left <= 0:
+            del self.until[account_id]
+            return None
+        return left
+
+
+def _backoff(request: Request) -> _Backoff:
+    state = request.app.state
+    if getattr(state, "graph_backoff", None) is None:
+        state.graph_backoff = _Backoff()
+    backoff = state.graph_backoff
+    assert isinstance(backoff, _Backoff)
+    return backoff
+
+
+#: When Meta throttles without saying for how long, wait this long before calling again.
+DEFAULT_THROTTLE_WAIT = 60.0
+
+
+async def graph_proxy(request: Request, account_id: AccountId, path: str, principal: Principal) -> Response:
+    """Forward to the account's Graph host with its token; Meta's answer and usage headers come back."""
+    from igtoken._parse import error_from_response
+
+    require_scope(principal, account_id)
+    if not path or ".." in path.split("/") or "://" in path or path.startswith("/"):
+        raise HTTPException(400, "the Graph path must be relative, e.g. me/media")
+    wiring = wiring_of(request)
+    backoff = _backoff(request)
+    wait = backoff.remaining(account_id)
+    if wait is not None:
+        raise ThrottledError(
+            "Meta is throttling this account; the call was not sent",
+            retry_after=wait,
+            fix="wait for the time in Retry-After",
+        )
+    account = await wiring.vault.get_account(account_id)
+    require_usable(account)
+    app = await wiring.vault.get_app(account.app_id)
+    now = wiring.clock()
+    kind = TokenKind.IG_LONG if app.flow_kind is FlowKind.INSTAGRAM_LOGIN else None
+    stored = await wiring.vault.current_token(
+        account_id, kind, record_read=True, now=now, reader=f"{principal.id} (graph proxy)"
+    )
+    if app.flow_kind is FlowKind.INSTAGRAM_LOGIN:
+        url = wiring.endpoints.instagram_graph(path)
+    else:
+        url = wiring.endpoints.facebook_graph(path)
+    params: list[tuple[str, str | int | float | bool | None]] = [
+        (k, v) for k, v in request.query_params.multi_items() if k != "access_token"
+    ]
+    headers = {k: v for k, v in request.headers.items() if k.lower() not in _DROP_REQUEST_HEADERS}
+    headers["authorization"] = f"Bearer {stored.token.value.reveal()}"
+    upstream = await wiring.http.request(
+        request.method, url, params=params, headers=headers, content=await request.body()
+    )
+    passed = {k: v for k, v in upstream.headers.items() if k.lower() in USAGE_HEADERS}
+    error = error_from_response(upstream, secrets=[stored.token.value.reveal()])
+    if isinstance(error, ThrottledError):
+        retry = error.retry_after if error.retry_after else DEFAULT_THROTTLE_WAIT
+        backoff.until[account_id] = time.monotonic() + retry
+        passed["Retry-After"] = str(max(1, int(retry + 0.999)))
+        log.warning("Meta throttled a proxied call", extra={"account_id": account_id, "retry_after": retry})
+        return Response(upstream.content, status_code=429, headers=passed, media_type=_media(upstream))
+    return Response(
+        upstream.content, status_code=upstream.status_code, headers=passed, media_type=_media(upstream)
+    )
+
+
+for _method in ("GET", "POST", "DELETE"):
+    # One route per method, so each has its own OpenAPI operation id.
+    router.add_api_route(
+        "/accounts/{account_id}/graph/{path:path}",
+        graph_proxy,
+        methods=[_method],
+        responses=_ERRORS,
+        response_class=Response,
+        operation_id=f"graph_proxy_{_method.lower()}",
+        summary=f"Graph proxy ({_method})",
+    )
+
+
+def _media(response: Any) -> str:
+    return str(response.headers.get("content-type", "application/json"))

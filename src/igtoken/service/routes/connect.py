@@ -1,0 +1,178 @@
+"""Onboarding: a connect link's page, the hop to Instagram, and the OAuth callback.
+
+``GET /connect/{code}`` only shows what will be asked (a link preview must not spend
+anything). ``GET /connect/{code}/authorize`` issues a fresh OAuth state — single use,
+expiring, bound to the link and the app, stored hashed — and sends the browser to
+Instagram. ``GET /oauth/callback`` consumes that state (looked up by its SHA-256, so
+no comparison leaks how close a guess was), then exchanges the code, reads the
+profile, refuses personal accounts, marks the link used and stores the account and
+its encrypted token. Every refusal is a page that says what happened; none stores
+anything.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import RedirectResponse, Response
+
+from igtoken._exceptions import (
+    AuthorizationDenied,
+    AuthorizationError,
+    ConflictError,
+    NotFoundError,
+    PersonalAccountError,
+)
+from igtoken._secret import Secret
+from igtoken.service.onboarding import (
+    connect_denied_page,
+    connect_landing_page,
+    connect_success_page,
+    personal_account_page,
+    stale_link_page,
+)
+from igtoken.service.ratelimit import rate_limit
+from igtoken.service.views import ConnectLanding, ConnectOutcome
+from igtoken.service.wiring import STATE_TTL, wiring_of
+
+log = logging.getLogger("igtoken.service.connect")
+router = APIRouter(include_in_schema=False, dependencies=[Depends(rate_limit("public"))])
+
+#: A link code is ``secrets.token_urlsafe(24)``; this bounds what is even looked up.
+LinkCode = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{16,64}$", description="the link's code")]
+
+
+@router.get("/connect/{code}")
+async def connect_landing(request: Request, code: LinkCode) -> Response:
+    """What the link is for and what Instagram will ask; Continue leads to Instagram."""
+    wiring = wiring_of(request)
+    link = await wiring.vault.links.get(Secret(code))
+    app = await wiring.vault.get_app(link.app_id)
+    if not link.is_usable(wiring.clock()):
+        return stale_link_page(request, ConnectOutcome(app_name=app.name))
+    wiring.client_config(app)  # an app that cannot complete the flow fails here, not at Instagram
+    view = ConnectLanding(
+        app_name=app.name,
+        permissions=link.scopes or app.default_scopes or ("instagram_business_basic",),
+        continue_url=f"/connect/{code}/authorize",
+        requested_by=link.label or "",
+        expires_at=link.expires_at,
+        is_reauthorization=link.account_id is not None,
+    )
+    return connect_landing_page(request, view)
+
+
+@router.get("/connect/{code}/authorize")
+async def connect_authorize(request: Request, code: LinkCode) -> Response:
+    """Issue a state bound to this link and send the browser to Instagram's authorize URL."""
+    from igtoken._authorize import authorization_url
+
+    wiring = wiring_of(request)
+    link = await wiring.vault.links.get(Secret(code))
+    app = await wiring.vault.get_app(link.app_id)
+    now = wiring.clock()
+    if not link.is_usable(now):
+        return stale_link_page(request, ConnectOutcome(app_name=app.name))
+    config = wiring.client_config(app)
+    scopes = link.scopes or app.default_scopes or ("instagram_business_basic",)
+    _, state = await wiring.vault.states.create(
+        app.id,
+        redirect_uri=wiring.redirect_uri,
+        now=now,
+        expires_at=now + STATE_TTL,
+        scopes=scopes,
+        link_id=link.id,
+        account_id=link.account_id,
+    )
+    url = authorization_url(
+        config.app,
+        state=state.reveal(),
+        scopes=scopes,
+        endpoints=config.endpoints,
+        force_reauth=link.account_id is not None,
+    )
+    return RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})
+
+
+def _stale(request: Request, app_name: str, reason: str) -> Response:
+    return stale_link_page(request, ConnectOutcome(app_name=app_name, reason=reason))
+
+
+@router.get("/oauth/callback")
+async def oauth_callback(
+    request: Request,
+    state: Annotated[str | None, Query(max_length=256)] = None,
+    code: Annotated[str | None, Query(max_length=2048)] = None,
+    error: Annotated[str | None, Query(max_length=256)] = None,
+    error_reason: Annotated[str | None, Query(max_length=256)] = None,
+    error_description: Annotated[str | None, Query(max_length=1024)] = None,
+) -> Response:
+    """Finish onboarding: verify the state, exchange the code, store the account, show the outcome."""
+    from igtoken._client import AsyncClient
+    from igtoken.refresh import next_refresh_at
+
+    wiring = wiring_of(request)
+    now = wiring.clock()
+    name = "igtoken"
+    if not state:
+        return _stale(request, name, "This sign-in did not come from one of our connect links.")
+    try:
+        issued = await wiring.vault.states.consume(Secret(state), now=now)
+    except ConflictError:
+        log.warning("OAuth callback replayed")
+        return _stale(request, name, "This sign-in was already completed; it cannot be used twice.")
+    except NotFoundError:
+        log.warning("OAuth callback with an unknown or expired state")
+        return _stale(request, name, "This sign-in has expired or is unknown. Open the link again.")
+    app = await wiring.vault.get_app(issued.app_id)
+    if issued.link_id is not None:
+        link = await wiring.vault.links.get_by_id(issued.link_id)
+        if not link.is_usable(now):
+            return _stale(request, app.name, "This link was used meanwhile (perhaps in another tab).")
+    if error is not None:
+        log.info("authorization denied", extra={"error": error, "reason": error_reason})
+        outcome = ConnectOutcome(app_name=app.name, reason=error_description or error_reason or error)
+        if "professional" in (error_description or "").lower():
+            # Instagram offers a personal account no Allow button; the denial says why.
+            return personal_account_page(request, outcome)
+        return connect_denied_page(request, outcome)
+    if not code:
+        raise AuthorizationError(
+            "Instagram sent the browser back without an authorization code",
+            fix="open the connect link again",
+        )
+    if issued.redirect_uri != wiring.redirect_uri:
+        raise AuthorizationError(
+            "this sign-in was started for another address of the service",
+            fix="open the connect link again",
+        )
+    client = AsyncClient(wiring.client_config(app), http=wiring.http)
+    try:
+        result = await client.login(Secret(code), requested_scopes=issued.scopes, now=now)
+    except PersonalAccountError as exc:
+        return personal_account_page(request, ConnectOutcome(app_name=app.name, reason=exc.message))
+    except AuthorizationDenied as exc:
+        return connect_denied_page(request, ConnectOutcome(app_name=app.name, reason=exc.message))
+    if issued.account_id is not None:
+        expected = await wiring.vault.get_account(issued.account_id)
+        if expected.ig_user_id is not None and expected.ig_user_id != result.profile.user_id:
+            raise AuthorizationError(
+                f"this link re-authorizes @{expected.username}, but Instagram logged in "
+                f"@{result.profile.username}",
+                fix=f"log out of Instagram, open the link again and log in as @{expected.username}",
+            )
+    account = await wiring.vault.save_login(app.id, result.profile, result.token, now=now)
+    token = result.token
+    due = next_refresh_at(token.issued_at, account.id, expires_at=token.expires_at)
+    await wiring.vault.set_next_refresh(account.id, due)
+    if issued.link_id is not None:
+        try:
+            await wiring.vault.links.use(issued.link_id, now=now, account_id=account.id)
+        except ConflictError:
+            # Two tabs finished the same link within the same instant; both people proved who
+            # they are with a valid single-use state, so the second account stays connected.
+            log.warning("connect link used twice concurrently", extra={"link_id": issued.link_id})
+    log.info("account connected", extra={"account_id": account.id, "app_id": app.id})
+    return connect_success_page(request, ConnectOutcome(app_name=app.name, username=result.profile.username))

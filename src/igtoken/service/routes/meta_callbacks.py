@@ -1,0 +1,207 @@
+"""Meta's account callbacks: deauthorize, data deletion, and the deletion status page.
+
+Both POSTs carry a form field ``signed_request`` that
+:func:`~igtoken.parse_signed_request` verifies (shape, algorithm, HMAC-SHA256 over the
+encoded payload in constant time, ``issued_at`` within an hour). The signing app is
+found by trying each registered app's secret; a request that verified once is refused
+if it comes again (409), so a replay changes nothing. Refusals change nothing either:
+verification happens before any write.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from collections import OrderedDict
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Path, Request
+from fastapi.responses import JSONResponse, Response
+
+from igtoken._exceptions import ConflictError, InvalidSignature, NotFoundError
+from igtoken._signed_request import DEFAULT_MAX_AGE, parse_signed_request
+from igtoken.service.ratelimit import rate_limit
+from igtoken.service.state import service_state
+from igtoken.service.wiring import ServiceWiring, wiring_of
+
+log = logging.getLogger("igtoken.service.meta_callbacks")
+router = APIRouter(prefix="/meta", tags=["meta"], dependencies=[Depends(rate_limit("webhooks"))])
+
+_DEAUTHORIZE = "deauthorize"
+_DELETION = "data_deletion"
+
+STATUS_TEXT = {
+    "received": "Your request was received and is being processed.",
+    "completed": "Your data has been deleted: the account's profile details and access tokens are gone.",
+    "not_found": "We held no data for this account, so there was nothing to delete.",
+    "failed": "Deleting your data failed; the operator has been told and will complete it.",
+}
+
+
+class ReplayGuard:
+    """Remembers verified signed requests for as long as they would verify, and refuses repeats.
+
+    In memory, per process: behind several instances a replay could land on another one,
+    where the state it would change has already changed (deauthorized, deleted).
+    """
+
+    def __init__(
+        self, ttl: float = DEFAULT_MAX_AGE.total_seconds() + 600, max_entries: int = 100_000
+    ) -> None:
+        self._seen: OrderedDict[bytes, float] = OrderedDict()
+        self._ttl = ttl
+        self._max = max_entries
+        self._lock = threading.Lock()
+
+    def first_time(self, signed_request: str) -> bool:
+        """Record ``signed_request``; ``False`` if it was seen within the time it stays valid."""
+        digest = hashlib.sha256(signed_request.strip().encode()).digest()
+        now = time.monotonic()
+        with self._lock:
+            while self._seen and (next(iter(self._seen.values())) < now or len(self._seen) >= self._max):
+                self._seen.popitem(last=False)
+            if digest in self._seen:
+                return False
+            self._seen[digest] = now + self._ttl
+            return True
+
+
+def _guard(request: Request) -> ReplayGuard:
+    guard = getattr(request.app.state, "meta_replay_guard", None)
+    if guard is None:
+        guard = request.app.state.meta_replay_guard = ReplayGuard()
+    assert isinstance(guard, ReplayGuard)
+    return guard
+
+
+async def _verify(request: Request, endpoint: str, signed_request: str) -> tuple[str, dict[str, Any]]:
+    """The (vault app id, payload) of a signed request from one of our apps; raises otherwise."""
+    wiring = wiring_of(request)
+    metrics = service_state(request).metrics
+    now = wiring.clock()
+    for app in await wiring.vault.list_apps():
+        candidates = [app.app_secret]
+        if app.meta_app_secret is not None:
+            candidates.append(app.meta_app_secret)
+        for secret in candidates:
+            try:
+                payload = parse_signed_request(signed_request, secret, now=now)
+            except InvalidSignature:
+                continue
+            except Exception as exc:
+                metrics.record_callback(endpoint, type(exc).__name__)
+                log.warning(
+                    "refused a signed_request", extra={"endpoint": endpoint, "reason": type(exc).__name__}
+                )
+                raise
+            if not _guard(request).first_time(signed_request):
+                metrics.record_callback(endpoint, "replayed")
+                log.warning("refused a replayed signed_request", extra={"endpoint": endpoint})
+                raise ConflictError("this signed_request was already processed")
+            return app.id, payload
+    metrics.record_callback(endpoint, "bad_signature")
+    log.warning("refused a signed_request", extra={"endpoint": endpoint, "reason": "bad_signature"})
+    raise InvalidSignature("the signed_request is not signed by any registered app")
+
+
+async def _account_of(wiring: ServiceWiring, app_id: str, payload: dict[str, Any]) -> str | None:
+    """The account the payload's ``user_id`` (app-scoped or Instagram id) names, if we hold one."""
+    user_id = payload.get("user_id")
+    if user_id is None:
+        return None
+    user_id = str(user_id)
+    for account in await wiring.vault.list_accounts(app=app_id):
+        if user_id in (account.app_scoped_id, account.ig_user_id):
+            return account.id
+    return None
+
+
+SignedRequest = Annotated[str, Form(min_length=1, max_length=16_384, description="Meta's signed_request")]
+
+
+@router.post("/deauthorize")
+async def deauthorize(request: Request, signed_request: SignedRequest) -> JSONResponse:
+    """The person removed the app: mark the account deauthorized and destroy its tokens."""
+    wiring = wiring_of(request)
+    app_id, payload = await _verify(request, _DEAUTHORIZE, signed_request)
+    account_id = await _account_of(wiring, app_id, payload)
+    if account_id is None:
+        service_state(request).metrics.record_callback(_DEAUTHORIZE, "unknown_user")
+        return JSONResponse({"status": "ok", "account": None})
+    await wiring.vault.mark_deauthorized(
+        account_id, now=wiring.clock(), reason="removed the app on Instagram"
+    )
+    service_state(request).metrics.record_callback(_DEAUTHORIZE, "ok")
+    log.info("account deauthorized by Meta", extra={"account_id": account_id})
+    return JSONResponse({"status": "ok", "account": account_id})
+
+
+@router.post("/data-deletion")
+async def data_deletion(request: Request, signed_request: SignedRequest) -> JSONResponse:
+    """Delete the person's data and tokens; answer with the status URL and confirmation code."""
+    from igtoken.vault import DeletionStatus
+
+    wiring = wiring_of(request)
+    app_id, payload = await _verify(request, _DELETION, signed_request)
+    account_id = await _account_of(wiring, app_id, payload)
+    now = wiring.clock()
+    record = await wiring.vault.deletions.create(now=now, app_id=app_id, account_id=account_id)
+    if account_id is None:
+        await wiring.vault.deletions.update(record.id, DeletionStatus.NOT_FOUND, now=now)
+    else:
+        try:
+            await wiring.vault.delete_account_data(account_id, now=now, request_id=record.id)
+        except Exception as exc:
+            await wiring.vault.deletions.update(
+                record.id, DeletionStatus.FAILED, now=now, detail=type(exc).__name__
+            )
+            raise
+        await wiring.vault.deletions.update(record.id, DeletionStatus.COMPLETED, now=now)
+    service_state(request).metrics.record_callback(_DELETION, "ok")
+    code = record.confirmation_code
+    log.info("data deletion handled", extra={"request_id": record.id, "found": account_id is not None})
+    return JSONResponse(
+        {"url": f"{wiring.public_url}/meta/deletion-status/{code}", "confirmation_code": code}
+    )
+
+
+@router.get("/deletion-status/{code}", response_model=None)
+async def deletion_status(
+    request: Request, code: Annotated[str, Path(pattern=r"^[A-Za-z0-9]{4,64}$")]
+) -> Response:
+    """Where a deletion request stands: a page for people, JSON for programs."""
+    wiring = wiring_of(request)
+    try:
+        record = await wiring.vault.deletions.get(code)
+    except NotFoundError:
+        raise NotFoundError("no deletion request with that confirmation code") from None
+    if record.confirmation_code != code:  # ``get`` also matches ids; only codes are public
+        raise NotFoundError("no deletion request with that confirmation code")
+    status = str(record.status)
+    message = STATUS_TEXT.get(status, status)
+    if "text/html" in request.headers.get("accept", ""):
+        return service_state(request).pages.render(
+            request,
+            "connect/deletion_status.html",
+            {
+                "code": code,
+                "message": message,
+                "requested_at": record.created_at,
+                "completed_at": record.completed_at,
+            },
+        )
+    body: dict[str, Any] = {
+        "confirmation_code": code,
+        "status": status,
+        "message": message,
+        "requested_at": _iso(record.created_at),
+        "completed_at": _iso(record.completed_at),
+    }
+    return JSONResponse(body)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()

@@ -1,0 +1,376 @@
+"""The service put together: settings → vault, Meta endpoints, the seams, and the routes that need them.
+
+:func:`build_app` is what ``igtoken serve`` and the tests call. It turns a :class:`Runtime`
+into a :class:`ServiceConfig` and :class:`ServiceDeps` (the vault-backed dashboard, API
+keys, readiness and inventory), builds the app with :func:`create_app`, then mounts the
+routes that need the vault and the client: connect links and the OAuth callback, Meta's
+deauthorize and data-deletion callbacks, and the ``/v1`` token API with its Graph proxy.
+Those routes reach the vault through :class:`ServiceWiring` on ``app.state.wiring``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Final
+
+import httpx
+from fastapi import FastAPI, Request
+
+from igtoken._config import ClientConfig
+from igtoken._endpoints import Endpoints
+from igtoken._exceptions import (
+    ConfigurationError,
+    NeedsReauthorizationError,
+    NotFoundError,
+    TokenExpiredError,
+)
+from igtoken._models import AccessToken, FlowKind, TokenKind
+from igtoken._secret import Secret
+from igtoken.service.config import RateLimits, ServiceConfig
+from igtoken.service.interfaces import (
+    ApiKeyPrincipal,
+    BackgroundTask,
+    Inventory,
+    ReadinessCheck,
+    ServiceDeps,
+)
+
+if TYPE_CHECKING:
+    from igtoken.runtime import Runtime
+    from igtoken.vault import AccountRecord, AppRecord, AsyncVault, StoredToken, Vault
+
+__all__ = [
+    "CALLBACK_PATH",
+    "ServiceWiring",
+    "VaultApiKeys",
+    "build_app",
+    "redirect_uri_for",
+    "vault_inventory",
+    "wiring_of",
+]
+
+log = logging.getLogger("igtoken.service.wiring")
+
+#: Where Instagram sends the browser back; the redirect URI is the public URL plus this path.
+CALLBACK_PATH: Final = "/oauth/callback"
+#: How long a person has between clicking Continue and coming back from Instagram.
+STATE_TTL: Final = timedelta(minutes=15)
+#: How long a re-authorization link made by the service (dashboard, 409 answers) stays valid.
+REAUTH_LINK_TTL: Final = timedelta(days=7)
+
+
+def redirect_uri_for(public_url: str) -> str:
+    """The OAuth redirect URI of a service reached at ``public_url``."""
+    return public_url.rstrip("/") + CALLBACK_PATH
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class ServiceWiring:
+    """What the vault-backed routes share: the vault, where Meta is, the public URL, one HTTP pool."""
+
+    vault: AsyncVault
+    runtime: Runtime
+    endpoints: Endpoints
+    public_url: str
+    http: httpx.AsyncClient
+    clock: Callable[[], datetime] = field(default=_utc_now)
+    #: Sandbox apps are ours: their redirect URI is registered with the emulator at start-up.
+    sandbox: bool = False
+
+    @property
+    def redirect_uri(self) -> str:
+        """The OAuth redirect URI, derived from the public URL."""
+        return redirect_uri_for(self.public_url)
+
+    def link_url(self, code: Secret) -> str:
+        """The public URL of a connect link with ``code``."""
+        return f"{self.public_url.rstrip('/')}/connect/{code.reveal()}"
+
+    def client_config(self, app: AppRecord) -> ClientConfig:
+        """The client configuration of ``app`` with the service's redirect URI (which it must know)."""
+        if app.flow_kind is not FlowKind.INSTAGRAM_LOGIN:
+            raise ConfigurationError(
+                f"app {app.name!r} uses Facebook Login; connect links serve Instagram Login apps only",
+                fix="create the link for an Instagram Login app",
+            )
+        if self.sandbox and self.redirect_uri not in app.redirect_uris:
+            app = replace(app, redirect_uris=(*app.redirect_uris, self.redirect_uri))
+        return self.runtime.client_config(app, endpoints=self.endpoints, redirect_uri=self.redirect_uri)
+
+    async def create_reauth_link(self, account_id: str) -> tuple[str, str]:
+        """A new re-authorization link for an account: ``(link id, URL)``."""
+        account = await self.vault.get_account(account_id)
+        now = self.clock()
+        who = f"@{account.username}" if account.username else account_id
+        link, code = await self.vault.links.create(
+            account.app_id,
+            now=now,
+            expires_at=now + REAUTH_LINK_TTL,
+            scopes=account.scopes,
+            account_id=account.id,
+            label=f"re-authorization for {who}",
+        )
+        return link.id, self.link_url(code)
+
+    async def reauthorize_url(self, account_id: str) -> str | None:
+        """For 409 answers: a fresh re-authorization link, or ``None`` for an unknown or deleted account."""
+        try:
+            account = await self.vault.get_account(account_id)
+        except NotFoundError:
+            return None
+        if account.status == "deleted":
+            return None
+        return (await self.create_reauth_link(account_id))[1]
+
+    async def refresh(self, account_id: str) -> StoredToken:
+        """Refresh the account's long-lived token now; if Meta refuses it, mark it for re-authorization."""
+        from igtoken._client import AsyncClient
+        from igtoken.refresh import next_refresh_at
+
+        account = await self.vault.get_account(account_id)
+        require_usable(account)
+        stored = await self.vault.current_token(account_id, TokenKind.IG_LONG)
+        app = await self.vault.get_app(account.app_id)
+        client = AsyncClient(self.client_config(app), http=self.http)
+        now = self.clock()
+        try:
+            token = await client.refresh(stored.token, now=now)
+        except (NeedsReauthorizationError, TokenExpiredError) as exc:
+            await self.vault.mark_needs_reauth(account_id, exc.message, now=now)
+            raise
+        token = replace(token, user_id=stored.token.user_id, scopes=token.scopes or stored.token.scopes)
+        due = next_refresh_at(token.issued_at, account_id, expires_at=token.expires_at)
+        await self.vault.store_token(account_id, token, now=now, next_refresh_at=due)
+        await self.vault.append_event(
+            "refreshed",
+            now=now,
+            app_id=account.app_id,
+            account_id=account_id,
+            data={"trigger": "on_demand"},
+        )
+        return await self.vault.current_token(account_id, TokenKind.IG_LONG)
+
+
+def require_usable(account: AccountRecord) -> None:
+    """Refuse an account whose tokens are gone or dead, with the error that says what to do."""
+    status = str(account.status)
+    if status == "deleted":
+        raise NotFoundError(f"the data of account {account.id!r} was deleted at the person's request")
+    if status == "deauthorized":
+        raise TokenExpiredError(
+            f"account {account.id!r} removed the app on Instagram; its tokens were destroyed",
+            fix="the account's owner must connect again (re-authorization link)",
+        )
+    if status == "needs_reauth":
+        raise TokenExpiredError(
+            f"Meta no longer accepts the token of account {account.id!r}"
+            + (f": {account.status_reason}" if account.status_reason else ""),
+            fix="the account's owner must log in again (re-authorization link)",
+        )
+
+
+def wiring_of(request: Request) -> ServiceWiring:
+    """The :class:`ServiceWiring` of the app serving ``request``."""
+    wiring = request.app.state.wiring
+    assert isinstance(wiring, ServiceWiring)
+    return wiring
+
+
+class VaultApiKeys:
+    """:class:`~igtoken.service.interfaces.ApiKeyVerifier` over the vault's hashed API keys."""
+
+    def __init__(self, vault: AsyncVault, clock: Callable[[], datetime] = _utc_now) -> None:
+        self._vault = vault
+        self._clock = clock
+
+    async def verify(self, key: Secret) -> ApiKeyPrincipal | None:
+        """The principal of a valid, unrevoked key; ``None`` for anything else."""
+        text = key.reveal()
+        # The vault's keys look like igt_<8 hex>_<secret>; anything else is not worth a query.
+        if not text.startswith("igt_") or len(text) > 200:
+            return None
+        try:
+            record = await self._vault.api_keys.verify(key, now=self._clock())
+        except NotFoundError:
+            return None
+        scope = None if record.account_ids is None else frozenset(record.account_ids)
+        return ApiKeyPrincipal(id=record.prefix, account_ids=scope)
+
+
+def current_tokens(vault: Vault) -> dict[str, datetime | None]:
+    """Each account's current token expiry (accounts without a token are absent)."""
+    out: dict[str, datetime | None] = {}
+    for account in vault.list_accounts():
+        for info in vault.token_history(account.id):
+            if info.is_current:
+                out[account.id] = info.expires_at
+                break
+    return out
+
+
+def vault_inventory(vault: Vault, clock: Callable[[], datetime] = _utc_now) -> Callable[[], Inventory]:
+    """An :data:`~igtoken.service.interfaces.InventorySource` reading the vault at scrape time."""
+
+    def read() -> Inventory:
+        now = clock()
+        by_status: dict[str, int] = {}
+        for account in vault.list_accounts():
+            by_status[str(account.status)] = by_status.get(str(account.status), 0) + 1
+        days = [
+            (expires - now).total_seconds() / 86400
+            for expires in current_tokens(vault).values()
+            if expires is not None
+        ]
+        return Inventory(accounts_by_status=by_status, days_to_expiry=days)
+
+    return read
+
+
+def close_at_shutdown(http: httpx.AsyncClient) -> BackgroundTask:
+    """A background task that only waits, and closes the shared HTTP pool when the service stops."""
+
+    async def close_http_pool_at_shutdown() -> None:
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await http.aclose()
+
+    return close_http_pool_at_shutdown
+
+
+def refresh_worker_task(runtime: Runtime, endpoints: Endpoints) -> BackgroundTask | None:
+    """The refresh worker as a background task, if ``igtoken.refresh.worker`` is installed.
+
+    The worker is built in its own module; until it lands this returns ``None`` and the
+    service runs without it (start-up says so).
+    """
+    try:
+        module: Any = importlib.import_module("igtoken.refresh.worker")
+    except ImportError:
+        return None
+    worker_class = getattr(module, "RefreshWorker", None)
+    factory = getattr(worker_class, "from_runtime", None)
+    if factory is None:
+        log.warning("igtoken.refresh.worker has no RefreshWorker.from_runtime; the worker is not started")
+        return None
+    worker = factory(runtime, endpoints=endpoints)
+
+    async def refresh_worker() -> None:
+        await worker.run()
+
+    return refresh_worker
+
+
+def _vault_ping(vault: AsyncVault) -> ReadinessCheck:
+    async def check() -> None:
+        await vault.list_apps()
+
+    return ReadinessCheck(name="vault", check=check)
+
+
+def build_app(
+    runtime: Runtime,
+    *,
+    public_url: str,
+    endpoints: Endpoints,
+    sandbox: bool = False,
+    admin_password: Secret | None = None,
+    session_secret: Secret | None = None,
+    worker: bool = True,
+    http: httpx.AsyncClient | None = None,
+    clock: Callable[[], datetime] = _utc_now,
+    rate_limits: RateLimits | None = None,
+    extra_tasks: Sequence[BackgroundTask] = (),
+    announce: Callable[[str], None] | None = None,
+) -> FastAPI:
+    """The whole service over ``runtime``'s vault, talking to Meta (or an emulator) at ``endpoints``."""
+    from igtoken.service.app import create_app
+    from igtoken.service.routes import api, connect, meta_callbacks
+    from igtoken.service.vault_dashboard import VaultDashboard
+    from igtoken.vault import AsyncVault
+
+    settings = runtime.settings
+    vault = AsyncVault(runtime.vault)
+    if http is None:
+        # Meta's calls (token exchange, refresh, proxied Graph reads) share one pool.
+        http = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0))
+    wiring = ServiceWiring(
+        vault=vault,
+        runtime=runtime,
+        endpoints=endpoints,
+        public_url=public_url.rstrip("/"),
+        http=http,
+        clock=clock,
+        sandbox=sandbox,
+    )
+
+    def app_secrets() -> dict[str, Secret]:
+        # Webhooks are signed with the Meta app secret (Facebook Login) or the Instagram app secret.
+        secrets: dict[str, Secret] = {}
+        for app in runtime.vault.list_apps():
+            secrets[app.instagram_app_id] = app.app_secret
+            if app.meta_app_id and app.meta_app_secret is not None:
+                secrets[app.meta_app_id] = app.meta_app_secret
+        return secrets
+
+    config = ServiceConfig(
+        public_url=wiring.public_url,
+        sandbox=sandbox,
+        dev=settings.dev,
+        admin_password=admin_password if admin_password is not None else settings.admin_password,
+        session_secret=session_secret,
+        meta_app_secrets=app_secrets,
+        rate_limits=rate_limits or RateLimits(),
+    )
+    dashboard = VaultDashboard(wiring)
+    tasks: list[BackgroundTask] = [close_at_shutdown(http), *extra_tasks]
+    if worker:
+        task = refresh_worker_task(runtime, endpoints)
+        if task is not None:
+            tasks.append(task)
+    deps_kwargs: dict[str, Any] = {}
+    if announce is not None:
+        deps_kwargs["announce"] = announce
+    deps = ServiceDeps(
+        dashboard_data=dashboard,
+        dashboard_actions=dashboard,
+        api_keys=VaultApiKeys(vault, clock),
+        reauthorize_url=wiring.reauthorize_url,
+        readiness_checks=(_vault_ping(vault),),
+        background_tasks=tuple(tasks),
+        inventory=vault_inventory(runtime.vault, clock),
+        clock=clock,
+        **deps_kwargs,
+    )
+    app = create_app(config, deps=deps)
+    app.state.wiring = wiring
+    app.include_router(connect.router)
+    app.include_router(meta_callbacks.router)
+    app.include_router(api.router)
+    return app
+
+
+def token_body(stored: StoredToken, *, include_token: bool) -> dict[str, Any]:
+    """What the API says about a token; the token itself only when asked for it."""
+    token: AccessToken = stored.token
+    body: dict[str, Any] = {
+        "account_id": stored.account_id,
+        "kind": str(token.kind),
+        "issued_at": token.issued_at,
+        "expires_at": token.expires_at,
+        "user_id": token.user_id,
+        "scopes": list(token.scopes),
+        "next_refresh_at": stored.next_refresh_at,
+    }
+    if include_token:
+        body = {"access_token": token.value.reveal(), "token_type": "bearer", **body}
+    return body

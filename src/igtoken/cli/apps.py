@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from igtoken.cli._context import AppContext, pass_ctx
+from igtoken.cli._context import AppContext, json_option, pass_ctx
 
 if TYPE_CHECKING:
     from igtoken._secret import Secret
@@ -105,6 +105,7 @@ def read_secret(secret_file: Path | None, secret_env: str | None, *, prompt: str
     help="Read the app secret from this file.",
 )
 @click.option("--secret-env", metavar="VAR", help="Read the app secret from this environment variable.")
+@json_option
 @pass_ctx
 def add(
     app: AppContext,
@@ -161,6 +162,7 @@ def add(
 
 
 @apps.command("list")
+@json_option
 @pass_ctx
 def list_apps(app: AppContext) -> None:
     """List registered apps (secrets are never shown).
@@ -195,6 +197,7 @@ def list_apps(app: AppContext) -> None:
 @apps.command("remove")
 @click.argument("name")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@json_option
 @pass_ctx
 def remove(app: AppContext, name: str, yes: bool) -> None:
     """Remove an app (refused while it still has connected accounts).

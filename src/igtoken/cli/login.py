@@ -22,7 +22,7 @@ from urllib.parse import urlencode, urlsplit
 
 import click
 
-from igtoken.cli._context import AppContext, pass_ctx
+from igtoken.cli._context import AppContext, json_option, pass_ctx
 
 if TYPE_CHECKING:
     from igtoken._config import ClientConfig
@@ -51,6 +51,7 @@ if TYPE_CHECKING:
 )
 @click.option("--timeout", default=300.0, show_default=True, help="Seconds to wait for the redirect.")
 @click.option("--show-token", is_flag=True, help="Print the token in full instead of masked.")
+@json_option
 @pass_ctx
 def login(
     app: AppContext,

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from igtoken.cli._context import AppContext, pass_ctx
+from igtoken.cli._context import AppContext, json_option, pass_ctx
 
 if TYPE_CHECKING:
     from igtoken._models import AccessToken
@@ -124,6 +124,7 @@ def _refresh(app: AppContext, account: AccountRecord, relogin: str) -> FreshToke
 
 @click.command("token")
 @click.argument("account", required=False)
+@json_option
 @pass_ctx
 def token(app: AppContext, account: str | None) -> None:
     """Print a valid access token for ACCOUNT (the only account when omitted).
@@ -136,7 +137,7 @@ def token(app: AppContext, account: str | None) -> None:
     Examples:
       curl -H "Authorization: Bearer $(igtoken token)" "https://graph.instagram.com/me?fields=username"
       igtoken token demo_business
-      igtoken --json token shop_account | jq -r .access_token
+      igtoken token shop_account --json | jq -r .access_token
     """
     from igtoken.cli._accounts import resolve_account
     from igtoken.cli._output import print_json

@@ -1,10 +1,10 @@
-"""Fixtures and helpers for the command tests: private user dirs, the CLI runner, a browser played by a script."""
+"""Fixtures for the command tests: private user dirs, the CLI runner, a scripted browser."""
 
 from __future__ import annotations
 
 import re
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 

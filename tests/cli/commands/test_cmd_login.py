@@ -9,14 +9,14 @@ import sys
 from pathlib import Path
 
 import httpx
-from conftest import ScriptedBrowser, invoke
 
+from conftest import ScriptedBrowser, invoke
 from igtoken.runtime import SandboxEmulator
 from igtoken.testing import RunningEmulator, run_emulator_on_loopback
 
 
 def test_login_with_browser_over_loopback(registered: str, emulator: RunningEmulator) -> None:
-    """A scripted browser approves on the consent page; the loopback receiver gets the code; the vault the token."""
+    """A scripted browser approves on the consent page; the loopback receiver gets the code; token stored."""
     browser = ScriptedBrowser()
     result = invoke(["login", "--app", "shop"], opener=browser, interactive=True, json_output=True)
     assert result.exit_code == 0, result.output
@@ -42,7 +42,7 @@ def test_login_denied_exits_3(registered: str) -> None:
 
 
 def test_login_times_out_exits_3(registered: str) -> None:
-    """Nobody finishes in the browser: CallbackTimeout, exit 3, with a fix that mentions --paste-like options."""
+    """Nobody finishes in the browser: CallbackTimeout, exit 3, with a fix."""
     result = invoke(["login", "--timeout", "0.3"], opener=lambda url: True, interactive=True)
     assert result.exit_code == 3
     assert "no login redirect arrived" in result.stderr

@@ -76,3 +76,9 @@ main.add_command(keys)
 from igtoken.cli.db import db  # noqa: E402
 
 main.add_command(db)
+from igtoken.cli.doctor import doctor  # noqa: E402
+
+main.add_command(doctor)
+from igtoken.cli.audit import audit_permissions  # noqa: E402
+
+main.add_command(audit_permissions)

@@ -216,3 +216,35 @@ def remove(app: AppContext, name: str, yes: bool) -> None:
         print_json({"removed": record.name})
         return
     click.echo(f"Removed app {record.name!r}.")
+
+
+@apps.command("set-secret")
+@click.argument("name")
+@click.option(
+    "--secret-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Read the app secret from this file.",
+)
+@click.option("--secret-env", metavar="VAR", help="Read the app secret from this environment variable.")
+@json_option
+@pass_ctx
+def set_secret(app: AppContext, name: str, secret_file: Path | None, secret_env: str | None) -> None:
+    """Replace an app's secret (prompted for unless --secret-file or --secret-env is given).
+
+    \b
+    Examples:
+      igtoken apps set-secret shop
+      igtoken apps set-secret shop --secret-file ~/.ig-secret
+    """
+    from igtoken._models import FlowKind
+    from igtoken.cli._output import print_json
+
+    record = app.vault.get_app(name)
+    secret = read_secret(secret_file, secret_env, prompt=f"New app secret for {record.name}")
+    app.vault.set_app_secret(record.id, secret, now=app.now())
+    if record.flow_kind is FlowKind.FACEBOOK_LOGIN:
+        app.vault.set_app_secret(record.id, secret, now=app.now(), meta=True)
+    if app.json:
+        print_json({"updated": record.name})
+        return
+    click.echo(f"Replaced the secret of app {record.name!r}. Check it: igtoken doctor --app {record.name}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import socket
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +13,11 @@ import httpx
 import pytest
 from click.testing import CliRunner, Result
 
+from igtoken._models import AccessToken, AccountType, Profile, TokenKind
+from igtoken._secret import Secret
 from igtoken.cli import main
 from igtoken.cli._context import AppContext
+from igtoken.emulator import demo
 from igtoken.testing import RunningEmulator, run_emulator_on_loopback
 
 
@@ -68,6 +72,40 @@ def data_dirs(tmp_path: Path) -> dict[str, str]:
         "XDG_CONFIG_HOME": str(tmp_path / "xdg-config"),
         "HOME": str(tmp_path / "home"),
     }
+
+
+def seed_account(
+    emulator: RunningEmulator,
+    *,
+    age: timedelta,
+    username: str = "demo_business",
+    due: bool = True,
+    app: str = "shop",
+    scopes: tuple[str, ...] = ("instagram_business_basic",),
+) -> str:
+    """Store an account of app 'shop' whose token the emulator minted ``age`` ago; returns the account id."""
+    now = datetime.now(UTC)
+    issued = now - age
+    minted = emulator.world.mint_token(
+        demo.DEMO_IG_APP_ID,
+        "ig_long",
+        username,
+        scopes=scopes,
+        issued_at=emulator.clock.timestamp() - age.total_seconds(),
+    )
+    account = emulator.world.find_account(username)
+    context = AppContext()
+    vault = context.vault
+    token = AccessToken(
+        Secret(minted.value), TokenKind.IG_LONG, issued, issued + timedelta(days=60),
+        user_id=account.ig_id, scopes=scopes,
+    )  # fmt: skip
+    record = vault.save_login(
+        app, Profile(account.ig_id, username, AccountType.BUSINESS), token, now=now,
+        next_refresh_at=now - timedelta(minutes=1) if due else now + timedelta(days=5),
+    )  # fmt: skip
+    context.close()
+    return record.id
 
 
 @pytest.fixture(autouse=True)

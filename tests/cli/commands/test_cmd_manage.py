@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
-from conftest import invoke
-from igtoken._models import AccessToken, AccountType, Profile, TokenKind
-from igtoken._secret import Secret
-from igtoken.cli._context import AppContext
+from conftest import invoke, seed_account
 from igtoken.emulator import demo
 from igtoken.testing import RunningEmulator
 
@@ -24,30 +21,6 @@ TOKEN_KEYS = {
     "kind", "issued_at", "expires_at", "days_left", "last_refreshed_at", "next_refresh_at",
     "failure_count", "last_error",
 }  # fmt: skip
-
-
-def _seed(
-    emulator: RunningEmulator, *, age: timedelta, username: str = "demo_business", due: bool = True
-) -> str:
-    """Store an account of app 'shop' whose token the emulator minted ``age`` ago; returns the account id."""
-    now = datetime.now(UTC)
-    issued = now - age
-    minted = emulator.world.mint_token(
-        demo.DEMO_IG_APP_ID, "ig_long", username, issued_at=emulator.clock.timestamp() - age.total_seconds()
-    )
-    account = emulator.world.find_account(username)
-    app = AppContext()
-    vault = app.vault
-    token = AccessToken(
-        Secret(minted.value), TokenKind.IG_LONG, issued, issued + timedelta(days=60),
-        user_id=account.ig_id, scopes=("instagram_business_basic",),
-    )  # fmt: skip
-    record = vault.save_login(
-        "shop", Profile(account.ig_id, username, AccountType.BUSINESS), token, now=now,
-        next_refresh_at=now - timedelta(minutes=1) if due else now + timedelta(days=5),
-    )  # fmt: skip
-    app.close()
-    return record.id
 
 
 def test_apps_json_shape_and_remove(registered: str) -> None:
@@ -104,7 +77,7 @@ def test_apps_add_takes_no_secret_argument_and_checks_input(registered: str, tmp
 
 def test_token_refreshes_when_due(registered: str, emulator: RunningEmulator) -> None:
     """A due token is refreshed first; the new one is printed, stored, and the event recorded."""
-    account_id = _seed(emulator, age=timedelta(days=8))
+    account_id = seed_account(emulator, age=timedelta(days=8))
     old = invoke(["accounts", "show", "--show-token", "--json"])
     old_value = json.loads(old.stdout)["token"]["value"]
     result = invoke(["token", "--json"])
@@ -120,7 +93,7 @@ def test_token_refreshes_when_due(registered: str, emulator: RunningEmulator) ->
 
 def test_token_expired_exits_3_with_login_command(registered: str, emulator: RunningEmulator) -> None:
     """An expired token cannot be refreshed: exit 3, and the message names the re-authorization command."""
-    _seed(emulator, age=timedelta(days=61))
+    seed_account(emulator, age=timedelta(days=61))
     result = invoke(["token"])
     assert result.exit_code == 3
     assert "igtoken login --app shop" in result.stderr
@@ -128,7 +101,7 @@ def test_token_expired_exits_3_with_login_command(registered: str, emulator: Run
 
 def test_token_revoked_marks_needs_reauth(registered: str, emulator: RunningEmulator) -> None:
     """Meta refusing the token (190) on refresh marks the account needs_reauth; later calls exit 3 at once."""
-    _seed(emulator, age=timedelta(days=8))
+    seed_account(emulator, age=timedelta(days=8))
     for token in list(emulator.world.tokens.values()):
         emulator.world.revoke_token(token.value)
     assert invoke(["token"]).exit_code == 3
@@ -140,9 +113,9 @@ def test_token_revoked_marks_needs_reauth(registered: str, emulator: RunningEmul
 
 def test_token_picks_only_account_or_lists_choices(registered: str, emulator: RunningEmulator) -> None:
     """Without ACCOUNT: the only account, or an error listing them all."""
-    _seed(emulator, age=timedelta(hours=1), due=False)
+    seed_account(emulator, age=timedelta(hours=1), due=False)
     assert invoke(["token"]).exit_code == 0
-    _seed(emulator, age=timedelta(hours=1), username="demo_creator", due=False)
+    seed_account(emulator, age=timedelta(hours=1), username="demo_creator", due=False)
     result = invoke(["token"])
     assert result.exit_code == 6
     assert "@demo_business" in result.stderr and "@demo_creator" in result.stderr
@@ -153,7 +126,7 @@ def test_token_picks_only_account_or_lists_choices(registered: str, emulator: Ru
 
 def test_accounts_json_shapes_and_remove(registered: str, emulator: RunningEmulator) -> None:
     """accounts list/show --json follow the documented shape; tokens are masked; remove deletes."""
-    _seed(emulator, age=timedelta(days=2), due=False)
+    seed_account(emulator, age=timedelta(days=2), due=False)
     (account,) = json.loads(invoke(["accounts", "list", "--json"]).stdout)["accounts"]
     assert set(account) == ACCOUNT_KEYS and set(account["token"]) == TOKEN_KEYS
     assert 57 < account["token"]["days_left"] <= 58
@@ -178,7 +151,7 @@ def test_apikeys_create_list_revoke(registered: str) -> None:
 
 def test_keys_status_rotate_and_db_upgrade(registered: str, emulator: RunningEmulator) -> None:
     """keys status counts sealed rows per key; rotate re-encrypts; db upgrade reports the head revision."""
-    _seed(emulator, age=timedelta(days=1), due=False)
+    seed_account(emulator, age=timedelta(days=1), due=False)
     status = json.loads(invoke(["keys", "status", "--json"]).stdout)
     assert sum(k["tokens"] for k in status["keys"]) == 1
     rotated = json.loads(invoke(["keys", "rotate", "--json"]).stdout)

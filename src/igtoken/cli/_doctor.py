@@ -136,9 +136,9 @@ def _scope_checks(app: AppRecord) -> list[Check]:
     from igtoken._models import FlowKind
     from igtoken._scopes import DEFAULT_SCOPES, INSTAGRAM_LOGIN_SCOPES, REFUSED_SCOPES, check_scope
 
-    scopes = app.default_scopes or DEFAULT_SCOPES
     bad: list[Check] = []
     if app.flow_kind is FlowKind.FACEBOOK_LOGIN:
+        scopes = app.default_scopes
         facebook_name = {
             r.replacement: r.name for r in REFUSED_SCOPES.values() if "Facebook Login" in r.reason
         }
@@ -154,7 +154,8 @@ def _scope_checks(app: AppRecord) -> list[Check]:
                         f"use {better!r}" if better else "use the Facebook Login permission name",
                     )
                 )
-        return bad or [Check("scopes", app.name, True, ", ".join(scopes))]
+        return bad or [Check("scopes", app.name, True, ", ".join(scopes) or "none set")]
+    scopes = app.default_scopes or DEFAULT_SCOPES
     for scope in scopes:
         try:
             check_scope(scope)
@@ -303,7 +304,7 @@ def account_checks(
             )
         else:
             checks.append(Check("account type", who, True, str(kind)))
-    required = set(app.default_scopes or DEFAULT_SCOPES)
+    required = set(app.default_scopes or (() if facebook else DEFAULT_SCOPES))
     granted = set(account.scopes or token.scopes)
     missing = sorted(required - granted)
     if missing:

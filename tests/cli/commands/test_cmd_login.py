@@ -6,13 +6,13 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
 
 from conftest import ScriptedBrowser, invoke
-from igtoken.runtime import SandboxEmulator
-from igtoken.testing import RunningEmulator, run_emulator_on_loopback
+from igtoken.testing import RunningEmulator
 
 
 def test_login_with_browser_over_loopback(registered: str, emulator: RunningEmulator) -> None:
@@ -106,14 +106,35 @@ def test_sandbox_login_then_token_in_new_process(private_dirs: dict[str, str], t
     )
     assert done.returncode == 0, done.stderr
     token = done.stdout.strip()
-    with run_emulator_on_loopback(SandboxEmulator().app()) as url:
-        me = httpx.get(
-            f"{url}/graph.instagram.com/me",
-            params={"fields": "username"},
-            headers={"Authorization": f"Bearer {token}"},
-        )
-    assert me.status_code == 200, me.text
-    assert me.json()["username"] == "demo_business"
+    # As the README says: serve the sandbox world and ask its /me with curl (here httpx).
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "igtoken"), "emulator", "--port", "0"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        banner = server.stdout.readline()
+        url = banner.rsplit(" ", 1)[-1].strip()
+        assert url.startswith("http://127.0.0.1:"), banner
+        for _ in range(100):
+            try:
+                me = httpx.get(
+                    f"{url}/graph.instagram.com/me",
+                    params={"fields": "username"},
+                    headers={"Authorization": f"Bearer {token}"},
+                )
+                break
+            except httpx.ConnectError:
+                time.sleep(0.1)
+        assert me.status_code == 200, me.text
+        assert me.json()["username"] == "demo_business"
+    finally:
+        server.terminate()
+        server.communicate(timeout=10)
 
 
 def test_sandbox_login_with_browser_opens_consent(private_dirs: dict[str, str]) -> None:

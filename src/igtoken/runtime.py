@@ -90,6 +90,11 @@ class Runtime:
     def _database_is_default(self) -> bool:
         return self.settings.sources.get("IGTOKEN_DATABASE_URL", "default") == "default"
 
+    @property
+    def uses_embedded_database(self) -> bool:
+        """Whether the vault is the embedded SQLite default (migrated on first use) rather than a URL."""
+        return self._database_is_default()
+
     def open_vault(self) -> OpenedVault:
         """Open the configured vault (once); the embedded default is created and migrated on first use."""
         if self._opened is None:
@@ -110,6 +115,12 @@ class Runtime:
                     key_file=None if keys else self.settings.key_file,
                 )
         return self._opened
+
+    def close(self) -> None:
+        """Close the vault's connections if it was opened; safe to call twice."""
+        opened, self._opened = self._opened, None
+        if opened is not None:
+            opened.vault.close()
 
     @property
     def vault(self) -> Vault:

@@ -42,6 +42,7 @@ def main(
     # A test may hand in a ready AppContext through CliRunner.invoke(obj=...): keep it.
     if not isinstance(ctx.obj, AppContext):
         ctx.obj = AppContext(json_output=json_output, sandbox=sandbox, env_file=env_file, verbose=verbose)
+    ctx.call_on_close(ctx.obj.close)
 
 
 # Command groups: one module each, one import and one add_command line each (merge-friendly).
@@ -54,3 +55,33 @@ main.add_command(emulator)
 from igtoken.cli.serve import serve  # noqa: E402
 
 main.add_command(serve)
+from igtoken.cli.apps import apps  # noqa: E402
+
+main.add_command(apps)
+from igtoken.cli.login import login  # noqa: E402
+
+main.add_command(login)
+from igtoken.cli.token import token  # noqa: E402
+
+main.add_command(token)
+from igtoken.cli.accounts import accounts  # noqa: E402
+
+main.add_command(accounts)
+from igtoken.cli.events import events  # noqa: E402
+
+main.add_command(events)
+from igtoken.cli.apikeys import apikeys  # noqa: E402
+
+main.add_command(apikeys)
+from igtoken.cli.keys import keys  # noqa: E402
+
+main.add_command(keys)
+from igtoken.cli.db import db  # noqa: E402
+
+main.add_command(db)
+from igtoken.cli.doctor import doctor  # noqa: E402
+
+main.add_command(doctor)
+from igtoken.cli.audit import audit_permissions  # noqa: E402
+
+main.add_command(audit_permissions)

@@ -8,19 +8,25 @@ the service's settings loading are the only places that read the environment.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from rich.console import Console
 
+    from igtoken.runtime import Runtime
     from igtoken.settings import Settings
+    from igtoken.vault import Vault
 
-__all__ = ["AppContext", "pass_ctx"]
+__all__ = ["AppContext", "json_option", "pass_ctx"]
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class AppContext:
@@ -33,6 +39,8 @@ class AppContext:
         verbose: how many ``-v`` were given.
         environ: the environment to read (the process's by default).
         settings: ready-made settings, skipping the environment entirely (tests).
+        opener: opens a URL in a browser (``webbrowser.open`` by default; tests play the browser).
+        interactive: whether a person is at the terminal; ``None`` asks the terminal.
     """
 
     def __init__(
@@ -44,12 +52,16 @@ class AppContext:
         verbose: int = 0,
         environ: Mapping[str, str] | None = None,
         settings: Settings | None = None,
+        opener: Callable[[str], bool] | None = None,
+        interactive: bool | None = None,
     ) -> None:
         self.json = json_output
         self.verbose = verbose
         self.env_file = env_file
         self._sandbox_flag = sandbox
         self._environ = environ
+        self.opener = opener
+        self.interactive = interactive
         if settings is not None:
             self.__dict__["settings"] = settings
 
@@ -67,12 +79,57 @@ class AppContext:
             self.err_console.print(f"[yellow]warning:[/] {_escape(warning)}")
         return settings
 
+    def use_sandbox(self) -> None:
+        """A command's own ``--sandbox`` flag: same as the global one (call before using the vault)."""
+        if "runtime" in self.__dict__:
+            raise RuntimeError("use_sandbox() must come before the runtime is built")
+        self._sandbox_flag = True
+
     @property
     def sandbox(self) -> bool:
         """``--sandbox`` / ``--no-sandbox`` when given, otherwise ``IGTOKEN_SANDBOX``."""
         if self._sandbox_flag is not None:
             return self._sandbox_flag
         return self.settings.sandbox
+
+    @cached_property
+    def runtime(self) -> Runtime:
+        """The wiring of settings to vault and endpoints, honouring ``--sandbox`` over the settings."""
+        import dataclasses
+
+        from igtoken.runtime import Runtime
+
+        settings = self.settings
+        if self.sandbox != settings.sandbox:
+            settings = dataclasses.replace(settings, sandbox=self.sandbox)
+        return Runtime(settings)
+
+    @cached_property
+    def vault(self) -> Vault:
+        """The open vault; says once (on stderr) when a key file was just created.
+
+        In sandbox mode the emulator's demo apps are registered on first use, so
+        ``igtoken login --sandbox`` needs no ``igtoken apps add`` first.
+        """
+        opened = self.runtime.open_vault()
+        notice = opened.notice()
+        if notice:
+            self.err_console.print(f"[yellow]note:[/] {_escape(notice)}")
+        if self.runtime.sandbox:
+            self.runtime.ensure_sandbox_apps(now=self.now())
+        return opened.vault
+
+    def close(self) -> None:
+        """Release what the command opened (the vault's connections); safe to call twice."""
+        runtime = self.__dict__.get("runtime")
+        if runtime is not None:
+            runtime.close()
+
+    def now(self) -> datetime:
+        """The current time, tz-aware UTC: the one place commands read the clock."""
+        from datetime import UTC, datetime
+
+        return datetime.now(UTC)
 
     @cached_property
     def console(self) -> Console:
@@ -97,3 +154,21 @@ def _escape(text: str) -> str:
 
 #: Decorator handing the :class:`AppContext` to a command as its first argument.
 pass_ctx = click.make_pass_decorator(AppContext)
+
+
+def _set_json(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.find_object(AppContext).json = True  # type: ignore[union-attr]
+
+
+def json_option(func: F) -> F:
+    """``--json`` on a command, the same as the global ``igtoken --json``."""
+    return click.option(
+        "--json",
+        "json_flag",
+        is_flag=True,
+        expose_value=False,
+        is_eager=True,
+        callback=_set_json,
+        help="Print one JSON document instead of tables.",
+    )(func)

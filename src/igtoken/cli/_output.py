@@ -168,25 +168,31 @@ def _render_error(exc: BaseException, *, as_json: bool, verbose: int) -> None:
 
 
 @contextmanager
-def report_errors(*, as_json: bool = False, verbose: int = 0) -> Iterator[None]:
+def report_errors(*, as_json: bool | Callable[[], bool] = False, verbose: int = 0) -> Iterator[None]:
     """Turn any exception raised inside into its message and exit code.
 
     click's own exceptions (usage errors, ``Exit``, ``Abort``) pass through: click
     already prints them and uses code 2 for usage. With ``as_json``, a usage error
     of a subcommand is printed as the JSON error object instead (still code 2);
     one in the global options comes before ``--json`` is known and stays as text.
+    ``as_json`` may be a callable, asked when an error happens (a command's own
+    ``--json`` is only known once it has been parsed).
     """
+
+    def wants_json() -> bool:
+        return bool(as_json()) if callable(as_json) else as_json
+
     try:
         yield
     except click.exceptions.ClickException as exc:
-        if not as_json:
+        if not wants_json():
             raise
         click.echo(json.dumps(_click_error_payload(exc)))
         raise click.exceptions.Exit(exc.exit_code) from exc
     except (click.exceptions.Exit, click.exceptions.Abort):
         raise
     except Exception as exc:
-        _render_error(exc, as_json=as_json, verbose=verbose)
+        _render_error(exc, as_json=wants_json(), verbose=verbose)
         raise click.exceptions.Exit(int(exit_code_for(exc))) from exc
 
 
@@ -199,8 +205,12 @@ class ReportingGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         """Run the group and its subcommand, mapping errors to messages and exit codes."""
-        as_json = bool(ctx.params.get("json_output", False))
         verbose = int(ctx.params.get("verbose", 0) or 0)
+
+        def as_json() -> bool:
+            # The global --json, or a command's own --json recorded on the AppContext.
+            return bool(ctx.params.get("json_output", False)) or bool(getattr(ctx.obj, "json", False))
+
         with report_errors(as_json=as_json, verbose=verbose):
             return super().invoke(ctx)
 

@@ -30,15 +30,33 @@ _SWITCH_HELP = "; ".join(f"{s.name}={'|'.join(s.values)}" for s in SWITCHES)
     metavar="NAME=VALUE",
     help=f"Set a fidelity switch (repeatable). Defaults first: {_SWITCH_HELP}.",
 )
-def emulator(host: str, port: int, state_file: Path | None, switch_pairs: tuple[str, ...]) -> None:
+@click.pass_context
+def emulator(
+    ctx: click.Context, host: str, port: int, state_file: Path | None, switch_pairs: tuple[str, ...]
+) -> None:
     """Run the Meta emulator (Instagram Login and Facebook Login) on one port.
 
     It starts with the demo world (printed below) or the one saved in --state, serves
     www.instagram.com, api.instagram.com, graph.instagram.com, www.facebook.com and
     graph.facebook.com by Host header or path prefix, and is steered under /_emulator/.
-    See docs/emulator.md.
+    With the global --sandbox it serves the sandbox world (the one `igtoken login --sandbox`
+    logs in to) unless --state says otherwise. See docs/emulator.md.
+
+    \b
+    Examples:
+      igtoken emulator
+      igtoken --sandbox emulator        # the sandbox world, kept in its state file
+      igtoken emulator --port 0 --state world.json --switch refresh_new_string=false
     """
     import uvicorn
+
+    from igtoken.cli._context import AppContext
+
+    if state_file is None and isinstance(ctx.obj, AppContext) and ctx.obj.sandbox:
+        from igtoken._paths import sandbox_emulator_state_path
+
+        state_file = sandbox_emulator_state_path()
+        state_file.parent.mkdir(parents=True, exist_ok=True)
 
     try:
         switches = Switches.parse(list(switch_pairs))

@@ -266,6 +266,30 @@ class Vault:
             self._put_app_secret(conn, app_id, purpose, secret, now)
             conn.execute(sa.update(App).where(App.id == app_id).values(updated_at=now))
 
+    def update_app(
+        self,
+        app: str,
+        *,
+        now: datetime,
+        redirect_uris: Sequence[str] | None = None,
+        default_scopes: Sequence[str] | None = None,
+    ) -> AppRecord:
+        """Replace an app's redirect URIs and/or default scopes (``None`` keeps them)."""
+        _check_aware("now", now)
+        values: dict[str, Any] = {"updated_at": now}
+        if redirect_uris is not None:
+            if isinstance(redirect_uris, str) or not all(isinstance(u, str) and u for u in redirect_uris):
+                raise ConfigurationError(f"app {app!r}: redirect URIs must be a list of non-empty strings")
+            values["redirect_uris"] = list(dict.fromkeys(redirect_uris))
+        if default_scopes is not None:
+            if isinstance(default_scopes, str):
+                raise ConfigurationError(f"app {app!r}: default scopes must be a list of names")
+            values["default_scopes"] = list(dict.fromkeys(default_scopes))
+        with self._db.write() as conn:
+            app_id = self._resolve_app(conn, app)
+            conn.execute(sa.update(App).where(App.id == app_id).values(**values))
+        return self.get_app(app_id)
+
     def _resolve_app(self, conn: sa.Connection, app: str) -> str:
         found = conn.scalar(sa.select(App.id).where(sa.or_(App.id == app, App.name == app)))
         if found is None:
@@ -670,6 +694,62 @@ class Vault:
                 )
             )
         return claims
+
+    def claim_account(
+        self,
+        account_id: str,
+        *,
+        now: datetime,
+        owner: str,
+        kind: TokenKind | None = None,
+        lease_seconds: float = 120,
+    ) -> Claim:
+        """Lease one account's current token now, due or not (``igtoken token`` refreshing on demand).
+
+        :class:`NotFoundError` without a current token; :class:`ConflictError` while another
+        owner holds an unexpired lease on it (a worker is refreshing it right now).
+        """
+        _check_aware("now", now)
+        if lease_seconds <= 0:
+            raise ValueError("lease_seconds must be positive")
+        until = now + timedelta(seconds=lease_seconds)
+        with self._db.write() as conn:
+            self._lock_account(conn, account_id)
+            if kind is None:
+                row = conn.execute(_CURRENT_ANY, {"account_id": account_id}).one_or_none()
+            else:
+                row = conn.execute(
+                    _CURRENT_KIND, {"account_id": account_id, "kind": TokenKind(kind).value}
+                ).one_or_none()
+            if row is None:
+                raise NotFoundError(f"account {account_id!r} has no current token")
+            taken = conn.execute(
+                sa.update(Token)
+                .where(
+                    Token.id == row.id,
+                    sa.or_(
+                        Token.lease_expires_at.is_(None),
+                        Token.lease_expires_at <= now,
+                        Token.lease_owner == owner,
+                    ),
+                )
+                .values(lease_owner=owner, lease_expires_at=until)
+            )
+            if taken.rowcount != 1:
+                raise ConflictError(
+                    f"token {row.id!r} is being refreshed by another worker",
+                    fix="try again in a minute",
+                )
+        return Claim(
+            token_id=row.id,
+            account_id=row.account_id,
+            app_id=row.app_id,
+            owner=owner,
+            lease_expires_at=until,
+            token=self._open(row),
+            next_refresh_at=row.next_refresh_at,
+            failure_count=row.failure_count,
+        )
 
     def _record_unreadable(
         self, row: AnyRow, exc: StorageError, *, now: datetime, owner: str, until: datetime

@@ -1,0 +1,382 @@
+"""The checks behind ``igtoken doctor``: each one names what is wrong and how to fix it.
+
+App checks ask Meta (or the emulator) with harmless requests: the authorize URL (is the app id
+an Instagram app id, is the redirect URI registered), a code exchange with a made-up code (is
+the secret accepted: Meta checks the secret before the code). Account checks read ``/me`` with
+the stored token and compare what was granted with what the app asks for.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Final
+from urllib.parse import urlsplit, urlunsplit
+
+if TYPE_CHECKING:
+    import httpx
+
+    from igtoken._endpoints import Endpoints
+    from igtoken.vault import AccountRecord, AppRecord, Vault
+
+__all__ = ["Check", "account_checks", "app_checks"]
+
+_WHERE_IG_ID: Final = (
+    "use the Instagram app id from the App Dashboard > Instagram > API setup with Instagram login "
+    "(not the Facebook app id from App settings > Basic), "
+    "then: igtoken apps remove NAME && igtoken apps add …"
+)
+_FIX_REJECTED_KEY: Final = (
+    "copy the Instagram app secret from the App Dashboard > Instagram > API setup with Instagram login "
+    "(not the Meta app secret from App settings > Basic), then: igtoken apps set-secret NAME"
+)
+_BASIC_DISPLAY_MIGRATION: Final = (
+    "Basic Display was shut down on 2024-12-04: move to Instagram Login "
+    "(instagram_business_* scopes, www.instagram.com/oauth/authorize, a Business or Creator account)"
+)
+#: Usage at or above this percentage of Meta's limits is reported.
+USAGE_WARN: Final = 80.0
+#: Fewer days than this before expiry is reported.
+EXPIRY_WARN_DAYS: Final = 7
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One line of the report: passed or not, why, and what to do."""
+
+    name: str
+    subject: str
+    ok: bool
+    detail: str = ""
+    fix: str = ""
+
+    def as_json(self) -> dict[str, Any]:
+        """The documented JSON shape of a check."""
+        return {
+            "name": self.name,
+            "subject": self.subject,
+            "ok": self.ok,
+            "detail": self.detail,
+            "fix": self.fix,
+        }
+
+
+def _error_text(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:300]
+    if isinstance(body, dict):
+        if isinstance(body.get("error_message"), str):
+            return str(body["error_message"])
+        error = body.get("error")
+        if isinstance(error, dict):
+            return str(error.get("message", ""))
+    return ""
+
+
+def _variants(uri: str) -> list[str]:
+    """Near misses Meta would treat as different: trailing slash, www, scheme."""
+    parts = urlsplit(uri)
+    out: list[str] = []
+    path = parts.path[:-1] if parts.path.endswith("/") else parts.path + "/"
+    out.append(urlunsplit(parts._replace(path=path)))
+    host = parts.netloc
+    other = host[4:] if host.startswith("www.") else f"www.{host}"
+    out.append(urlunsplit(parts._replace(netloc=other)))
+    out.append(urlunsplit(parts._replace(scheme="http" if parts.scheme == "https" else "https")))
+    return out
+
+
+def _authorize(http: httpx.Client, endpoints: Endpoints, app_id: str, redirect_uri: str) -> httpx.Response:
+    params = {
+        "client_id": app_id,
+        "redirect_uri": redirect_uri,
+        "response_type": "code",
+        "scope": "instagram_business_basic",
+        "state": "igtoken-doctor",
+    }
+    return http.get(endpoints.authorize, params=params, follow_redirects=False)
+
+
+def _static_redirect_checks(app: AppRecord, *, emulator: bool) -> list[Check]:
+    checks: list[Check] = []
+    if not app.redirect_uris:
+        return [
+            Check(
+                "redirect URI",
+                app.name,
+                False,
+                "no redirect URI is registered with igtoken",
+                f"add the one from the App Dashboard: igtoken apps remove {app.name} && igtoken apps add …",
+            )
+        ]
+    for uri in app.redirect_uris:
+        parts = urlsplit(uri)
+        if parts.fragment or parts.query:
+            checks.append(
+                Check("redirect URI", uri, False, "has a query or fragment", "register it without ?… or #…")
+            )
+        elif parts.scheme != "https" and not emulator:
+            checks.append(
+                Check(
+                    "redirect URI",
+                    uri,
+                    False,
+                    "Meta accepts only https redirect URIs",
+                    "register an https URI; for the CLI https://localhost:PORT/callback works "
+                    "(igtoken login serves it with a certificate made on the fly)",
+                )
+            )
+    return checks
+
+
+def _scope_checks(app: AppRecord) -> list[Check]:
+    from igtoken._exceptions import ScopeError
+    from igtoken._models import FlowKind
+    from igtoken._scopes import DEFAULT_SCOPES, INSTAGRAM_LOGIN_SCOPES, REFUSED_SCOPES, check_scope
+
+    bad: list[Check] = []
+    if app.flow_kind is FlowKind.FACEBOOK_LOGIN:
+        scopes = app.default_scopes
+        facebook_name = {
+            r.replacement: r.name for r in REFUSED_SCOPES.values() if "Facebook Login" in r.reason
+        }
+        for scope in scopes:
+            if scope in INSTAGRAM_LOGIN_SCOPES:
+                better = facebook_name.get(scope)
+                bad.append(
+                    Check(
+                        "scope",
+                        scope,
+                        False,
+                        f'{scope} is an Instagram Login name; Facebook Login refuses it ("Invalid Scopes")',
+                        f"use {better!r}" if better else "use the Facebook Login permission name",
+                    )
+                )
+        return bad or [Check("scopes", app.name, True, ", ".join(scopes) or "none set")]
+    scopes = app.default_scopes or DEFAULT_SCOPES
+    for scope in scopes:
+        try:
+            check_scope(scope)
+        except ScopeError as exc:
+            refused = REFUSED_SCOPES.get(scope.lower())
+            fix = exc.fix
+            if refused is not None and "Basic Display" in refused.reason:
+                fix = f"{fix}. {_BASIC_DISPLAY_MIGRATION}"
+            bad.append(Check("scope", scope, False, exc.message, fix))
+    return bad or [Check("scopes", app.name, True, ", ".join(scopes))]
+
+
+def app_checks(app: AppRecord, http: httpx.Client, endpoints: Endpoints, *, emulator: bool) -> list[Check]:
+    """Checks of one registered app: redirect URIs, scope names, app id and secret."""
+    from igtoken._models import FlowKind
+
+    checks = _static_redirect_checks(app, emulator=emulator)
+    checks += _scope_checks(app)
+    if app.flow_kind is FlowKind.FACEBOOK_LOGIN:
+        return checks + _facebook_app_checks(app, http, endpoints)
+    if not app.redirect_uris:
+        return checks
+    answer = _authorize(http, endpoints, app.instagram_app_id, app.redirect_uris[0])
+    text = _error_text(answer) if answer.status_code >= 400 else ""
+    if "Invalid platform app" in text:
+        checks.append(
+            Check(
+                "app id",
+                app.instagram_app_id,
+                False,
+                f'Meta does not know {app.instagram_app_id} as an Instagram app id ("Invalid platform app")',
+                _WHERE_IG_ID,
+            )
+        )
+        return checks
+    checks.append(Check("app id", app.instagram_app_id, True, "Meta knows it as an Instagram app id"))
+    for uri in app.redirect_uris:
+        answer = _authorize(http, endpoints, app.instagram_app_id, uri)
+        text = _error_text(answer) if answer.status_code >= 400 else ""
+        if "redirect_uri" not in text:
+            checks.append(Check("redirect URI", uri, True, "registered with Meta"))
+            continue
+        accepted = [
+            v for v in _variants(uri) if _authorize(http, endpoints, app.instagram_app_id, v).is_success
+        ]
+        fix = (
+            f"Meta has {accepted[0]!r} registered: URIs must match byte for byte (trailing slash, www, "
+            "scheme); register the same string in both places"
+            if accepted
+            else "add this exact URI under Instagram > API setup with Instagram login > "
+            "Business login settings"
+        )
+        checks.append(
+            Check("redirect URI", uri, False, 'Meta does not accept it ("Invalid redirect_uri")', fix)
+        )
+    exchange = http.post(
+        endpoints.code_exchange,
+        data={
+            "client_id": app.instagram_app_id,
+            "client_secret": app.app_secret.reveal(),
+            "grant_type": "authorization_code",
+            "redirect_uri": app.redirect_uris[0],
+            "code": "igtoken-doctor-not-a-code",
+        },
+    )
+    text = _error_text(exchange)
+    if "verification code" in text or "client secret" in text.lower():
+        checks.append(Check("app secret", app.name, False, "Meta rejects the app secret", _FIX_REJECTED_KEY))
+    else:
+        checks.append(Check("app secret", app.name, True, "Meta accepts it"))
+    return checks
+
+
+def _facebook_app_checks(app: AppRecord, http: httpx.Client, endpoints: Endpoints) -> list[Check]:
+    client_id = app.meta_app_id or app.instagram_app_id
+    secret = app.meta_app_secret or app.app_secret
+    answer = http.get(
+        endpoints.facebook_graph("oauth/access_token"),
+        params={"client_id": client_id, "client_secret": secret.reveal(), "grant_type": "client_credentials"},
+    )
+    if answer.is_success:
+        return [Check("app id and secret", client_id, True, "Meta issues an app token")]
+    text = _error_text(answer)
+    return [
+        Check(
+            "app id and secret",
+            client_id,
+            False,
+            f"Meta refuses the Facebook app id or secret ({text})",
+            "use the Meta app id and secret from App settings > Basic",
+        )
+    ]
+
+
+def account_checks(
+    vault: Vault,
+    app: AppRecord,
+    account: AccountRecord,
+    http: httpx.Client,
+    endpoints: Endpoints,
+    *,
+    now: datetime,
+    relogin: str,
+) -> list[Check]:
+    """Checks of one connected account: token, type, permissions, expiry, usage, Page link."""
+    from igtoken._models import AccountType, FlowKind
+    from igtoken._scopes import DEFAULT_SCOPES
+    from igtoken._usage import parse_usage
+
+    who = f"@{account.username}" if account.username else account.id
+    checks: list[Check] = []
+    if account.status.value != "active":
+        reason = f" ({account.status_reason})" if account.status_reason else ""
+        return [
+            Check("token", who, False, f"the account is {account.status.value}{reason}", f"run `{relogin}`")
+        ]
+    stored = vault.current_token(account.id)
+    token = stored.token
+    if token.is_expired(now):
+        return [Check("token", who, False, f"expired on {token.expires_at:%Y-%m-%d}", f"run `{relogin}`")]
+    facebook = app.flow_kind is FlowKind.FACEBOOK_LOGIN
+    url = endpoints.facebook_graph("me") if facebook else endpoints.instagram_graph("me")
+    fields = "id,name" if facebook else "user_id,username,account_type"
+    answer = http.get(
+        url, params={"fields": fields}, headers={"Authorization": f"Bearer {token.value.reveal()}"}
+    )
+    if not answer.is_success:
+        checks.append(
+            Check("token", who, False, f"Meta refuses the token: {_error_text(answer)}", f"run `{relogin}`")
+        )
+        return checks
+    checks.append(Check("token", who, True, "Meta accepts it"))
+    body = answer.json()
+    if not facebook:
+        kind = body.get("account_type")
+        if kind == AccountType.PERSONAL.value:
+            checks.append(
+                Check(
+                    "account type",
+                    who,
+                    False,
+                    "a personal account: the Instagram API serves only Business and Creator accounts",
+                    "in the Instagram app: Settings > Account type and tools > "
+                    f"Switch to professional account (Business or Creator), then `{relogin}`",
+                )
+            )
+        else:
+            checks.append(Check("account type", who, True, str(kind)))
+    required = set(app.default_scopes or (() if facebook else DEFAULT_SCOPES))
+    granted = set(account.scopes or token.scopes)
+    missing = sorted(required - granted)
+    if missing:
+        scope_args = " ".join(f"--scope {s}" for s in sorted(required))
+        checks.append(
+            Check(
+                "permissions",
+                who,
+                False,
+                f"not granted: {', '.join(missing)} (granted: {', '.join(sorted(granted)) or 'none'})",
+                f"run `{relogin} {scope_args}` and leave every permission ticked",
+            )
+        )
+    else:
+        checks.append(Check("permissions", who, True, ", ".join(sorted(granted))))
+    last = stored.last_refreshed_at
+    last_text = f"last refresh {last:%Y-%m-%d}" if last else "never refreshed"
+    if token.expires_at is not None:
+        left = token.expires_at - now
+        days = left / timedelta(days=1)
+        if days < EXPIRY_WARN_DAYS:
+            checks.append(
+                Check(
+                    "expiry",
+                    who,
+                    False,
+                    f"expires in {days:.1f} days ({last_text}"
+                    + (f"; last error: {stored.last_error}" if stored.last_error else "")
+                    + ")",
+                    f"`igtoken token {account.username or account.id}` refreshes it now; "
+                    "keep `igtoken worker` running",
+                )
+            )
+        else:
+            checks.append(Check("expiry", who, True, f"{days:.0f} days left, {last_text}"))
+    usage = parse_usage(answer.headers)
+    top = usage.max_percent if usage is not None else None
+    if top is not None and top >= USAGE_WARN:
+        checks.append(
+            Check(
+                "Meta usage",
+                who,
+                False,
+                f"at {top:.0f}% of Meta's rate limit",
+                "spread calls out or cache results; Meta throttles at 100%",
+            )
+        )
+    else:
+        checks.append(Check("Meta usage", who, True, "no figures sent" if top is None else f"{top:.0f}%"))
+    if facebook:
+        checks.append(_page_link(who, token.value.reveal(), http, endpoints))
+    return checks
+
+
+def _page_link(who: str, token: str, http: httpx.Client, endpoints: Endpoints) -> Check:
+    answer = http.get(
+        endpoints.facebook_graph("me/accounts"),
+        params={"fields": "name,instagram_business_account"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    if not answer.is_success:
+        return Check(
+            "Page link", who, False, f"cannot list Pages: {_error_text(answer)}", "grant pages_show_list"
+        )
+    pages = answer.json().get("data", [])
+    linked = [p for p in pages if p.get("instagram_business_account")]
+    if not linked:
+        return Check(
+            "Page link",
+            who,
+            False,
+            f"none of {len(pages)} Page(s) has an Instagram account linked",
+            "link the Instagram professional account to a Facebook Page (Page settings > Linked accounts)",
+        )
+    return Check("Page link", who, True, ", ".join(str(p.get("name")) for p in linked))

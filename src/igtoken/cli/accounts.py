@@ -1,0 +1,198 @@
+"""``igtoken accounts list|show|remove``: the connected Instagram accounts and their tokens."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from igtoken.cli._context import AppContext, json_option, pass_ctx
+from igtoken.cli._output import show_token_option
+
+if TYPE_CHECKING:
+    from igtoken.vault import AccountRecord, TokenInfo, Vault
+
+
+def current_token_info(vault: Vault, account_id: str) -> TokenInfo | None:
+    """The current token's metadata (never its value), or ``None``."""
+    return next((t for t in vault.token_history(account_id) if t.is_current), None)
+
+
+def days_left(expires_at: datetime | None, now: datetime) -> float | None:
+    """Days until ``expires_at``, one decimal; ``None`` when it never expires."""
+    if expires_at is None:
+        return None
+    return round((expires_at - now).total_seconds() / 86400, 1)
+
+
+def account_json(vault: Vault, account: AccountRecord, apps: dict[str, str], now: datetime) -> dict[str, Any]:
+    """The documented JSON shape of one account with its current token's metadata."""
+    info = current_token_info(vault, account.id)
+    token = None
+    if info is not None:
+        token = {
+            "kind": info.kind,
+            "issued_at": info.issued_at,
+            "expires_at": info.expires_at,
+            "days_left": days_left(info.expires_at, now),
+            "last_refreshed_at": info.last_refreshed_at,
+            "next_refresh_at": info.next_refresh_at,
+            "failure_count": info.failure_count,
+            "last_error": info.last_error,
+        }
+    return {
+        "id": account.id,
+        "username": account.username,
+        "ig_user_id": account.ig_user_id,
+        "app_scoped_id": account.app_scoped_id,
+        "app": apps.get(account.app_id, account.app_id),
+        "account_type": account.account_type,
+        "status": account.status,
+        "status_reason": account.status_reason,
+        "scopes": list(account.scopes),
+        "connected_at": account.created_at,
+        "token": token,
+    }
+
+
+@click.group("accounts")
+def accounts() -> None:
+    """List, inspect and remove connected Instagram accounts.
+
+    \b
+    Examples:
+      igtoken accounts list
+      igtoken accounts show demo_business --json
+      igtoken accounts remove demo_business --yes
+    """
+
+
+@accounts.command("list")
+@json_option
+@pass_ctx
+def list_accounts(app: AppContext) -> None:
+    """List connected accounts with their token's expiry and refresh schedule.
+
+    \b
+    Examples:
+      igtoken accounts list
+      igtoken accounts list --json | jq -r '.accounts[] | select(.status != "active") | .username'
+    """
+    from igtoken.cli._accounts import app_names, login_command
+    from igtoken.cli._output import print_json, print_table
+
+    vault, now = app.vault, app.now()
+    names = app_names(vault)
+    records = [a for a in vault.list_accounts() if a.status.value != "deleted"]
+    shaped = [account_json(vault, a, names, now) for a in records]
+    if app.json:
+        print_json({"accounts": shaped})
+        return
+    if not shaped:
+        click.echo(
+            f"No accounts connected yet. Connect one: {login_command(None, sandbox=app.runtime.sandbox)}"
+        )
+        return
+    rows = []
+    for a in shaped:
+        t = a["token"] or {}
+        rows.append(
+            (
+                f"@{a['username']}",
+                a["app"],
+                a["account_type"].value if a["account_type"] else "",
+                a["status"].value,
+                "" if t.get("days_left") is None else f"{t['days_left']:g} days",
+                _when(t.get("last_refreshed_at")),
+                _when(t.get("next_refresh_at")),
+            )
+        )
+    print_table(("Account", "App", "Type", "Status", "Expires in", "Last refresh", "Next refresh"), rows)
+
+
+def _when(value: datetime | None) -> str:
+    return "" if value is None else f"{value:%Y-%m-%d %H:%M}"
+
+
+@accounts.command("show")
+@click.argument("account", required=False)
+@show_token_option
+@json_option
+@pass_ctx
+def show(app: AppContext, account: str | None, show_token: bool) -> None:
+    """Show one account: profile, scopes, current token (masked) and token history.
+
+    \b
+    Examples:
+      igtoken accounts show demo_business
+      igtoken accounts show demo_business --show-token
+    """
+    from igtoken.cli._accounts import app_names, resolve_account
+    from igtoken.cli._output import mask_token, print_json, print_table
+
+    vault, now = app.vault, app.now()
+    record = resolve_account(vault, account, sandbox=app.runtime.sandbox)
+    shaped = account_json(vault, record, app_names(vault), now)
+    if shaped["token"] is not None:
+        stored = vault.current_token(record.id, record_read=show_token, now=now, reader="cli accounts show")
+        shaped["token"]["value"] = mask_token(stored.token.value, show=show_token)
+    history = [
+        {"kind": t.kind, "issued_at": t.issued_at, "expires_at": t.expires_at, "retired_at": t.retired_at}
+        for t in vault.token_history(record.id)
+    ]
+    shaped["history"] = history
+    if app.json:
+        print_json(shaped)
+        return
+    rows = [
+        ("Account", f"@{shaped['username']} (id {shaped['id']})"),
+        ("Instagram user id", shaped["ig_user_id"]),
+        ("App", shaped["app"]),
+        ("Type", shaped["account_type"].value if shaped["account_type"] else ""),
+        (
+            "Status",
+            shaped["status"].value + (f" ({shaped['status_reason']})" if shaped["status_reason"] else ""),
+        ),
+        ("Scopes", ", ".join(shaped["scopes"])),
+    ]
+    t = shaped["token"]
+    if t is not None:
+        rows += [
+            ("Token", t["value"]),
+            (
+                "Expires",
+                f"{_when(t['expires_at'])} ({t['days_left']:g} days)" if t["expires_at"] else "never",
+            ),
+            ("Last refresh", _when(t["last_refreshed_at"]) or "never"),
+            ("Next refresh", _when(t["next_refresh_at"])),
+            ("Failures", f"{t['failure_count']}" + (f" — {t['last_error']}" if t["last_error"] else "")),
+        ]
+    rows.append(("Tokens held so far", str(len(history))))
+    print_table(("Field", "Value"), rows)
+
+
+@accounts.command("remove")
+@click.argument("account")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@json_option
+@pass_ctx
+def remove(app: AppContext, account: str, yes: bool) -> None:
+    """Delete an account's tokens and personal data for good (a tombstone remains).
+
+    \b
+    Examples:
+      igtoken accounts remove demo_business --yes
+    """
+    from igtoken.cli._accounts import resolve_account
+    from igtoken.cli._output import print_json
+
+    vault = app.vault
+    record = resolve_account(vault, account, sandbox=app.runtime.sandbox)
+    if not yes and not app.json:
+        click.confirm(f"Delete @{record.username} and all its tokens for good?", abort=True, err=True)
+    vault.delete_account_data(record.id, now=app.now())
+    if app.json:
+        print_json({"removed": {"id": record.id, "username": record.username}})
+        return
+    click.echo(f"Removed @{record.username}: its tokens and personal data are deleted.")

@@ -1,0 +1,71 @@
+"""``igtoken doctor``: check apps and accounts against Meta, one line per check, with the fix."""
+
+from __future__ import annotations
+
+import click
+
+from igtoken.cli._context import AppContext, json_option, pass_ctx
+
+
+@click.command("doctor")
+@click.option("--app", "app_name", metavar="NAME", help="Check only this app (and its accounts).")
+@click.argument("account", required=False)
+@json_option
+@pass_ctx
+def doctor(app: AppContext, app_name: str | None, account: str | None) -> None:
+    """Check registered apps and connected accounts; for each failure, the cause and the fix.
+
+    Apps: Instagram app id (not the Facebook one), secret, redirect URIs (https, exact match:
+    trailing slash, www), scope names (Instagram Login vs Facebook Login, retired Basic Display).
+    Accounts: token valid, account type, permissions, expiry and last refresh, Meta usage, and
+    for Facebook Login apps the Page link. Exits 1 when any check fails.
+
+    \b
+    Examples:
+      igtoken doctor
+      igtoken doctor --app shop
+      igtoken doctor demo_business --json | jq '.checks[] | select(.ok | not)'
+    """
+    from rich.markup import escape
+
+    from igtoken.cli._accounts import login_command, resolve_account
+    from igtoken.cli._doctor import Check, account_checks, app_checks
+    from igtoken.cli._meta import meta_link
+    from igtoken.cli._output import print_json
+
+    vault, runtime, now = app.vault, app.runtime, app.now()
+    if account is not None:
+        target = resolve_account(vault, account, sandbox=runtime.sandbox)
+        apps = [vault.get_app(target.app_id)]
+        accounts = [target]
+    else:
+        apps = [vault.get_app(app_name)] if app_name else vault.list_apps()
+        ids = {a.id for a in apps}
+        accounts = [a for a in vault.list_accounts() if a.app_id in ids and a.status.value != "deleted"]
+    emulator = runtime.sandbox or bool(runtime.settings.meta_base_url)
+    checks: list[Check] = []
+    with meta_link(runtime) as link:
+        for record in apps:
+            checks += app_checks(record, link.http, link.endpoints, emulator=emulator)
+        by_id = {r.id: r for r in apps}
+        for acct in accounts:
+            record = by_id[acct.app_id]
+            relogin = login_command(record, sandbox=runtime.sandbox)
+            checks += account_checks(vault, record, acct, link.http, link.endpoints, now=now, relogin=relogin)
+    failed = [c for c in checks if not c.ok]
+    if app.json:
+        print_json({"ok": not failed, "checks": [c.as_json() for c in checks]})
+    else:
+        if not checks:
+            click.echo(
+                "Nothing to check: register an app first (igtoken apps add) or try igtoken login --sandbox."
+            )
+        console = app.console
+        for c in checks:
+            mark = "[green]PASS[/]" if c.ok else "[bold red]FAIL[/]"
+            console.print(f"{mark}  {escape(c.name)} [dim]{escape(c.subject)}[/]: {escape(c.detail)}")
+            if not c.ok and c.fix:
+                console.print(f"      [bold]fix:[/] {escape(c.fix)}")
+        console.print(f"{len(checks) - len(failed)} passed, {len(failed)} failed.")
+    if failed:
+        raise click.exceptions.Exit(1)

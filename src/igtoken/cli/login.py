@@ -1,0 +1,293 @@
+"""``igtoken login``: connect an Instagram account, from the authorize URL to a token in the vault.
+
+The redirect comes back one of two ways:
+
+- on a :class:`~igtoken.cli._loopback.LoopbackReceiver` when the app's redirect URI is a
+  loopback one (``http(s)://127.0.0.1:PORT/…`` or ``localhost``): HTTPS with a certificate made
+  on the fly when the URI says https;
+- pasted by hand (``--paste``, or any other redirect URI): the person copies the final URL from
+  the browser's address bar; a trailing ``#_`` is stripped.
+
+Then the code is exchanged, the short-lived token swapped for a 60-day one, the profile read,
+and all of it stored. ``--sandbox`` does the same against the emulator's demo world, served on
+loopback for the length of the command; without a browser it approves as a demo account itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode, urlsplit
+
+import click
+
+from igtoken.cli._context import AppContext, json_option, pass_ctx
+
+if TYPE_CHECKING:
+    from igtoken._config import ClientConfig
+    from igtoken._models import LoginResult
+    from igtoken.cli._loopback import LoopbackReceiver
+    from igtoken.vault import AccountRecord, AppRecord
+
+
+@click.command("login")
+@click.option("--app", "app_name", metavar="NAME", help="The registered app to log in with.")
+@click.option("--paste", is_flag=True, help="Paste the final redirected URL instead of receiving it.")
+@click.option("--no-browser", is_flag=True, help="Print the URL instead of opening a browser.")
+@click.option(
+    "--sandbox", is_flag=True, help="Log in to the emulator's demo world (same as the global flag)."
+)
+@click.option(
+    "--account",
+    "demo_account",
+    default="demo_business",
+    show_default=True,
+    help="Sandbox only: the demo account to approve as when no browser is used.",
+)
+@click.option("--scope", "scopes", multiple=True, help="Scope to request (repeatable). Default: the app's.")
+@click.option(
+    "--redirect-uri", help="Which of the app's registered redirect URIs to use (default: the first)."
+)
+@click.option("--timeout", default=300.0, show_default=True, help="Seconds to wait for the redirect.")
+@click.option("--show-token", is_flag=True, help="Print the token in full instead of masked.")
+@json_option
+@pass_ctx
+def login(
+    app: AppContext,
+    app_name: str | None,
+    paste: bool,
+    no_browser: bool,
+    sandbox: bool,
+    demo_account: str,
+    scopes: tuple[str, ...],
+    redirect_uri: str | None,
+    timeout: float,
+    show_token: bool,
+) -> None:
+    """Connect an Instagram account: authorize in the browser, store a 60-day token.
+
+    \b
+    Examples:
+      igtoken login --sandbox                   # try it: the emulator's demo world, no Meta app needed
+      igtoken login --sandbox --account demo_creator
+      igtoken login --app shop                  # opens the browser, waits on the loopback redirect URI
+      igtoken login --app shop --paste          # paste the final URL from the address bar
+      igtoken login --app shop --no-browser     # print the URL (e.g. over SSH)
+    """
+    from igtoken._scopes import DEFAULT_SCOPES, check_scopes, split_scopes
+
+    if sandbox:
+        app.use_sandbox()
+    record = _pick_app(app, app_name)
+    requested = check_scopes(split_scopes(scopes) or record.default_scopes or DEFAULT_SCOPES)
+    with _session(app, record, redirect_uri=redirect_uri, paste=paste, timeout=timeout) as (
+        config,
+        receiver,
+        state,
+    ):
+        result = _authorize_and_login(
+            app,
+            config,
+            receiver,
+            state=state,
+            scopes=requested,
+            paste=paste,
+            no_browser=no_browser,
+            demo_account=demo_account,
+        )
+    account = _store(app, record, result)
+    _report(app, record, account, result, show_token=show_token)
+
+
+def _pick_app(app: AppContext, name: str | None) -> AppRecord:
+    from igtoken._exceptions import ConfigurationError, NotFoundError
+    from igtoken.runtime import SANDBOX_APP
+
+    vault = app.vault
+    if name is not None:
+        return vault.get_app(name)
+    if app.runtime.sandbox:
+        return vault.get_app(SANDBOX_APP)
+    records = vault.list_apps()
+    if len(records) == 1:
+        return records[0]
+    if not records:
+        raise NotFoundError(
+            "no app is registered yet",
+            fix="register one with `igtoken apps add NAME --app-id ID --redirect-uri URL`, "
+            "or try the demo: igtoken login --sandbox",
+        )
+    raise ConfigurationError(
+        f"{len(records)} apps are registered: {', '.join(r.name for r in records)}",
+        fix="say which one with --app NAME",
+    )
+
+
+def _is_loopback(uri: str) -> bool:
+    parts = urlsplit(uri)
+    return parts.scheme in ("http", "https") and parts.hostname in ("127.0.0.1", "localhost")
+
+
+@contextlib.contextmanager
+def _session(
+    app: AppContext, record: AppRecord, *, redirect_uri: str | None, paste: bool, timeout: float
+) -> Iterator[tuple[ClientConfig, LoopbackReceiver | None, str]]:
+    """The client configuration, the receiver (``None`` when pasting) and the ``state`` of this login."""
+    from igtoken._authorize import new_state
+    from igtoken._exceptions import ConfigurationError
+    from igtoken._models import FlowKind
+    from igtoken.cli._loopback import LoopbackReceiver
+
+    if record.flow_kind is FlowKind.FACEBOOK_LOGIN:
+        raise ConfigurationError(
+            f"app {record.name!r} uses Facebook Login; `igtoken login` drives Instagram Login apps",
+            fix="connect Facebook Login accounts through the service's connect link (igtoken serve)",
+        )
+    runtime = app.runtime
+    state = new_state()
+    if runtime.sandbox and not runtime.settings.meta_base_url:
+        from igtoken.emulator import demo
+        from igtoken.runtime import SandboxEmulator
+
+        if paste:
+            uri = redirect_uri or demo.DEMO_REDIRECT_URIS[2]
+            with SandboxEmulator().serve() as running:
+                config = runtime.client_config(
+                    record, endpoints=runtime.endpoints(sandbox_url=running.url), redirect_uri=uri
+                )
+                yield config, None, state
+            return
+        with LoopbackReceiver("http://127.0.0.1:0/callback", state=state, timeout=timeout) as receiver:
+            uri = receiver.redirect_uri
+            original = record.redirect_uris
+            # The receiver's port is new each time: register it for this login only, both sides.
+            registered = app.vault.update_app(record.id, now=app.now(), redirect_uris=[uri, *original])
+            try:
+                with SandboxEmulator().serve(redirect_uris=[uri]) as running:
+                    try:
+                        config = runtime.client_config(
+                            registered, endpoints=runtime.endpoints(sandbox_url=running.url), redirect_uri=uri
+                        )
+                        yield config, receiver, state
+                    finally:
+                        with contextlib.suppress(Exception):
+                            for app_id in (demo.DEMO_IG_APP_ID, demo.DEMO_FB_APP_ID):
+                                running.world.update_app(app_id, remove_redirect_uris=[uri])
+            finally:
+                app.vault.update_app(record.id, now=app.now(), redirect_uris=list(original))
+        return
+    config = runtime.client_config(record, endpoints=runtime.endpoints(), redirect_uri=redirect_uri)
+    uri = config.app.redirect_uri
+    if paste or not _is_loopback(uri):
+        yield config, None, state
+        return
+    with LoopbackReceiver(uri, state=state, timeout=timeout) as receiver:
+        yield config, receiver, state
+
+
+def _authorize_and_login(
+    app: AppContext,
+    config: ClientConfig,
+    receiver: LoopbackReceiver | None,
+    *,
+    state: str,
+    scopes: tuple[str, ...],
+    paste: bool,
+    no_browser: bool,
+    demo_account: str,
+) -> LoginResult:
+    import httpx
+
+    from igtoken._client import Client
+    from igtoken.cli._browser import default_opener, is_interactive, present_url
+    from igtoken.cli._loopback import parse_pasted_url
+
+    with httpx.Client(timeout=config.timeout) as http, Client(config, http=http) as client:
+        url = client.authorization_url(state=state, scopes=scopes)
+        interactive = app.interactive if app.interactive is not None else is_interactive()
+        sandbox = app.runtime.sandbox
+        if receiver is not None and sandbox and (no_browser or not interactive):
+            click.echo(f"Sandbox: approving as {demo_account} in the emulator (no browser).", err=True)
+            _approve_in_emulator(http, url, demo_account, verify=receiver.certificate_pem is None)
+        else:
+            present_url(
+                url,
+                no_browser=no_browser,
+                interactive=interactive,
+                opener=app.opener or default_opener,
+            )
+        if receiver is not None:
+            click.echo(f"Waiting for the redirect on {receiver.redirect_uri} …", err=True)
+            callback = receiver.wait()
+        else:
+            pasted = click.prompt("After approving, paste the full URL your browser was sent to", err=True)
+            callback = parse_pasted_url(pasted, config.app.redirect_uri)
+        return client.login(callback, expected_state=state, requested_scopes=scopes)
+
+
+def _approve_in_emulator(http: Any, authorize_url: str, account: str, *, verify: bool) -> None:
+    """Play the browser against the emulator: approve as ``account`` and follow the redirect."""
+    from igtoken._exceptions import ConfigurationError
+
+    shortcut = urlencode({"emulator_account": account, "emulator_decision": "approve"})
+    answer = http.get(f"{authorize_url}&{shortcut}", follow_redirects=False)
+    location = answer.headers.get("location")
+    if answer.status_code not in (302, 303) or not location:
+        raise ConfigurationError(
+            f"the sandbox emulator did not approve the login as {account!r} (HTTP {answer.status_code})",
+            fix="pick a demo account: --account demo_business or --account demo_creator",
+        )
+    import httpx
+
+    with httpx.Client(timeout=10.0, verify=verify) as browser:
+        browser.get(location.split("#", 1)[0])
+
+
+def _store(app: AppContext, record: AppRecord, result: LoginResult) -> AccountRecord:
+    from igtoken.refresh import next_refresh_at
+
+    now = app.now()
+    token = result.token
+    account = app.vault.save_login(
+        record.id, result.profile, token, now=now, scopes=result.granted_scopes or token.scopes
+    )
+    app.vault.set_next_refresh(
+        account.id, next_refresh_at(token.issued_at, account.id, expires_at=token.expires_at)
+    )
+    return account
+
+
+def _report(
+    app: AppContext, record: AppRecord, account: AccountRecord, result: LoginResult, *, show_token: bool
+) -> None:
+    from igtoken.cli._output import mask_token, print_json
+
+    token = result.token
+    if app.json:
+        print_json(
+            {
+                "account": {
+                    "id": account.id,
+                    "username": account.username,
+                    "ig_user_id": account.ig_user_id,
+                    "account_type": account.account_type,
+                    "app": record.name,
+                    "scopes": list(account.scopes),
+                },
+                "token": mask_token(token.value, show=show_token),
+                "expires_at": token.expires_at,
+                "missing_scopes": list(result.missing_scopes),
+            }
+        )
+        return
+    kind = account.account_type.value if account.account_type else "unknown type"
+    click.echo(f"Logged in as @{account.username} ({kind}) with app {record.name!r}.")
+    click.echo(
+        f"Token {mask_token(token.value, show=show_token)}, "
+        f"valid until {token.expires_at:%Y-%m-%d %H:%M} UTC."
+    )
+    if result.missing_scopes:
+        click.echo(f"Not granted: {', '.join(result.missing_scopes)} (the person unticked them).", err=True)
+    prefix = "igtoken --sandbox" if app.runtime.sandbox else "igtoken"
+    click.echo(f'Next: {prefix} token   (e.g. curl -H "Authorization: Bearer $({prefix} token)" …)')

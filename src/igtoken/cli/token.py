@@ -1,0 +1,161 @@
+"""``igtoken token``: print a valid token for scripts, refreshing it first when it is due.
+
+``curl -H "Authorization: Bearer $(igtoken token)" …`` is the use: the token goes to stdout in
+full (that is this command's purpose), everything else to stderr. When no valid token can be
+had, it exits with 3 and names the command that re-authorizes the account.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import click
+
+from igtoken.cli._context import AppContext, json_option, pass_ctx
+
+if TYPE_CHECKING:
+    from igtoken._models import AccessToken
+    from igtoken.vault import AccountRecord
+
+
+@dataclass(frozen=True, slots=True)
+class FreshToken:
+    """A token ready to use, and whether this command just refreshed it."""
+
+    token: AccessToken
+    refreshed: bool
+    warning: str | None = None
+
+
+def fresh_token(app: AppContext, account: AccountRecord) -> FreshToken:
+    """The account's current token, refreshed first when its refresh is due.
+
+    A refresh that fails for a temporary reason leaves the (still valid) token in place and
+    says so in ``warning``; the failure is recorded so the worker backs off.
+
+    Raises:
+        NeedsReauthorizationError: the account is not active, or Meta refused the token.
+        TokenExpiredError: the token has expired.
+    """
+    from igtoken._exceptions import NeedsReauthorizationError, TokenExpiredError
+    from igtoken._lifecycle import can_refresh
+    from igtoken._models import TokenKind
+    from igtoken.cli._accounts import login_command
+
+    vault = app.vault
+    now = app.now()
+    record = vault.get_app(account.app_id)
+    relogin = login_command(record, sandbox=app.runtime.sandbox)
+    who = f"@{account.username}" if account.username else account.id
+    if account.status.value != "active":
+        reason = f": {account.status_reason}" if account.status_reason else ""
+        raise NeedsReauthorizationError(
+            f"{who} needs to log in again (status {account.status.value}{reason})",
+            status_code=0,
+            fix=f"run `{relogin}` and approve as {who}",
+        )
+    stored = vault.current_token(account.id, record_read=True, now=now, reader="cli")
+    token = stored.token
+    if token.is_expired(now):
+        raise TokenExpiredError(
+            f"the token of {who} expired on {token.expires_at:%Y-%m-%d %H:%M} UTC",
+            fix=f"run `{relogin}` and approve as {who}",
+        )
+    due = stored.next_refresh_at is not None and now >= stored.next_refresh_at
+    if token.kind is not TokenKind.IG_LONG or not due or not can_refresh(token, now):
+        return FreshToken(token, refreshed=False)
+    return _refresh(app, account, relogin)
+
+
+def _refresh(app: AppContext, account: AccountRecord, relogin: str) -> FreshToken:
+    import dataclasses
+
+    from igtoken._client import Client
+    from igtoken._exceptions import ConflictError, IGTokenError, NeedsReauthorizationError
+    from igtoken.cli._meta import meta_link
+    from igtoken.refresh import after_failure, next_refresh_at
+
+    vault, runtime, now = app.vault, app.runtime, app.now()
+    try:
+        claim = vault.claim_account(account.id, now=now, owner=f"cli-{os.getpid()}")
+    except ConflictError:
+        # A worker is refreshing it this very moment; the current token is still valid.
+        return FreshToken(vault.current_token(account.id).token, refreshed=False)
+    record = vault.get_app(claim.app_id)
+    with meta_link(runtime) as link:
+        config = runtime.client_config(record, endpoints=link.endpoints)
+        with Client(config, http=link.http) as client:
+            try:
+                new = client.refresh(claim.token, now=now)
+            except NeedsReauthorizationError as exc:
+                vault.release(claim)
+                vault.mark_needs_reauth(account.id, exc.message, now=now)
+                exc.fix = f"run `{relogin}`"
+                raise
+            except IGTokenError as exc:
+                failures = claim.failure_count + 1
+                retry_after = getattr(exc, "retry_after", None)
+                vault.record_refresh_failure(
+                    claim,
+                    f"{type(exc).__name__}: {exc.message}",
+                    now=now,
+                    next_attempt_at=after_failure(failures, now, retry_after),
+                )
+                if exc.retryable:
+                    return FreshToken(
+                        claim.token,
+                        refreshed=False,
+                        warning=f"refresh failed ({exc.message}); token still valid",
+                    )
+                raise
+    new = dataclasses.replace(
+        new, user_id=new.user_id or claim.token.user_id, scopes=new.scopes or claim.token.scopes
+    )
+    vault.record_refresh_success(
+        claim,
+        new,
+        now=now,
+        next_refresh_at=next_refresh_at(new.issued_at, account.id, expires_at=new.expires_at),
+    )
+    return FreshToken(new, refreshed=True)
+
+
+@click.command("token")
+@click.argument("account", required=False)
+@json_option
+@pass_ctx
+def token(app: AppContext, account: str | None) -> None:
+    """Print a valid access token for ACCOUNT (the only account when omitted).
+
+    The token is printed in full on stdout, so it can be used in scripts; it is
+    refreshed first when its refresh is due. Exit code 3 means the account must log
+    in again (the message says how).
+
+    \b
+    Examples:
+      curl -H "Authorization: Bearer $(igtoken token)" "https://graph.instagram.com/me?fields=username"
+      igtoken token demo_business
+      igtoken token shop_account --json | jq -r .access_token
+    """
+    from igtoken.cli._accounts import resolve_account
+    from igtoken.cli._output import print_json
+
+    record = resolve_account(app.vault, account, sandbox=app.runtime.sandbox)
+    fresh = fresh_token(app, record)
+    if fresh.warning:
+        click.echo(f"warning: {fresh.warning}", err=True)
+    value = fresh.token.value.reveal()
+    if app.json:
+        print_json(
+            {
+                "access_token": value,
+                "account": {"id": record.id, "username": record.username, "ig_user_id": record.ig_user_id},
+                "kind": fresh.token.kind,
+                "expires_at": fresh.token.expires_at,
+                "refreshed": fresh.refreshed,
+            }
+        )
+        return
+    click.echo(value)

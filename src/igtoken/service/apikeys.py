@@ -34,7 +34,7 @@ async def api_principal(request: Request) -> ApiKeyPrincipal:
     if key is None:
         raise AuthenticationError(
             "this endpoint needs an API key",
-            fix="send it as `Authorization: Bearer <key>`; create one with `igtoken api-keys create`",
+            fix="send it as `Authorization: Bearer <key>`; create one with `igtoken apikeys create`",
         )
     principal: ApiKeyPrincipal | None = await verifier.verify(key)
     if principal is None:

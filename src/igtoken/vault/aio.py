@@ -15,6 +15,7 @@ import anyio.to_thread
 from igtoken.vault.apikeys import ApiKeys
 from igtoken.vault.deletions import DeletionRequests
 from igtoken.vault.links import ConnectLinks
+from igtoken.vault.replays import SeenSignedRequests
 from igtoken.vault.repository import Vault
 from igtoken.vault.states import OAuthStates
 from igtoken.vault.webhooks import WebhookDeliveries
@@ -50,6 +51,18 @@ class _AsyncLinks:
     get_by_id = _offload(ConnectLinks.get_by_id)
     list_all = _offload(ConnectLinks.list_all)
     use = _offload(ConnectLinks.use)
+    revoke = _offload(ConnectLinks.revoke)
+    reauthorization = _offload(ConnectLinks.reauthorization)
+
+
+class _AsyncSignedRequests:
+    """:class:`SeenSignedRequests`, awaited."""
+
+    def __init__(self, target: SeenSignedRequests) -> None:
+        self._target = target
+
+    first_sight = _offload(SeenSignedRequests.first_sight)
+    count = _offload(SeenSignedRequests.count)
 
 
 class _AsyncStates:
@@ -111,6 +124,7 @@ class AsyncVault:
         self.api_keys = _AsyncApiKeys(vault.api_keys)
         self.deletions = _AsyncDeletions(vault.deletions)
         self.webhooks = _AsyncWebhooks(vault.webhooks)
+        self.signed_requests = _AsyncSignedRequests(vault.signed_requests)
 
     @property
     def sync(self) -> Vault:

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import json
 import os
 import re
@@ -167,6 +169,22 @@ class KeyRing:
             raise MissingKeyError(key_id)
         nonce = secrets.token_bytes(NONCE_BYTES)
         return Sealed(key_id, nonce, cipher.encrypt(nonce, plaintext.reveal().encode("utf-8"), aad))
+
+    def mac(self, message: bytes, *, key_id: str | None = None) -> tuple[str, bytes]:
+        """``(key id, HMAC-SHA256 of message)`` under a subkey of ``key_id`` (default: the active key).
+
+        The subkey is a hash of the AES key with its own label, so a MAC never
+        reveals anything usable for sealing. Whoever holds the key ring can
+        recompute a MAC; that is the point (a value need not be stored to be found again).
+        """
+        self._maybe_reload()
+        with self._lock:
+            key_id = self._active if key_id is None else key_id
+            material = self._material.get(key_id)
+        if material is None:
+            raise MissingKeyError(key_id)
+        subkey = hashlib.sha256(b"igtoken/mac/v1\x00" + _decode_key(key_id, material)).digest()
+        return key_id, hmac.new(subkey, message, hashlib.sha256).digest()
 
     def decrypt(self, sealed: Sealed, aad: bytes) -> Secret:
         """Open a ciphertext; :class:`MissingKeyError` or :class:`DecryptionError` if it cannot."""

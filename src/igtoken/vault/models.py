@@ -28,6 +28,7 @@ __all__ = [
     "DeletionRequest",
     "Event",
     "OAuthState",
+    "SeenSignedRequest",
     "Token",
     "UTCDateTime",
     "WebhookDelivery",
@@ -197,7 +198,12 @@ class Event(Base):
 
 
 class ConnectLink(Base):
-    """A link that lets someone connect (or re-authorize) an account; only its hash is kept."""
+    """A link that lets someone connect (or re-authorize) an account; only its hash is kept.
+
+    ``max_uses`` is how many completed connections it allows (``None``: any number);
+    ``uses`` counts them, and ``used_at`` / ``used_by_account_id`` name the latest.
+    A revoked link (``revoked_at``) completes nothing, not even flows already started.
+    """
 
     __tablename__ = "connect_links"
 
@@ -211,6 +217,23 @@ class ConnectLink(Base):
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
     used_by_account_id: Mapped[str | None] = mapped_column(_ID)
+    max_uses: Mapped[int | None] = mapped_column(sa.Integer)
+    uses: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
+    revoked_at: Mapped[datetime | None]
+
+
+class SeenSignedRequest(Base):
+    """A Meta ``signed_request`` already acted on (its SHA-256), kept while it would still verify.
+
+    The primary key makes "first one wins" a database fact, so every service instance
+    sharing the vault refuses the same replay.
+    """
+
+    __tablename__ = "seen_signed_requests"
+
+    digest: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    seen_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
 
 
 class OAuthState(Base):

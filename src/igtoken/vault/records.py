@@ -181,10 +181,27 @@ class ConnectLinkRecord:
     expires_at: datetime
     used_at: datetime | None
     used_by_account_id: str | None
+    #: How many connections it allows; ``None`` for any number.
+    max_uses: int | None = 1
+    uses: int = 0
+    revoked_at: datetime | None = None
+
+    @property
+    def is_used_up(self) -> bool:
+        """Whether every allowed use has been spent."""
+        return self.max_uses is not None and self.uses >= self.max_uses
+
+    def status(self, now: datetime) -> str:
+        """``revoked``, ``used`` (no use left), ``expired`` or ``active`` at ``now``, in that order."""
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.is_used_up:
+            return "used"
+        return "expired" if now >= self.expires_at else "active"
 
     def is_usable(self, now: datetime) -> bool:
-        """Unused and not expired at ``now``."""
-        return self.used_at is None and now < self.expires_at
+        """Not revoked, a use left, and not expired at ``now``."""
+        return self.status(now) == "active"
 
 
 @dataclass(frozen=True, slots=True)

@@ -56,6 +56,7 @@ from igtoken.vault.records import (
     StoredToken,
     TokenInfo,
 )
+from igtoken.vault.replays import SeenSignedRequests
 from igtoken.vault.states import OAuthStates
 from igtoken.vault.webhooks import WebhookDeliveries
 
@@ -155,17 +156,19 @@ class Vault:
     """The synchronous vault. Thread-safe: each call runs in its own transaction.
 
     Companion repositories share its database: :attr:`links`,
-    :attr:`states`, :attr:`api_keys`, :attr:`deletions`, :attr:`webhooks`.
+    :attr:`states`, :attr:`api_keys`, :attr:`deletions`, :attr:`webhooks`,
+    :attr:`signed_requests`.
     """
 
     def __init__(self, engine: Engine, keyring: KeyRing) -> None:
         self._db = Database(engine)
         self.keyring = keyring
-        self.links = ConnectLinks(self._db)
+        self.links = ConnectLinks(self._db, keyring)
         self.states = OAuthStates(self._db)
         self.api_keys = ApiKeys(self._db)
         self.deletions = DeletionRequests(self._db)
         self.webhooks = WebhookDeliveries(self._db)
+        self.signed_requests = SeenSignedRequests(self._db)
 
     def __repr__(self) -> str:
         return f"Vault({self._db.engine.url.render_as_string(hide_password=True)!r})"
@@ -366,12 +369,16 @@ class Vault:
         now: datetime,
         scopes: Sequence[str] | None = None,
         next_refresh_at: datetime | None = None,
+        use_link: str | None = None,
     ) -> AccountRecord:
         """Store an account and its token atomically.
 
         Logging in again with the same Instagram user updates the account,
         makes it active again, and rotates the token of that kind (the new
         one is written first, the old one retired, in one transaction).
+        With ``use_link``, a use of that connect link is spent in the same
+        transaction: if none is left (used up, revoked, expired) it raises
+        :class:`ConflictError` and nothing is stored.
         """
         _check_aware("now", now)
         _check_aware("next_refresh_at", next_refresh_at)
@@ -419,6 +426,8 @@ class Vault:
                     )
                 )
             self._put_token(conn, account_id, token, now=now, next_refresh_at=next_refresh_at)
+            if use_link is not None:
+                self.links.use_in(conn, use_link, now=now, account_id=account_id)
             self._event(
                 conn,
                 EventType.CONNECTED,

@@ -13,14 +13,13 @@ import json
 import logging
 import re
 import sys
-import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import IO, Any, Final
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Scope
 
-from igtoken.service.metrics import route_template
+from igtoken.service.observe import ObservedRequestMiddleware, route_template
 
 REDACTED: Final = "[redacted]"
 
@@ -118,37 +117,23 @@ def configure_logging(level: str | int = "INFO", stream: IO[str] | None = None) 
     return handler
 
 
-class RequestLogMiddleware:
+class RequestLogMiddleware(ObservedRequestMiddleware):
     """One line per request: method, route template, status, duration (no query string, ever)."""
 
     def __init__(self, app: ASGIApp, *, logger: logging.Logger | None = None) -> None:
-        self.app = app
+        super().__init__(app)
         self.log = logger or logging.getLogger("igtoken.service.access")
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        start = time.perf_counter()
-        status = 500
-
-        async def send_observed(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_observed)
-        finally:
-            client = scope.get("client")
-            self.log.info(
-                "request",
-                extra={
-                    "method": scope.get("method"),
-                    "route": route_template(scope),
-                    "status": status,
-                    "duration_ms": round((time.perf_counter() - start) * 1000, 2),
-                    "client": client[0] if client else None,
-                },
-            )
+    def finished(self, scope: Scope, status: int, seconds: float) -> None:
+        """Log the request."""
+        client = scope.get("client")
+        self.log.info(
+            "request",
+            extra={
+                "method": scope.get("method"),
+                "route": route_template(scope),
+                "status": status,
+                "duration_ms": round(seconds * 1000, 2),
+                "client": client[0] if client else None,
+            },
+        )

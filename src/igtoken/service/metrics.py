@@ -8,7 +8,6 @@ an :data:`~igtoken.service.interfaces.InventorySource` at scrape time.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Iterator, Sequence
 
 from prometheus_client import (
@@ -21,9 +20,10 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeHistogramMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Scope
 
 from igtoken.service.interfaces import InventorySource
+from igtoken.service.observe import ObservedRequestMiddleware, route_template
 
 log = logging.getLogger("igtoken.service.metrics")
 
@@ -32,13 +32,6 @@ EXPIRY_BUCKETS: Sequence[float] = (1, 3, 7, 14, 30, 45, 60)
 
 #: The Prometheus text format's media type.
 METRICS_CONTENT_TYPE = CONTENT_TYPE_LATEST
-
-
-def route_template(scope: Scope) -> str:
-    """The matched route's template (``/dashboard/accounts/{account_id}``), never the raw path."""
-    route = scope.get("route")
-    path = getattr(route, "path", None)
-    return path if isinstance(path, str) and path else "<unmatched>"
 
 
 class _InventoryCollector(Collector):
@@ -130,30 +123,16 @@ class ServiceMetrics:
         return bytes(generate_latest(self.registry))
 
 
-class HTTPMetricsMiddleware:
+class HTTPMetricsMiddleware(ObservedRequestMiddleware):
     """Counts and times every HTTP request by route template, so ids never become labels."""
 
     def __init__(self, app: ASGIApp, *, metrics: ServiceMetrics) -> None:
-        self.app = app
+        super().__init__(app)
         self.metrics = metrics
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        start = time.perf_counter()
-        status = 500
-
-        async def send_observed(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_observed)
-        finally:
-            route = route_template(scope)
-            method = str(scope.get("method", ""))
-            self.metrics.http_requests.labels(method=method, route=route, status=str(status)).inc()
-            self.metrics.http_latency.labels(method=method, route=route).observe(time.perf_counter() - start)
+    def finished(self, scope: Scope, status: int, seconds: float) -> None:
+        """Count the request and observe its latency."""
+        route = route_template(scope)
+        method = str(scope.get("method", ""))
+        self.metrics.http_requests.labels(method=method, route=route, status=str(status)).inc()
+        self.metrics.http_latency.labels(method=method, route=route).observe(seconds)

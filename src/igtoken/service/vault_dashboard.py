@@ -6,7 +6,7 @@ from collections import Counter
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from igtoken._exceptions import ConflictError, NotFoundError
+from igtoken._exceptions import ConflictError
 from igtoken._models import FlowKind
 from igtoken.service.views import (
     AccountDetail,
@@ -28,10 +28,8 @@ EVENTS_SHOWN = 200
 
 
 def link_status(link: ConnectLinkRecord, now: datetime) -> str:
-    """``used``, ``revoked`` (used by nobody), ``expired`` or ``active``."""
-    if link.used_at is not None:
-        return "used" if link.used_by_account_id else "revoked"
-    return "expired" if now >= link.expires_at else "active"
+    """``revoked``, ``used`` (no use left), ``expired`` or ``active``."""
+    return link.status(now)
 
 
 def _event_detail(event: EventRecord) -> str:
@@ -128,6 +126,8 @@ class VaultDashboard:
                 expires_at=link.expires_at,
                 url_hint="re-authorization" if link.account_id else "",
                 account_id=link.account_id,
+                uses=link.uses,
+                max_uses=link.max_uses,
             )
             for link in await self._vault.links.list_all()
         ]
@@ -197,6 +197,7 @@ class VaultDashboard:
             expires_at=now + timedelta(hours=new.expires_in_hours),
             scopes=app.default_scopes,
             label=new.label or None,
+            max_uses=new.max_uses,
         )
         return LinkRow(
             id=link.id,
@@ -206,14 +207,13 @@ class VaultDashboard:
             created_at=link.created_at,
             expires_at=link.expires_at,
             url=self._w.link_url(code),
+            max_uses=link.max_uses,
         )
 
     async def revoke_link(self, link_id: str) -> str:
-        """Make a link unusable (marked used by nobody)."""
+        """Withdraw a link: its page says so (410) and flows started through it cannot finish."""
         try:
-            await self._vault.links.use(link_id, now=self._w.clock(), account_id=None)
-        except ConflictError:
-            return "That link was already used or has expired; nothing to revoke."
-        except NotFoundError:
-            raise
+            await self._vault.links.revoke(link_id, now=self._w.clock())
+        except ConflictError as exc:
+            return f"Nothing to revoke: {exc.message}."
         return "Link revoked."

@@ -78,6 +78,9 @@ class LinkRow:
     url: str | None = None
     url_hint: str = ""
     account_id: str | None = None
+    #: Connections made through it so far, and how many it allows (``None``: any number).
+    uses: int = 0
+    max_uses: int | None = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +90,8 @@ class NewLink:
     app_id: str
     label: str
     expires_in_hours: int
+    #: How many accounts may connect through it: 1 (single use), N, or ``None`` (unlimited).
+    max_uses: int | None = 1
 
 
 @dataclass(frozen=True, slots=True)

@@ -83,7 +83,7 @@ class ServiceWiring:
     public_url: str
     http: httpx.AsyncClient
     clock: Callable[[], datetime] = field(default=_utc_now)
-    #: Sandbox apps are ours: their redirect URI is registered with the emulator at start-up.
+    #: Sandbox apps are ours: the service's redirect URI is registered with them at start-up.
     sandbox: bool = False
 
     @property
@@ -102,27 +102,22 @@ class ServiceWiring:
                 f"app {app.name!r} uses Facebook Login; connect links serve Instagram Login apps only",
                 fix="create the link for an Instagram Login app",
             )
-        if self.sandbox and self.redirect_uri not in app.redirect_uris:
-            app = replace(app, redirect_uris=(*app.redirect_uris, self.redirect_uri))
         return self.runtime.client_config(app, endpoints=self.endpoints, redirect_uri=self.redirect_uri)
 
     async def create_reauth_link(self, account_id: str) -> tuple[str, str]:
-        """A new re-authorization link for an account: ``(link id, URL)``."""
-        account = await self.vault.get_account(account_id)
-        now = self.clock()
-        who = f"@{account.username}" if account.username else account_id
-        link, code = await self.vault.links.create(
-            account.app_id,
-            now=now,
-            expires_at=now + REAUTH_LINK_TTL,
-            scopes=account.scopes,
-            account_id=account.id,
-            label=f"re-authorization for {who}",
+        """The account's re-authorization link: ``(link id, URL)``.
+
+        An open one (unused, unrevoked, valid for at least half of :data:`REAUTH_LINK_TTL`
+        more) is handed out again, so repeated 409 answers and dashboard clicks do not pile
+        up links; its code is recomputed from the vault's key ring, never stored.
+        """
+        link, code, _created = await self.vault.links.reauthorization(
+            account_id, now=self.clock(), ttl=REAUTH_LINK_TTL
         )
         return link.id, self.link_url(code)
 
     async def reauthorize_url(self, account_id: str) -> str | None:
-        """For 409 answers: a fresh re-authorization link, or ``None`` for an unknown or deleted account."""
+        """For 409 answers: the account's open re-authorization link, ``None`` if unknown or deleted."""
         try:
             account = await self.vault.get_account(account_id)
         except NotFoundError:
@@ -158,6 +153,23 @@ class ServiceWiring:
             data={"trigger": "on_demand"},
         )
         return await self.vault.current_token(account_id, TokenKind.IG_LONG)
+
+
+def register_sandbox_redirect_uri(vault: Vault, redirect_uri: str, *, now: datetime) -> list[str]:
+    """Persist ``redirect_uri`` in the vault records of the sandbox's demo apps; the names updated.
+
+    The emulator's demo apps accept it already (the sandbox registers it there); the vault
+    record must list it too, or the service's connect links would be refused after a restart
+    on another port, and ``igtoken apps`` would not show what the service uses.
+    """
+    from igtoken.runtime import SANDBOX_APP, SANDBOX_FB_APP
+
+    updated = []
+    for app in vault.list_apps():
+        if app.name in (SANDBOX_APP, SANDBOX_FB_APP) and redirect_uri not in app.redirect_uris:
+            vault.update_app(app.id, now=now, redirect_uris=[*app.redirect_uris, redirect_uri])
+            updated.append(app.name)
+    return updated
 
 
 def require_usable(account: AccountRecord) -> None:
@@ -300,6 +312,8 @@ def build_app(
 
     settings = runtime.settings
     vault = AsyncVault(runtime.vault)
+    if sandbox:
+        register_sandbox_redirect_uri(runtime.vault, redirect_uri_for(public_url), now=clock())
     if http is None:
         # Meta's calls (token exchange, refresh, proxied Graph reads) share one pool.
         http = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0))

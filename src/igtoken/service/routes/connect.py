@@ -5,9 +5,10 @@ anything). ``GET /connect/{code}/authorize`` issues a fresh OAuth state — sing
 expiring, bound to the link and the app, stored hashed — and sends the browser to
 Instagram. ``GET /oauth/callback`` consumes that state (looked up by its SHA-256, so
 no comparison leaks how close a guess was), then exchanges the code, reads the
-profile, refuses personal accounts, marks the link used and stores the account and
-its encrypted token. Every refusal is a page that says what happened; none stores
-anything.
+profile, refuses personal accounts, and stores the account and its encrypted token
+while spending one use of the link, in one transaction (a link used up or revoked
+meanwhile stores nothing). Every refusal is a page that says what happened; none
+stores anything.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ async def connect_landing(request: Request, code: LinkCode) -> Response:
     link = await wiring.vault.links.get(Secret(code))
     app = await wiring.vault.get_app(link.app_id)
     if not link.is_usable(wiring.clock()):
-        return stale_link_page(request, ConnectOutcome(app_name=app.name))
+        return _stale(request, app.name, _GONE[link.status(wiring.clock())])
     wiring.client_config(app)  # an app that cannot complete the flow fails here, not at Instagram
     view = ConnectLanding(
         app_name=app.name,
@@ -74,7 +75,7 @@ async def connect_authorize(request: Request, code: LinkCode) -> Response:
     app = await wiring.vault.get_app(link.app_id)
     now = wiring.clock()
     if not link.is_usable(now):
-        return stale_link_page(request, ConnectOutcome(app_name=app.name))
+        return _stale(request, app.name, _GONE[link.status(now)])
     config = wiring.client_config(app)
     scopes = link.scopes or app.default_scopes or ("instagram_business_basic",)
     _, state = await wiring.vault.states.create(
@@ -98,6 +99,14 @@ async def connect_authorize(request: Request, code: LinkCode) -> Response:
 
 def _stale(request: Request, app_name: str, reason: str) -> Response:
     return stale_link_page(request, ConnectOutcome(app_name=app_name, reason=reason))
+
+
+#: What a dead link's page says, by :meth:`ConnectLinkRecord.status`.
+_GONE = {
+    "revoked": "This link was revoked by whoever sent it.",
+    "used": "This link has already been used.",
+    "expired": "This link has expired.",
+}
 
 
 @router.get("/oauth/callback")
@@ -129,8 +138,11 @@ async def oauth_callback(
     app = await wiring.vault.get_app(issued.app_id)
     if issued.link_id is not None:
         link = await wiring.vault.links.get_by_id(issued.link_id)
-        if not link.is_usable(now):
+        status = link.status(now)
+        if status == "used":
             return _stale(request, app.name, "This link was used meanwhile (perhaps in another tab).")
+        if status != "active":
+            return _stale(request, app.name, _GONE[status])
     if error is not None:
         log.info("authorization denied", extra={"error": error, "reason": error_reason})
         outcome = ConnectOutcome(app_name=app.name, reason=error_description or error_reason or error)
@@ -163,16 +175,17 @@ async def oauth_callback(
                 f"@{result.profile.username}",
                 fix=f"log out of Instagram, open the link again and log in as @{expected.username}",
             )
-    account = await wiring.vault.save_login(app.id, result.profile, result.token, now=now)
+    try:
+        # The link's use is spent in the same transaction: of two tabs finishing a single-use
+        # link at once exactly one is stored; a link revoked meanwhile stores nothing.
+        account = await wiring.vault.save_login(
+            app.id, result.profile, result.token, now=now, use_link=issued.link_id
+        )
+    except ConflictError as exc:
+        log.warning("connect link no longer usable at the callback", extra={"link_id": issued.link_id})
+        return _stale(request, app.name, f"Nothing was stored: {exc.message}.")
     token = result.token
     due = next_refresh_at(token.issued_at, account.id, expires_at=token.expires_at)
     await wiring.vault.set_next_refresh(account.id, due)
-    if issued.link_id is not None:
-        try:
-            await wiring.vault.links.use(issued.link_id, now=now, account_id=account.id)
-        except ConflictError:
-            # Two tabs finished the same link within the same instant; both people proved who
-            # they are with a valid single-use state, so the second account stays connected.
-            log.warning("connect link used twice concurrently", extra={"link_id": issued.link_id})
     log.info("account connected", extra={"account_id": account.id, "app_id": app.id})
     return connect_success_page(request, ConnectOutcome(app_name=app.name, username=result.profile.username))

@@ -8,11 +8,12 @@ only turns HTTP into those calls and their answers into pages.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.responses import RedirectResponse, Response
 
+from igtoken._exceptions import ConfigurationError
 from igtoken.service.chart import expiry_chart
 from igtoken.service.interfaces import DashboardActions, DashboardData
 from igtoken.service.security import require_admin, require_csrf, session_of
@@ -23,6 +24,9 @@ from igtoken.service.views import NewLink
 ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,128}$"
 AccountId = Annotated[str, Path(pattern=ID_PATTERN, description="the account's id")]
 LinkId = Annotated[str, Path(pattern=ID_PATTERN, description="the link's id")]
+
+#: The most uses a multiple-use connect link may allow (beyond that, choose unlimited).
+MAX_LINK_USES = 10_000
 
 #: How far ahead the expiry chart looks; Instagram's long-lived tokens last 60 days.
 CHART_DAYS = 60
@@ -146,9 +150,17 @@ async def create_link(
     app_id: Annotated[str, Form(pattern=ID_PATTERN)],
     label: Annotated[str, Form(max_length=100)] = "",
     expires_in_hours: Annotated[int, Form(ge=1, le=24 * 30)] = 24 * 7,
+    use_limit: Annotated[Literal["single", "multiple", "unlimited"], Form()] = "single",
+    max_uses: Annotated[int | None, Form(ge=2, le=MAX_LINK_USES)] = None,
 ) -> Response:
-    """Make a connect link and show its URL once."""
-    new = NewLink(app_id=app_id, label=label.strip(), expires_in_hours=expires_in_hours)
+    """Make a connect link and show its URL once: single use, N uses, or unlimited."""
+    if use_limit == "multiple" and max_uses is None:
+        raise ConfigurationError(
+            "a multiple-use link needs its number of uses",
+            fix="enter how many accounts may connect through it (2 or more)",
+        )
+    limit = {"single": 1, "multiple": max_uses, "unlimited": None}[use_limit]
+    new = NewLink(app_id=app_id, label=label.strip(), expires_in_hours=expires_in_hours, max_uses=limit)
     link = await _actions(request).create_link(new)
     return await _links_page(request, created_url=link.url, status_code=201)
 

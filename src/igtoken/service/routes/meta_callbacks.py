@@ -4,18 +4,16 @@ Both POSTs carry a form field ``signed_request`` that
 :func:`~igtoken.parse_signed_request` verifies (shape, algorithm, HMAC-SHA256 over the
 encoded payload in constant time, ``issued_at`` within an hour). The signing app is
 found by trying each registered app's secret; a request that verified once is refused
-if it comes again (409), so a replay changes nothing. Refusals change nothing either:
-verification happens before any write.
+if it comes again (409), so a replay changes nothing. "Once" is recorded in the vault
+(:class:`~igtoken.vault.replays.SeenSignedRequests`, first insert wins), so every
+instance sharing the database agrees. Refusals change nothing either: verification
+happens before any write.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import threading
-import time
-from collections import OrderedDict
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Path, Request
@@ -41,40 +39,8 @@ STATUS_TEXT = {
 }
 
 
-class ReplayGuard:
-    """Remembers verified signed requests for as long as they would verify, and refuses repeats.
-
-    In memory, per process: behind several instances a replay could land on another one,
-    where the state it would change has already changed (deauthorized, deleted).
-    """
-
-    def __init__(
-        self, ttl: float = DEFAULT_MAX_AGE.total_seconds() + 600, max_entries: int = 100_000
-    ) -> None:
-        self._seen: OrderedDict[bytes, float] = OrderedDict()
-        self._ttl = ttl
-        self._max = max_entries
-        self._lock = threading.Lock()
-
-    def first_time(self, signed_request: str) -> bool:
-        """Record ``signed_request``; ``False`` if it was seen within the time it stays valid."""
-        digest = hashlib.sha256(signed_request.strip().encode()).digest()
-        now = time.monotonic()
-        with self._lock:
-            while self._seen and (next(iter(self._seen.values())) < now or len(self._seen) >= self._max):
-                self._seen.popitem(last=False)
-            if digest in self._seen:
-                return False
-            self._seen[digest] = now + self._ttl
-            return True
-
-
-def _guard(request: Request) -> ReplayGuard:
-    guard = getattr(request.app.state, "meta_replay_guard", None)
-    if guard is None:
-        guard = request.app.state.meta_replay_guard = ReplayGuard()
-    assert isinstance(guard, ReplayGuard)
-    return guard
+#: How long a verified signed_request is remembered: as long as it verifies, plus clock skew.
+REPLAY_MEMORY = DEFAULT_MAX_AGE + timedelta(minutes=10)
 
 
 async def _verify(request: Request, endpoint: str, signed_request: str) -> tuple[str, dict[str, Any]]:
@@ -97,7 +63,10 @@ async def _verify(request: Request, endpoint: str, signed_request: str) -> tuple
                     "refused a signed_request", extra={"endpoint": endpoint, "reason": type(exc).__name__}
                 )
                 raise
-            if not _guard(request).first_time(signed_request):
+            first = await wiring.vault.signed_requests.first_sight(
+                signed_request, now=now, expires_at=now + REPLAY_MEMORY
+            )
+            if not first:
                 metrics.record_callback(endpoint, "replayed")
                 log.warning("refused a replayed signed_request", extra={"endpoint": endpoint})
                 raise ConflictError("this signed_request was already processed")

@@ -44,8 +44,10 @@ class SeenSignedRequests:
                 self._db.insert(SeenSignedRequest)
                 .values(digest=digest, seen_at=now, expires_at=expires_at)
                 .on_conflict_do_nothing(index_elements=["digest"])
+                .returning(SeenSignedRequest.digest)
             )
-            return res.rowcount == 1
+            # RETURNING, not rowcount: the driver may not report a count for ON CONFLICT inserts.
+            return res.first() is not None
 
     def count(self) -> int:
         """How many signed_requests are remembered (expired ones included until the next write)."""

@@ -169,7 +169,10 @@ def _int(value: object) -> int | None:
     if isinstance(value, int):
         return value
     if isinstance(value, str) and value.strip().lstrip("-").isdigit() and len(value) < 20:
-        return int(value)
+        try:
+            return int(value)
+        except ValueError:  # isdigit() also admits superscripts like "²", which int() refuses
+            return None
     return None
 
 

@@ -1,4 +1,4 @@
-"""Storing a Facebook login: one account per linked Page, its page token and the user token, on both databases."""
+"""Storing a Facebook login: an account per linked Page with its page and user tokens, on both databases."""
 
 from __future__ import annotations
 
@@ -62,7 +62,7 @@ def _result(user_value: str = "EAAuser-1", page_value: str = "EAApage-1") -> Fac
 
 
 def test_linked_page_becomes_an_account_with_both_tokens(vault: Vault, fb_app: str) -> None:
-    """The linked Page is one account (BUSINESS, Page, Facebook user, data-access expiry); the unlinked one is not."""
+    """The linked Page is an account (BUSINESS, Page, Facebook user, data-access expiry); unlinked is not."""
     check_at = T0 + timedelta(days=1)
     (account,) = vault.save_facebook_login(fb_app, _result(), now=T0, next_check_at=check_at)
     assert (account.ig_user_id, account.username) == ("17841400000000001", "demo_business")

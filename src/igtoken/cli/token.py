@@ -56,7 +56,8 @@ def fresh_token(app: AppContext, account: AccountRecord) -> FreshToken:
             status_code=0,
             fix=f"run `{relogin}` and approve as {who}",
         )
-    stored = vault.current_token(account.id, record_read=True, now=now, reader="cli")
+    # Facebook Login accounts are served their page token; it is checked, never refreshed.
+    stored = vault.current_token(account.id, account.served_kind, record_read=True, now=now, reader="cli")
     token = stored.token
     if token.is_expired(now):
         raise TokenExpiredError(

@@ -1,4 +1,9 @@
-"""Onboarding: a connect link's page, the hop to Instagram, and the OAuth callback.
+"""Onboarding: a connect link's page, the hop to Instagram (or Facebook), and the OAuth callback.
+
+The link's app decides the dialog: Instagram Login apps go to Instagram's authorize
+URL; Facebook Login apps go to the Facebook Login dialog, and their callback stores one
+account per Facebook Page with a linked Instagram account (page token and user token).
+The state is bound to the link and its app, so the callback knows which flow it finishes.
 
 ``GET /connect/{code}`` only shows what will be asked (a link preview must not spend
 anything). ``GET /connect/{code}/authorize`` issues a fresh OAuth state — single use,
@@ -13,7 +18,7 @@ anything.
 from __future__ import annotations
 
 import logging
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
@@ -25,6 +30,7 @@ from igtoken._exceptions import (
     NotFoundError,
     PersonalAccountError,
 )
+from igtoken._models import FlowKind
 from igtoken._secret import Secret
 from igtoken.service.onboarding import (
     connect_denied_page,
@@ -35,10 +41,27 @@ from igtoken.service.onboarding import (
 )
 from igtoken.service.ratelimit import rate_limit
 from igtoken.service.views import ConnectLanding, ConnectOutcome
-from igtoken.service.wiring import STATE_TTL, wiring_of
+from igtoken.service.wiring import STATE_TTL, ServiceWiring, wiring_of
+
+if TYPE_CHECKING:
+    from igtoken.vault import AppRecord, OAuthStateRecord
 
 log = logging.getLogger("igtoken.service.connect")
 router = APIRouter(include_in_schema=False, dependencies=[Depends(rate_limit("public"))])
+
+
+def _default_scopes(app: AppRecord) -> tuple[str, ...]:
+    """What a link asks for when neither it nor its app names scopes, per the app's product."""
+    if app.flow_kind is FlowKind.FACEBOOK_LOGIN:
+        from igtoken._fb_scopes import DEFAULT_FACEBOOK_SCOPES
+
+        return tuple(app.default_scopes) or DEFAULT_FACEBOOK_SCOPES
+    return tuple(app.default_scopes) or ("instagram_business_basic",)
+
+
+def _provider(app: AppRecord) -> str:
+    return "Facebook" if app.flow_kind is FlowKind.FACEBOOK_LOGIN else "Instagram"
+
 
 #: A link code is ``secrets.token_urlsafe(24)``; this bounds what is even looked up.
 LinkCode = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{16,64}$", description="the link's code")]
@@ -55,19 +78,21 @@ async def connect_landing(request: Request, code: LinkCode) -> Response:
     wiring.client_config(app)  # an app that cannot complete the flow fails here, not at Instagram
     view = ConnectLanding(
         app_name=app.name,
-        permissions=link.scopes or app.default_scopes or ("instagram_business_basic",),
+        permissions=link.scopes or _default_scopes(app),
         continue_url=f"/connect/{code}/authorize",
         requested_by=link.label or "",
         expires_at=link.expires_at,
         is_reauthorization=link.account_id is not None,
+        provider=_provider(app),
     )
     return connect_landing_page(request, view)
 
 
 @router.get("/connect/{code}/authorize")
 async def connect_authorize(request: Request, code: LinkCode) -> Response:
-    """Issue a state bound to this link and send the browser to Instagram's authorize URL."""
+    """Issue a state bound to this link and send the browser to Instagram's (or Facebook's) dialog."""
     from igtoken._authorize import authorization_url
+    from igtoken._fb_authorize import facebook_authorization_url
 
     wiring = wiring_of(request)
     link = await wiring.vault.links.get(Secret(code))
@@ -76,7 +101,7 @@ async def connect_authorize(request: Request, code: LinkCode) -> Response:
     if not link.is_usable(now):
         return stale_link_page(request, ConnectOutcome(app_name=app.name))
     config = wiring.client_config(app)
-    scopes = link.scopes or app.default_scopes or ("instagram_business_basic",)
+    scopes = link.scopes or _default_scopes(app)
     _, state = await wiring.vault.states.create(
         app.id,
         redirect_uri=wiring.redirect_uri,
@@ -86,13 +111,18 @@ async def connect_authorize(request: Request, code: LinkCode) -> Response:
         link_id=link.id,
         account_id=link.account_id,
     )
-    url = authorization_url(
-        config.app,
-        state=state.reveal(),
-        scopes=scopes,
-        endpoints=config.endpoints,
-        force_reauth=link.account_id is not None,
-    )
+    if app.flow_kind is FlowKind.FACEBOOK_LOGIN:
+        url = facebook_authorization_url(
+            config.facebook, state=state.reveal(), scopes=scopes, endpoints=config.endpoints
+        )
+    else:
+        url = authorization_url(
+            config.app,
+            state=state.reveal(),
+            scopes=scopes,
+            endpoints=config.endpoints,
+            force_reauth=link.account_id is not None,
+        )
     return RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})
 
 
@@ -148,6 +178,8 @@ async def oauth_callback(
             "this sign-in was started for another address of the service",
             fix="open the connect link again",
         )
+    if app.flow_kind is FlowKind.FACEBOOK_LOGIN:
+        return await _finish_facebook(request, wiring, app, issued, Secret(code))
     client = AsyncClient(wiring.client_config(app), http=wiring.http)
     try:
         result = await client.login(Secret(code), requested_scopes=issued.scopes, now=now)
@@ -167,12 +199,67 @@ async def oauth_callback(
     token = result.token
     due = next_refresh_at(token.issued_at, account.id, expires_at=token.expires_at)
     await wiring.vault.set_next_refresh(account.id, due)
-    if issued.link_id is not None:
-        try:
-            await wiring.vault.links.use(issued.link_id, now=now, account_id=account.id)
-        except ConflictError:
-            # Two tabs finished the same link within the same instant; both people proved who
-            # they are with a valid single-use state, so the second account stays connected.
-            log.warning("connect link used twice concurrently", extra={"link_id": issued.link_id})
+    await _use_link(wiring, issued, account.id)
     log.info("account connected", extra={"account_id": account.id, "app_id": app.id})
     return connect_success_page(request, ConnectOutcome(app_name=app.name, username=result.profile.username))
+
+
+async def _use_link(wiring: ServiceWiring, issued: OAuthStateRecord, account_id: str) -> None:
+    if issued.link_id is None:
+        return
+    try:
+        await wiring.vault.links.use(issued.link_id, now=wiring.clock(), account_id=account_id)
+    except ConflictError:
+        # Two tabs finished the same link within the same instant; both people proved who
+        # they are with a valid single-use state, so the second account stays connected.
+        log.warning("connect link used twice concurrently", extra={"link_id": issued.link_id})
+
+
+async def _finish_facebook(
+    request: Request, wiring: ServiceWiring, app: AppRecord, issued: OAuthStateRecord, code: Secret
+) -> Response:
+    """The Facebook Login half of the callback: Pages → accounts, or a page saying why none."""
+    from igtoken._client import AsyncClient
+    from igtoken.facebook_accounts import first_check_at, summarize_facebook_login
+
+    now = wiring.clock()
+    client = AsyncClient(wiring.client_config(app), http=wiring.http)
+    try:
+        result = await client.facebook_login(code, requested_scopes=issued.scopes, now=now)
+    except AuthorizationDenied as exc:
+        return connect_denied_page(request, ConnectOutcome(app_name=app.name, reason=exc.message))
+    if issued.account_id is not None:
+        expected = await wiring.vault.get_account(issued.account_id)
+        reached = {p.user_id for p in result.instagram_accounts}
+        if expected.ig_user_id is not None and expected.ig_user_id not in reached:
+            raise AuthorizationError(
+                f"this link re-authorizes @{expected.username}, but none of the Facebook Pages "
+                "chosen in the login is linked to it",
+                fix=f"open the link again, log in as the Facebook user who manages the Page "
+                f"{expected.page_name or expected.page_id!r} and choose that Page",
+            )
+    accounts = await wiring.vault.save_facebook_login(
+        app.id, result, now=now, next_check_at=first_check_at(now)
+    )
+    connection = summarize_facebook_login(result, accounts)
+    if not connection.accounts:
+        names = connection.unlinked_names()
+        found = f" (Pages found: {', '.join(names)})" if names else ""
+        reason = (
+            f"no Facebook Page with a linked Instagram professional account came back{found}. "
+            f"{connection.hint}"
+        )
+        return connect_denied_page(request, ConnectOutcome(app_name=app.name, reason=reason))
+    await _use_link(wiring, issued, connection.accounts[0].id)
+    for account in connection.accounts:
+        log.info(
+            "account connected",
+            extra={"account_id": account.id, "app_id": app.id, "page_id": account.page_id},
+        )
+    outcome = ConnectOutcome(
+        app_name=app.name,
+        username=connection.accounts[0].username,
+        connected=tuple(f"@{a.username} ({a.page_name or a.page_id})" for a in connection.accounts),
+        unlinked_pages=tuple(connection.unlinked_names()),
+    )
+    return connect_success_page(request, outcome)

@@ -1,7 +1,12 @@
-"""Fixtures for the service tests: an app over ASGI, signed-in clients, an in-memory dashboard."""
+"""Fixtures for the service tests: an app over ASGI, signed-in clients, an in-memory dashboard,
+and the wired service (vault on SQLite, emulator and service over ASGI)."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
 import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field, replace
@@ -11,8 +16,12 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from igtoken._endpoints import Endpoints
 from igtoken._exceptions import NotFoundError
 from igtoken._secret import Secret
+from igtoken.emulator import create_app as create_emulator
+from igtoken.emulator import demo_world
+from igtoken.runtime import Runtime, allow_redirect_uris
 from igtoken.service import ServiceConfig, ServiceDeps, create_app
 from igtoken.service.views import (
     AccountDetail,
@@ -24,6 +33,8 @@ from igtoken.service.views import (
     LinkRow,
     NewLink,
 )
+from igtoken.service.wiring import build_app as build_wired_app
+from igtoken.settings import Settings
 
 ADMIN_PASSWORD = "correct horse battery staple"
 SESSION_SECRET = "s" * 40
@@ -252,3 +263,71 @@ async def admin(client: httpx.AsyncClient) -> httpx.AsyncClient:
     response = await sign_in(client)
     assert response.status_code == 303
     return client
+
+
+# -- the wired service: vault on SQLite, the emulator over ASGI, the service over ASGI ---------
+
+PUBLIC = "http://service.test"
+REDIRECT = f"{PUBLIC}/oauth/callback"
+
+
+@dataclass
+class Wired:
+    service: httpx.AsyncClient
+    meta: httpx.AsyncClient
+    runtime: Runtime
+    emulator: object
+    key: str
+
+    @property
+    def vault(self):
+        return self.runtime.vault
+
+    @property
+    def world(self):
+        return self.emulator.state.world  # type: ignore[attr-defined]
+
+    def now(self):
+        return self.world.clock.now()
+
+
+@pytest.fixture
+async def wired(tmp_path, monkeypatch):
+    """The whole service over a sandbox vault, talking to the in-process emulator's demo world."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    emulator = create_emulator(demo_world())
+    allow_redirect_uris(emulator, [REDIRECT])
+    world = emulator.state.world
+    runtime = Runtime(Settings(sandbox=True))
+    runtime.ensure_sandbox_apps(now=world.clock.now(), redirect_uris=[REDIRECT])
+    meta = httpx.AsyncClient(transport=httpx.ASGITransport(app=emulator), base_url="http://emulator.test")
+    app = build_wired_app(
+        runtime,
+        public_url=PUBLIC,
+        endpoints=Endpoints.emulator("http://emulator.test"),
+        sandbox=True,
+        worker=False,
+        http=meta,
+        clock=world.clock.now,
+    )
+    _, key = runtime.vault.api_keys.create("test", now=world.clock.now())
+    service = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url=PUBLIC, headers={"accept": "text/html"}
+    )
+    try:
+        yield Wired(service, meta, runtime, emulator, key.reveal())
+    finally:
+        await service.aclose()
+        await meta.aclose()
+        runtime.vault.close()
+
+
+def bearer(w: Wired, key: str | None = None) -> dict[str, str]:
+    return {"authorization": f"Bearer {key or w.key}", "accept": "application/json"}
+
+
+def sign(payload: dict, secret: str) -> str:
+    encoded = base64.urlsafe_b64encode(json.dumps(payload).encode()).rstrip(b"=").decode()
+    signature = hmac.new(secret.encode(), encoded.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(signature).rstrip(b"=").decode() + "." + encoded

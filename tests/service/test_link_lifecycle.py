@@ -13,11 +13,8 @@ from igtoken._secret import Secret
 from igtoken.runtime import allow_redirect_uris
 from igtoken.service.wiring import build_app
 
-from . import test_wired_service as base
-from .test_wired_service import Wired, bearer, connect, new_link, start
-
-#: The in-process wired service (vault on SQLite, the emulator over ASGI), shared with that module.
-wired = base.wired
+from .conftest import Wired, bearer
+from .test_wired_service import connect, new_link, start
 
 
 async def sign_in_admin(w: Wired) -> str:

@@ -3,76 +3,16 @@
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import json
 import re
-from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
-from igtoken._endpoints import Endpoints
-from igtoken.emulator import create_app as create_emulator
-from igtoken.emulator import demo, demo_world
-from igtoken.runtime import Runtime, allow_redirect_uris
-from igtoken.service.wiring import build_app
-from igtoken.settings import Settings
+from igtoken.emulator import demo
 
-PUBLIC = "http://service.test"
-REDIRECT = f"{PUBLIC}/oauth/callback"
-
-
-@dataclass
-class Wired:
-    service: httpx.AsyncClient
-    meta: httpx.AsyncClient
-    runtime: Runtime
-    emulator: object
-    key: str
-
-    @property
-    def vault(self):
-        return self.runtime.vault
-
-    @property
-    def world(self):
-        return self.emulator.state.world  # type: ignore[attr-defined]
-
-    def now(self):
-        return self.world.clock.now()
-
-
-@pytest.fixture
-async def wired(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    emulator = create_emulator(demo_world())
-    allow_redirect_uris(emulator, [REDIRECT])
-    world = emulator.state.world
-    runtime = Runtime(Settings(sandbox=True))
-    runtime.ensure_sandbox_apps(now=world.clock.now(), redirect_uris=[REDIRECT])
-    meta = httpx.AsyncClient(transport=httpx.ASGITransport(app=emulator), base_url="http://emulator.test")
-    app = build_app(
-        runtime,
-        public_url=PUBLIC,
-        endpoints=Endpoints.emulator("http://emulator.test"),
-        sandbox=True,
-        worker=False,
-        http=meta,
-        clock=world.clock.now,
-    )
-    _, key = runtime.vault.api_keys.create("test", now=world.clock.now())
-    service = httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url=PUBLIC, headers={"accept": "text/html"}
-    )
-    try:
-        yield Wired(service, meta, runtime, emulator, key.reveal())
-    finally:
-        await service.aclose()
-        await meta.aclose()
-        runtime.vault.close()
+from .conftest import PUBLIC, REDIRECT, Wired, bearer, sign
 
 
 def new_link(w: Wired, **kwargs) -> str:
@@ -93,10 +33,6 @@ async def start(w: Wired, code: str, *, account: str = "demo_business", decision
     target = urlsplit(back.headers["location"])
     assert f"{target.scheme}://{target.netloc}{target.path}" == REDIRECT
     return f"{target.path}?{target.query}"
-
-
-def bearer(w: Wired, key: str | None = None) -> dict[str, str]:
-    return {"authorization": f"Bearer {key or w.key}", "accept": "application/json"}
 
 
 def event_count(w: Wired) -> int:
@@ -228,12 +164,6 @@ async def test_refresh_endpoint(wired):
     assert refreshed.status_code == 200 and "access_token" not in refreshed.json()
     second = (await wired.service.get(f"/v1/accounts/{account_id}/token", headers=bearer(wired))).json()
     assert second["access_token"] != first["access_token"]
-
-
-def sign(payload: dict, secret: str) -> str:
-    encoded = base64.urlsafe_b64encode(json.dumps(payload).encode()).rstrip(b"=").decode()
-    signature = hmac.new(secret.encode(), encoded.encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(signature).rstrip(b"=").decode() + "." + encoded
 
 
 def payload_for(w: Wired, account_id: str, **extra) -> dict:

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 if TYPE_CHECKING:
     import httpx
 
+    from igtoken._client import Client
     from igtoken._endpoints import Endpoints
     from igtoken.vault import AccountRecord, AppRecord, Vault
 
@@ -134,27 +135,11 @@ def _static_redirect_checks(app: AppRecord, *, emulator: bool) -> list[Check]:
 def _scope_checks(app: AppRecord) -> list[Check]:
     from igtoken._exceptions import ScopeError
     from igtoken._models import FlowKind
-    from igtoken._scopes import DEFAULT_SCOPES, INSTAGRAM_LOGIN_SCOPES, REFUSED_SCOPES, check_scope
+    from igtoken._scopes import DEFAULT_SCOPES, REFUSED_SCOPES, check_scope
 
     bad: list[Check] = []
     if app.flow_kind is FlowKind.FACEBOOK_LOGIN:
-        scopes = app.default_scopes
-        facebook_name = {
-            r.replacement: r.name for r in REFUSED_SCOPES.values() if "Facebook Login" in r.reason
-        }
-        for scope in scopes:
-            if scope in INSTAGRAM_LOGIN_SCOPES:
-                better = facebook_name.get(scope)
-                bad.append(
-                    Check(
-                        "scope",
-                        scope,
-                        False,
-                        f'{scope} is an Instagram Login name; Facebook Login refuses it ("Invalid Scopes")',
-                        f"use {better!r}" if better else "use the Facebook Login permission name",
-                    )
-                )
-        return bad or [Check("scopes", app.name, True, ", ".join(scopes) or "none set")]
+        return _facebook_scope_checks(app)
     scopes = app.default_scopes or DEFAULT_SCOPES
     for scope in scopes:
         try:
@@ -166,6 +151,23 @@ def _scope_checks(app: AppRecord) -> list[Check]:
                 fix = f"{fix}. {_BASIC_DISPLAY_MIGRATION}"
             bad.append(Check("scope", scope, False, exc.message, fix))
     return bad or [Check("scopes", app.name, True, ", ".join(scopes))]
+
+
+def _facebook_scope_checks(app: AppRecord) -> list[Check]:
+    """Facebook Login permission names: the Instagram Login look-alikes fail with "Invalid Scopes"."""
+    from igtoken._exceptions import ScopeError
+    from igtoken._fb_scopes import DEFAULT_FACEBOOK_SCOPES, check_facebook_scope
+
+    bad: list[Check] = []
+    for scope in app.default_scopes:
+        try:
+            check_facebook_scope(scope)
+        except ScopeError as exc:
+            bad.append(Check("scope", scope, False, exc.message, exc.fix))
+    if bad:
+        return bad
+    shown = ", ".join(app.default_scopes) or f"none set; login asks for {', '.join(DEFAULT_FACEBOOK_SCOPES)}"
+    return [Check("scopes", app.name, True, shown)]
 
 
 def app_checks(app: AppRecord, http: httpx.Client, endpoints: Endpoints, *, emulator: bool) -> list[Check]:
@@ -272,15 +274,16 @@ def account_checks(
         return [
             Check("token", who, False, f"the account is {account.status.value}{reason}", f"run `{relogin}`")
         ]
+    if app.flow_kind is FlowKind.FACEBOOK_LOGIN:
+        return _facebook_account_checks(vault, app, account, http, endpoints, now=now, relogin=relogin)
     stored = vault.current_token(account.id)
     token = stored.token
     if token.is_expired(now):
         return [Check("token", who, False, f"expired on {token.expires_at:%Y-%m-%d}", f"run `{relogin}`")]
-    facebook = app.flow_kind is FlowKind.FACEBOOK_LOGIN
-    url = endpoints.facebook_graph("me") if facebook else endpoints.instagram_graph("me")
-    fields = "id,name" if facebook else "user_id,username,account_type"
     answer = http.get(
-        url, params={"fields": fields}, headers={"Authorization": f"Bearer {token.value.reveal()}"}
+        endpoints.instagram_graph("me"),
+        params={"fields": "user_id,username,account_type"},
+        headers={"Authorization": f"Bearer {token.value.reveal()}"},
     )
     if not answer.is_success:
         checks.append(
@@ -289,22 +292,21 @@ def account_checks(
         return checks
     checks.append(Check("token", who, True, "Meta accepts it"))
     body = answer.json()
-    if not facebook:
-        kind = body.get("account_type")
-        if kind == AccountType.PERSONAL.value:
-            checks.append(
-                Check(
-                    "account type",
-                    who,
-                    False,
-                    "a personal account: the Instagram API serves only Business and Creator accounts",
-                    "in the Instagram app: Settings > Account type and tools > "
-                    f"Switch to professional account (Business or Creator), then `{relogin}`",
-                )
+    kind = body.get("account_type")
+    if kind == AccountType.PERSONAL.value:
+        checks.append(
+            Check(
+                "account type",
+                who,
+                False,
+                "a personal account: the Instagram API serves only Business and Creator accounts",
+                "in the Instagram app: Settings > Account type and tools > "
+                f"Switch to professional account (Business or Creator), then `{relogin}`",
             )
-        else:
-            checks.append(Check("account type", who, True, str(kind)))
-    required = set(app.default_scopes or (() if facebook else DEFAULT_SCOPES))
+        )
+    else:
+        checks.append(Check("account type", who, True, str(kind)))
+    required = set(app.default_scopes or DEFAULT_SCOPES)
     granted = set(account.scopes or token.scopes)
     missing = sorted(required - granted)
     if missing:
@@ -354,29 +356,138 @@ def account_checks(
         )
     else:
         checks.append(Check("Meta usage", who, True, "no figures sent" if top is None else f"{top:.0f}%"))
-    if facebook:
-        checks.append(_page_link(who, token.value.reveal(), http, endpoints))
     return checks
 
 
-def _page_link(who: str, token: str, http: httpx.Client, endpoints: Endpoints) -> Check:
-    answer = http.get(
-        endpoints.facebook_graph("me/accounts"),
-        params={"fields": "name,instagram_business_account"},
-        headers={"Authorization": f"Bearer {token}"},
+def _facebook_client(app: AppRecord, http: httpx.Client, endpoints: Endpoints) -> Client:
+    """A library client acting as the app's Meta app (the redirect URI is not used by these checks)."""
+    from igtoken._client import Client
+    from igtoken._config import AppCredentials, ClientConfig
+
+    credentials = AppCredentials(
+        app.meta_app_id or app.instagram_app_id,
+        app.meta_app_secret or app.app_secret,
+        app.redirect_uris[0] if app.redirect_uris else "https://localhost/igtoken-doctor",
     )
-    if not answer.is_success:
-        return Check(
-            "Page link", who, False, f"cannot list Pages: {_error_text(answer)}", "grant pages_show_list"
+    return Client(ClientConfig(credentials, endpoints=endpoints, retry_attempts=1), http=http)
+
+
+def _facebook_account_checks(
+    vault: Vault,
+    app: AppRecord,
+    account: AccountRecord,
+    http: httpx.Client,
+    endpoints: Endpoints,
+    *,
+    now: datetime,
+    relogin: str,
+) -> list[Check]:
+    """A Facebook Login account: page token (debug_token), Page link, permissions, user token and
+    data-access expiry. A page token Meta calls dead (190: password changed, role lost, app
+    removed) marks the account for re-authorization, as the refresh worker would."""
+    from igtoken._exceptions import IGTokenError, NeedsReauthorizationError
+    from igtoken._models import TokenKind
+    from igtoken.facebook_accounts import page_token_verdict
+
+    who = f"@{account.username}" if account.username else account.id
+    page = f"Page {account.page_name or account.page_id!r}"
+    client = _facebook_client(app, http, endpoints)
+    stored = vault.current_token(account.id, TokenKind.FB_PAGE)
+    try:
+        app_token = client.facebook_app_token()
+        info = client.debug_token(stored.token, app_token=app_token)
+    except IGTokenError as exc:
+        return [
+            Check("page token", who, False, f"cannot ask Meta about the page token: {exc.message}", exc.fix)
+        ]
+    verdict = page_token_verdict(info, account.page_id)
+    if verdict.needs_reauth:
+        vault.mark_needs_reauth(account.id, verdict.detail, now=now)
+        return [
+            Check(
+                "page token",
+                who,
+                False,
+                f"{verdict.detail}; the account is now marked as needing re-authorization",
+                f"run `{relogin}` and approve as the Facebook user who manages the {page}",
+            )
+        ]
+    checks = [
+        Check(
+            "page token",
+            who,
+            verdict.ok,
+            f"{page}: {verdict.detail}",
+            "" if verdict.ok else f"run `{relogin}`",
         )
-    pages = answer.json().get("data", [])
-    linked = [p for p in pages if p.get("instagram_business_account")]
-    if not linked:
+    ]
+    try:
+        node = client.page_instagram_account(stored.token.value, account.page_id or "", now=now)
+    except NeedsReauthorizationError as exc:
+        checks.append(Check("Page link", who, False, exc.message, f"run `{relogin}`"))
+        return checks
+    except IGTokenError as exc:
+        checks.append(Check("Page link", who, False, f"cannot read the {page}: {exc.message}", exc.fix))
+        node = None
+    if node is not None:
+        linked = node.instagram_account
+        if linked is None or linked.user_id != account.ig_user_id:
+            checks.append(
+                Check(
+                    "Page link",
+                    who,
+                    False,
+                    f"{who} is no longer linked to the {page}",
+                    "link the Instagram professional account to the Page again (Instagram app: Settings > "
+                    f"Account type and tools > Connect a Facebook Page), then `{relogin}`",
+                )
+            )
+        else:
+            checks.append(Check("Page link", who, True, f"linked to the {page}"))
+    required = set(app.default_scopes)
+    granted = set(account.scopes)
+    missing = sorted(required - granted)
+    if missing:
+        scope_args = " ".join(f"--scope {s}" for s in sorted(required))
+        checks.append(
+            Check(
+                "permissions",
+                who,
+                False,
+                f"not granted: {', '.join(missing)} (granted: {', '.join(sorted(granted)) or 'none'})",
+                f"run `{relogin} {scope_args}` and leave every permission ticked",
+            )
+        )
+    else:
+        checks.append(Check("permissions", who, True, ", ".join(sorted(granted)) or "none recorded"))
+    checks.append(_facebook_expiry(vault, account, now=now, relogin=relogin, who=who))
+    return checks
+
+
+def _facebook_expiry(vault: Vault, account: AccountRecord, *, now: datetime, relogin: str, who: str) -> Check:
+    """The user token's 60 days and the 90-day data access: a new login renews both."""
+    from igtoken._exceptions import NotFoundError
+    from igtoken._models import TokenKind
+
+    deadlines: list[tuple[str, datetime]] = []
+    try:
+        user = vault.current_token(account.id, TokenKind.FB_USER).token
+    except NotFoundError:
+        user = None
+    if user is not None and user.expires_at is not None:
+        deadlines.append(("the Facebook user token", user.expires_at))
+    if account.data_access_expires_at is not None:
+        deadlines.append(("data access", account.data_access_expires_at))
+    if not deadlines:
+        return Check("expiry", who, True, "page token never expires")
+    what, when = min(deadlines, key=lambda d: d[1])
+    days = (when - now) / timedelta(days=1)
+    if days < EXPIRY_WARN_DAYS:
         return Check(
-            "Page link",
+            "expiry",
             who,
             False,
-            f"none of {len(pages)} Page(s) has an Instagram account linked",
-            "link the Instagram professional account to a Facebook Page (Page settings > Linked accounts)",
+            f"{what} ends in {days:.1f} days ({when:%Y-%m-%d})",
+            f"run `{relogin}` before then: a new Facebook login renews both",
         )
-    return Check("Page link", who, True, ", ".join(str(p.get("name")) for p in linked))
+    return Check("expiry", who, True, f"page token never expires; {what} ends in {days:.0f} days")

@@ -14,9 +14,11 @@ if TYPE_CHECKING:
     from igtoken.vault import AccountRecord, TokenInfo, Vault
 
 
-def current_token_info(vault: Vault, account_id: str) -> TokenInfo | None:
-    """The current token's metadata (never its value), or ``None``."""
-    return next((t for t in vault.token_history(account_id) if t.is_current), None)
+def current_token_info(vault: Vault, account: AccountRecord) -> TokenInfo | None:
+    """The served token's metadata (never its value), or ``None``: the page token of a Facebook
+    Login account, otherwise the current token."""
+    kind = account.served_kind
+    return next((t for t in vault.token_history(account.id, kind) if t.is_current), None)
 
 
 def days_left(expires_at: datetime | None, now: datetime) -> float | None:
@@ -28,7 +30,7 @@ def days_left(expires_at: datetime | None, now: datetime) -> float | None:
 
 def account_json(vault: Vault, account: AccountRecord, apps: dict[str, str], now: datetime) -> dict[str, Any]:
     """The documented JSON shape of one account with its current token's metadata."""
-    info = current_token_info(vault, account.id)
+    info = current_token_info(vault, account)
     token = None
     if info is not None:
         token = {
@@ -53,6 +55,8 @@ def account_json(vault: Vault, account: AccountRecord, apps: dict[str, str], now
         "scopes": list(account.scopes),
         "connected_at": account.created_at,
         "token": token,
+        "page": None if account.page_id is None else {"id": account.page_id, "name": account.page_name},
+        "data_access_expires_at": account.data_access_expires_at,
     }
 
 
@@ -135,7 +139,9 @@ def show(app: AppContext, account: str | None, show_token: bool) -> None:
     record = resolve_account(vault, account, sandbox=app.runtime.sandbox)
     shaped = account_json(vault, record, app_names(vault), now)
     if shaped["token"] is not None:
-        stored = vault.current_token(record.id, record_read=show_token, now=now, reader="cli accounts show")
+        stored = vault.current_token(
+            record.id, record.served_kind, record_read=show_token, now=now, reader="cli accounts show"
+        )
         shaped["token"]["value"] = mask_token(stored.token.value, show=show_token)
     history = [
         {"kind": t.kind, "issued_at": t.issued_at, "expires_at": t.expires_at, "retired_at": t.retired_at}
@@ -156,6 +162,10 @@ def show(app: AppContext, account: str | None, show_token: bool) -> None:
         ),
         ("Scopes", ", ".join(shaped["scopes"])),
     ]
+    if record.page_id is not None:
+        rows.append(("Facebook Page", f"{record.page_name or ''} (id {record.page_id})".strip()))
+        if record.data_access_expires_at is not None:
+            rows.append(("Data access until", _when(record.data_access_expires_at)))
     t = shaped["token"]
     if t is not None:
         rows += [

@@ -17,8 +17,10 @@ def doctor(app: AppContext, app_name: str | None, account: str | None) -> None:
 
     Apps: Instagram app id (not the Facebook one), secret, redirect URIs (https, exact match:
     trailing slash, www), scope names (Instagram Login vs Facebook Login, retired Basic Display).
-    Accounts: token valid, account type, permissions, expiry and last refresh, Meta usage, and
-    for Facebook Login apps the Page link. Exits 1 when any check fails.
+    Accounts: token valid, account type, permissions, expiry and last refresh, Meta usage. For
+    Facebook Login apps: the Meta app id and secret, Facebook permission names, and per account
+    the page token (debug_token; a dead one marks the account for re-authorization), the Page
+    link, and the user token and data-access expiries. Exits 1 when any check fails.
 
     \b
     Examples:

@@ -1,5 +1,11 @@
 """``igtoken login``: connect an Instagram account, from the authorize URL to a token in the vault.
 
+Both of Meta's login products go the same way; the app's flow kind picks the dialog:
+Instagram Login (``www.instagram.com/oauth/authorize``) stores one account with its
+60-day token; Facebook Login (``www.facebook.com/dialog/oauth``) stores one account per
+Facebook Page that has a linked Instagram account, with its page token (never expires)
+and the 60-day user token it came from, and names the Pages it could not use.
+
 The redirect comes back one of two ways:
 
 - on a :class:`~igtoken.cli._loopback.LoopbackReceiver` when the app's redirect URI is a
@@ -26,8 +32,10 @@ from igtoken.cli._context import AppContext, json_option, pass_ctx
 
 if TYPE_CHECKING:
     from igtoken._config import ClientConfig
+    from igtoken._fb_models import FacebookLoginResult
     from igtoken._models import LoginResult
     from igtoken.cli._loopback import LoopbackReceiver
+    from igtoken.facebook_accounts import FacebookConnection
     from igtoken.vault import AccountRecord, AppRecord
 
 
@@ -41,9 +49,9 @@ if TYPE_CHECKING:
 @click.option(
     "--account",
     "demo_account",
-    default="demo_business",
-    show_default=True,
-    help="Sandbox only: the demo account to approve as when no browser is used.",
+    default=None,
+    help="Sandbox only: the demo account to approve as when no browser is used "
+    "(default: demo_business, or demo_fb_user for a Facebook Login app).",
 )
 @click.option("--scope", "scopes", multiple=True, help="Scope to request (repeatable). Default: the app's.")
 @click.option(
@@ -59,28 +67,37 @@ def login(
     paste: bool,
     no_browser: bool,
     sandbox: bool,
-    demo_account: str,
+    demo_account: str | None,
     scopes: tuple[str, ...],
     redirect_uri: str | None,
     timeout: float,
     show_token: bool,
 ) -> None:
-    """Connect an Instagram account: authorize in the browser, store a 60-day token.
+    """Connect an Instagram account: authorize in the browser, store its token.
+
+    Instagram Login apps store a 60-day token; Facebook Login apps store one account per
+    Facebook Page with a linked Instagram account, with its page token (never expires).
 
     \b
     Examples:
       igtoken login --sandbox                   # try it: the emulator's demo world, no Meta app needed
       igtoken login --sandbox --account demo_creator
+      igtoken login --sandbox --app demo-facebook   # Facebook Login: one account per linked Page
       igtoken login --app shop                  # opens the browser, waits on the loopback redirect URI
       igtoken login --app shop --paste          # paste the final URL from the address bar
       igtoken login --app shop --no-browser     # print the URL (e.g. over SSH)
     """
-    from igtoken._scopes import DEFAULT_SCOPES, check_scopes, split_scopes
+    from igtoken._models import FlowKind, LoginResult
 
     if sandbox:
         app.use_sandbox()
     record = _pick_app(app, app_name)
-    requested = check_scopes(split_scopes(scopes) or record.default_scopes or DEFAULT_SCOPES)
+    facebook = record.flow_kind is FlowKind.FACEBOOK_LOGIN
+    requested = _requested_scopes(record, scopes, facebook=facebook)
+    if demo_account is None:
+        from igtoken.emulator import demo
+
+        demo_account = demo.DEMO_FB_USER if facebook else demo.DEMO_BUSINESS
     with _session(app, record, redirect_uri=redirect_uri, paste=paste, timeout=timeout) as (
         config,
         receiver,
@@ -95,9 +112,28 @@ def login(
             paste=paste,
             no_browser=no_browser,
             demo_account=demo_account,
+            facebook=facebook,
         )
-    account = _store(app, record, result)
-    _report(app, record, account, result, show_token=show_token)
+    if isinstance(result, LoginResult):
+        account = _store(app, record, result)
+        _report(app, record, account, result, show_token=show_token)
+        return
+    connection = _store_facebook(app, record, result)
+    _report_facebook(app, record, connection, show_token=show_token)
+
+
+def _requested_scopes(record: AppRecord, scopes: tuple[str, ...], *, facebook: bool) -> tuple[str, ...]:
+    """The scopes to ask for, checked against the app's product (the two use different names)."""
+    from igtoken._scopes import split_scopes
+
+    given = split_scopes(scopes) or record.default_scopes
+    if facebook:
+        from igtoken._fb_scopes import DEFAULT_FACEBOOK_SCOPES, check_facebook_scopes
+
+        return check_facebook_scopes(given or DEFAULT_FACEBOOK_SCOPES)
+    from igtoken._scopes import DEFAULT_SCOPES, check_scopes
+
+    return check_scopes(given or DEFAULT_SCOPES)
 
 
 def _pick_app(app: AppContext, name: str | None) -> AppRecord:
@@ -135,15 +171,8 @@ def _session(
 ) -> Iterator[tuple[ClientConfig, LoopbackReceiver | None, str]]:
     """The client configuration, the receiver (``None`` when pasting) and the ``state`` of this login."""
     from igtoken._authorize import new_state
-    from igtoken._exceptions import ConfigurationError
-    from igtoken._models import FlowKind
     from igtoken.cli._loopback import LoopbackReceiver
 
-    if record.flow_kind is FlowKind.FACEBOOK_LOGIN:
-        raise ConfigurationError(
-            f"app {record.name!r} uses Facebook Login; `igtoken login` drives Instagram Login apps",
-            fix="connect Facebook Login accounts through the service's connect link (igtoken serve)",
-        )
     runtime = app.runtime
     state = new_state()
     if runtime.sandbox and not runtime.settings.meta_base_url:
@@ -196,7 +225,9 @@ def _authorize_and_login(
     paste: bool,
     no_browser: bool,
     demo_account: str,
-) -> LoginResult:
+    facebook: bool,
+) -> LoginResult | FacebookLoginResult:
+    """Send the person to the dialog of the app's product, take the redirect back, finish the login."""
     import httpx
 
     from igtoken._client import Client
@@ -204,7 +235,10 @@ def _authorize_and_login(
     from igtoken.cli._loopback import parse_pasted_url
 
     with httpx.Client(timeout=config.timeout) as http, Client(config, http=http) as client:
-        url = client.authorization_url(state=state, scopes=scopes)
+        if facebook:
+            url = client.facebook_authorization_url(state=state, scopes=scopes)
+        else:
+            url = client.authorization_url(state=state, scopes=scopes)
         interactive = app.interactive if app.interactive is not None else is_interactive()
         sandbox = app.runtime.sandbox
         if receiver is not None and sandbox and (no_browser or not interactive):
@@ -223,6 +257,8 @@ def _authorize_and_login(
         else:
             pasted = click.prompt("After approving, paste the full URL your browser was sent to", err=True)
             callback = parse_pasted_url(pasted, config.app.redirect_uri)
+        if facebook:
+            return client.facebook_login(callback, expected_state=state, requested_scopes=scopes)
         return client.login(callback, expected_state=state, requested_scopes=scopes)
 
 
@@ -236,7 +272,8 @@ def _approve_in_emulator(http: Any, authorize_url: str, account: str, *, verify:
     if answer.status_code not in (302, 303) or not location:
         raise ConfigurationError(
             f"the sandbox emulator did not approve the login as {account!r} (HTTP {answer.status_code})",
-            fix="pick a demo account: --account demo_business or --account demo_creator",
+            fix="pick a demo account: --account demo_business or --account demo_creator "
+            "(Instagram Login), --account demo_fb_user (Facebook Login)",
         )
     import httpx
 
@@ -291,3 +328,79 @@ def _report(
         click.echo(f"Not granted: {', '.join(result.missing_scopes)} (the person unticked them).", err=True)
     prefix = "igtoken --sandbox" if app.runtime.sandbox else "igtoken"
     click.echo(f'Next: {prefix} token   (e.g. curl -H "Authorization: Bearer $({prefix} token)" …)')
+
+
+def _store_facebook(app: AppContext, record: AppRecord, result: FacebookLoginResult) -> FacebookConnection:
+    """Store every linked Page; without one, nothing is stored and the person is told why."""
+    from igtoken._exceptions import AuthorizationError
+    from igtoken.facebook_accounts import first_check_at, summarize_facebook_login
+
+    now = app.now()
+    accounts = app.vault.save_facebook_login(record.id, result, now=now, next_check_at=first_check_at(now))
+    connection = summarize_facebook_login(result, accounts)
+    if not connection.accounts:
+        names = connection.unlinked_names()
+        found = f"Pages found: {', '.join(names)}" if names else "no Page came back"
+        raise AuthorizationError(
+            f"the Facebook login connected no Instagram account ({found})",
+            fix=connection.hint or "link an Instagram professional account to one of the Pages",
+        )
+    return connection
+
+
+def _report_facebook(
+    app: AppContext, record: AppRecord, connection: FacebookConnection, *, show_token: bool
+) -> None:
+    from igtoken._models import TokenKind
+    from igtoken.cli._output import mask_token, print_json
+
+    tokens = {a.id: app.vault.current_token(a.id, TokenKind.FB_PAGE).token for a in connection.accounts}
+    if app.json:
+        print_json(
+            {
+                "accounts": [
+                    {
+                        "id": a.id,
+                        "username": a.username,
+                        "ig_user_id": a.ig_user_id,
+                        "account_type": a.account_type,
+                        "app": record.name,
+                        "page_id": a.page_id,
+                        "page_name": a.page_name,
+                        "scopes": list(a.scopes),
+                        "token": mask_token(tokens[a.id].value, show=show_token),
+                        "expires_at": None,
+                    }
+                    for a in connection.accounts
+                ],
+                "unlinked_pages": [{"id": p.page_id, "name": p.page_name} for p in connection.unlinked_pages],
+                "user_token_expires_at": connection.user_token_expires_at,
+                "data_access_expires_at": connection.data_access_expires_at,
+                "missing_scopes": list(connection.missing_scopes),
+            }
+        )
+        return
+    for a in connection.accounts:
+        click.echo(
+            f"Connected @{a.username} through the Page {a.page_name or a.page_id!r} with app {record.name!r}."
+        )
+        click.echo(f"Page token {mask_token(tokens[a.id].value, show=show_token)}, never expires.")
+    for name in connection.unlinked_names():
+        click.echo(f"Page {name!r} has no linked Instagram professional account; not connected.", err=True)
+    if connection.user_token_expires_at is not None:
+        click.echo(
+            f"The Facebook user token it came from is valid until "
+            f"{connection.user_token_expires_at:%Y-%m-%d %H:%M} UTC"
+            + (
+                f"; data access lasts until {connection.data_access_expires_at:%Y-%m-%d} UTC."
+                if connection.data_access_expires_at
+                else "."
+            )
+        )
+    if connection.missing_scopes:
+        click.echo(
+            f"Not granted: {', '.join(connection.missing_scopes)} (the person unticked them).", err=True
+        )
+    prefix = "igtoken --sandbox" if app.runtime.sandbox else "igtoken"
+    first = connection.accounts[0].username
+    click.echo(f"Next: {prefix} token {first}")

@@ -49,19 +49,25 @@ def fresh_token(app: AppContext, account: AccountRecord) -> FreshToken:
     record = vault.get_app(account.app_id)
     relogin = login_command(record, sandbox=app.runtime.sandbox)
     who = f"@{account.username}" if account.username else account.id
+    approver = (
+        f"the Facebook user who manages the Page {account.page_name or account.page_id!r}"
+        if account.via_facebook
+        else who
+    )
     if account.status.value != "active":
         reason = f": {account.status_reason}" if account.status_reason else ""
         raise NeedsReauthorizationError(
             f"{who} needs to log in again (status {account.status.value}{reason})",
             status_code=0,
-            fix=f"run `{relogin}` and approve as {who}",
+            fix=f"run `{relogin}` and approve as {approver}",
         )
-    stored = vault.current_token(account.id, record_read=True, now=now, reader="cli")
+    # Facebook Login accounts are served their page token; it is checked, never refreshed.
+    stored = vault.current_token(account.id, account.served_kind, record_read=True, now=now, reader="cli")
     token = stored.token
     if token.is_expired(now):
         raise TokenExpiredError(
             f"the token of {who} expired on {token.expires_at:%Y-%m-%d %H:%M} UTC",
-            fix=f"run `{relogin}` and approve as {who}",
+            fix=f"run `{relogin}` and approve as {approver}",
         )
     due = stored.next_refresh_at is not None and now >= stored.next_refresh_at
     if token.kind is not TokenKind.IG_LONG or not due or not can_refresh(token, now):

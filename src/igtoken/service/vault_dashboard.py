@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from igtoken._exceptions import ConflictError
-from igtoken._models import FlowKind
+from igtoken._models import FlowKind, TokenKind
 from igtoken.service.views import (
     AccountDetail,
     AccountRow,
@@ -48,8 +48,18 @@ class VaultDashboard:
     async def _app_names(self) -> dict[str, str]:
         return {app.id: app.name for app in await self._vault.list_apps()}
 
-    async def _current(self, account_id: str) -> TokenInfo | None:
-        for info in await self._vault.token_history(account_id):
+    async def _current(self, account: AccountRecord) -> TokenInfo | None:
+        """The token the account is served: its page token for Facebook Login, else the current one."""
+        for info in await self._vault.token_history(account.id, account.served_kind):
+            if info.is_current:
+                return info
+        return None
+
+    async def _user_token(self, account: AccountRecord) -> TokenInfo | None:
+        """A Facebook Login account's user token (the one its page token came from)."""
+        if not account.via_facebook:
+            return None
+        for info in await self._vault.token_history(account.id, TokenKind.FB_USER):
             if info.is_current:
                 return info
         return None
@@ -59,7 +69,7 @@ class VaultDashboard:
         names = await self._app_names()
         rows = []
         for account in await self._vault.list_accounts():
-            token = await self._current(account.id)
+            token = await self._current(account)
             rows.append(
                 AccountRow(
                     id=account.id,
@@ -70,6 +80,8 @@ class VaultDashboard:
                     expires_at=token.expires_at if token else None,
                     next_refresh_at=token.next_refresh_at if token else None,
                     last_error=(token.last_error if token else None) or account.status_reason,
+                    token_kind=str(token.kind) if token else None,
+                    page_name=account.page_name,
                 )
             )
         return rows
@@ -78,7 +90,8 @@ class VaultDashboard:
         """One account's details and current token metadata."""
         account: AccountRecord = await self._vault.get_account(account_id)
         names = await self._app_names()
-        token = await self._current(account_id)
+        token = await self._current(account)
+        user_token = await self._user_token(account)
         return AccountDetail(
             id=account.id,
             username=account.username or "(deleted)",
@@ -94,6 +107,10 @@ class VaultDashboard:
             next_refresh_at=token.next_refresh_at if token else None,
             failure_count=token.failure_count if token else 0,
             last_error=(token.last_error if token else None) or account.status_reason,
+            page_id=account.page_id,
+            page_name=account.page_name,
+            user_token_expires_at=user_token.expires_at if user_token else None,
+            data_access_expires_at=account.data_access_expires_at,
         )
 
     async def events(self, account_id: str) -> list[EventRow]:
@@ -105,11 +122,13 @@ class VaultDashboard:
         ]
 
     async def apps(self) -> list[AppChoice]:
-        """Instagram Login apps (connect links serve those)."""
+        """Every app: connect links serve Instagram Login and Facebook Login apps alike."""
         return [
-            AppChoice(id=app.id, name=app.name)
+            AppChoice(
+                id=app.id,
+                name=f"{app.name} (Facebook Login)" if app.flow_kind is FlowKind.FACEBOOK_LOGIN else app.name,
+            )
             for app in await self._vault.list_apps()
-            if app.flow_kind is FlowKind.INSTAGRAM_LOGIN
         ]
 
     async def links(self) -> list[LinkRow]:
@@ -149,7 +168,7 @@ class VaultDashboard:
         """Current tokens expiring per day."""
         days: Counter[datetime] = Counter()
         for account in await self._vault.list_accounts():
-            token = await self._current(account.id)
+            token = await self._current(account)
             if token is not None and token.expires_at is not None:
                 day = token.expires_at.replace(hour=0, minute=0, second=0, microsecond=0)
                 days[day] += 1
@@ -158,8 +177,10 @@ class VaultDashboard:
     # -- actions -------------------------------------------------------------------------------
 
     async def refresh_now(self, account_id: str) -> str:
-        """Refresh the token now."""
+        """Refresh the token now (a Facebook page token is checked with Meta instead)."""
         stored = await self._w.refresh(account_id)
+        if stored.token.kind is TokenKind.FB_PAGE:
+            return "Page token checked: Meta accepts it; it never expires."
         expires = stored.token.expires_at
         return "Token refreshed" + (f"; valid until {expires:%Y-%m-%d %H:%M} UTC." if expires else ".")
 

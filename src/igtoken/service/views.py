@@ -22,6 +22,10 @@ class AccountRow:
     expires_at: datetime | None = None
     next_refresh_at: datetime | None = None
     last_error: str | None = None
+    #: ``fb_page`` tokens never expire: the list says so instead of leaving the column empty.
+    token_kind: str | None = None
+    #: The Facebook Page of a Facebook Login account.
+    page_name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +46,11 @@ class AccountDetail:
     next_refresh_at: datetime | None = None
     failure_count: int = 0
     last_error: str | None = None
+    page_id: str | None = None
+    page_name: str | None = None
+    #: Facebook Login: the user token's expiry (60 days) and the data-access expiry (90 days).
+    user_token_expires_at: datetime | None = None
+    data_access_expires_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +133,8 @@ class ConnectLanding:
     requested_by: str = ""
     expires_at: datetime | None = None
     is_reauthorization: bool = False
+    #: Where the person logs in: ``Instagram`` or ``Facebook`` (Facebook Login apps).
+    provider: str = "Instagram"
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,3 +146,7 @@ class ConnectOutcome:
     reason: str | None = None
     retry_url: str | None = None
     contact: str = ""
+    #: Facebook Login: the accounts connected, as ``@username (Page name)``.
+    connected: tuple[str, ...] = ()
+    #: Facebook Login: the Pages found without a linked Instagram account.
+    unlinked_pages: tuple[str, ...] = ()

@@ -24,12 +24,11 @@ from fastapi import FastAPI, Request
 from igtoken._config import ClientConfig
 from igtoken._endpoints import Endpoints
 from igtoken._exceptions import (
-    ConfigurationError,
     NeedsReauthorizationError,
     NotFoundError,
     TokenExpiredError,
 )
-from igtoken._models import AccessToken, FlowKind, TokenKind
+from igtoken._models import AccessToken, TokenKind
 from igtoken._secret import Secret
 from igtoken.service.config import RateLimits, ServiceConfig
 from igtoken.service.interfaces import (
@@ -96,12 +95,10 @@ class ServiceWiring:
         return f"{self.public_url.rstrip('/')}/connect/{code.reveal()}"
 
     def client_config(self, app: AppRecord) -> ClientConfig:
-        """The client configuration of ``app`` with the service's redirect URI (which it must know)."""
-        if app.flow_kind is not FlowKind.INSTAGRAM_LOGIN:
-            raise ConfigurationError(
-                f"app {app.name!r} uses Facebook Login; connect links serve Instagram Login apps only",
-                fix="create the link for an Instagram Login app",
-            )
+        """The client configuration of ``app`` with the service's redirect URI (which it must know).
+
+        For a Facebook Login app the credentials are the Meta app's (``config.facebook``).
+        """
         return self.runtime.client_config(app, endpoints=self.endpoints, redirect_uri=self.redirect_uri)
 
     async def create_reauth_link(self, account_id: str) -> tuple[str, str]:
@@ -127,12 +124,18 @@ class ServiceWiring:
         return (await self.create_reauth_link(account_id))[1]
 
     async def refresh(self, account_id: str) -> StoredToken:
-        """Refresh the account's long-lived token now; if Meta refuses it, mark it for re-authorization."""
+        """Refresh the account's long-lived token now; if Meta refuses it, mark it for re-authorization.
+
+        A Facebook Login account's page token cannot be refreshed: it is checked instead
+        (:meth:`check_page_token`).
+        """
         from igtoken._client import AsyncClient
         from igtoken.refresh import next_refresh_at
 
         account = await self.vault.get_account(account_id)
         require_usable(account)
+        if account.via_facebook:
+            return await self.check_page_token(account_id)
         stored = await self.vault.current_token(account_id, TokenKind.IG_LONG)
         app = await self.vault.get_app(account.app_id)
         client = AsyncClient(self.client_config(app), http=self.http)
@@ -153,6 +156,41 @@ class ServiceWiring:
             data={"trigger": "on_demand"},
         )
         return await self.vault.current_token(account_id, TokenKind.IG_LONG)
+
+    async def check_page_token(self, account_id: str) -> StoredToken:
+        """Ask Meta (``debug_token``, with the Meta app's token) whether the account's page token still works.
+
+        A dead token (190: password changed, Page role lost, app removed) marks the account
+        for re-authorization and raises :class:`NeedsReauthorizationError`; a live one gets
+        its next check scheduled and a ``token_checked`` event.
+        """
+        from igtoken._client import AsyncClient
+        from igtoken.facebook_accounts import first_check_at, page_token_verdict
+
+        account = await self.vault.get_account(account_id)
+        require_usable(account)
+        stored = await self.vault.current_token(account_id, TokenKind.FB_PAGE)
+        app = await self.vault.get_app(account.app_id)
+        client = AsyncClient(self.client_config(app), http=self.http)
+        info = await client.debug_token(stored.token, app_token=await client.facebook_app_token())
+        now = self.clock()
+        verdict = page_token_verdict(info, account.page_id)
+        if verdict.needs_reauth:
+            await self.vault.mark_needs_reauth(account_id, verdict.detail, now=now)
+            raise NeedsReauthorizationError(
+                f"account {account_id!r}: {verdict.detail}",
+                status_code=0,
+                fix="the account's owner must log in with Facebook again (re-authorization link)",
+            )
+        await self.vault.set_next_refresh(account_id, first_check_at(now), kind=TokenKind.FB_PAGE)
+        await self.vault.append_event(
+            "token_checked",
+            now=now,
+            app_id=account.app_id,
+            account_id=account_id,
+            data={"trigger": "on_demand", "valid": verdict.ok, "detail": verdict.detail},
+        )
+        return await self.vault.current_token(account_id, TokenKind.FB_PAGE)
 
 
 def register_sandbox_redirect_uri(vault: Vault, redirect_uri: str, *, now: datetime) -> list[str]:
@@ -179,7 +217,8 @@ def require_usable(account: AccountRecord) -> None:
         raise NotFoundError(f"the data of account {account.id!r} was deleted at the person's request")
     if status == "deauthorized":
         raise TokenExpiredError(
-            f"account {account.id!r} removed the app on Instagram; its tokens were destroyed",
+            f"account {account.id!r} removed the app on "
+            f"{'Facebook' if account.via_facebook else 'Instagram'}; its tokens were destroyed",
             fix="the account's owner must connect again (re-authorization link)",
         )
     if status == "needs_reauth":
@@ -222,7 +261,7 @@ def current_tokens(vault: Vault) -> dict[str, datetime | None]:
     """Each account's current token expiry (accounts without a token are absent)."""
     out: dict[str, datetime | None] = {}
     for account in vault.list_accounts():
-        for info in vault.token_history(account.id):
+        for info in vault.token_history(account.id, account.served_kind):
             if info.is_current:
                 out[account.id] = info.expires_at
                 break

@@ -138,6 +138,7 @@ class AsyncVault:
     set_app_secret = _offload(Vault.set_app_secret)
     update_app = _offload(Vault.update_app)
     save_login = _offload(Vault.save_login)
+    save_facebook_login = _offload(Vault.save_facebook_login)
     store_token = _offload(Vault.store_token)
     get_account = _offload(Vault.get_account)
     find_account = _offload(Vault.find_account)

@@ -113,6 +113,11 @@ class AppSecret(Base):
 class Account(Base):
     """One connected Instagram professional account of one app.
 
+    An account connected through Facebook Login also names the Page it hangs
+    off (``page_id``, ``page_name``), the Facebook user who connected it
+    (``fb_user_id``, app-scoped: what Meta's deauthorize callback names) and
+    when that person's data access lapses (``data_access_expires_at``).
+
     After a data deletion the row stays as a tombstone (status ``deleted``)
     with every personal field emptied, so events keep a stable reference.
     """
@@ -131,6 +136,10 @@ class Account(Base):
     status_reason: Mapped[str | None] = mapped_column(sa.Text)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    page_id: Mapped[str | None] = mapped_column(sa.String(64))
+    page_name: Mapped[str | None] = mapped_column(sa.String(200))
+    fb_user_id: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    data_access_expires_at: Mapped[datetime | None]
 
 
 class Token(Base):

@@ -93,7 +93,12 @@ class AppRecord:
 
 @dataclass(frozen=True, slots=True)
 class AccountRecord:
-    """A connected Instagram account (personal fields are ``None`` once deleted)."""
+    """A connected Instagram account (personal fields are ``None`` once deleted).
+
+    The last four fields are set for accounts connected through Facebook Login:
+    the Page the Instagram account is linked to, the (app-scoped) Facebook user
+    who connected it, and when that person's 90-day data access lapses.
+    """
 
     id: str
     app_id: str
@@ -106,6 +111,21 @@ class AccountRecord:
     status_reason: str | None
     created_at: datetime
     updated_at: datetime
+    page_id: str | None = None
+    page_name: str | None = None
+    fb_user_id: str | None = None
+    data_access_expires_at: datetime | None = None
+
+    @property
+    def via_facebook(self) -> bool:
+        """Whether the account was connected through a Facebook Page (Facebook Login)."""
+        return self.page_id is not None
+
+    @property
+    def served_kind(self) -> TokenKind | None:
+        """The kind of token this account's users are handed: the page token for Facebook
+        Login accounts, otherwise ``None`` (the newest current token of any kind)."""
+        return TokenKind.FB_PAGE if self.page_id is not None else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,6 +33,7 @@ from igtoken._exceptions import (
     NotFoundError,
     StorageError,
 )
+from igtoken._fb_models import FacebookLoginResult
 from igtoken._models import AccessToken, AccountType, FlowKind, Profile, TokenKind
 from igtoken._secret import Secret
 from igtoken.vault import rotation
@@ -387,44 +388,18 @@ class Vault:
         granted = list(token.scopes if scopes is None else scopes)
         with self._db.write() as conn:
             app_id = self._resolve_app(conn, app)
-            candidate = new_id()
-            conn.execute(
-                self._db.insert(Account)
-                .values(
-                    id=candidate,
-                    app_id=app_id,
-                    ig_user_id=profile.user_id,
-                    app_scoped_id=profile.app_scoped_id,
-                    username=profile.username,
-                    account_type=profile.account_type.value if profile.account_type else None,
-                    scopes=granted,
-                    status=AccountStatus.ACTIVE.value,
-                    created_at=now,
-                    updated_at=now,
-                )
-                .on_conflict_do_nothing(index_elements=["app_id", "ig_user_id"])
+            account_id, reconnected = self._upsert_account(
+                conn,
+                app_id,
+                profile.user_id,
+                {
+                    "app_scoped_id": profile.app_scoped_id,
+                    "username": profile.username,
+                    "account_type": profile.account_type.value if profile.account_type else None,
+                    "scopes": granted,
+                },
+                now=now,
             )
-            lock = sa.select(Account.id).where(
-                Account.app_id == app_id, Account.ig_user_id == profile.user_id
-            )
-            if self._db.is_postgres:
-                lock = lock.with_for_update()
-            account_id = conn.execute(lock).scalar_one()
-            reconnected = account_id != candidate
-            if reconnected:
-                conn.execute(
-                    sa.update(Account)
-                    .where(Account.id == account_id)
-                    .values(
-                        app_scoped_id=profile.app_scoped_id,
-                        username=profile.username,
-                        account_type=profile.account_type.value if profile.account_type else None,
-                        scopes=granted,
-                        status=AccountStatus.ACTIVE.value,
-                        status_reason=None,
-                        updated_at=now,
-                    )
-                )
             self._put_token(conn, account_id, token, now=now, next_refresh_at=next_refresh_at)
             if use_link is not None:
                 self.links.use_in(conn, use_link, now=now, account_id=account_id)
@@ -437,6 +412,115 @@ class Vault:
                 data={"kind": token.kind.value, "reconnected": reconnected},
             )
         return self.get_account(account_id)
+
+    def _upsert_account(
+        self, conn: sa.Connection, app_id: str, ig_user_id: str, values: dict[str, Any], *, now: datetime
+    ) -> tuple[str, bool]:
+        """Insert the account of ``ig_user_id`` or update it (active again); ``(id, reconnected)``.
+
+        The row is locked before it is touched, so a concurrent login of the same
+        account queues up behind this one.
+        """
+        candidate = new_id()
+        conn.execute(
+            self._db.insert(Account)
+            .values(
+                id=candidate,
+                app_id=app_id,
+                ig_user_id=ig_user_id,
+                status=AccountStatus.ACTIVE.value,
+                created_at=now,
+                updated_at=now,
+                **values,
+            )
+            .on_conflict_do_nothing(index_elements=["app_id", "ig_user_id"])
+        )
+        lock = sa.select(Account.id).where(Account.app_id == app_id, Account.ig_user_id == ig_user_id)
+        if self._db.is_postgres:
+            lock = lock.with_for_update()
+        account_id: str = conn.execute(lock).scalar_one()
+        reconnected = account_id != candidate
+        if reconnected:
+            conn.execute(
+                sa.update(Account)
+                .where(Account.id == account_id)
+                .values(status=AccountStatus.ACTIVE.value, status_reason=None, updated_at=now, **values)
+            )
+        return account_id, reconnected
+
+    def save_facebook_login(
+        self,
+        app: str,
+        result: FacebookLoginResult,
+        *,
+        now: datetime,
+        next_check_at: datetime | None = None,
+        use_link: str | None = None,
+    ) -> list[AccountRecord]:
+        """Store every Page of a Facebook login that has a linked Instagram account, atomically.
+
+        One account per linked Page (keyed by the Instagram account's id, as for
+        Instagram Login), each with its page token (kind ``fb_page``, current,
+        scheduled for its first check at ``next_check_at``) and the long-lived
+        user token it came from (kind ``fb_user``, with its expiry), plus the
+        Page, the Facebook user and the data-access expiry on the account. Pages
+        without a linked account, or without a page token, are not stored; with
+        none left nothing is written and the list is empty. Logging in again
+        updates the accounts and rotates both tokens. With ``use_link``, one use
+        of that connect link is spent in the same transaction (as in :meth:`save_login`),
+        and only when at least one account is stored.
+        """
+        _check_aware("now", now)
+        _check_aware("next_check_at", next_check_at)
+        user_token = result.user_token
+        if user_token.kind is not TokenKind.FB_USER:
+            raise ConfigurationError(
+                f"a Facebook login carries an fb_user token, not {user_token.kind.value}"
+            )
+        _check_aware("data_access_expires_at", result.data_access_expires_at)
+        granted = list(result.granted_scopes or user_token.scopes)
+        ids: list[str] = []
+        with self._db.write() as conn:
+            app_id = self._resolve_app(conn, app)
+            for page in result.pages:
+                profile, page_token = page.instagram_account, page.page_token
+                if profile is None or not profile.user_id or page_token is None:
+                    continue
+                if page_token.kind is not TokenKind.FB_PAGE:
+                    raise ConfigurationError(
+                        f"Page {page.page_id} carries a {page_token.kind.value} token, not fb_page"
+                    )
+                account_type = profile.account_type or AccountType.BUSINESS
+                account_id, reconnected = self._upsert_account(
+                    conn,
+                    app_id,
+                    profile.user_id,
+                    {
+                        "app_scoped_id": profile.app_scoped_id,
+                        "username": profile.username,
+                        "account_type": account_type.value,
+                        "scopes": granted,
+                        "page_id": page.page_id,
+                        "page_name": page.page_name,
+                        "fb_user_id": user_token.user_id,
+                        "data_access_expires_at": result.data_access_expires_at,
+                    },
+                    now=now,
+                )
+                self._put_token(conn, account_id, user_token, now=now, next_refresh_at=None)
+                self._put_token(conn, account_id, page_token, now=now, next_refresh_at=next_check_at)
+                self._event(
+                    conn,
+                    EventType.CONNECTED,
+                    now=now,
+                    app_id=app_id,
+                    account_id=account_id,
+                    data={"kind": page_token.kind.value, "page_id": page.page_id, "reconnected": reconnected},
+                )
+                ids.append(account_id)
+            if use_link is not None and ids:
+                self.links.use_in(conn, use_link, now=now, account_id=ids[0])
+        return [self.get_account(i) for i in ids]
 
     def store_token(
         self,
@@ -965,6 +1049,10 @@ class Vault:
                     username=None,
                     account_type=None,
                     scopes=[],
+                    page_id=None,
+                    page_name=None,
+                    fb_user_id=None,
+                    data_access_expires_at=None,
                     status=AccountStatus.DELETED.value,
                     status_reason=None,
                     updated_at=now,
@@ -1105,4 +1193,8 @@ def _account_record(row: AnyRow) -> AccountRecord:
         status_reason=row.status_reason,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        page_id=row.page_id,
+        page_name=row.page_name,
+        fb_user_id=row.fb_user_id,
+        data_access_expires_at=row.data_access_expires_at,
     )

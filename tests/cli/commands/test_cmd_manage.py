@@ -15,7 +15,7 @@ APP_KEYS = {
 }  # fmt: skip
 ACCOUNT_KEYS = {
     "id", "username", "ig_user_id", "app_scoped_id", "app", "account_type", "status",
-    "status_reason", "scopes", "connected_at", "token",
+    "status_reason", "scopes", "connected_at", "token", "page", "data_access_expires_at",
 }  # fmt: skip
 TOKEN_KEYS = {
     "kind", "issued_at", "expires_at", "days_left", "last_refreshed_at", "next_refresh_at",

@@ -141,7 +141,9 @@ async def get_token(request: Request, account_id: AccountId, principal: Principa
     account = await wiring.vault.get_account(account_id)
     require_usable(account)
     now = wiring.clock()
-    stored = await wiring.vault.current_token(account_id, record_read=True, now=now, reader=principal.id)
+    stored = await wiring.vault.current_token(
+        account_id, account.served_kind, record_read=True, now=now, reader=principal.id
+    )
     if stored.token.is_expired(now):
         from igtoken._exceptions import TokenExpiredError
 
@@ -155,7 +157,11 @@ async def get_token(request: Request, account_id: AccountId, principal: Principa
 
 @router.post("/accounts/{account_id}/refresh", response_model=TokenMeta, responses=_ERRORS)
 async def refresh_token(request: Request, account_id: AccountId, principal: Principal) -> TokenMeta:
-    """Refresh the account's long-lived token now (Meta allows it from 24 hours of age)."""
+    """Refresh the account's long-lived token now (Meta allows it from 24 hours of age).
+
+    A Facebook Login account's page token never expires and cannot be refreshed: it is
+    checked with Meta's ``debug_token`` instead, and a dead one answers 409.
+    """
     require_scope(principal, account_id)
     stored = await wiring_of(request).refresh(account_id)
     return TokenMeta.model_validate(token_body(stored, include_token=False))
@@ -211,7 +217,7 @@ async def graph_proxy(request: Request, account_id: AccountId, path: str, princi
     require_usable(account)
     app = await wiring.vault.get_app(account.app_id)
     now = wiring.clock()
-    kind = TokenKind.IG_LONG if app.flow_kind is FlowKind.INSTAGRAM_LOGIN else None
+    kind = TokenKind.IG_LONG if app.flow_kind is FlowKind.INSTAGRAM_LOGIN else account.served_kind
     stored = await wiring.vault.current_token(
         account_id, kind, record_read=True, now=now, reader=f"{principal.id} (graph proxy)"
     )

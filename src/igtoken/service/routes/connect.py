@@ -1,4 +1,9 @@
-"""Onboarding: a connect link's page, the hop to Instagram, and the OAuth callback.
+"""Onboarding: a connect link's page, the hop to Instagram (or Facebook), and the OAuth callback.
+
+The link's app decides the dialog: Instagram Login apps go to Instagram's authorize
+URL; Facebook Login apps go to the Facebook Login dialog, and their callback stores one
+account per Facebook Page with a linked Instagram account (page token and user token).
+The state is bound to the link and its app, so the callback knows which flow it finishes.
 
 ``GET /connect/{code}`` only shows what will be asked (a link preview must not spend
 anything). ``GET /connect/{code}/authorize`` issues a fresh OAuth state — single use,
@@ -14,7 +19,7 @@ stores anything.
 from __future__ import annotations
 
 import logging
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
@@ -26,6 +31,7 @@ from igtoken._exceptions import (
     NotFoundError,
     PersonalAccountError,
 )
+from igtoken._models import FlowKind
 from igtoken._secret import Secret
 from igtoken.service.onboarding import (
     connect_denied_page,
@@ -36,10 +42,27 @@ from igtoken.service.onboarding import (
 )
 from igtoken.service.ratelimit import rate_limit
 from igtoken.service.views import ConnectLanding, ConnectOutcome
-from igtoken.service.wiring import STATE_TTL, wiring_of
+from igtoken.service.wiring import STATE_TTL, ServiceWiring, wiring_of
+
+if TYPE_CHECKING:
+    from igtoken.vault import AppRecord, OAuthStateRecord
 
 log = logging.getLogger("igtoken.service.connect")
 router = APIRouter(include_in_schema=False, dependencies=[Depends(rate_limit("public"))])
+
+
+def _default_scopes(app: AppRecord) -> tuple[str, ...]:
+    """What a link asks for when neither it nor its app names scopes, per the app's product."""
+    if app.flow_kind is FlowKind.FACEBOOK_LOGIN:
+        from igtoken._fb_scopes import DEFAULT_FACEBOOK_SCOPES
+
+        return tuple(app.default_scopes) or DEFAULT_FACEBOOK_SCOPES
+    return tuple(app.default_scopes) or ("instagram_business_basic",)
+
+
+def _provider(app: AppRecord) -> str:
+    return "Facebook" if app.flow_kind is FlowKind.FACEBOOK_LOGIN else "Instagram"
+
 
 #: A link code is ``secrets.token_urlsafe(24)``; this bounds what is even looked up.
 LinkCode = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{16,64}$", description="the link's code")]
@@ -56,19 +79,21 @@ async def connect_landing(request: Request, code: LinkCode) -> Response:
     wiring.client_config(app)  # an app that cannot complete the flow fails here, not at Instagram
     view = ConnectLanding(
         app_name=app.name,
-        permissions=link.scopes or app.default_scopes or ("instagram_business_basic",),
+        permissions=link.scopes or _default_scopes(app),
         continue_url=f"/connect/{code}/authorize",
         requested_by=link.label or "",
         expires_at=link.expires_at,
         is_reauthorization=link.account_id is not None,
+        provider=_provider(app),
     )
     return connect_landing_page(request, view)
 
 
 @router.get("/connect/{code}/authorize")
 async def connect_authorize(request: Request, code: LinkCode) -> Response:
-    """Issue a state bound to this link and send the browser to Instagram's authorize URL."""
+    """Issue a state bound to this link and send the browser to Instagram's (or Facebook's) dialog."""
     from igtoken._authorize import authorization_url
+    from igtoken._fb_authorize import facebook_authorization_url
 
     wiring = wiring_of(request)
     link = await wiring.vault.links.get(Secret(code))
@@ -77,7 +102,7 @@ async def connect_authorize(request: Request, code: LinkCode) -> Response:
     if not link.is_usable(now):
         return _stale(request, app.name, _GONE[link.status(now)])
     config = wiring.client_config(app)
-    scopes = link.scopes or app.default_scopes or ("instagram_business_basic",)
+    scopes = link.scopes or _default_scopes(app)
     _, state = await wiring.vault.states.create(
         app.id,
         redirect_uri=wiring.redirect_uri,
@@ -87,13 +112,18 @@ async def connect_authorize(request: Request, code: LinkCode) -> Response:
         link_id=link.id,
         account_id=link.account_id,
     )
-    url = authorization_url(
-        config.app,
-        state=state.reveal(),
-        scopes=scopes,
-        endpoints=config.endpoints,
-        force_reauth=link.account_id is not None,
-    )
+    if app.flow_kind is FlowKind.FACEBOOK_LOGIN:
+        url = facebook_authorization_url(
+            config.facebook, state=state.reveal(), scopes=scopes, endpoints=config.endpoints
+        )
+    else:
+        url = authorization_url(
+            config.app,
+            state=state.reveal(),
+            scopes=scopes,
+            endpoints=config.endpoints,
+            force_reauth=link.account_id is not None,
+        )
     return RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})
 
 
@@ -160,6 +190,8 @@ async def oauth_callback(
             "this sign-in was started for another address of the service",
             fix="open the connect link again",
         )
+    if app.flow_kind is FlowKind.FACEBOOK_LOGIN:
+        return await _finish_facebook(request, wiring, app, issued, Secret(code))
     client = AsyncClient(wiring.client_config(app), http=wiring.http)
     try:
         result = await client.login(Secret(code), requested_scopes=issued.scopes, now=now)
@@ -189,3 +221,57 @@ async def oauth_callback(
     await wiring.vault.set_next_refresh(account.id, due)
     log.info("account connected", extra={"account_id": account.id, "app_id": app.id})
     return connect_success_page(request, ConnectOutcome(app_name=app.name, username=result.profile.username))
+
+
+async def _finish_facebook(
+    request: Request, wiring: ServiceWiring, app: AppRecord, issued: OAuthStateRecord, code: Secret
+) -> Response:
+    """The Facebook Login half of the callback: Pages → accounts, or a page saying why none."""
+    from igtoken._client import AsyncClient
+    from igtoken.facebook_accounts import first_check_at, summarize_facebook_login
+
+    now = wiring.clock()
+    client = AsyncClient(wiring.client_config(app), http=wiring.http)
+    try:
+        result = await client.facebook_login(code, requested_scopes=issued.scopes, now=now)
+    except AuthorizationDenied as exc:
+        return connect_denied_page(request, ConnectOutcome(app_name=app.name, reason=exc.message))
+    if issued.account_id is not None:
+        expected = await wiring.vault.get_account(issued.account_id)
+        reached = {p.user_id for p in result.instagram_accounts}
+        if expected.ig_user_id is not None and expected.ig_user_id not in reached:
+            raise AuthorizationError(
+                f"this link re-authorizes @{expected.username}, but none of the Facebook Pages "
+                "chosen in the login is linked to it",
+                fix=f"open the link again, log in as the Facebook user who manages the Page "
+                f"{expected.page_name or expected.page_id!r} and choose that Page",
+            )
+    try:
+        # As for Instagram Login, the link's use is spent in the same transaction.
+        accounts = await wiring.vault.save_facebook_login(
+            app.id, result, now=now, next_check_at=first_check_at(now), use_link=issued.link_id
+        )
+    except ConflictError as exc:
+        log.warning("connect link no longer usable at the callback", extra={"link_id": issued.link_id})
+        return _stale(request, app.name, f"Nothing was stored: {exc.message}.")
+    connection = summarize_facebook_login(result, accounts)
+    if not connection.accounts:
+        names = connection.unlinked_names()
+        found = f" (Pages found: {', '.join(names)})" if names else ""
+        reason = (
+            f"no Facebook Page with a linked Instagram professional account came back{found}. "
+            f"{connection.hint}"
+        )
+        return connect_denied_page(request, ConnectOutcome(app_name=app.name, reason=reason))
+    for account in connection.accounts:
+        log.info(
+            "account connected",
+            extra={"account_id": account.id, "app_id": app.id, "page_id": account.page_id},
+        )
+    outcome = ConnectOutcome(
+        app_name=app.name,
+        username=connection.accounts[0].username,
+        connected=tuple(f"@{a.username} ({a.page_name or a.page_id})" for a in connection.accounts),
+        unlinked_pages=tuple(connection.unlinked_names()),
+    )
+    return connect_success_page(request, outcome)

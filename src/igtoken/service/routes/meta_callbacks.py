@@ -3,7 +3,9 @@
 Both POSTs carry a form field ``signed_request`` that
 :func:`~igtoken.parse_signed_request` verifies (shape, algorithm, HMAC-SHA256 over the
 encoded payload in constant time, ``issued_at`` within an hour). The signing app is
-found by trying each registered app's secret; a request that verified once is refused
+found by trying each registered app's secret: the Instagram app secret for Instagram
+Login apps, the Meta app secret for Facebook Login apps (Meta signs with the secret of
+the product the person removed the app from); a request that verified once is refused
 if it comes again (409), so a replay changes nothing. "Once" is recorded in the vault
 (:class:`~igtoken.vault.replays.SeenSignedRequests`, first insert wins), so every
 instance sharing the database agrees. Refusals change nothing either: verification
@@ -14,16 +16,21 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.responses import JSONResponse, Response
 
 from igtoken._exceptions import ConflictError, InvalidSignature, NotFoundError
+from igtoken._models import FlowKind
+from igtoken._secret import Secret
 from igtoken._signed_request import DEFAULT_MAX_AGE, parse_signed_request
 from igtoken.service.ratelimit import rate_limit
 from igtoken.service.state import service_state
 from igtoken.service.wiring import ServiceWiring, wiring_of
+
+if TYPE_CHECKING:
+    from igtoken.vault import AppRecord
 
 log = logging.getLogger("igtoken.service.meta_callbacks")
 router = APIRouter(prefix="/meta", tags=["meta"], dependencies=[Depends(rate_limit("webhooks"))])
@@ -49,10 +56,7 @@ async def _verify(request: Request, endpoint: str, signed_request: str) -> tuple
     metrics = service_state(request).metrics
     now = wiring.clock()
     for app in await wiring.vault.list_apps():
-        candidates = [app.app_secret]
-        if app.meta_app_secret is not None:
-            candidates.append(app.meta_app_secret)
-        for secret in candidates:
+        for secret in _signing_secrets(app):
             try:
                 payload = parse_signed_request(signed_request, secret, now=now)
             except InvalidSignature:
@@ -76,16 +80,28 @@ async def _verify(request: Request, endpoint: str, signed_request: str) -> tuple
     raise InvalidSignature("the signed_request is not signed by any registered app")
 
 
-async def _account_of(wiring: ServiceWiring, app_id: str, payload: dict[str, Any]) -> str | None:
-    """The account the payload's ``user_id`` (app-scoped or Instagram id) names, if we hold one."""
+def _signing_secrets(app: AppRecord) -> list[Secret]:
+    """The secrets a callback for ``app`` may be signed with."""
+    if app.flow_kind is FlowKind.FACEBOOK_LOGIN:
+        return [app.meta_app_secret or app.app_secret]
+    # An Instagram Login app that also has a Meta app keeps accepting both, as before.
+    return [app.app_secret] + ([app.meta_app_secret] if app.meta_app_secret is not None else [])
+
+
+async def _accounts_of(wiring: ServiceWiring, app_id: str, payload: dict[str, Any]) -> list[str]:
+    """The accounts the payload's ``user_id`` names: for Instagram Login its app-scoped or Instagram
+    id (one account); for Facebook Login the app-scoped Facebook user id, which names every account
+    that person connected through their Pages."""
     user_id = payload.get("user_id")
     if user_id is None:
-        return None
+        return []
     user_id = str(user_id)
-    for account in await wiring.vault.list_accounts(app=app_id):
-        if user_id in (account.app_scoped_id, account.ig_user_id):
-            return account.id
-    return None
+    return [
+        account.id
+        for account in await wiring.vault.list_accounts(app=app_id)
+        if str(account.status) != "deleted"
+        and user_id in (account.app_scoped_id, account.ig_user_id, account.fb_user_id)
+    ]
 
 
 SignedRequest = Annotated[str, Form(min_length=1, max_length=16_384, description="Meta's signed_request")]
@@ -96,16 +112,22 @@ async def deauthorize(request: Request, signed_request: SignedRequest) -> JSONRe
     """The person removed the app: mark the account deauthorized and destroy its tokens."""
     wiring = wiring_of(request)
     app_id, payload = await _verify(request, _DEAUTHORIZE, signed_request)
-    account_id = await _account_of(wiring, app_id, payload)
-    if account_id is None:
+    account_ids = await _accounts_of(wiring, app_id, payload)
+    if not account_ids:
         service_state(request).metrics.record_callback(_DEAUTHORIZE, "unknown_user")
         return JSONResponse({"status": "ok", "account": None})
-    await wiring.vault.mark_deauthorized(
-        account_id, now=wiring.clock(), reason="removed the app on Instagram"
-    )
+    app = await wiring.vault.get_app(app_id)
+    where = "Facebook" if app.flow_kind is FlowKind.FACEBOOK_LOGIN else "Instagram"
+    for account_id in account_ids:
+        await wiring.vault.mark_deauthorized(
+            account_id, now=wiring.clock(), reason=f"removed the app on {where}"
+        )
+        log.info("account deauthorized by Meta", extra={"account_id": account_id})
     service_state(request).metrics.record_callback(_DEAUTHORIZE, "ok")
-    log.info("account deauthorized by Meta", extra={"account_id": account_id})
-    return JSONResponse({"status": "ok", "account": account_id})
+    body: dict[str, Any] = {"status": "ok", "account": account_ids[0]}
+    if len(account_ids) > 1:
+        body["accounts"] = account_ids
+    return JSONResponse(body)
 
 
 @router.post("/data-deletion")
@@ -115,14 +137,17 @@ async def data_deletion(request: Request, signed_request: SignedRequest) -> JSON
 
     wiring = wiring_of(request)
     app_id, payload = await _verify(request, _DELETION, signed_request)
-    account_id = await _account_of(wiring, app_id, payload)
+    account_ids = await _accounts_of(wiring, app_id, payload)
     now = wiring.clock()
-    record = await wiring.vault.deletions.create(now=now, app_id=app_id, account_id=account_id)
-    if account_id is None:
+    first = account_ids[0] if account_ids else None
+    record = await wiring.vault.deletions.create(now=now, app_id=app_id, account_id=first)
+    if not account_ids:
         await wiring.vault.deletions.update(record.id, DeletionStatus.NOT_FOUND, now=now)
     else:
         try:
-            await wiring.vault.delete_account_data(account_id, now=now, request_id=record.id)
+            # One request, one confirmation code: a Facebook user's every Page account goes.
+            for account_id in account_ids:
+                await wiring.vault.delete_account_data(account_id, now=now, request_id=record.id)
         except Exception as exc:
             await wiring.vault.deletions.update(
                 record.id, DeletionStatus.FAILED, now=now, detail=type(exc).__name__
@@ -131,7 +156,7 @@ async def data_deletion(request: Request, signed_request: SignedRequest) -> JSON
         await wiring.vault.deletions.update(record.id, DeletionStatus.COMPLETED, now=now)
     service_state(request).metrics.record_callback(_DELETION, "ok")
     code = record.confirmation_code
-    log.info("data deletion handled", extra={"request_id": record.id, "found": account_id is not None})
+    log.info("data deletion handled", extra={"request_id": record.id, "found": len(account_ids)})
     return JSONResponse(
         {"url": f"{wiring.public_url}/meta/deletion-status/{code}", "confirmation_code": code}
     )

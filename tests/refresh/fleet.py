@@ -12,15 +12,17 @@ from datetime import UTC, datetime, timedelta
 
 from igtoken._models import AccessToken, AccountType, Profile, TokenKind
 from igtoken._secret import Secret
-from igtoken.emulator import World, demo
+from igtoken.emulator import EmulatorClock, World, create_app, demo
 from igtoken.refresh import RefreshPolicy, next_refresh_at
+from igtoken.refresh.worker import RefreshWorker
+from igtoken.testing import TEST_CLOCK_START, emulator_async_client
 from igtoken._client import AsyncClient
 from igtoken._config import ClientConfig
 from igtoken._endpoints import Endpoints
 from igtoken._retry import NO_RETRY
 from igtoken.runtime import Runtime
 from igtoken.settings import Settings
-from igtoken.vault import AppRecord, KeyRing, Vault
+from igtoken.vault import AppRecord, AsyncVault, KeyRing, Vault
 from igtoken.vault.crypto import generate_key_material
 from igtoken.vault.engine import create_vault_engine
 from igtoken.vault.migrate import upgrade
@@ -122,3 +124,28 @@ def client_factory(http: object, base_url: str = "http://emulator.test"):
         return AsyncClient(config, http=http, retry=NO_RETRY)  # type: ignore[arg-type]
 
     return make
+
+
+class Rig:
+    """An emulator and a vault sharing one clock, and a worker wired to both."""
+
+    def __init__(self, tmp_path, **worker_options) -> None:
+        self.clock = EmulatorClock(TEST_CLOCK_START, frozen=True)
+        self.app = create_app(clock=self.clock)
+        self.world = self.app.state.world
+        self.vault = open_vault(f"sqlite:///{tmp_path / 'vault.db'}", keyring())
+        add_demo_app(self.vault, self.clock.now())
+        self.http = emulator_async_client(self.app)
+        options = {"concurrency": 16, "batch_size": 200, "lease_seconds": 60, "call_timeout": 5}
+        options.update(worker_options)
+        self.worker = RefreshWorker(
+            AsyncVault(self.vault), client_factory(self.http), clock=self.clock.now, **options
+        )
+
+    def advance(self, delta: timedelta) -> None:
+        self.clock.advance(delta.total_seconds())
+
+    async def close(self) -> None:
+        await self.worker.aclose()
+        await self.http.aclose()
+        self.vault.close()

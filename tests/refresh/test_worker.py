@@ -2,50 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
 
-from igtoken.emulator import EmulatorClock, create_app
 from igtoken.refresh.outcomes import Outcome
-from igtoken.refresh.worker import RefreshWorker
-from igtoken.testing import TEST_CLOCK_START, emulator_async_client
-from igtoken.vault import AccountStatus, AsyncVault, EventType
+from igtoken.vault import AccountStatus, EventType
 
-from .fleet import add_demo_app, client_factory, keyring, open_vault, seed_fleet
-
-
-class Rig:
-    """An emulator and a vault sharing one clock, and a worker wired to both."""
-
-    def __init__(self, tmp_path, **worker_options) -> None:
-        self.clock = EmulatorClock(TEST_CLOCK_START, frozen=True)
-        self.app = create_app(clock=self.clock)
-        self.world = self.app.state.world
-        self.vault = open_vault(f"sqlite:///{tmp_path / 'vault.db'}", keyring())
-        add_demo_app(self.vault, self.clock.now())
-        self.http = emulator_async_client(self.app)
-        options = {"concurrency": 16, "batch_size": 200, "lease_seconds": 60, "call_timeout": 5}
-        options.update(worker_options)
-        self.worker = RefreshWorker(
-            AsyncVault(self.vault), client_factory(self.http), clock=self.clock.now, **options
-        )
-
-    def advance(self, delta: timedelta) -> None:
-        self.clock.advance(delta.total_seconds())
-
-    async def close(self) -> None:
-        await self.worker.aclose()
-        await self.http.aclose()
-        self.vault.close()
-
-
-@pytest.fixture
-async def rig(tmp_path) -> AsyncIterator[Rig]:
-    r = Rig(tmp_path)
-    yield r
-    await r.close()
+from .fleet import Rig, seed_fleet
 
 
 async def test_due_token_is_refreshed_stored_and_rescheduled(rig: Rig):

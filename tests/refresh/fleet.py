@@ -10,18 +10,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from igtoken._client import AsyncClient
+from igtoken._config import ClientConfig
+from igtoken._endpoints import Endpoints
 from igtoken._models import AccessToken, AccountType, Profile, TokenKind
+from igtoken._retry import NO_RETRY
 from igtoken._secret import Secret
 from igtoken.emulator import EmulatorClock, World, create_app, demo
 from igtoken.refresh import RefreshPolicy, next_refresh_at
 from igtoken.refresh.worker import RefreshWorker
-from igtoken.testing import TEST_CLOCK_START, emulator_async_client
-from igtoken._client import AsyncClient
-from igtoken._config import ClientConfig
-from igtoken._endpoints import Endpoints
-from igtoken._retry import NO_RETRY
 from igtoken.runtime import Runtime
 from igtoken.settings import Settings
+from igtoken.testing import TEST_CLOCK_START, emulator_async_client
 from igtoken.vault import AppRecord, AsyncVault, KeyRing, Vault
 from igtoken.vault.crypto import generate_key_material
 from igtoken.vault.engine import create_vault_engine
@@ -92,7 +92,9 @@ def seed_fleet(
     seeded: list[Seeded] = []
     for i, account in enumerate(accounts):
         issued = now - ages[i % len(ages)]
-        minted = world.mint_token(demo.DEMO_IG_APP_ID, "ig_long", account.username, issued_at=issued.timestamp())
+        minted = world.mint_token(
+            demo.DEMO_IG_APP_ID, "ig_long", account.username, issued_at=issued.timestamp()
+        )
         assert minted.expires_at is not None
         token = AccessToken(
             value=Secret(minted.value),

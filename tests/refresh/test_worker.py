@@ -13,7 +13,7 @@ from .fleet import Rig, seed_fleet
 
 
 async def test_due_token_is_refreshed_stored_and_rescheduled(rig: Rig):
-    """A due token is refreshed once, the new one stored as current, the old retired, next refresh ~7 days on."""
+    """A due token is refreshed once; the new one is current, the old retired, the next refresh ~7 days on."""
     [acct] = seed_fleet(rig.world, rig.vault, 1, now=rig.clock.now(), due_now=True)
     report = await rig.worker.run_once(rig.clock.now())
     assert report.counts == {"refreshed": 1}
@@ -32,8 +32,10 @@ async def test_due_token_is_refreshed_stored_and_rescheduled(rig: Rig):
 
 
 async def test_token_too_young_is_rescheduled_not_refreshed(rig: Rig):
-    """A token under 24 hours old whose schedule says 'now' is moved to its 24-hour mark; Meta is not called."""
-    [acct] = seed_fleet(rig.world, rig.vault, 1, now=rig.clock.now(), ages=(timedelta(hours=2),), due_now=True)
+    """A token under 24 hours old scheduled for now is moved to its 24-hour mark; Meta is not called."""
+    [acct] = seed_fleet(
+        rig.world, rig.vault, 1, now=rig.clock.now(), ages=(timedelta(hours=2),), due_now=True
+    )
     report = await rig.worker.run_once(rig.clock.now())
     assert report.counts == {"rescheduled": 1}
     assert rig.world.log.entries(endpoint="ig_refresh_token") == []
@@ -64,7 +66,7 @@ async def test_transient_failure_backs_off_and_throttle_honours_wait_hint(rig: R
 
 
 async def test_slow_call_times_out_and_is_retried_later(tmp_path):
-    """A call slower than call_timeout is abandoned (the lease is kept alive meanwhile) and retried later."""
+    """A call slower than call_timeout is abandoned (its lease kept alive meanwhile) and retried later."""
     rig = Rig(tmp_path, call_timeout=0.3, lease_seconds=0.15)
     try:
         [acct] = seed_fleet(rig.world, rig.vault, 1, now=rig.clock.now(), due_now=True)
@@ -81,7 +83,7 @@ async def test_slow_call_times_out_and_is_retried_later(tmp_path):
 
 @pytest.mark.parametrize("how", ["revoked", "password_changed"])
 async def test_dead_token_needs_reauth_with_event_and_link(rig: Rig, how: str):
-    """A revoked or password-invalidated token (190) marks the account needs_reauth, with an event and a link."""
+    """A revoked or password-invalidated token (190) makes the account needs_reauth, with event and link."""
     dead, alive = seed_fleet(rig.world, rig.vault, 2, now=rig.clock.now(), due_now=True)
     if how == "revoked":
         rig.world.revoke_token(dead.token_value)

@@ -1,7 +1,8 @@
-"""90 days of 1,000 accounts: the real worker, vault and emulator on one stepped clock, with and without faults."""
+"""90 days of 1,000 accounts: real worker, vault and emulator on one stepped clock, with and without faults."""
 
 from __future__ import annotations
 
+import itertools
 import math
 from datetime import timedelta
 
@@ -11,8 +12,7 @@ import sqlalchemy as sa
 from igtoken.refresh.outcomes import Outcome
 from igtoken.vault import AccountStatus, EventType
 
-from .fleet import seed_fleet
-from .fleet import Rig
+from .fleet import Rig, seed_fleet
 
 ACCOUNTS = 1000
 DAYS = 90
@@ -22,7 +22,7 @@ STEP = timedelta(hours=12)
 def count_current(rig: Rig, condition: str) -> int:
     """How many current tokens meet an SQL ``condition`` on ``:now`` (sizes faults, finds lapses)."""
     with rig.vault.engine.connect() as conn:
-        query = sa.text(f"SELECT count(*) FROM tokens WHERE is_current AND {condition}")
+        query = sa.text(f"SELECT count(*) FROM tokens WHERE is_current AND {condition}")  # noqa: S608 - test constants
         return int(conn.execute(query, {"now": rig.clock.now()}).scalar_one())
 
 
@@ -62,7 +62,7 @@ async def simulate(rig: Rig, *, faults: bool) -> dict[str, int]:
         # The chain of tokens never had a gap: each was replaced before it expired.
         history = sorted(rig.vault.token_history(account.account_id), key=lambda t: t.issued_at)
         assert len(history) >= 12
-        for older, newer in zip(history, history[1:], strict=False):
+        for older, newer in itertools.pairwise(history):
             assert older.expires_at is not None and newer.issued_at < older.expires_at
     assert rig.vault.events(types=[EventType.NEEDS_REAUTH, EventType.EXPIRING]) == []
     return totals
@@ -78,7 +78,7 @@ async def test_ninety_days_of_a_thousand_accounts_all_stay_valid(rig: Rig):
 
 @pytest.mark.slow
 async def test_ninety_days_with_faults_every_token_still_refreshed(rig: Rig):
-    """With 20% 5xx, throttling with a wait hint and timeouts injected, nothing lapses and nobody needs re-auth."""
+    """With 20% 5xx, throttles with a wait hint and timeouts, nothing lapses and nobody needs re-auth."""
     totals = await simulate(rig, faults=True)
     assert totals["retry"] > ACCOUNTS  # the faults really happened
     assert totals["throttled"] > 0

@@ -51,3 +51,9 @@ main.add_command(config)
 from igtoken.cli.emulator import emulator  # noqa: E402
 
 main.add_command(emulator)
+from igtoken.cli.worker import worker  # noqa: E402
+
+main.add_command(worker)
+from igtoken.cli.refresh import refresh  # noqa: E402
+
+main.add_command(refresh)

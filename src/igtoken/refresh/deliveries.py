@@ -41,7 +41,9 @@ class VaultDeliveryLog:
 
     def due(self, now: datetime, limit: int) -> list[Delivery]:
         """Claim (lease) pending deliveries that are due, oldest first."""
-        records = self._deliveries.claim(now=now, owner=self.owner, limit=limit, lease_seconds=self.lease_seconds)
+        records = self._deliveries.claim(
+            now=now, owner=self.owner, limit=limit, lease_seconds=self.lease_seconds
+        )
         return [_delivery(r) for r in records]
 
     def record_attempt(self, attempt: Attempt) -> Delivery:

@@ -178,6 +178,8 @@ class RefreshWorker:
         self._clients: dict[str, AsyncClient] = {}
         self._apps: dict[str, AppRecord] = {}
         self._gate = asyncio.Semaphore(concurrency)
+        #: Called with each result as it is recorded (progress bars); must not raise.
+        self.on_result: Callable[[Result], None] | None = None
 
     # -- the loop -------------------------------------------------------------------------------
 
@@ -210,11 +212,18 @@ class RefreshWorker:
         except Exception:  # a delivery problem must never stop refreshing
             log.exception("sending webhook notifications failed; they stay queued")
 
-    async def run_once(self, now: datetime | None = None, *, stop: asyncio.Event | None = None) -> BatchReport:
+    async def run_once(
+        self,
+        now: datetime | None = None,
+        *,
+        stop: asyncio.Event | None = None,
+        account_ids: frozenset[str] | None = None,
+    ) -> BatchReport:
         """Claim every token due at ``now`` (batch by batch) and handle each; returns what happened.
 
         Tokens handled in this run are not handled again in it, even if still due (a failure
-        rescheduled into the past by a clock jump, say): the next run takes them.
+        rescheduled into the past by a clock jump, say): the next run takes them. With
+        ``account_ids`` only those accounts are handled; other claims are released untouched.
         """
         started = now or self.clock()
         wall0 = time.perf_counter()
@@ -222,15 +231,19 @@ class RefreshWorker:
         seen: set[str] = set()
         while stop is None or not stop.is_set():
             claims = await self.vault.claim_due(
-                now=now or self.clock(), owner=self.owner, limit=self.batch_size, lease_seconds=self.lease_seconds
+                now=now or self.clock(),
+                owner=self.owner,
+                limit=self.batch_size,
+                lease_seconds=self.lease_seconds,
             )
-            fresh = [c for c in claims if c.token_id not in seen]
+            new = [c for c in claims if c.token_id not in seen]
+            fresh = [c for c in new if account_ids is None or c.account_id in account_ids]
             for claim in claims:
-                if claim.token_id in seen:
+                if claim not in fresh:
                     await self.vault.release(claim)
-            if not fresh:
+            if not new:
                 break
-            seen.update(c.token_id for c in fresh)
+            seen.update(c.token_id for c in new)
             results.extend(await asyncio.gather(*(self._guarded(c, now) for c in fresh)))
             if len(claims) < self.batch_size:
                 break
@@ -265,6 +278,8 @@ class RefreshWorker:
                 log.exception("refreshing account %s failed unexpectedly", claim.account_id)
                 result = await self._record_failure(claim, failure, now)
         _log_result(result)
+        if self.on_result is not None:
+            self.on_result(result)
         return result
 
     def _now(self, now: datetime | None) -> datetime:
@@ -280,7 +295,9 @@ class RefreshWorker:
             return Result(claim.account_id, claim.token_id, Outcome.SKIPPED, "the token is gone")
         if stored.token_id != claim.token_id or stored.account_status.value != AccountStatus.ACTIVE.value:
             await self.vault.release(claim)
-            return Result(claim.account_id, claim.token_id, Outcome.SKIPPED, "the token changed after the claim")
+            return Result(
+                claim.account_id, claim.token_id, Outcome.SKIPPED, "the token changed after the claim"
+            )
         decision = await self._decide(stored, claim, at)
         if decision.warning is not None:
             await self._warn(claim, decision, at)
@@ -338,7 +355,9 @@ class RefreshWorker:
             # The vault keeps when the next attempt is due, not when the last one failed; the
             # failed attempt was one backoff step before it (a floor when Meta asked for longer).
             "last_failure_at": (
-                (scheduled - self.policy.backoff(failures)) if failures and scheduled else (now if failures else None)
+                (scheduled - self.policy.backoff(failures))
+                if failures and scheduled
+                else (now if failures else None)
             ),
             "next_attempt_at": scheduled,
         }
@@ -418,7 +437,9 @@ class RefreshWorker:
         at = self._now(now)
         failures = claim.failure_count + 1
         retry_at = after_failure(failures, at, failure.retry_after, self.policy)
-        count = await self.vault.record_refresh_failure(claim, failure.message, now=at, next_attempt_at=retry_at)
+        count = await self.vault.record_refresh_failure(
+            claim, failure.message, now=at, next_attempt_at=retry_at
+        )
         await self._notify(
             NotifyEvent.TOKEN_REFRESH_FAILED,
             {
@@ -477,5 +498,6 @@ def _log_result(result: Result) -> None:
     extra = f" next={result.next_attempt_at.isoformat()}" if result.next_attempt_at else ""
     link = f" link={result.reauthorize_url}" if result.reauthorize_url else ""
     detail = f" ({result.detail})" if result.detail else ""
-    log.log(level, "account=%s outcome=%s%s%s%s", result.account_id, result.outcome.value, extra, link, detail)
-
+    log.log(
+        level, "account=%s outcome=%s%s%s%s", result.account_id, result.outcome.value, extra, link, detail
+    )

@@ -1,4 +1,4 @@
-"""90 days of 1,000 accounts: real worker, vault and emulator on one stepped clock, with and without faults."""
+"""90 days of 1,000 accounts: real worker, vault and emulator on one stepped clock, faults or not."""
 
 from __future__ import annotations
 

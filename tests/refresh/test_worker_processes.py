@@ -32,7 +32,7 @@ def _env(db_url: str, ring, emulator_url: str) -> dict[str, str]:
 
 
 def test_cli_refresh_dry_run_then_all(tmp_path, monkeypatch):
-    """`refresh --all --dry-run` calls nothing; `refresh --all` refreshes the due token; --force names the 24 h rule."""
+    """`refresh --all --dry-run` calls nothing; `--all` refreshes what is due; `--force` keeps the 24 h rule."""
     ring = keyring()
     url = f"sqlite:///{tmp_path / 'v.db'}"
     vault = open_vault(url, ring)
@@ -62,7 +62,7 @@ def test_cli_refresh_dry_run_then_all(tmp_path, monkeypatch):
 @pytest.mark.postgres
 @pytest.mark.slow
 def test_three_worker_processes_refresh_5000_tokens_exactly_once():
-    """Three `igtoken worker` processes on one PostgreSQL vault refresh 5,000 due tokens, each exactly once."""
+    """Three `igtoken worker` processes on one PostgreSQL vault refresh 5,000 due tokens exactly once each."""
     if not PG_URL:
         pytest.skip("IGTOKEN_TEST_DATABASE_URL is not set; PostgreSQL tests run where it is (CI sets it)")
     from vault.conftest import fresh_pg_database
@@ -96,7 +96,7 @@ def test_three_worker_processes_refresh_5000_tokens_exactly_once():
 
 @pytest.mark.slow
 def test_sigkilled_worker_loses_nothing(tmp_path):
-    """A worker killed with SIGKILL mid-batch leaves leases that expire; the next worker refreshes everything."""
+    """A worker SIGKILLed mid-batch leaves leases that expire; the next worker refreshes everything."""
     ring = keyring()
     url = f"sqlite:///{tmp_path / 'v.db'}"
     vault = open_vault(url, ring)

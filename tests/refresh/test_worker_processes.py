@@ -32,7 +32,7 @@ def _env(db_url: str, ring, emulator_url: str) -> dict[str, str]:
 
 
 def test_cli_refresh_dry_run_then_all(tmp_path, monkeypatch):
-    """`refresh --all --dry-run` calls nothing; `--all` refreshes what is due; `--force` keeps the 24 h rule."""
+    """`--dry-run` calls nothing; `--all` refreshes the due token; `--force` keeps the 24 h rule."""
     ring = keyring()
     url = f"sqlite:///{tmp_path / 'v.db'}"
     vault = open_vault(url, ring)

@@ -85,3 +85,9 @@ main.add_command(doctor)
 from igtoken.cli.audit import audit_permissions  # noqa: E402
 
 main.add_command(audit_permissions)
+from igtoken.cli.worker import worker  # noqa: E402
+
+main.add_command(worker)
+from igtoken.cli.refresh import refresh  # noqa: E402
+
+main.add_command(refresh)

@@ -986,8 +986,14 @@ class Vault:
 
     # -- account lifecycle --------------------------------------------------------------------
 
-    def mark_needs_reauth(self, account_id: str, reason: str, *, now: datetime) -> None:
-        """Meta refused the token: stop refreshing, keep the token, raise a ``needs_reauth`` event."""
+    def mark_needs_reauth(
+        self, account_id: str, reason: str, *, now: datetime, details: dict[str, Any] | None = None
+    ) -> None:
+        """Meta refused the token: stop refreshing, keep the token, raise a ``needs_reauth`` event.
+
+        ``details`` (plain JSON, no secret) go into the event too, e.g. the re-authorization link.
+        """
+        extra = _check_event_data(details)
         with self._db.write() as conn:
             row = self._lock_account(conn, account_id)
             conn.execute(
@@ -1008,7 +1014,7 @@ class Vault:
                 now=now,
                 app_id=row.app_id,
                 account_id=account_id,
-                data={"reason": clip_error(reason)},
+                data={**extra, "reason": clip_error(reason)},
             )
 
     def mark_deauthorized(self, account_id: str, *, now: datetime, reason: str | None = None) -> None:

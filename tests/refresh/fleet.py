@@ -1,0 +1,153 @@
+"""Helpers for the worker tests and the refresh benchmark: a vault and an emulator seeded alike.
+
+Accounts are created in the emulator's world with its Python API, tokens are minted there, and
+the same tokens are stored in the vault with ``save_login``, scheduled as the worker would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from igtoken._client import AsyncClient
+from igtoken._config import ClientConfig
+from igtoken._endpoints import Endpoints
+from igtoken._models import AccessToken, AccountType, Profile, TokenKind
+from igtoken._retry import NO_RETRY
+from igtoken._secret import Secret
+from igtoken.emulator import EmulatorClock, World, create_app, demo
+from igtoken.refresh import RefreshPolicy, next_refresh_at
+from igtoken.refresh.worker import RefreshWorker
+from igtoken.runtime import Runtime
+from igtoken.settings import Settings
+from igtoken.testing import TEST_CLOCK_START, emulator_async_client
+from igtoken.vault import AppRecord, AsyncVault, KeyRing, Vault
+from igtoken.vault.crypto import generate_key_material
+from igtoken.vault.engine import create_vault_engine
+from igtoken.vault.migrate import upgrade
+
+APP_NAME = "demo"
+
+
+@dataclass(frozen=True)
+class Seeded:
+    """One account as seeded: its vault id, emulator username and emulator token id."""
+
+    account_id: str
+    username: str
+    ig_id: str
+    token_value: str
+
+
+def keyring() -> KeyRing:
+    """A fresh one-key ring."""
+    return KeyRing({"k1": generate_key_material()}, active="k1")
+
+
+def keys_setting(ring: KeyRing) -> str:
+    """The ``IGTOKEN_KEYS`` value for a ring made by :func:`keyring` (for worker subprocesses)."""
+    return ",".join(f"{kid}:{key.reveal()}" for kid, key in ring.material().items())
+
+
+def open_vault(url: str, ring: KeyRing) -> Vault:
+    """Migrate ``url`` and open a vault on it."""
+    upgrade(url)
+    return Vault(create_vault_engine(url), ring)
+
+
+def add_demo_app(vault: Vault, now: datetime) -> AppRecord:
+    """Register the emulator's demo Instagram app in the vault."""
+    return vault.add_app(
+        APP_NAME,
+        instagram_app_id=demo.DEMO_IG_APP_ID,
+        app_secret=Secret(demo.DEMO_IG_APP_SECRET),
+        redirect_uris=list(demo.DEMO_REDIRECT_URIS),
+        now=now,
+    )
+
+
+def _dt(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, tz=UTC)
+
+
+def seed_fleet(
+    world: World,
+    vault: Vault,
+    count: int,
+    *,
+    now: datetime,
+    prefix: str = "fleet_",
+    ages: Sequence[timedelta] = (timedelta(days=1, hours=1),),
+    due_now: bool = False,
+    policy: RefreshPolicy | None = None,
+) -> list[Seeded]:
+    """``count`` accounts with long-lived tokens of the given ages (cycled), in emulator and vault.
+
+    ``due_now`` schedules every token for ``now`` (a backlog); otherwise each is scheduled with
+    :func:`next_refresh_at`, as after a login.
+    """
+    policy = policy or RefreshPolicy()
+    accounts = world.create_accounts(count, prefix=prefix)
+    seeded: list[Seeded] = []
+    for i, account in enumerate(accounts):
+        issued = now - ages[i % len(ages)]
+        minted = world.mint_token(
+            demo.DEMO_IG_APP_ID, "ig_long", account.username, issued_at=issued.timestamp()
+        )
+        assert minted.expires_at is not None
+        token = AccessToken(
+            value=Secret(minted.value),
+            kind=TokenKind.IG_LONG,
+            issued_at=_dt(minted.issued_at),
+            expires_at=_dt(minted.expires_at),
+            user_id=account.ig_id,
+            scopes=tuple(minted.scopes),
+        )
+        when = now if due_now else next_refresh_at(token.issued_at, account.ig_id, policy, token.expires_at)
+        record = vault.save_login(
+            APP_NAME,
+            Profile(user_id=account.ig_id, username=account.username, account_type=AccountType.BUSINESS),
+            token,
+            now=now,
+            next_refresh_at=when,
+        )
+        seeded.append(Seeded(record.id, account.username, account.ig_id, minted.value))
+    return seeded
+
+
+def client_factory(http: object, base_url: str = "http://emulator.test"):
+    """An app -> AsyncClient factory over one shared httpx client, configured as the Runtime does."""
+    runtime = Runtime(Settings())
+    endpoints = Endpoints.emulator(base_url)
+
+    def make(app: AppRecord) -> AsyncClient:
+        config: ClientConfig = runtime.client_config(app, endpoints=endpoints)
+        return AsyncClient(config, http=http, retry=NO_RETRY)  # type: ignore[arg-type]
+
+    return make
+
+
+class Rig:
+    """An emulator and a vault sharing one clock, and a worker wired to both."""
+
+    def __init__(self, tmp_path, **worker_options) -> None:
+        self.clock = EmulatorClock(TEST_CLOCK_START, frozen=True)
+        self.app = create_app(clock=self.clock)
+        self.world = self.app.state.world
+        self.vault = open_vault(f"sqlite:///{tmp_path / 'vault.db'}", keyring())
+        add_demo_app(self.vault, self.clock.now())
+        self.http = emulator_async_client(self.app)
+        options = {"concurrency": 16, "batch_size": 200, "lease_seconds": 60, "call_timeout": 5}
+        options.update(worker_options)
+        self.worker = RefreshWorker(
+            AsyncVault(self.vault), client_factory(self.http), clock=self.clock.now, **options
+        )
+
+    def advance(self, delta: timedelta) -> None:
+        self.clock.advance(delta.total_seconds())
+
+    async def close(self) -> None:
+        await self.worker.aclose()
+        await self.http.aclose()
+        self.vault.close()

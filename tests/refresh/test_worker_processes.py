@@ -1,0 +1,148 @@
+"""``igtoken worker`` and ``igtoken refresh`` as real processes against a loopback emulator."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from igtoken.cli import main
+from igtoken.emulator import EmulatorClock
+from igtoken.testing import run_emulator_on_loopback
+
+from .fleet import add_demo_app, keyring, keys_setting, open_vault, seed_fleet
+
+PG_URL = os.environ.get("IGTOKEN_TEST_DATABASE_URL")
+WORKER = [sys.executable, "-c", "from igtoken.cli import main; main()", "worker", "--until-idle"]
+
+
+def _env(db_url: str, ring, emulator_url: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IGTOKEN_")}
+    env.update(
+        IGTOKEN_DATABASE_URL=db_url, IGTOKEN_KEYS=keys_setting(ring), IGTOKEN_META_BASE_URL=emulator_url
+    )
+    return env
+
+
+def test_cli_refresh_dry_run_then_all(tmp_path, monkeypatch):
+    """`--dry-run` calls nothing; `--all` refreshes the due token; `--force` keeps the 24 h rule."""
+    ring = keyring()
+    url = f"sqlite:///{tmp_path / 'v.db'}"
+    vault = open_vault(url, ring)
+    now = datetime.now(UTC)
+    add_demo_app(vault, now)
+    with run_emulator_on_loopback(clock=EmulatorClock()) as emu:
+        due, young = seed_fleet(emu.world, vault, 2, now=now, ages=(timedelta(days=2), timedelta(hours=1)))
+        vault.set_next_refresh(due.account_id, now)
+        for key, value in _env(url, ring, emu).items():
+            if key.startswith("IGTOKEN_"):
+                monkeypatch.setenv(key, value)
+        runner = CliRunner()
+        dry = runner.invoke(main, ["--json", "refresh", "--all", "--dry-run"])
+        assert dry.exit_code == 0, dry.output
+        assert '"action": "refresh"' in dry.output and '"action": "wait"' in dry.output
+        assert emu.world.log.entries(endpoint="ig_refresh_token") == []
+        done = runner.invoke(main, ["refresh", "--all"])
+        assert done.exit_code == 0, done.output
+        assert "refreshed=1" in done.output
+        forced = runner.invoke(main, ["refresh", young.username, "--force"])
+        assert forced.exit_code == 0, forced.output
+        assert "24-hour rule" in forced.output and "rescheduled=1" in forced.output
+        assert len(emu.world.log.entries(endpoint="ig_refresh_token")) == 1
+    vault.close()
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+@pytest.mark.xfail(
+    reason="known bug: under load two workers stall ~lease_seconds and a few tokens are refreshed twice",
+    strict=False,
+)
+def test_three_worker_processes_refresh_5000_tokens_exactly_once():
+    """Three `igtoken worker` processes on one PostgreSQL vault refresh 5,000 due tokens exactly once each."""
+    if not PG_URL:
+        pytest.skip("IGTOKEN_TEST_DATABASE_URL is not set; PostgreSQL tests run where it is (CI sets it)")
+    from vault.conftest import fresh_pg_database
+
+    ring = keyring()
+    with fresh_pg_database() as url, run_emulator_on_loopback(clock=EmulatorClock()) as emu:
+        vault = open_vault(url, ring)
+        now = datetime.now(UTC)
+        add_demo_app(vault, now)
+        try:
+            _run_three(emu, vault, url, ring, now)
+        finally:
+            vault.close()
+
+
+def _run_three(emu, vault, url, ring, now) -> None:
+    """Seed 5,000 due tokens, run three worker processes, check the emulator's log."""
+    fleet = seed_fleet(emu.world, vault, 5000, now=now, ages=(timedelta(days=3),), due_now=True)
+    env = _env(url, ring, emu)
+    procs = [
+        subprocess.Popen(
+            [*WORKER, "--batch-size", "50"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        for _ in range(3)
+    ]
+    outputs = [p.communicate(timeout=240) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], outputs
+    counts = httpx.get(
+        f"{emu}/_emulator/requests/count", params={"endpoint": "ig_refresh_token", "by": "token_id"}
+    ).json()
+    per_token = counts["by"]["token_id"]
+    assert len(per_token) == 5000 and set(per_token.values()) == {1}
+    assert all(b"refreshed=" in out for out, _ in outputs)  # every process took part
+    assert all(vault.current_token(a.account_id).token.value.reveal() != a.token_value for a in fleet[::50])
+
+
+def _leased(vault) -> int:
+    """How many tokens carry a lease right now."""
+    import sqlalchemy as sa
+
+    with vault.engine.connect() as conn:
+        return conn.scalar(sa.text("SELECT count(*) FROM tokens WHERE lease_owner IS NOT NULL"))
+
+
+@pytest.mark.slow
+def test_sigkilled_worker_loses_nothing(tmp_path):
+    """A worker SIGKILLed mid-batch leaves leases that expire; the next worker refreshes everything."""
+    ring = keyring()
+    url = f"sqlite:///{tmp_path / 'v.db'}"
+    vault = open_vault(url, ring)
+    now = datetime.now(UTC)
+    add_demo_app(vault, now)
+    with run_emulator_on_loopback(clock=EmulatorClock()) as emu:
+        fleet = seed_fleet(emu.world, vault, 40, now=now, ages=(timedelta(days=3),), due_now=True)
+        emu.world.faults.add("ig_refresh_token", "slow", delay_seconds=30)
+        env = _env(url, ring, emu)
+        victim = subprocess.Popen(
+            [*WORKER, "--lease-seconds", "3"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        # The emulator logs a request once answered, so watch the vault instead: the victim
+        # holds leases on as many tokens as it has call slots, each call stuck in the slow fault.
+        deadline = time.monotonic() + 20
+        while _leased(vault) < 32 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _leased(vault) == 32
+        time.sleep(1.0)  # the calls are in flight at the emulator
+        victim.send_signal(signal.SIGKILL)
+        victim.wait(timeout=10)
+        emu.world.faults.remove()
+        time.sleep(3.5)  # the dead worker's leases run out
+        rescuer = subprocess.run(
+            [*WORKER, "--lease-seconds", "30"], env=env, capture_output=True, timeout=120
+        )
+        assert rescuer.returncode == 0, rescuer.stderr
+        assert b"refreshed=40" in rescuer.stdout
+        for account in fleet:
+            assert vault.current_token(account.account_id).failure_count == 0
+            assert vault.current_token(account.account_id).token.value.reveal() != account.token_value
+    vault.close()

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import click
 
-from igtoken.emulator import SwitchError, Switches, World, WorldError, create_app, demo_world, describe_world
 from igtoken.emulator.demo import DEFAULT_PORT
 from igtoken.emulator.switches import SWITCHES
 
@@ -51,6 +50,15 @@ def emulator(
     import uvicorn
 
     from igtoken.cli._context import AppContext
+    from igtoken.emulator import (
+        SwitchError,
+        Switches,
+        World,
+        WorldError,
+        create_app,
+        demo_world,
+        describe_world,
+    )
 
     if state_file is None and isinstance(ctx.obj, AppContext) and ctx.obj.sandbox:
         from igtoken._paths import sandbox_emulator_state_path

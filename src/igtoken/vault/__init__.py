@@ -6,10 +6,11 @@ Start with :func:`open_vault` (what the CLI and service call) or
 
 from __future__ import annotations
 
-from igtoken.vault.aio import AsyncVault
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from igtoken.vault.crypto import KeyRing, keyring_from_file, load_or_create_key_file, parse_keys
 from igtoken.vault.lock import worker_lock
-from igtoken.vault.migrate import downgrade, upgrade
 from igtoken.vault.records import (
     AccountRecord,
     AccountStatus,
@@ -31,6 +32,10 @@ from igtoken.vault.records import (
 )
 from igtoken.vault.repository import Vault
 from igtoken.vault.setup import EmbeddedPaths, OpenedVault, open_vault
+
+if TYPE_CHECKING:
+    from igtoken.vault.aio import AsyncVault
+    from igtoken.vault.migrate import downgrade, upgrade
 
 __all__ = [
     "AccountRecord",
@@ -63,3 +68,24 @@ __all__ = [
     "upgrade",
     "worker_lock",
 ]
+
+# Imported on first use: the async adapter needs anyio and migrations need Alembic, and neither
+# is wanted by a quick synchronous read such as ``igtoken token``.
+_LAZY: dict[str, str] = {
+    "AsyncVault": "igtoken.vault.aio",
+    "downgrade": "igtoken.vault.migrate",
+    "upgrade": "igtoken.vault.migrate",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'igtoken.vault' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

@@ -42,7 +42,7 @@ from igtoken.vault.crypto import KeyRing, Sealed
 from igtoken.vault.deletions import DeletionRequests
 from igtoken.vault.engine import create_vault_engine
 from igtoken.vault.links import ConnectLinks
-from igtoken.vault.migrate import ensure_current, upgrade
+from igtoken.vault.migrate import ensure_current, ensure_upgraded
 from igtoken.vault.models import Account, App, AppSecret, Event, Token
 from igtoken.vault.records import (
     AccountRecord,
@@ -176,7 +176,7 @@ class Vault:
         engine = create_vault_engine(url)
         try:
             if auto_upgrade:
-                upgrade(engine)
+                ensure_upgraded(engine)
             else:
                 ensure_current(engine)
         except BaseException:

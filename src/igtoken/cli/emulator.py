@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import click
@@ -47,6 +46,8 @@ def emulator(
       igtoken --sandbox emulator        # the sandbox world, kept in its state file
       igtoken emulator --port 0 --state world.json --switch refresh_new_string=false
     """
+    import socket
+
     import uvicorn
 
     from igtoken.cli._context import AppContext

@@ -30,12 +30,12 @@ from igtoken.vault.records import (
     WebhookDeliveryRecord,
     WebhookStatus,
 )
-from igtoken.vault.repository import Vault
 from igtoken.vault.setup import EmbeddedPaths, OpenedVault, open_vault
 
 if TYPE_CHECKING:
     from igtoken.vault.aio import AsyncVault
     from igtoken.vault.migrate import downgrade, upgrade
+    from igtoken.vault.repository import Vault
 
 __all__ = [
     "AccountRecord",
@@ -69,10 +69,11 @@ __all__ = [
     "worker_lock",
 ]
 
-# Imported on first use: the async adapter needs anyio and migrations need Alembic, and neither
-# is wanted by a quick synchronous read such as ``igtoken token``.
+# Imported on first use: the repository needs SQLAlchemy, the async adapter anyio and migrations
+# Alembic; none of them is wanted by ``igtoken token``'s quick read (see igtoken.vault.quickread).
 _LAZY: dict[str, str] = {
     "AsyncVault": "igtoken.vault.aio",
+    "Vault": "igtoken.vault.repository",
     "downgrade": "igtoken.vault.migrate",
     "upgrade": "igtoken.vault.migrate",
 }

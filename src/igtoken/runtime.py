@@ -16,8 +16,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from igtoken import _paths
-from igtoken._config import AppCredentials, ClientConfig
-from igtoken._endpoints import Endpoints
 from igtoken._exceptions import ConfigurationError, NotFoundError
 from igtoken._models import FlowKind
 from igtoken._secret import Secret
@@ -26,8 +24,10 @@ from igtoken.settings import Settings
 if TYPE_CHECKING:
     from starlette.applications import Starlette
 
+    from igtoken._config import ClientConfig
+    from igtoken._endpoints import Endpoints
     from igtoken.testing import RunningEmulator
-    from igtoken.vault import AppRecord, OpenedVault, Vault
+    from igtoken.vault import AppRecord, EmbeddedPaths, OpenedVault, Vault
 
 __all__ = ["SANDBOX_APP", "SANDBOX_FB_APP", "Runtime", "SandboxEmulator"]
 
@@ -95,17 +95,24 @@ class Runtime:
         """Whether the vault is the embedded SQLite default (migrated on first use) rather than a URL."""
         return self._database_is_default()
 
+    def embedded_paths(self) -> EmbeddedPaths | None:
+        """Where the embedded default keeps its database and key file; ``None`` when a database URL is set."""
+        from igtoken.vault import EmbeddedPaths
+
+        if not self._database_is_default():
+            return None
+        if self.sandbox:
+            return EmbeddedPaths(_paths.sandbox_database_path(), _paths.sandbox_key_file_path())
+        return EmbeddedPaths(_paths.default_database_path(), self.settings.key_file)
+
     def open_vault(self) -> OpenedVault:
         """Open the configured vault (once); the embedded default is created and migrated on first use."""
         if self._opened is None:
-            from igtoken.vault import EmbeddedPaths, open_vault
+            from igtoken.vault import open_vault
 
             keys = self.settings.keys.reveal() if self.settings.keys is not None else None
-            if self._database_is_default():
-                if self.sandbox:
-                    paths = EmbeddedPaths(_paths.sandbox_database_path(), _paths.sandbox_key_file_path())
-                else:
-                    paths = EmbeddedPaths(_paths.default_database_path(), self.settings.key_file)
+            paths = self.embedded_paths()
+            if paths is not None:
                 paths.database.parent.mkdir(parents=True, exist_ok=True)
                 self._opened = open_vault(None, keys=keys, embedded=paths)
             else:
@@ -129,6 +136,8 @@ class Runtime:
 
     def endpoints(self, sandbox_url: str | None = None) -> Endpoints:
         """Meta's hosts, a configured emulator (``IGTOKEN_META_BASE_URL``), or the running sandbox."""
+        from igtoken._endpoints import Endpoints
+
         version = self.settings.graph_version
         if self.settings.meta_base_url:
             return Endpoints.emulator(self.settings.meta_base_url, graph_version=version)
@@ -145,6 +154,8 @@ class Runtime:
         self, app: AppRecord, *, endpoints: Endpoints, redirect_uri: str | None = None
     ) -> ClientConfig:
         """The client configuration for one registered app (its first redirect URI by default)."""
+        from igtoken._config import AppCredentials, ClientConfig
+
         if redirect_uri is None:
             if not app.redirect_uris:
                 raise ConfigurationError(

@@ -329,15 +329,17 @@ def load_settings(environ: Mapping[str, str], dotenv_path: Path | None = None) -
 
 
 def _unknown_variable_warnings(environ: Mapping[str, str], dotenv: Mapping[str, str]) -> list[str]:
-    import difflib  # only needed when something is misspelt; keep CLI start-up lean
-
     known = known_variables()
     found: dict[str, str] = {}
     for source, layer in (("environment", environ), (".env", dotenv)):
         for name in layer:
             if name.upper().startswith(PREFIX) and name not in known:
                 found.setdefault(name, source)
-    warnings = []
+    warnings: list[str] = []
+    if not found:
+        return warnings
+    import difflib  # only needed when something is misspelt; keep CLI start-up lean
+
     for name, source in sorted(found.items()):
         # Compare without the shared prefix, which would make every name look close.
         suffixes = {k.removeprefix(PREFIX): k for k in known}

@@ -7,6 +7,7 @@ the error lists them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from igtoken._exceptions import ConfigurationError, NotFoundError
@@ -14,7 +15,7 @@ from igtoken._exceptions import ConfigurationError, NotFoundError
 if TYPE_CHECKING:
     from igtoken.vault import AccountRecord, AppRecord, Vault
 
-__all__ = ["app_names", "login_command", "resolve_account"]
+__all__ = ["app_names", "login_command", "match_account", "resolve_account"]
 
 
 def app_names(vault: Vault) -> dict[str, str]:
@@ -38,6 +39,20 @@ def _label(account: AccountRecord, names: dict[str, str]) -> str:
     return f"{who} ({names.get(account.app_id, account.app_id)}, {account.status.value})"
 
 
+def _matches(accounts: Sequence[AccountRecord], wanted: str) -> list[AccountRecord]:
+    key = wanted.removeprefix("@")
+    return [a for a in accounts if key in (a.username, a.id, a.ig_user_id, a.app_scoped_id)]
+
+
+def match_account(accounts: Sequence[AccountRecord], wanted: str | None) -> AccountRecord | None:
+    """The one account among ``accounts`` (not deleted) that ``wanted`` names, or the only one there is.
+
+    ``None`` when that is not exactly one account; :func:`resolve_account` then explains.
+    """
+    matches = list(accounts) if wanted is None else _matches(accounts, wanted)
+    return matches[0] if len(matches) == 1 else None
+
+
 def resolve_account(vault: Vault, wanted: str | None, *, sandbox: bool = False) -> AccountRecord:
     """The account ``wanted`` names, or the only one there is.
 
@@ -47,9 +62,10 @@ def resolve_account(vault: Vault, wanted: str | None, *, sandbox: bool = False) 
     """
     accounts = [a for a in vault.list_accounts() if a.status.value != "deleted"]
     names = app_names(vault)
+    found = match_account(accounts, wanted)
+    if found is not None:
+        return found
     if wanted is None:
-        if len(accounts) == 1:
-            return accounts[0]
         if not accounts:
             raise NotFoundError(
                 "no Instagram account is connected yet",
@@ -60,10 +76,7 @@ def resolve_account(vault: Vault, wanted: str | None, *, sandbox: bool = False) 
             f"{len(accounts)} accounts are connected; say which one: {listing}",
             fix="pass the username, e.g. `igtoken token USERNAME` (see `igtoken accounts list`)",
         )
-    key = wanted.removeprefix("@")
-    matches = [a for a in accounts if key in (a.username, a.id, a.ig_user_id, a.app_scoped_id)]
-    if len(matches) == 1:
-        return matches[0]
+    matches = _matches(accounts, wanted)
     if not matches:
         known = ", ".join(_label(a, names) for a in accounts) or "none"
         raise NotFoundError(

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import click
 
-from igtoken.emulator import SwitchError, Switches, World, WorldError, create_app, demo_world, describe_world
 from igtoken.emulator.demo import DEFAULT_PORT
 from igtoken.emulator.switches import SWITCHES
 
@@ -48,9 +46,20 @@ def emulator(
       igtoken --sandbox emulator        # the sandbox world, kept in its state file
       igtoken emulator --port 0 --state world.json --switch refresh_new_string=false
     """
+    import socket
+
     import uvicorn
 
     from igtoken.cli._context import AppContext
+    from igtoken.emulator import (
+        SwitchError,
+        Switches,
+        World,
+        WorldError,
+        create_app,
+        demo_world,
+        describe_world,
+    )
 
     if state_file is None and isinstance(ctx.obj, AppContext) and ctx.obj.sandbox:
         from igtoken._paths import sandbox_emulator_state_path

@@ -9,7 +9,6 @@ click through the whole flow and fetch a token with curl.
 
 from __future__ import annotations
 
-import socket
 from typing import TYPE_CHECKING
 
 import click
@@ -17,6 +16,8 @@ import click
 from igtoken.cli._context import AppContext, pass_ctx
 
 if TYPE_CHECKING:
+    import socket
+
     from igtoken.settings import Settings
 
 #: The emulator's usual port; taken, the sandbox picks a free one.
@@ -39,6 +40,8 @@ def _has_real_app(settings: Settings) -> bool:
 
 
 def _bind(host: str, port: int) -> socket.socket:
+    import socket
+
     # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets that say TCP (else ~40 ms stalls).
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)

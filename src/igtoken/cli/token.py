@@ -16,8 +16,10 @@ import click
 from igtoken.cli._context import AppContext, json_option, pass_ctx
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from igtoken._models import AccessToken
-    from igtoken.vault import AccountRecord
+    from igtoken.vault import AccountRecord, StoredToken
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,8 +42,6 @@ def fresh_token(app: AppContext, account: AccountRecord) -> FreshToken:
         TokenExpiredError: the token has expired.
     """
     from igtoken._exceptions import NeedsReauthorizationError, TokenExpiredError
-    from igtoken._lifecycle import can_refresh
-    from igtoken._models import TokenKind
     from igtoken.cli._accounts import login_command
 
     vault = app.vault
@@ -69,10 +69,62 @@ def fresh_token(app: AppContext, account: AccountRecord) -> FreshToken:
             f"the token of {who} expired on {token.expires_at:%Y-%m-%d %H:%M} UTC",
             fix=f"run `{relogin}` and approve as {approver}",
         )
-    due = stored.next_refresh_at is not None and now >= stored.next_refresh_at
-    if token.kind is not TokenKind.IG_LONG or not due or not can_refresh(token, now):
+    if not refresh_due(stored, now):
         return FreshToken(token, refreshed=False)
     return _refresh(app, account, relogin)
+
+
+def refresh_due(stored: StoredToken, now: datetime) -> bool:
+    """Whether this command refreshes the token before printing it: due, and Meta would refresh it."""
+    from igtoken._lifecycle import can_refresh
+    from igtoken._models import TokenKind
+
+    token = stored.token
+    due = stored.next_refresh_at is not None and now >= stored.next_refresh_at
+    return token.kind is TokenKind.IG_LONG and due and can_refresh(token, now)
+
+
+def quick_token(app: AppContext, wanted: str | None) -> tuple[AccountRecord, FreshToken] | None:
+    """The token without the full vault, when it can be printed as it is; ``None`` means take the full path.
+
+    Only for the embedded SQLite default whose key file exists: see :mod:`igtoken.vault.quickread`
+    for when it answers. It accepts exactly the tokens :func:`fresh_token` would return unrefreshed
+    and unchanged (active account, not expired, refresh not due).
+    """
+    from igtoken.cli._accounts import match_account
+    from igtoken.runtime import SANDBOX_APP, SANDBOX_FB_APP
+    from igtoken.vault.quickread import read_current_token
+    from igtoken.vault.setup import existing_keyring
+
+    runtime = app.runtime
+    paths = runtime.embedded_paths()
+    if paths is None:
+        return None
+    keys = runtime.settings.keys.reveal() if runtime.settings.keys is not None else None
+    keyring = existing_keyring(keys=keys, key_file=paths.key_file)
+    if keyring is None:
+        return None
+    now = app.now()
+
+    def accept(stored: StoredToken) -> bool:
+        return (
+            stored.account_status.value == "active"
+            and not stored.token.is_expired(now)
+            and not refresh_due(stored, now)
+        )
+
+    found = read_current_token(
+        paths.database,
+        keyring,
+        pick=lambda accounts: match_account(accounts, wanted),
+        accept=accept,
+        now=now,
+        reader="cli",
+        required_apps=(SANDBOX_APP, SANDBOX_FB_APP) if runtime.sandbox else (),
+    )
+    if found is None:
+        return None
+    return found.account, FreshToken(found.stored.token, refreshed=False)
 
 
 def _refresh(app: AppContext, account: AccountRecord, relogin: str) -> FreshToken:
@@ -148,8 +200,13 @@ def token(app: AppContext, account: str | None) -> None:
     from igtoken.cli._accounts import resolve_account
     from igtoken.cli._output import print_json
 
-    record = resolve_account(app.vault, account, sandbox=app.runtime.sandbox)
-    fresh = fresh_token(app, record)
+    # Most calls find a valid token that is not due: answered without loading the full vault.
+    quick = quick_token(app, account)
+    if quick is not None:
+        record, fresh = quick
+    else:
+        record = resolve_account(app.vault, account, sandbox=app.runtime.sandbox)
+        fresh = fresh_token(app, record)
     if fresh.warning:
         click.echo(f"warning: {fresh.warning}", err=True)
     value = fresh.token.value.reveal()

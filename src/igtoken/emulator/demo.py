@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Final
 from urllib.parse import quote
 
-from igtoken.emulator.clock import EmulatorClock
-from igtoken.emulator.switches import Switches
-from igtoken.emulator.world import World
+if TYPE_CHECKING:
+    from igtoken.emulator.clock import EmulatorClock
+    from igtoken.emulator.switches import Switches
+    from igtoken.emulator.world import World
 
 DEMO_IG_APP_NAME: Final = "igtoken demo"
 DEMO_IG_APP_ID: Final = "990600000000001"
@@ -44,6 +45,9 @@ DEFAULT_PORT: Final = 8790
 
 def demo_world(*, clock: EmulatorClock | None = None, switches: Switches | None = None) -> World:
     """A fresh world with the two demo apps, three Instagram accounts and a Facebook user with two Pages."""
+    # Imported here: the constants above are read by the CLI, which should not load the world model.
+    from igtoken.emulator.world import World
+
     world = World(clock=clock, switches=switches)
     world.create_app(
         name=DEMO_IG_APP_NAME,

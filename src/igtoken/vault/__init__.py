@@ -6,10 +6,11 @@ Start with :func:`open_vault` (what the CLI and service call) or
 
 from __future__ import annotations
 
-from igtoken.vault.aio import AsyncVault
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from igtoken.vault.crypto import KeyRing, keyring_from_file, load_or_create_key_file, parse_keys
 from igtoken.vault.lock import worker_lock
-from igtoken.vault.migrate import downgrade, upgrade
 from igtoken.vault.records import (
     AccountRecord,
     AccountStatus,
@@ -29,8 +30,12 @@ from igtoken.vault.records import (
     WebhookDeliveryRecord,
     WebhookStatus,
 )
-from igtoken.vault.repository import Vault
 from igtoken.vault.setup import EmbeddedPaths, OpenedVault, open_vault
+
+if TYPE_CHECKING:
+    from igtoken.vault.aio import AsyncVault
+    from igtoken.vault.migrate import downgrade, upgrade
+    from igtoken.vault.repository import Vault
 
 __all__ = [
     "AccountRecord",
@@ -63,3 +68,25 @@ __all__ = [
     "upgrade",
     "worker_lock",
 ]
+
+# Imported on first use: the repository needs SQLAlchemy, the async adapter anyio and migrations
+# Alembic; none of them is wanted by ``igtoken token``'s quick read (see igtoken.vault.quickread).
+_LAZY: dict[str, str] = {
+    "AsyncVault": "igtoken.vault.aio",
+    "Vault": "igtoken.vault.repository",
+    "downgrade": "igtoken.vault.migrate",
+    "upgrade": "igtoken.vault.migrate",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'igtoken.vault' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

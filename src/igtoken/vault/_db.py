@@ -9,7 +9,6 @@ from contextlib import contextmanager
 from typing import Any, TypeAlias
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 from igtoken._exceptions import StorageError
@@ -68,6 +67,11 @@ class Database:
 
     def insert(self, table: Any) -> Any:
         """A dialect-specific INSERT, for ``on_conflict_do_nothing``."""
+        # Imported here: the PostgreSQL dialect package is a large import that SQLite users never need.
         if self.is_postgres:
+            from sqlalchemy.dialects import postgresql
+
             return postgresql.insert(table)
+        from sqlalchemy.dialects import sqlite
+
         return sqlite.insert(table)

@@ -44,12 +44,14 @@ __all__ = [
     "KeyRing",
     "Sealed",
     "add_key_to_file",
+    "app_secret_aad",
     "generate_key_id",
     "generate_key_material",
     "keyring_from_file",
     "load_or_create_key_file",
     "parse_keys",
     "remove_keys_from_file",
+    "token_aad",
 ]
 
 KEY_BYTES: Final = 32
@@ -68,6 +70,16 @@ class Sealed:
 
     def __repr__(self) -> str:
         return f"Sealed(key_id={self.key_id!r}, {len(self.ciphertext)} bytes)"
+
+
+def token_aad(token_id: str, account_id: str, kind: str) -> bytes:
+    """Associated data binding a token ciphertext to its row, its account and its kind."""
+    return f"igtoken/token/v1\x00{token_id}\x00{account_id}\x00{kind}".encode()
+
+
+def app_secret_aad(app_id: str, purpose: str) -> bytes:
+    """Associated data binding an app secret ciphertext to its app and purpose."""
+    return f"igtoken/app-secret/v1\x00{app_id}\x00{purpose}".encode()
 
 
 def generate_key_material() -> Secret:

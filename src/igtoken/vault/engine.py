@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 
 from igtoken._exceptions import ConfigurationError
 from igtoken._paths import default_database_path, default_key_file_path
+from igtoken.vault._sqlite import SQLITE_BUSY_TIMEOUT_MS, SQLITE_CONNECT_PRAGMAS
 
 __all__ = [
     "SQLITE_BUSY_TIMEOUT_MS",
@@ -27,7 +28,6 @@ __all__ = [
     "normalize_url",
 ]
 
-SQLITE_BUSY_TIMEOUT_MS: Final = 30_000
 #: Execution option marking a write transaction; on SQLite it becomes ``BEGIN IMMEDIATE``.
 WRITE: Final = "igtoken_write"
 
@@ -94,10 +94,8 @@ def _configure_sqlite(engine: Engine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         try:
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA synchronous=NORMAL")
+            for pragma in SQLITE_CONNECT_PRAGMAS:
+                cursor.execute(pragma)
         finally:
             cursor.close()
 

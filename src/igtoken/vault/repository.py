@@ -39,11 +39,11 @@ from igtoken._secret import Secret
 from igtoken.vault import rotation
 from igtoken.vault._db import AnyRow, Database, clip_error, new_id
 from igtoken.vault.apikeys import ApiKeys
-from igtoken.vault.crypto import KeyRing, Sealed
+from igtoken.vault.crypto import KeyRing, Sealed, app_secret_aad, token_aad
 from igtoken.vault.deletions import DeletionRequests
 from igtoken.vault.engine import create_vault_engine
 from igtoken.vault.links import ConnectLinks
-from igtoken.vault.migrate import ensure_current, upgrade
+from igtoken.vault.migrate import ensure_current, ensure_upgraded
 from igtoken.vault.models import Account, App, AppSecret, Event, Token
 from igtoken.vault.records import (
     AccountRecord,
@@ -65,16 +65,6 @@ __all__ = ["Vault", "app_secret_aad", "token_aad"]
 
 _PURPOSE_INSTAGRAM = "instagram"
 _PURPOSE_META = "meta"
-
-
-def token_aad(token_id: str, account_id: str, kind: str) -> bytes:
-    """Associated data binding a token ciphertext to its row, its account and its kind."""
-    return f"igtoken/token/v1\x00{token_id}\x00{account_id}\x00{kind}".encode()
-
-
-def app_secret_aad(app_id: str, purpose: str) -> bytes:
-    """Associated data binding an app secret ciphertext to its app and purpose."""
-    return f"igtoken/app-secret/v1\x00{app_id}\x00{purpose}".encode()
 
 
 def _check_aware(name: str, value: datetime | None) -> None:
@@ -180,7 +170,7 @@ class Vault:
         engine = create_vault_engine(url)
         try:
             if auto_upgrade:
-                upgrade(engine)
+                ensure_upgraded(engine)
             else:
                 ensure_current(engine)
         except BaseException:

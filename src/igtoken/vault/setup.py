@@ -10,13 +10,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from igtoken._exceptions import ConfigurationError
+from igtoken._paths import default_database_path, default_key_file_path
 from igtoken.vault.crypto import KeyRing, keyring_from_file, load_or_create_key_file, parse_keys
-from igtoken.vault.engine import default_database_path, default_key_file_path
-from igtoken.vault.repository import Vault
 
-__all__ = ["EmbeddedPaths", "OpenedVault", "open_vault", "resolve_keyring"]
+if TYPE_CHECKING:
+    from igtoken.vault.repository import Vault
+
+__all__ = ["EmbeddedPaths", "OpenedVault", "existing_keyring", "open_vault", "resolve_keyring"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +70,15 @@ def resolve_keyring(
     )
 
 
+def existing_keyring(*, keys: str | None, key_file: Path) -> KeyRing | None:
+    """The keys :func:`resolve_keyring` would give the embedded default; ``None`` if it would make a file."""
+    if keys:
+        return parse_keys(keys)
+    if not key_file.is_file():
+        return None
+    return keyring_from_file(key_file)
+
+
 def open_vault(
     database_url: str | None = None,
     *,
@@ -80,6 +92,10 @@ def open_vault(
     has none; a configured database must already be at the current schema
     (``igtoken db upgrade``) and must be given its keys.
     """
+    # Imported here: the repository brings SQLAlchemy, which a caller that only resolves paths
+    # and keys (``igtoken token``'s quick read) should not pay for.
+    from igtoken.vault.repository import Vault
+
     if database_url is None:
         paths = embedded or EmbeddedPaths.default()
         ring, path, created = resolve_keyring(keys=keys, key_file=key_file, create_at=paths.key_file)

@@ -34,7 +34,7 @@ __all__ = ["SCHEMA_COLUMNS", "SCHEMA_REVISION", "QuickRead", "read_current_token
 
 #: The schema revision the statements below were written for; any other revision means "not sure".
 #: A test keeps it equal to the migrations' head, so a new migration makes someone look here.
-SCHEMA_REVISION: Final = "0001"
+SCHEMA_REVISION: Final = "0003"
 
 #: Every table and column read or written here; a test checks them against the vault's models.
 SCHEMA_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
@@ -53,6 +53,10 @@ SCHEMA_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
         "status_reason",
         "created_at",
         "updated_at",
+        "page_id",
+        "page_name",
+        "fb_user_id",
+        "data_access_expires_at",
     ),
     "tokens": (
         "id",
@@ -76,7 +80,8 @@ SCHEMA_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
 _PURPOSE_INSTAGRAM: Final = "instagram"
 _ACCOUNTS = (
     "SELECT id, app_id, ig_user_id, app_scoped_id, username, account_type, scopes, status,"
-    " status_reason, created_at, updated_at FROM accounts ORDER BY created_at, id"
+    " status_reason, created_at, updated_at, page_id, page_name, fb_user_id, data_access_expires_at"
+    " FROM accounts ORDER BY created_at, id"
 )
 # The same statement as Vault.current_token(kind=None): the newest current token of any kind.
 _CURRENT_ROW = (
@@ -173,7 +178,9 @@ def _read(
             return None
         accounts = [_account(row) for row in conn.execute(_ACCOUNTS)]
         account = pick([a for a in accounts if a.status is not AccountStatus.DELETED])
-        if account is None:
+        if account is None or account.via_facebook:
+            # A Facebook Login account holds two current tokens (user and page); which one to
+            # serve is the full path's decision.
             return None
         row = conn.execute(_CURRENT_ROW, (account.id,)).fetchone()
     finally:
@@ -211,6 +218,10 @@ def _account(row: tuple[Any, ...]) -> AccountRecord:
         reason,
         created,
         updated,
+        page_id,
+        page_name,
+        fb_user_id,
+        data_access_expires_at,
     ) = row
     return AccountRecord(
         id=id_,
@@ -224,6 +235,10 @@ def _account(row: tuple[Any, ...]) -> AccountRecord:
         status_reason=reason,
         created_at=_utc(created),
         updated_at=_utc(updated),
+        page_id=page_id,
+        page_name=page_name,
+        fb_user_id=fb_user_id,
+        data_access_expires_at=_utc_or_none(data_access_expires_at),
     )
 
 

@@ -166,10 +166,11 @@ def serve(ctx: AppContext, sandbox_flag: bool, host: str | None, port: int | Non
             admin_password=admin_password,
             worker=worker,
         )
-        if worker and not any("refresh_worker" in getattr(t, "__name__", "") for t in _tasks(service)):
-            lines.append(
-                "note: the refresh worker is not available in this build; tokens are refreshed on demand"
-            )
+        lines.append(
+            "refresh worker: running inside the service"
+            if worker
+            else "refresh worker: off here (run `igtoken worker` separately)"
+        )
         lines += ["", "Press Ctrl+C to stop."]
         click.echo("\n".join(lines))
         configure_logging(settings.log_level)
@@ -179,9 +180,3 @@ def serve(ctx: AppContext, sandbox_flag: bool, host: str | None, port: int | Non
         finally:
             sock.close()
             runtime.open_vault().vault.close()
-
-
-def _tasks(app: object) -> tuple[object, ...]:
-    state = getattr(getattr(app, "state", None), "igtoken", None)
-    deps = getattr(state, "deps", None)
-    return tuple(getattr(deps, "background_tasks", ()))

@@ -14,7 +14,6 @@ import logging
 import signal
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -50,46 +49,22 @@ async def open_worker(ctx: AppContext, **options: Any) -> AsyncIterator[RefreshW
     """
     import httpx
 
-    from igtoken._client import AsyncClient
-    from igtoken._retry import NO_RETRY
-    from igtoken.notify import Notifier
-    from igtoken.refresh.deliveries import VaultDeliveryLog
-    from igtoken.refresh.worker import RefreshWorker, default_owner
+    from igtoken.refresh.wiring import build_worker, single_worker_lock
     from igtoken.runtime import SandboxEmulator
-    from igtoken.vault import AppRecord, AsyncVault, worker_lock
 
     runtime = _runtime(ctx)
-    vault = runtime.vault
-    owner = default_owner()
     with contextlib.ExitStack() as stack:
-        database = vault.engine.url.database
-        if vault.engine.dialect.name == "sqlite" and database:
-            stack.enter_context(worker_lock(Path(f"{database}.worker.lock")))
+        stack.enter_context(single_worker_lock(runtime.vault))
         sandbox_url = None
         if runtime.sandbox and not runtime.settings.meta_base_url:
             sandbox_url = stack.enter_context(SandboxEmulator().serve())
         endpoints = runtime.endpoints(sandbox_url)
         http = httpx.AsyncClient(timeout=httpx.Timeout(20.0, connect=5.0), trust_env=False)
-
-        def clients(app: AppRecord) -> AsyncClient:
-            # No in-call retries: the worker reschedules failures, so one slow account never holds a slot.
-            return AsyncClient(runtime.client_config(app, endpoints=endpoints), http=http, retry=NO_RETRY)
-
-        notifier = Notifier((), VaultDeliveryLog(vault, owner=owner))
-        worker = RefreshWorker(
-            AsyncVault(vault),
-            clients,
-            clock=_now,
-            notifier=notifier,
-            owner=owner,
-            public_url=runtime.settings.public_url,
-            **options,
-        )
+        parts = build_worker(runtime, endpoints=endpoints, http=http, **options)
         try:
-            yield worker
+            yield parts.worker
         finally:
-            await worker.aclose()
-            await notifier.aclose()
+            await parts.aclose()
             await http.aclose()
 
 

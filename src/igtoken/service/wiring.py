@@ -11,7 +11,7 @@ Those routes reach the vault through :class:`ServiceWiring` on ``app.state.wirin
 from __future__ import annotations
 
 import asyncio
-import importlib
+import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -298,25 +298,44 @@ def close_at_shutdown(http: httpx.AsyncClient) -> BackgroundTask:
     return close_http_pool_at_shutdown
 
 
-def refresh_worker_task(runtime: Runtime, endpoints: Endpoints) -> BackgroundTask | None:
-    """The refresh worker as a background task, if ``igtoken.refresh.worker`` is installed.
+def refresh_worker_task(
+    runtime: Runtime,
+    endpoints: Endpoints,
+    http: httpx.AsyncClient,
+    *,
+    clock: Callable[[], datetime] = _utc_now,
+    on_outcome: Callable[[str], None] | None = None,
+) -> BackgroundTask:
+    """The refresh worker as a background task of the service (see :mod:`igtoken.refresh.wiring`).
 
-    The worker is built in its own module; until it lands this returns ``None`` and the
-    service runs without it (start-up says so).
+    On SQLite only one worker may run per database file: if a separate ``igtoken worker``
+    already holds the lock, the service says so in its log and serves without one. At
+    shutdown the worker stops between batches and finishes the refreshes in flight.
     """
-    try:
-        module: Any = importlib.import_module("igtoken.refresh.worker")
-    except ImportError:
-        return None
-    worker_class = getattr(module, "RefreshWorker", None)
-    factory = getattr(worker_class, "from_runtime", None)
-    if factory is None:
-        log.warning("igtoken.refresh.worker has no RefreshWorker.from_runtime; the worker is not started")
-        return None
-    worker = factory(runtime, endpoints=endpoints)
+    from igtoken._exceptions import ConflictError
+    from igtoken.refresh.wiring import build_worker, single_worker_lock
 
     async def refresh_worker() -> None:
-        await worker.run()
+        with contextlib.ExitStack() as stack:
+            try:
+                stack.enter_context(single_worker_lock(runtime.vault))
+            except ConflictError as exc:
+                log.warning("refresh worker not started: %s", exc.message)
+                await asyncio.Event().wait()  # stay "running": the other worker does the job
+            parts = build_worker(runtime, endpoints=endpoints, http=http, clock=clock)
+            if on_outcome is not None:
+                parts.worker.on_result = lambda result: on_outcome(result.outcome.value)
+            stop = asyncio.Event()
+            running = asyncio.ensure_future(parts.worker.run_forever(stop))
+            try:
+                await asyncio.shield(running)
+            except asyncio.CancelledError:
+                stop.set()
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(running, timeout=30)
+                raise
+            finally:
+                await parts.aclose()
 
     return refresh_worker
 
@@ -386,10 +405,14 @@ def build_app(
     )
     dashboard = VaultDashboard(wiring)
     tasks: list[BackgroundTask] = [close_at_shutdown(http), *extra_tasks]
+    outcomes: list[Callable[[str], None]] = []  # filled once the app (and its metrics) exists
     if worker:
-        task = refresh_worker_task(runtime, endpoints)
-        if task is not None:
-            tasks.append(task)
+
+        def record_outcome(outcome: str) -> None:
+            for record in outcomes:
+                record(outcome)
+
+        tasks.append(refresh_worker_task(runtime, endpoints, http, clock=clock, on_outcome=record_outcome))
     deps_kwargs: dict[str, Any] = {}
     if announce is not None:
         deps_kwargs["announce"] = announce
@@ -406,6 +429,7 @@ def build_app(
     )
     app = create_app(config, deps=deps)
     app.state.wiring = wiring
+    outcomes.append(app.state.igtoken.metrics.record_refresh)
     app.include_router(connect.router)
     app.include_router(meta_callbacks.router)
     app.include_router(api.router)

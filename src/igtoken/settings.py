@@ -22,6 +22,8 @@ Variable                        Meaning (default)
 ``IGTOKEN_LOG_LEVEL``           DEBUG, INFO, WARNING, ERROR or CRITICAL (``INFO``)
 ``IGTOKEN_LOG_FORMAT``          ``json`` or ``text`` (``text``)
 ``IGTOKEN_GRAPH_VERSION``       Graph API version, ``vNN.N`` (``v25.0``)
+``IGTOKEN_WEBHOOK_URLS``        comma-separated http(s) URLs that get igtoken's signed events (none)
+``IGTOKEN_WEBHOOK_SECRET``      the key events are signed with, a secret (required with URLs)
 ==============================  ===========================================================
 
 Booleans accept ``1/true/yes/on`` and ``0/false/no/off`` in any case.
@@ -93,6 +95,8 @@ class Settings:
     log_level: str = "INFO"
     log_format: LogFormat = "text"
     graph_version: str = DEFAULT_GRAPH_VERSION
+    webhook_urls: tuple[str, ...] = ()
+    webhook_secret: Secret | None = None
     #: Human-readable warnings found while loading (unknown ``IGTOKEN_*`` names); the caller shows them.
     warnings: tuple[str, ...] = field(default=(), compare=False)
     #: Where each setting came from, by variable name: ``environment``, ``.env`` or ``default``.
@@ -197,6 +201,10 @@ def _http_url(name: str, raw: str) -> str:
     return url.rstrip("/")
 
 
+def _http_urls(name: str, raw: str) -> tuple[str, ...]:
+    return tuple(_http_url(name, part.strip()) for part in raw.split(",") if part.strip())
+
+
 def _database_url(name: str, raw: str) -> str:
     url = raw.strip()
     scheme, sep, rest = url.partition("://")
@@ -280,6 +288,8 @@ _SPECS: Final = (
     _Spec("log_level", _log_level),
     _Spec("log_format", _log_format),
     _Spec("graph_version", _graph_version),
+    _Spec("webhook_urls", _http_urls),
+    _Spec("webhook_secret", _secret),
 )
 assert {s.field for s in _SPECS} == {f.name for f in fields(Settings)} - {"warnings", "sources"}
 
@@ -322,6 +332,11 @@ def load_settings(environ: Mapping[str, str], dotenv_path: Path | None = None) -
         raise ConfigurationError(
             f"IGTOKEN_PUBLIC_URL must use https, got {public_url!r}",
             fix="serve igtoken over https, or set IGTOKEN_DEV=1 for local development",
+        )
+    if values.get("webhook_urls") and values.get("webhook_secret") is None:
+        raise ConfigurationError(
+            "IGTOKEN_WEBHOOK_URLS is set but IGTOKEN_WEBHOOK_SECRET is not: events would go unsigned",
+            fix="set IGTOKEN_WEBHOOK_SECRET to a long random string your receivers verify with",
         )
 
     warnings = _unknown_variable_warnings(environ, dotenv)

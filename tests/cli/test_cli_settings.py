@@ -257,3 +257,20 @@ def test_url_errors_hide_embedded_passwords(raw):
     with pytest.raises(ConfigurationError) as info:
         load_settings({"IGTOKEN_META_BASE_URL": raw})
     assert "url-pass-99" not in str(info.value)
+
+
+def test_webhook_urls_parse_and_require_a_secret():
+    """IGTOKEN_WEBHOOK_URLS is a comma list of http(s) URLs and needs IGTOKEN_WEBHOOK_SECRET."""
+    settings = load_settings(
+        {
+            "IGTOKEN_WEBHOOK_URLS": "https://a.example/hook, http://127.0.0.1:9/h",
+            "IGTOKEN_WEBHOOK_SECRET": "s" * 32,
+        },
+        None,
+    )
+    assert settings.webhook_urls == ("https://a.example/hook", "http://127.0.0.1:9/h")
+    assert "s" * 32 not in repr(settings)
+    with pytest.raises(ConfigurationError, match="IGTOKEN_WEBHOOK_SECRET"):
+        load_settings({"IGTOKEN_WEBHOOK_URLS": "https://a.example/hook"}, None)
+    with pytest.raises(ConfigurationError, match="IGTOKEN_WEBHOOK_URLS"):
+        load_settings({"IGTOKEN_WEBHOOK_URLS": "ftp://nope", "IGTOKEN_WEBHOOK_SECRET": "x"}, None)

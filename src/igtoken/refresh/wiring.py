@@ -17,12 +17,13 @@ if TYPE_CHECKING:
     import httpx
 
     from igtoken._endpoints import Endpoints
-    from igtoken.notify import Notifier
+    from igtoken.notify import Endpoint, Notifier
     from igtoken.refresh.worker import RefreshWorker
     from igtoken.runtime import Runtime
+    from igtoken.settings import Settings
     from igtoken.vault import Vault
 
-__all__ = ["WorkerParts", "build_worker", "single_worker_lock"]
+__all__ = ["WorkerParts", "build_worker", "single_worker_lock", "webhook_endpoints"]
 
 
 def _now() -> datetime:
@@ -66,7 +67,7 @@ def build_worker(
         # No in-call retries: the worker reschedules failures, so one slow account never holds a slot.
         return AsyncClient(runtime.client_config(app, endpoints=endpoints), http=http, retry=NO_RETRY)
 
-    notifier = Notifier((), VaultDeliveryLog(vault, owner=owner))
+    notifier = Notifier(webhook_endpoints(runtime.settings), VaultDeliveryLog(vault, owner=owner))
     worker = RefreshWorker(
         AsyncVault(vault),
         clients,
@@ -77,6 +78,15 @@ def build_worker(
         **options,
     )
     return WorkerParts(worker, notifier)
+
+
+def webhook_endpoints(settings: Settings) -> tuple[Endpoint, ...]:
+    """The installation's webhook receivers (``IGTOKEN_WEBHOOK_URLS``), all signed with one secret."""
+    from igtoken.notify import Endpoint
+
+    if not settings.webhook_urls or settings.webhook_secret is None:
+        return ()
+    return tuple(Endpoint(url, settings.webhook_secret) for url in settings.webhook_urls)
 
 
 @contextlib.contextmanager

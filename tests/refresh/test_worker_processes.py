@@ -92,7 +92,13 @@ def _run_three(emu, vault, url, ring, now) -> None:
         )
         for _ in range(3)
     ]
-    outputs = [p.communicate(timeout=240) for p in procs]
+    try:
+        outputs = [p.communicate(timeout=240) for p in procs]
+    finally:
+        for p in procs:  # a timeout must not leave workers running or their pipes open
+            if p.poll() is None:
+                p.kill()
+            p.communicate()
     assert [p.returncode for p in procs] == [0, 0, 0], outputs
     counts = httpx.get(
         f"{emu}/_emulator/requests/count", params={"endpoint": "ig_refresh_token", "by": "token_id"}

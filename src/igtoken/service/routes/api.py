@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 
@@ -134,15 +134,15 @@ async def get_account(request: Request, account_id: AccountId, principal: Princi
 
 
 @router.get("/accounts/{account_id}/token", response_model=TokenOut, responses=_ERRORS)
-async def get_token(request: Request, account_id: AccountId, principal: Principal) -> JSONResponse:
+async def get_token(request: Request, account_id: AccountId, principal: Principal) -> Response:
     """A valid access token for the account, or the precise reason there is none."""
     require_scope(principal, account_id)
     wiring = wiring_of(request)
-    account = await wiring.vault.get_account(account_id)
-    require_usable(account)
     now = wiring.clock()
-    stored = await wiring.vault.current_token(
-        account_id, account.served_kind, record_read=True, now=now, reader=principal.id
+    # One vault call, one transaction: the account is checked, its token read, and the read
+    # recorded (committed) before the token is handed out.
+    _account, stored = await wiring.vault.serve_token(
+        account_id, now=now, reader=principal.id, check=require_usable
     )
     if stored.token.is_expired(now):
         from igtoken._exceptions import TokenExpiredError
@@ -152,7 +152,7 @@ async def get_token(request: Request, account_id: AccountId, principal: Principa
             fix="the account's owner must log in again (re-authorization link)",
         )
     body = TokenOut.model_validate(token_body(stored, include_token=True))
-    return JSONResponse(body.model_dump(mode="json"), headers=_NO_STORE)
+    return Response(body.model_dump_json(), media_type="application/json", headers=_NO_STORE)
 
 
 @router.post("/accounts/{account_id}/refresh", response_model=TokenMeta, responses=_ERRORS)

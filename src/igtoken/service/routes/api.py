@@ -20,7 +20,8 @@ from starlette.exceptions import HTTPException
 
 from igtoken._exceptions import ThrottledError
 from igtoken._models import FlowKind, TokenKind
-from igtoken.service.apikeys import api_principal, require_scope
+from igtoken._secret import Secret
+from igtoken.service.apikeys import api_key, api_principal, require_scope
 from igtoken.service.interfaces import ApiKeyPrincipal
 from igtoken.service.ratelimit import rate_limit
 from igtoken.service.wiring import require_usable, token_body, wiring_of
@@ -134,16 +135,15 @@ async def get_account(request: Request, account_id: AccountId, principal: Princi
 
 
 @router.get("/accounts/{account_id}/token", response_model=TokenOut, responses=_ERRORS)
-async def get_token(request: Request, account_id: AccountId, principal: Principal) -> Response:
+async def get_token(
+    request: Request, account_id: AccountId, key: Annotated[Secret, Depends(api_key)]
+) -> Response:
     """A valid access token for the account, or the precise reason there is none."""
-    require_scope(principal, account_id)
     wiring = wiring_of(request)
     now = wiring.clock()
-    # One vault call, one transaction: the account is checked, its token read, and the read
-    # recorded (committed) before the token is handed out.
-    _account, stored = await wiring.vault.serve_token(
-        account_id, now=now, reader=principal.id, check=require_usable
-    )
+    # One hop to the vault: the key is verified and its scope checked, then the account is
+    # checked, its token read, and the read recorded (committed) before the token is handed out.
+    stored = await wiring.serve_token(key, account_id, now=now)
     if stored.token.is_expired(now):
         from igtoken._exceptions import TokenExpiredError
 

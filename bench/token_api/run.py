@@ -1,12 +1,17 @@
 """Token API throughput: GET /v1/accounts/{id}/token vs a bare constant-JSON endpoint, same server, same run.
 
 Three processes: this orchestrator, the service (uvicorn, one worker, SQLite vault in a temp dir, one
-seeded account, the API rate limit lifted so the limiter is not what is measured), and a load process
-holding 32 concurrent keep-alive connections. Each endpoint gets a warm-up, then a timed window.
+seeded account, the API rate limit lifted so the limiter is not what is measured), and one load process
+holding 32 concurrent keep-alive connections. Each endpoint gets a warm-up, then the timed rounds
+alternate between the endpoints (bare, token, token, bare, …) so that a change in the machine's load
+during the run hits both alike. The server's CPU time per request (from /proc, Linux) is reported
+too: on a busy machine it is steadier than requests per second.
 
-    python bench/token_api/run.py [--seconds 5] [--concurrency 32]
+    python bench/token_api/run.py [--seconds 5] [--concurrency 32] [--rounds 6]
 
-Last line: JSON with requests/s and p50/p99 latency for both endpoints, and ``ratio`` (token / bare rps).
+Last line: JSON with requests/s, p50/p99 latency and server CPU ms per request for both endpoints,
+``ratio`` (token / bare rps over all rounds), ``median_round_ratio`` and ``cpu_ratio`` (bare / token
+CPU per request).
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 
 def serve() -> None:
@@ -67,30 +73,19 @@ def serve() -> None:
     make_server(app, port=port).run(sockets=[sock])
 
 
-async def _load(url: str, key: str, seconds: float, concurrency: int) -> dict[str, float]:
-    import httpx
+def _server_cpu(pid: int) -> float | None:
+    """CPU seconds the server process has used (all threads), from /proc; ``None`` where unavailable."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
-    latencies: list[float] = []
-    errors = 0
-    headers = {"Authorization": f"Bearer {key}"}
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(limits=limits, headers=headers, timeout=30) as http:
 
-        async def worker(until: float, record: bool) -> None:
-            nonlocal errors
-            while time.perf_counter() < until:
-                start = time.perf_counter()
-                response = await http.get(url)
-                if record:
-                    latencies.append(time.perf_counter() - start)
-                    if response.status_code != 200:
-                        errors += 1
-
-        warm = time.perf_counter() + 1.0
-        await asyncio.gather(*(worker(warm, False) for _ in range(concurrency)))
-        began = time.perf_counter()
-        await asyncio.gather(*(worker(began + seconds, True) for _ in range(concurrency)))
-        elapsed = time.perf_counter() - began
+def _figures(
+    latencies: list[float], errors: int, elapsed: float, cpu: float | None
+) -> dict[str, float | None]:
     ordered = sorted(latencies)
     return {
         "requests": len(ordered),
@@ -98,26 +93,83 @@ async def _load(url: str, key: str, seconds: float, concurrency: int) -> dict[st
         "rps": round(len(ordered) / elapsed, 1),
         "p50_ms": round(statistics.median(ordered) * 1000, 2),
         "p99_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000, 2),
+        "server_cpu_ms_per_request": None if cpu is None else round(cpu * 1000 / len(ordered), 3),
     }
 
 
-def load(url: str, key: str, seconds: float, concurrency: int) -> None:
+async def _load(
+    urls: dict[str, str], key: str, seconds: float, concurrency: int, rounds: int, server_pid: int
+) -> dict[str, Any]:
+    """Alternate timed rounds between the endpoints (ABBA…), so drift in machine load hits both alike."""
+    import httpx
+
+    latencies: dict[str, list[float]] = {name: [] for name in urls}
+    errors = dict.fromkeys(urls, 0)
+    elapsed = dict.fromkeys(urls, 0.0)
+    cpu: dict[str, float | None] = dict.fromkeys(urls, 0.0)
+    round_rps: dict[str, list[float]] = {name: [] for name in urls}
+    headers = {"Authorization": f"Bearer {key}"}
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(limits=limits, headers=headers, timeout=30) as http:
+
+        async def worker(name: str, until: float, record: bool) -> None:
+            while time.perf_counter() < until:
+                start = time.perf_counter()
+                response = await http.get(urls[name])
+                if record:
+                    latencies[name].append(time.perf_counter() - start)
+                    if response.status_code != 200:
+                        errors[name] += 1
+
+        async def run(name: str, duration: float, record: bool) -> None:
+            cpu_before = _server_cpu(server_pid)
+            began = time.perf_counter()
+            done = len(latencies[name])
+            await asyncio.gather(*(worker(name, began + duration, record) for _ in range(concurrency)))
+            took = time.perf_counter() - began
+            cpu_after = _server_cpu(server_pid)
+            if record:
+                elapsed[name] += took
+                round_rps[name].append((len(latencies[name]) - done) / took)
+                spent = cpu[name]
+                if spent is None or cpu_before is None or cpu_after is None:
+                    cpu[name] = None
+                else:
+                    cpu[name] = spent + cpu_after - cpu_before
+
+        for name in urls:
+            await run(name, 1.0, record=False)
+        names = list(urls)
+        for index in range(rounds):
+            for name in names if index % 2 == 0 else reversed(names):
+                await run(name, seconds / rounds, record=True)
+    out: dict[str, Any] = {
+        name: _figures(latencies[name], errors[name], elapsed[name], cpu[name]) for name in urls
+    }
+    out["round_rps"] = {name: [round(r, 1) for r in values] for name, values in round_rps.items()}
+    return out
+
+
+def load(spec: str, key: str, seconds: float, concurrency: int, rounds: int, server_pid: int) -> None:
     """The load process: one JSON line of figures."""
-    print(json.dumps(asyncio.run(_load(url, key, seconds, concurrency))), flush=True)
+    urls = json.loads(spec)
+    print(json.dumps(asyncio.run(_load(urls, key, seconds, concurrency, rounds, server_pid))), flush=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--seconds", type=float, default=5.0, help="timed seconds per endpoint")
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=6, help="alternating timed rounds per endpoint")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--load", nargs=2, metavar=("URL", "KEY"), help=argparse.SUPPRESS)
+    parser.add_argument("--load", nargs=3, metavar=("URLS", "KEY", "PID"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         serve()
         return
     if args.load:
-        load(args.load[0], args.load[1], args.seconds, args.concurrency)
+        spec, key, pid = args.load
+        load(spec, key, args.seconds, args.concurrency, args.rounds, int(pid))
         return
     with tempfile.TemporaryDirectory() as home:
         env = {**os.environ, "XDG_DATA_HOME": f"{home}/data", "XDG_CONFIG_HOME": f"{home}/config"}
@@ -137,39 +189,61 @@ def main() -> None:
                 raise SystemExit("the service did not start")
             port, account_id, key = ready[1], ready[2], ready[3]
             base = f"http://127.0.0.1:{port}"
-            results = {}
-            for name, path in (("bare", "/bench/bare"), ("token", f"/v1/accounts/{account_id}/token")):
-                out = subprocess.run(
-                    [
-                        sys.executable,
-                        __file__,
-                        "--load",
-                        base + path,
-                        key,
-                        "--seconds",
-                        str(args.seconds),
-                        "--concurrency",
-                        str(args.concurrency),
-                    ],
-                    env=env,
-                    capture_output=True,
-                    text=True,
-                    check=True,
-                    timeout=120,
-                )
-                results[name] = json.loads(out.stdout.strip().splitlines()[-1])
-                figures = results[name]
-                print(
-                    f"{name:>5}: {figures['rps']:>8} req/s  p50 {figures['p50_ms']} ms  "
-                    f"p99 {figures['p99_ms']} ms  ({figures['requests']} requests, "
-                    f"{figures['errors']} errors)"
-                )
+            urls = {"bare": base + "/bench/bare", "token": f"{base}/v1/accounts/{account_id}/token"}
+            out = subprocess.run(
+                [
+                    sys.executable,
+                    __file__,
+                    "--load",
+                    json.dumps(urls),
+                    key,
+                    str(server.pid),
+                    "--seconds",
+                    str(args.seconds),
+                    "--concurrency",
+                    str(args.concurrency),
+                    "--rounds",
+                    str(args.rounds),
+                ],
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=120,
+            )
+            results = json.loads(out.stdout.strip().splitlines()[-1])
         finally:
             server.terminate()
             server.wait(timeout=10)
+    for name in urls:
+        figures = results[name]
+        print(
+            f"{name:>5}: {figures['rps']:>8} req/s  p50 {figures['p50_ms']} ms  "
+            f"p99 {figures['p99_ms']} ms  server CPU {figures['server_cpu_ms_per_request']} ms/req  "
+            f"({figures['requests']} requests, {figures['errors']} errors)"
+        )
     ratio = round(results["token"]["rps"] / results["bare"]["rps"], 3)
-    print(f"token/bare throughput ratio: {ratio}")
-    print(json.dumps({"concurrency": args.concurrency, "seconds": args.seconds, **results, "ratio": ratio}))
+    per_round = [
+        t / b for t, b in zip(results["round_rps"]["token"], results["round_rps"]["bare"], strict=True)
+    ]
+    round_ratio = round(statistics.median(per_round), 3)
+    bare_cpu, token_cpu = (results[n]["server_cpu_ms_per_request"] for n in ("bare", "token"))
+    cpu_ratio = None if not bare_cpu or not token_cpu else round(bare_cpu / token_cpu, 3)
+    print(f"token/bare throughput ratio: {ratio} (median of per-round ratios {round_ratio})")
+    print(f"bare/token server CPU per request: {cpu_ratio}")
+    print(
+        json.dumps(
+            {
+                "concurrency": args.concurrency,
+                "seconds": args.seconds,
+                "rounds": args.rounds,
+                **results,
+                "ratio": ratio,
+                "median_round_ratio": round_ratio,
+                "cpu_ratio": cpu_ratio,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

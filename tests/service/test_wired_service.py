@@ -153,6 +153,20 @@ async def test_api_keys_scope_and_errors(wired):
     assert wired.vault.events(types=["token_read"]) == []
 
 
+async def test_token_route_refuses_a_key_the_moment_it_is_revoked(wired):
+    """The token route serves a key's first read, 401s the next request after revocation, records one read."""
+    account_id = await connect(wired)
+    record, key = wired.vault.api_keys.create("short-lived", now=wired.now(), account_ids=[account_id])
+    url = f"/v1/accounts/{account_id}/token"
+    assert (await wired.service.get(url, headers=bearer(wired, key.reveal()))).status_code == 200
+    wired.vault.api_keys.revoke(record.id, now=wired.now())
+    refused = await wired.service.get(url, headers=bearer(wired, key.reveal()))
+    assert refused.status_code == 401 and refused.json()["error"]["type"] == "authentication_required"
+    assert (await wired.service.get(url)).status_code == 401
+    reads = wired.vault.events(types=["token_read"], account_id=account_id)
+    assert [r.data["reader"] for r in reads] == [record.prefix]
+
+
 async def test_refresh_endpoint(wired):
     """Refreshing a fresh token is refused (409); after 25 hours it yields a new token."""
     account_id = await connect(wired)

@@ -74,6 +74,25 @@ def test_racing_logins_keep_every_row_and_one_current(vault: Vault, app_name: st
     assert len(vault.events(types=["connected"], limit=1000)) == threads * per_thread
 
 
+def test_racing_token_reads_record_every_read(vault: Vault, app_name: str) -> None:
+    """Many threads serving one account's token at once: every read succeeds and leaves its own event."""
+    account_id = vault.save_login(app_name, profile(), token("t-served"), now=T0).id
+    threads, per_thread = 16, 10
+
+    def reader(n: int) -> Callable[[], None]:
+        def go() -> None:
+            for _ in range(per_thread):
+                _, stored = vault.serve_token(account_id, now=T0, reader=f"igt_{n}")
+                assert stored.token.value == Secret("t-served")
+
+        return go
+
+    assert _run([reader(n) for n in range(threads)]) == []
+    reads = vault.events(types=["token_read"], limit=1000)
+    assert len(reads) == threads * per_thread
+    assert {r.data["reader"] for r in reads} == {f"igt_{n}" for n in range(threads)}
+
+
 def test_refresh_racing_relogin(vault: Vault, app_name: str, backend: str) -> None:
     """Refresh workers and re-logins race on one account: each write commits or conflicts, none is lost."""
     rounds = 20 if backend == "postgres" else 10

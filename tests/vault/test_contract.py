@@ -17,7 +17,7 @@ from igtoken._exceptions import (
 )
 from igtoken._models import TokenKind
 from igtoken._secret import Secret
-from igtoken.vault import AccountStatus, EventType, KeyRing, Vault
+from igtoken.vault import AccountRecord, AccountStatus, EventType, KeyRing, Vault
 from igtoken.vault.models import Account, Event, Token
 
 from .conftest import T0, make_keyring, profile, token
@@ -99,6 +99,37 @@ def test_token_read_event_when_asked(vault: Vault, connect: Connect) -> None:
     assert len(reads) == 1
     assert reads[0].data["reader"] == "api-key:igt_1234"
     assert "IGAAsecret-read" not in repr(reads[0])
+
+
+def test_serve_token_reads_and_records_in_one_call(vault: Vault, connect: Connect) -> None:
+    """serve_token returns the account and what current_token returns, and the token_read event is stored."""
+    account_id = connect("IGAAsecret-serve")
+    account, stored = vault.serve_token(account_id, now=T0, reader="igt_1234")
+    assert account.id == account_id and account.status is AccountStatus.ACTIVE
+    assert stored == vault.current_token(account_id, account.served_kind)
+    [read] = vault.events(account_id=account_id, types=[EventType.TOKEN_READ])
+    assert read.data == {"token_id": stored.token_id, "reader": "igt_1234"}
+    assert read.at == T0 and read.app_id == stored.app_id
+    assert "IGAAsecret-serve" not in repr(read)
+
+
+def test_serve_token_refusals_record_nothing(vault: Vault, connect: Connect) -> None:
+    """An unknown account, or a check that raises, records no read; the check sees the account."""
+    account_id = connect("IGAAsecret-refused")
+    seen = []
+
+    def refuse(account: AccountRecord) -> None:
+        seen.append(account.id)
+        raise ConflictError("not today")
+
+    with pytest.raises(ConflictError, match="not today"):
+        vault.serve_token(account_id, now=T0, reader="igt_1", check=refuse)
+    with pytest.raises(NotFoundError, match="no account"):
+        vault.serve_token("no-such-account", now=T0, reader="igt_1")
+    with pytest.raises(ValueError, match="timezone"):
+        vault.serve_token(account_id, now=T0.replace(tzinfo=None), reader="igt_1")
+    assert seen == [account_id]
+    assert vault.events(types=[EventType.TOKEN_READ]) == []
 
 
 def test_list_accounts_filters(vault: Vault, connect: Connect) -> None:

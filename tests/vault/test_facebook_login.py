@@ -88,6 +88,13 @@ def test_linked_page_becomes_an_account_with_both_tokens(vault: Vault, fb_app: s
     assert event.type == "connected" and event.data["page_id"] == "100000000000001"
 
 
+def test_serve_token_hands_out_the_page_token(vault: Vault, fb_app: str) -> None:
+    """A Facebook Login account serves its page token, not the newer user token, through serve_token."""
+    (account,) = vault.save_facebook_login(fb_app, _result(), now=T0, next_check_at=T0 + timedelta(days=1))
+    _, stored = vault.serve_token(account.id, now=T0, reader="igt_1")
+    assert stored.token.kind is TokenKind.FB_PAGE and stored.token.value == Secret("EAApage-1")
+
+
 def test_logging_in_again_rotates_both_tokens(vault: Vault, fb_app: str) -> None:
     """A second login keeps the account, makes it active, and leaves one current token per kind."""
     (first,) = vault.save_facebook_login(fb_app, _result(), now=T0)

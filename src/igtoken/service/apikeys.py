@@ -25,21 +25,31 @@ def _key_from(request: Request) -> Secret | None:
     return Secret(header) if header else None
 
 
-async def api_principal(request: Request) -> ApiKeyPrincipal:
-    """Dependency: the principal of the request's API key (``Authorization: Bearer`` or ``X-API-Key``)."""
-    verifier = request.app.state.igtoken.deps.api_keys
-    if verifier is None:
-        raise HTTPException(503, "API keys are not available on this instance")
+def api_key(request: Request) -> Secret:
+    """Dependency: the request's API key (``Authorization: Bearer`` or ``X-API-Key``), not yet verified."""
     key = _key_from(request)
     if key is None:
         raise AuthenticationError(
             "this endpoint needs an API key",
             fix="send it as `Authorization: Bearer <key>`; create one with `igtoken apikeys create`",
         )
-    principal: ApiKeyPrincipal | None = await verifier.verify(key)
+    return key
+
+
+def known_principal(principal: ApiKeyPrincipal | None) -> ApiKeyPrincipal:
+    """``principal``, or the 401 for a key the verifier did not accept."""
     if principal is None:
         raise AuthenticationError("the API key is unknown or revoked", fix="create a new API key")
     return principal
+
+
+async def api_principal(request: Request) -> ApiKeyPrincipal:
+    """Dependency: the principal of the request's API key (``Authorization: Bearer`` or ``X-API-Key``)."""
+    verifier = request.app.state.igtoken.deps.api_keys
+    if verifier is None:
+        raise HTTPException(503, "API keys are not available on this instance")
+    key = api_key(request)
+    return known_principal(await verifier.verify(key))
 
 
 def require_scope(principal: ApiKeyPrincipal, account_id: str) -> None:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
+import anyio.to_thread
 import httpx
 from fastapi import FastAPI, Request
 
@@ -84,6 +85,8 @@ class ServiceWiring:
     clock: Callable[[], datetime] = field(default=_utc_now)
     #: Sandbox apps are ours: the service's redirect URI is registered with them at start-up.
     sandbox: bool = False
+    #: The API keys the token API accepts (set by :func:`build_app`).
+    api_keys: VaultApiKeys | None = None
 
     @property
     def redirect_uri(self) -> str:
@@ -100,6 +103,32 @@ class ServiceWiring:
         For a Facebook Login app the credentials are the Meta app's (``config.facebook``).
         """
         return self.runtime.client_config(app, endpoints=self.endpoints, redirect_uri=self.redirect_uri)
+
+    async def serve_token(self, key: Secret, account_id: str, *, now: datetime) -> StoredToken:
+        """The token API's read: verify ``key``, check its scope, serve the token and record the read.
+
+        One hop to a worker thread for all of it (the key lookup, then
+        :meth:`Vault.serve_token`'s one transaction), in the order the API promises: an
+        unknown or revoked key is refused (401) and a key not scoped to the account is
+        refused (403) before anything about the account is looked up; an unusable account
+        is refused without recording a read. The ``token_read`` event names the key.
+        """
+        from igtoken.service.apikeys import known_principal, require_scope
+
+        api_keys = self.api_keys
+        if api_keys is None:
+            raise RuntimeError("ServiceWiring.api_keys is not set; build the app with build_app")
+        vault = self.vault.sync
+
+        def serve() -> StoredToken:
+            principal = known_principal(api_keys.principal(key))
+            require_scope(principal, account_id)
+            _account, stored = vault.serve_token(
+                account_id, now=now, reader=principal.id, check=require_usable
+            )
+            return stored
+
+        return await anyio.to_thread.run_sync(serve)
 
     async def create_reauth_link(self, account_id: str) -> tuple[str, str]:
         """The account's re-authorization link: ``(link id, URL)``.
@@ -237,24 +266,32 @@ def wiring_of(request: Request) -> ServiceWiring:
 
 
 class VaultApiKeys:
-    """:class:`~igtoken.service.interfaces.ApiKeyVerifier` over the vault's hashed API keys."""
+    """:class:`~igtoken.service.interfaces.ApiKeyVerifier` over the vault's hashed API keys.
+
+    No verification is cached: every request looks its key up, so a revoked key stops
+    working with the next request.
+    """
 
     def __init__(self, vault: AsyncVault, clock: Callable[[], datetime] = _utc_now) -> None:
-        self._vault = vault
+        self._keys = vault.sync.api_keys
         self._clock = clock
 
-    async def verify(self, key: Secret) -> ApiKeyPrincipal | None:
-        """The principal of a valid, unrevoked key; ``None`` for anything else."""
+    def principal(self, key: Secret) -> ApiKeyPrincipal | None:
+        """:meth:`verify`, blocking: for code already on a worker thread."""
         text = key.reveal()
         # The vault's keys look like igt_<8 hex>_<secret>; anything else is not worth a query.
         if not text.startswith("igt_") or len(text) > 200:
             return None
         try:
-            record = await self._vault.api_keys.verify(key, now=self._clock())
+            record = self._keys.verify(key, now=self._clock())
         except NotFoundError:
             return None
         scope = None if record.account_ids is None else frozenset(record.account_ids)
         return ApiKeyPrincipal(id=record.prefix, account_ids=scope)
+
+    async def verify(self, key: Secret) -> ApiKeyPrincipal | None:
+        """The principal of a valid, unrevoked key; ``None`` for anything else."""
+        return await anyio.to_thread.run_sync(self.principal, key)
 
 
 def current_tokens(vault: Vault) -> dict[str, datetime | None]:
@@ -384,6 +421,7 @@ def build_app(
         clock=clock,
         sandbox=sandbox,
     )
+    wiring.api_keys = VaultApiKeys(vault, clock)
 
     def app_secrets() -> dict[str, Secret]:
         # Webhooks are signed with the Meta app secret (Facebook Login) or the Instagram app secret.
@@ -419,7 +457,7 @@ def build_app(
     deps = ServiceDeps(
         dashboard_data=dashboard,
         dashboard_actions=dashboard,
-        api_keys=VaultApiKeys(vault, clock),
+        api_keys=wiring.api_keys,
         reauthorize_url=wiring.reauthorize_url,
         readiness_checks=(_vault_ping(vault),),
         background_tasks=tuple(tasks),

@@ -144,6 +144,7 @@ class AsyncVault:
     find_account = _offload(Vault.find_account)
     list_accounts = _offload(Vault.list_accounts)
     current_token = _offload(Vault.current_token)
+    serve_token = _offload(Vault.serve_token)
     token_history = _offload(Vault.token_history)
     claim_due = _offload(Vault.claim_due)
     claim_account = _offload(Vault.claim_account)

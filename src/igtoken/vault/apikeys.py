@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Final
+from typing import Final, cast
 
 import sqlalchemy as sa
 
@@ -20,6 +20,10 @@ __all__ = ["ApiKeys"]
 _PREFIX: Final = "igt_"
 #: ``last_used_at`` is refreshed at most this often, so a busy key does not write on every call.
 _TOUCH_EVERY: Final = timedelta(minutes=1)
+# Every API call verifies its key: the statements are built once, with bind parameters.
+_KEYS = cast(sa.Table, ApiKey.__table__)
+_BY_HASH = sa.select(_KEYS).where(_KEYS.c.key_hash == sa.bindparam("key_hash"))
+_TOUCH = sa.update(_KEYS).where(_KEYS.c.id == sa.bindparam("b_id")).values(last_used_at=sa.bindparam("b_now"))
 
 
 def _record(row: AnyRow) -> ApiKeyRecord:
@@ -67,12 +71,12 @@ class ApiKeys:
         """The record of a valid key; :class:`NotFoundError` if unknown or revoked."""
         digest = sha256_hex(key.reveal())
         with self._db.read() as conn:
-            row = conn.execute(sa.select(ApiKey).where(ApiKey.key_hash == digest)).one_or_none()
+            row = conn.execute(_BY_HASH, {"key_hash": digest}).one_or_none()
         if row is None or row.revoked_at is not None:
             raise NotFoundError("unknown or revoked API key")
         if row.last_used_at is None or now - row.last_used_at >= _TOUCH_EVERY:
             with self._db.write() as conn:
-                conn.execute(sa.update(ApiKey).where(ApiKey.id == row.id).values(last_used_at=now))
+                conn.execute(_TOUCH, {"b_id": row.id, "b_now": now})
         return _record(row)
 
     def list_all(self) -> list[ApiKeyRecord]:

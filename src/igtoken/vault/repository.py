@@ -141,6 +141,8 @@ _LOCK_ACCOUNT_PG = _LOCK_ACCOUNT.with_for_update()
 _CURRENT_KIND = _TOKEN_SELECT.where(
     Token.account_id == sa.bindparam("account_id"), Token.kind == sa.bindparam("kind"), Token.is_current
 )
+_ACCOUNTS = cast(sa.Table, Account.__table__)
+_GET_ACCOUNT = sa.select(_ACCOUNTS).where(_ACCOUNTS.c.id == sa.bindparam("account_id"))
 
 
 class Vault:
@@ -597,7 +599,7 @@ class Vault:
     def get_account(self, account_id: str) -> AccountRecord:
         """An account by id; :class:`NotFoundError` if there is none."""
         with self._db.read() as conn:
-            row = conn.execute(sa.select(Account).where(Account.id == account_id)).one_or_none()
+            row = conn.execute(_GET_ACCOUNT, {"account_id": account_id}).one_or_none()
         if row is None:
             raise NotFoundError(f"no account with id {account_id!r}")
         return _account_record(row)
@@ -665,6 +667,50 @@ class Vault:
                     data={"token_id": stored.token_id, "reader": reader},
                 )
         return stored
+
+    def serve_token(
+        self,
+        account_id: str,
+        *,
+        now: datetime,
+        reader: str,
+        check: Callable[[AccountRecord], None] | None = None,
+    ) -> tuple[AccountRecord, StoredToken]:
+        """Hand out the token an account serves, recording the read: one transaction.
+
+        Reads the account, runs ``check`` on it (whatever it raises aborts the transaction:
+        nothing is recorded), reads and opens its current token of
+        :attr:`~AccountRecord.served_kind`, and appends the ``token_read`` event naming
+        ``reader``, exactly as :meth:`current_token` with ``record_read=True`` does. The
+        event is committed before this returns, so no token leaves unrecorded. Raises
+        :class:`NotFoundError` for an unknown account or one without a current token.
+        """
+        _check_aware("now", now)
+        with self._db.write() as conn:
+            row = conn.execute(_GET_ACCOUNT, {"account_id": account_id}).one_or_none()
+            if row is None:
+                raise NotFoundError(f"no account with id {account_id!r}")
+            account = _account_record(row)
+            if check is not None:
+                check(account)
+            kind = account.served_kind
+            if kind is None:
+                token_row = conn.execute(_CURRENT_ANY, {"account_id": account_id}).one_or_none()
+            else:
+                params = {"account_id": account_id, "kind": kind.value}
+                token_row = conn.execute(_CURRENT_KIND, params).one_or_none()
+            if token_row is None:
+                raise NotFoundError(f"account {account_id!r} has no current token")
+            stored = self._stored_token(token_row)
+            self._event(
+                conn,
+                EventType.TOKEN_READ,
+                now=now,
+                app_id=stored.app_id,
+                account_id=account_id,
+                data={"token_id": stored.token_id, "reader": reader},
+            )
+        return account, stored
 
     def _open(self, row: AnyRow) -> AccessToken:
         value = self.keyring.decrypt(

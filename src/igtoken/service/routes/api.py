@@ -14,13 +14,14 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 
 from igtoken._exceptions import ThrottledError
 from igtoken._models import FlowKind, TokenKind
-from igtoken.service.apikeys import api_principal, require_scope
+from igtoken._secret import Secret
+from igtoken.service.apikeys import api_key, api_principal, require_scope
 from igtoken.service.interfaces import ApiKeyPrincipal
 from igtoken.service.ratelimit import rate_limit
 from igtoken.service.wiring import require_usable, token_body, wiring_of
@@ -134,16 +135,15 @@ async def get_account(request: Request, account_id: AccountId, principal: Princi
 
 
 @router.get("/accounts/{account_id}/token", response_model=TokenOut, responses=_ERRORS)
-async def get_token(request: Request, account_id: AccountId, principal: Principal) -> JSONResponse:
+async def get_token(
+    request: Request, account_id: AccountId, key: Annotated[Secret, Depends(api_key)]
+) -> Response:
     """A valid access token for the account, or the precise reason there is none."""
-    require_scope(principal, account_id)
     wiring = wiring_of(request)
-    account = await wiring.vault.get_account(account_id)
-    require_usable(account)
     now = wiring.clock()
-    stored = await wiring.vault.current_token(
-        account_id, account.served_kind, record_read=True, now=now, reader=principal.id
-    )
+    # One hop to the vault: the key is verified and its scope checked, then the account is
+    # checked, its token read, and the read recorded (committed) before the token is handed out.
+    stored = await wiring.serve_token(key, account_id, now=now)
     if stored.token.is_expired(now):
         from igtoken._exceptions import TokenExpiredError
 
@@ -152,7 +152,7 @@ async def get_token(request: Request, account_id: AccountId, principal: Principa
             fix="the account's owner must log in again (re-authorization link)",
         )
     body = TokenOut.model_validate(token_body(stored, include_token=True))
-    return JSONResponse(body.model_dump(mode="json"), headers=_NO_STORE)
+    return Response(body.model_dump_json(), media_type="application/json", headers=_NO_STORE)
 
 
 @router.post("/accounts/{account_id}/refresh", response_model=TokenMeta, responses=_ERRORS)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -86,13 +88,24 @@ def _run_three(emu, vault, url, ring, now) -> None:
     """Seed 5,000 due tokens, run three worker processes, check the emulator's log."""
     fleet = seed_fleet(emu.world, vault, 5000, now=now, ages=(timedelta(days=3),), due_now=True)
     env = _env(url, ring, emu)
-    procs = [
-        subprocess.Popen(
-            [*WORKER, "--batch-size", "50"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-        )
-        for _ in range(3)
-    ]
-    outputs = [p.communicate(timeout=240) for p in procs]
+    # Output goes to files, not pipes: a pipe read only after the first process exits fills up,
+    # and a worker blocked writing its log holds its leases past expiry (the stall once seen here).
+    with contextlib.ExitStack() as stack:
+        files = [
+            (stack.enter_context(tempfile.TemporaryFile()), stack.enter_context(tempfile.TemporaryFile()))
+            for _ in range(3)
+        ]
+        procs = [
+            subprocess.Popen([*WORKER, "--batch-size", "50"], env=env, stdout=out, stderr=err)
+            for out, err in files
+        ]
+        for p in procs:
+            p.wait(timeout=240)
+        outputs = []
+        for out, err in files:
+            out.seek(0)
+            err.seek(0)
+            outputs.append((out.read(), err.read()))
     assert [p.returncode for p in procs] == [0, 0, 0], outputs
     counts = httpx.get(
         f"{emu}/_emulator/requests/count", params={"endpoint": "ig_refresh_token", "by": "token_id"}

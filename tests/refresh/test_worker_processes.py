@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from click.testing import CliRunner
 
 from igtoken.cli import main
@@ -63,12 +64,14 @@ def test_cli_refresh_dry_run_then_all(tmp_path, monkeypatch):
 
 @pytest.mark.postgres
 @pytest.mark.slow
-@pytest.mark.xfail(
-    reason="known bug: under load two workers stall ~lease_seconds and a few tokens are refreshed twice",
-    strict=False,
-)
 def test_three_worker_processes_refresh_5000_tokens_exactly_once():
-    """Three `igtoken worker` processes on one PostgreSQL vault refresh 5,000 due tokens exactly once each."""
+    """Three `igtoken worker` processes on one PostgreSQL vault refresh 5,000 due tokens exactly once each.
+
+    Exactly once means: the emulator saw one refresh request per token, and the vault stored one
+    refresh per token. The only allowed exception is an answer lost in transport (the request
+    may have reached Meta, the reply never came back): that token must still be current, not
+    requested a second time in this run, with a retry scheduled; never silently dropped.
+    """
     if not PG_URL:
         pytest.skip("IGTOKEN_TEST_DATABASE_URL is not set; PostgreSQL tests run where it is (CI sets it)")
     from vault.conftest import fresh_pg_database
@@ -113,13 +116,26 @@ def _run_three(emu, vault, url, ring, now) -> None:
     per_token = counts["by"]["token_id"]
     assert len(per_token) == 5000 and set(per_token.values()) == {1}
     assert all(b"refreshed=" in out for out, _ in outputs)  # every process took part
+    with vault.engine.connect() as conn:
+        refreshed = conn.scalar(
+            sa.text("SELECT count(*) FROM tokens WHERE is_current AND last_refreshed_at IS NOT NULL")
+        )
+        stored = conn.scalar(sa.text("SELECT count(*) FROM events WHERE type = 'refreshed'"))
+        retried = conn.execute(
+            sa.text(
+                "SELECT failure_count, next_refresh_at, last_error FROM tokens"
+                " WHERE is_current AND last_refreshed_at IS NULL"
+            )
+        ).all()
+        current = conn.scalar(sa.text("SELECT count(*) FROM tokens WHERE is_current"))
+    assert current == 5000 and stored == refreshed and refreshed + len(retried) == 5000
+    assert len(retried) <= 3, retried  # a lost answer is rare; more would be a bug, not bad luck
+    assert all(n == 1 and at > now and error for n, at, error in retried), retried
     assert all(vault.current_token(a.account_id).token.value.reveal() != a.token_value for a in fleet[::50])
 
 
 def _leased(vault) -> int:
     """How many tokens carry a lease right now."""
-    import sqlalchemy as sa
-
     with vault.engine.connect() as conn:
         return conn.scalar(sa.text("SELECT count(*) FROM tokens WHERE lease_owner IS NOT NULL"))
 

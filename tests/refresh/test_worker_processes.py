@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from click.testing import CliRunner
 
 from igtoken.cli import main
@@ -61,12 +64,14 @@ def test_cli_refresh_dry_run_then_all(tmp_path, monkeypatch):
 
 @pytest.mark.postgres
 @pytest.mark.slow
-@pytest.mark.xfail(
-    reason="known bug: under load two workers stall ~lease_seconds and a few tokens are refreshed twice",
-    strict=False,
-)
 def test_three_worker_processes_refresh_5000_tokens_exactly_once():
-    """Three `igtoken worker` processes on one PostgreSQL vault refresh 5,000 due tokens exactly once each."""
+    """Three `igtoken worker` processes on one PostgreSQL vault refresh 5,000 due tokens exactly once each.
+
+    Exactly once means: the emulator saw one refresh request per token, and the vault stored one
+    refresh per token. The only allowed exception is an answer lost in transport (the request
+    may have reached Meta, the reply never came back): that token must still be current, not
+    requested a second time in this run, with a retry scheduled; never silently dropped.
+    """
     if not PG_URL:
         pytest.skip("IGTOKEN_TEST_DATABASE_URL is not set; PostgreSQL tests run where it is (CI sets it)")
     from vault.conftest import fresh_pg_database
@@ -86,19 +91,30 @@ def _run_three(emu, vault, url, ring, now) -> None:
     """Seed 5,000 due tokens, run three worker processes, check the emulator's log."""
     fleet = seed_fleet(emu.world, vault, 5000, now=now, ages=(timedelta(days=3),), due_now=True)
     env = _env(url, ring, emu)
-    procs = [
-        subprocess.Popen(
-            [*WORKER, "--batch-size", "50"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-        )
-        for _ in range(3)
-    ]
-    try:
-        outputs = [p.communicate(timeout=240) for p in procs]
-    finally:
-        for p in procs:  # a timeout must not leave workers running or their pipes open
-            if p.poll() is None:
-                p.kill()
-            p.communicate()
+    # Output goes to files, not pipes: a pipe read only after the first process exits fills up,
+    # and a worker blocked writing its log holds its leases past expiry (the stall once seen here).
+    with contextlib.ExitStack() as stack:
+        files = [
+            (stack.enter_context(tempfile.TemporaryFile()), stack.enter_context(tempfile.TemporaryFile()))
+            for _ in range(3)
+        ]
+        procs = [
+            subprocess.Popen([*WORKER, "--batch-size", "50"], env=env, stdout=out, stderr=err)
+            for out, err in files
+        ]
+        try:
+            for p in procs:
+                p.wait(timeout=240)
+        finally:
+            for p in procs:  # a timeout must not leave workers running
+                if p.poll() is None:
+                    p.kill()
+                    p.wait()
+        outputs = []
+        for out, err in files:
+            out.seek(0)
+            err.seek(0)
+            outputs.append((out.read(), err.read()))
     assert [p.returncode for p in procs] == [0, 0, 0], outputs
     counts = httpx.get(
         f"{emu}/_emulator/requests/count", params={"endpoint": "ig_refresh_token", "by": "token_id"}
@@ -106,13 +122,26 @@ def _run_three(emu, vault, url, ring, now) -> None:
     per_token = counts["by"]["token_id"]
     assert len(per_token) == 5000 and set(per_token.values()) == {1}
     assert all(b"refreshed=" in out for out, _ in outputs)  # every process took part
+    with vault.engine.connect() as conn:
+        refreshed = conn.scalar(
+            sa.text("SELECT count(*) FROM tokens WHERE is_current AND last_refreshed_at IS NOT NULL")
+        )
+        stored = conn.scalar(sa.text("SELECT count(*) FROM events WHERE type = 'refreshed'"))
+        retried = conn.execute(
+            sa.text(
+                "SELECT failure_count, next_refresh_at, last_error FROM tokens"
+                " WHERE is_current AND last_refreshed_at IS NULL"
+            )
+        ).all()
+        current = conn.scalar(sa.text("SELECT count(*) FROM tokens WHERE is_current"))
+    assert current == 5000 and stored == refreshed and refreshed + len(retried) == 5000
+    assert len(retried) <= 3, retried  # a lost answer is rare; more would be a bug, not bad luck
+    assert all(n == 1 and at > now and error for n, at, error in retried), retried
     assert all(vault.current_token(a.account_id).token.value.reveal() != a.token_value for a in fleet[::50])
 
 
 def _leased(vault) -> int:
     """How many tokens carry a lease right now."""
-    import sqlalchemy as sa
-
     with vault.engine.connect() as conn:
         return conn.scalar(sa.text("SELECT count(*) FROM tokens WHERE lease_owner IS NOT NULL"))
 

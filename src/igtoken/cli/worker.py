@@ -59,7 +59,13 @@ async def open_worker(ctx: AppContext, **options: Any) -> AsyncIterator[RefreshW
         if runtime.sandbox and not runtime.settings.meta_base_url:
             sandbox_url = stack.enter_context(SandboxEmulator().serve())
         endpoints = runtime.endpoints(sandbox_url)
-        http = httpx.AsyncClient(timeout=httpx.Timeout(20.0, connect=5.0), trust_env=False)
+        slots = int(options.get("concurrency", 32))
+        # One kept-alive connection per call slot (httpx keeps 20 by default, so a busy worker
+        # would open and close connections all the time), and idle ones dropped well before a
+        # server's usual 5-second keep-alive: a request sent on a connection the server is closing
+        # at that moment fails with a transport error.
+        limits = httpx.Limits(max_connections=slots, max_keepalive_connections=slots, keepalive_expiry=2.0)
+        http = httpx.AsyncClient(timeout=httpx.Timeout(20.0, connect=5.0), limits=limits, trust_env=False)
         parts = build_worker(runtime, endpoints=endpoints, http=http, **options)
         try:
             yield parts.worker

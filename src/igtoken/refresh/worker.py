@@ -5,7 +5,8 @@ the async client (the calls to Meta) and the notifier (outbound webhooks). Rules
 
 - a token is touched only while its lease is held; a slow call keeps the lease alive, and a
   worker that dies simply lets its leases expire, so another worker picks the tokens up;
-- after claiming, the token's state is read again, so a token changed meanwhile is left alone;
+- a claim that waited for a free slot is checked again (lease, current token), so a token
+  changed meanwhile is left alone;
 - the new token is stored before the old one is retired, in one transaction (the vault does it);
 - every failure is classified (:func:`~igtoken.refresh.outcomes.classify`): retried later with
   backoff honouring Meta's wait hint, or, for a dead token, the account is marked as needing
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import socket
@@ -40,7 +42,7 @@ from igtoken.refresh.outcomes import Failure, Outcome, classify
 from igtoken.refresh.plan import DEFAULT_POLICY, Action, Decision, after_failure, next_refresh_at, plan
 from igtoken.refresh.policy import RefreshPolicy
 from igtoken.refresh.state import AccountStatus, TokenState
-from igtoken.vault import AppRecord, AsyncVault, Claim, EventType, StoredToken
+from igtoken.vault import AppRecord, AsyncVault, Claim, EventType
 
 __all__ = ["REAUTH_LINK_LIFETIME", "BatchReport", "ClientFactory", "RefreshWorker", "Result", "WorkerState"]
 
@@ -301,18 +303,26 @@ class RefreshWorker:
             # The claim waited (a busy gate): make sure the lease is still ours before touching
             # the token; ConflictError here means another worker has it, and nothing was sent.
             claim = await self.vault.extend_lease(claim, now=self.clock(), lease_seconds=self.lease_seconds)
-        # Read again after claiming: a new login or a deletion may have happened in between.
-        try:
-            stored = await self.vault.current_token(claim.account_id, claim.token.kind)
-        except NotFoundError:
-            await self.vault.release(claim)
-            return Result(claim.account_id, claim.token_id, Outcome.SKIPPED, "the token is gone")
-        if stored.token_id != claim.token_id or stored.account_status.value != AccountStatus.ACTIVE.value:
-            await self.vault.release(claim)
-            return Result(
-                claim.account_id, claim.token_id, Outcome.SKIPPED, "the token changed after the claim"
+            # Read again: a new login or a deletion may have happened while it waited. A claim
+            # handled at once needs no second read: the claim read the row in the transaction
+            # that leased it, under the row lock, and found it current on an active account.
+            try:
+                stored = await self.vault.current_token(claim.account_id, claim.token.kind)
+            except NotFoundError:
+                await self.vault.release(claim)
+                return Result(claim.account_id, claim.token_id, Outcome.SKIPPED, "the token is gone")
+            if stored.token_id != claim.token_id or stored.account_status.value != AccountStatus.ACTIVE.value:
+                await self.vault.release(claim)
+                return Result(
+                    claim.account_id, claim.token_id, Outcome.SKIPPED, "the token changed after the claim"
+                )
+            claim = dataclasses.replace(
+                claim,
+                token=stored.token,
+                failure_count=stored.failure_count,
+                next_refresh_at=stored.next_refresh_at,
             )
-        decision = await self._decide(stored, claim, at)
+        decision = await self._decide(claim, at)
         if decision.warning is not None:
             await self._warn(claim, decision, at)
         if decision.action is Action.REAUTHORIZE:
@@ -356,10 +366,10 @@ class RefreshWorker:
         )
         return Result(claim.account_id, claim.token_id, Outcome.REFRESHED, "", scheduled)
 
-    async def _decide(self, stored: StoredToken, claim: Claim, now: datetime) -> Decision:
-        token = stored.token
-        failures = stored.failure_count
-        scheduled = stored.next_refresh_at
+    async def _decide(self, claim: Claim, now: datetime) -> Decision:
+        token = claim.token
+        failures = claim.failure_count
+        scheduled = claim.next_refresh_at
         facts: dict[str, Any] = {
             "account_id": claim.account_id,
             "kind": token.kind,

@@ -791,7 +791,10 @@ class Vault:
                     Account.status == AccountStatus.ACTIVE.value,
                     sa.or_(Token.lease_expires_at.is_(None), Token.lease_expires_at <= now),
                 )
-                .order_by(Token.next_refresh_at, Token.id)
+                # Exactly the order of ix_tokens_due, so PostgreSQL walks that index and stops after
+                # ``limit`` rows; a tie-break column (the id) would force it to sort every due row on
+                # every claim, which with thousands due made each claim cost tens of milliseconds.
+                .order_by(Token.next_refresh_at)
                 .limit(limit)
             )
             if self._db.is_postgres:

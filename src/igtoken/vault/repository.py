@@ -782,13 +782,21 @@ class Vault:
             raise ValueError("limit and lease_seconds must be positive")
         until = now + timedelta(seconds=lease_seconds)
         with self._db.write() as conn:
+            active = (
+                sa.select(Account.id)
+                .where(Account.id == Token.account_id, Account.status == AccountStatus.ACTIVE.value)
+                .exists()
+            )
             pick = (
                 sa.select(Token.id)
-                .join(Account, Account.id == Token.account_id)
+                # The account's status as a correlated EXISTS, not a join: without table statistics
+                # (SQLite always, PostgreSQL right after a bulk load) a join lets the planner start
+                # from every active account and sort them all on each claim; EXISTS keeps the
+                # due-token index as the driving side.
                 .where(
                     Token.is_current,
                     Token.next_refresh_at <= now,
-                    Account.status == AccountStatus.ACTIVE.value,
+                    active,
                     sa.or_(Token.lease_expires_at.is_(None), Token.lease_expires_at <= now),
                 )
                 # Exactly the order of ix_tokens_due, so PostgreSQL walks that index and stops after

@@ -37,6 +37,7 @@ class Outcome(enum.StrEnum):
     THROTTLED = "throttled"  #: Meta throttled: try again after its wait hint, others go on
     ERROR = "error"  #: an unexpected failure; retried with backoff, never dropped
     NEEDS_REAUTH = "needs_reauth"  #: the token is dead; a person must log in again
+    CHECKED = "checked"  #: a Facebook page token was checked with debug_token and is still valid
     RESCHEDULED = "rescheduled"  #: nothing was due after all (too new, planner says wait)
     SKIPPED = "skipped"  #: the token changed or went away after the claim; nothing to do
     LOST_LEASE = "lost_lease"  #: the lease expired mid-call; another worker owns the token now

@@ -31,15 +31,25 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from igtoken._client import AsyncClient
 from igtoken._exceptions import ConflictError, NotFoundError
-from igtoken._models import AccessToken
+from igtoken._models import AccessToken, TokenKind
+from igtoken.facebook_accounts import PageTokenVerdict
+from igtoken.facebook_checks import check_page_token, checked_event_data
 from igtoken.notify import EventType as NotifyEvent
 from igtoken.notify import Notifier
 from igtoken.refresh.outcomes import Failure, Outcome, classify
-from igtoken.refresh.plan import DEFAULT_POLICY, Action, Decision, after_failure, next_refresh_at, plan
+from igtoken.refresh.plan import (
+    DEFAULT_POLICY,
+    Action,
+    Decision,
+    ExpiryWarning,
+    after_failure,
+    next_refresh_at,
+    plan,
+)
 from igtoken.refresh.policy import RefreshPolicy
 from igtoken.refresh.state import AccountStatus, TokenState
 from igtoken.vault import AppRecord, AsyncVault, Claim, EventType
@@ -48,8 +58,13 @@ __all__ = ["REAUTH_LINK_LIFETIME", "BatchReport", "ClientFactory", "RefreshWorke
 
 log = logging.getLogger("igtoken.worker")
 
+_T = TypeVar("_T")
+
 #: How long a re-authorization link stays usable.
 REAUTH_LINK_LIFETIME: Final = timedelta(days=30)
+
+#: Facebook Login token kinds: checked with ``debug_token``, never refreshed.
+_FB_KINDS: Final = frozenset({TokenKind.FB_PAGE, TokenKind.FB_USER})
 
 #: Builds the client the worker uses for one registered app (it is cached per app).
 ClientFactory = Callable[[AppRecord], AsyncClient]
@@ -322,20 +337,23 @@ class RefreshWorker:
                 failure_count=stored.failure_count,
                 next_refresh_at=stored.next_refresh_at,
             )
-        decision = await self._decide(claim, at)
-        if decision.warning is not None:
-            await self._warn(claim, decision, at)
+        decision, warnings = await self._decide(claim, at)
+        for warning, kind in warnings:
+            await self._warn(claim, warning, kind, at)
         if decision.action is Action.REAUTHORIZE:
             return await self._needs_reauth(claim, decision.reason, None, at)
-        if decision.action is Action.WAIT or decision.action is Action.CHECK:
-            # CHECK (Facebook Login's debug_token) is not the refresh client's job: look again later.
+        if decision.action is Action.CHECK and claim.token.kind is not TokenKind.FB_PAGE:
+            # Only page tokens are checked; a user token's expiry is warned about from its page token.
+            decision = Decision(Action.WAIT, None, reason="user tokens are not checked on their own")
+        if decision.action is Action.WAIT:
             later = decision.next_check_at or at + self.policy.page_check_interval
-            if decision.action is Action.CHECK:
-                later = at + self.policy.page_check_interval
             await self.vault.set_next_refresh(claim.account_id, later, kind=claim.token.kind)
             await self.vault.release(claim)
             return Result(claim.account_id, claim.token_id, Outcome.RESCHEDULED, decision.reason, later)
         try:
+            if decision.action is Action.CHECK:
+                verdict = await self._leased(claim, self._check_page(claim))
+                return await self._record_check(claim, verdict, self._now(now))
             new_token = await self._call(claim, decision.action, at)
         except ConflictError:
             raise
@@ -366,15 +384,68 @@ class RefreshWorker:
         )
         return Result(claim.account_id, claim.token_id, Outcome.REFRESHED, "", scheduled)
 
-    async def _decide(self, claim: Claim, now: datetime) -> Decision:
+    async def _check_page(self, claim: Claim) -> PageTokenVerdict:
+        account = await self.vault.get_account(claim.account_id)
+        client = await self._client(claim.app_id)
+        return await check_page_token(client, claim.token, account.page_id)
+
+    async def _record_check(self, claim: Claim, verdict: PageTokenVerdict, now: datetime) -> Result:
+        """A checked page token: dead means re-authorization; otherwise the next check is scheduled."""
+        if verdict.needs_reauth:
+            return await self._needs_reauth(claim, verdict.detail, None, now)
+        later = now + self.policy.page_check_interval
+        data = checked_event_data(verdict, "schedule")
+        await self.vault.record_check_success(claim, data, now=now, next_check_at=later)
+        return Result(claim.account_id, claim.token_id, Outcome.CHECKED, verdict.detail, later)
+
+    async def _decide(
+        self, claim: Claim, now: datetime
+    ) -> tuple[Decision, list[tuple[ExpiryWarning, TokenKind]]]:
+        """The planner's decision for the claim, and the expiry warnings to announce with it.
+
+        A Facebook Login account's page token carries the account's data-access expiry, and
+        its user token's 60-day expiry is warned about from the page token's checks (the user
+        token itself is never scheduled).
+        """
         token = claim.token
+        data_access: datetime | None = None
+        user_expiry: tuple[datetime, datetime] | None = None
+        if token.kind in _FB_KINDS:
+            account = await self.vault.get_account(claim.account_id)
+            data_access = account.data_access_expires_at
+            if token.kind is TokenKind.FB_PAGE:
+                with contextlib.suppress(NotFoundError):
+                    user = await self.vault.current_token(claim.account_id, TokenKind.FB_USER)
+                    if user.token.expires_at is not None and user.token.expires_at > user.token.issued_at:
+                        user_expiry = (user.token.issued_at, user.token.expires_at)
+        decision = await self._plan_one(
+            claim, token.kind, token.issued_at, token.expires_at, data_access, now
+        )
+        warnings = [(decision.warning, token.kind)] if decision.warning is not None else []
+        if user_expiry is not None:
+            issued, expires = user_expiry
+            user_decision = await self._plan_one(claim, TokenKind.FB_USER, issued, expires, None, now)
+            if user_decision.warning is not None and user_decision.action is not Action.REAUTHORIZE:
+                warnings.append((user_decision.warning, TokenKind.FB_USER))
+        return decision, warnings
+
+    async def _plan_one(
+        self,
+        claim: Claim,
+        kind: TokenKind,
+        issued_at: datetime,
+        expires_at: datetime | None,
+        data_access_expires_at: datetime | None,
+        now: datetime,
+    ) -> Decision:
         failures = claim.failure_count
         scheduled = claim.next_refresh_at
         facts: dict[str, Any] = {
             "account_id": claim.account_id,
-            "kind": token.kind,
-            "issued_at": token.issued_at,
-            "expires_at": token.expires_at,
+            "kind": kind,
+            "issued_at": issued_at,
+            "expires_at": expires_at,
+            "data_access_expires_at": data_access_expires_at,
             "failure_count": failures,
             # The vault keeps when the next attempt is due, not when the last one failed; the
             # failed attempt was one backoff step before it (a floor when Meta asked for longer).
@@ -385,7 +456,7 @@ class RefreshWorker:
             ),
             "next_attempt_at": scheduled,
         }
-        if token.expires_at is not None and token.expires_at <= token.issued_at:
+        if expires_at is not None and expires_at <= issued_at:
             facts["expires_at"] = None
         decision = plan(TokenState(**facts), now, self.policy)
         if decision.warning is None:
@@ -403,13 +474,12 @@ class RefreshWorker:
         ]
         return min(warned, default=None)
 
-    async def _warn(self, claim: Claim, decision: Decision, now: datetime) -> None:
-        warning = decision.warning
-        assert warning is not None
+    async def _warn(self, claim: Claim, warning: ExpiryWarning, kind: TokenKind, now: datetime) -> None:
         data = {
             "expires_at": warning.expires_at.isoformat(),
             "threshold_days": warning.threshold_days,
             "expiry_subject": warning.subject,
+            "token_kind": kind.value,
         }
         await self.vault.append_event(
             EventType.EXPIRING, now=now, app_id=claim.app_id, account_id=claim.account_id, data=data
@@ -419,7 +489,7 @@ class RefreshWorker:
             {
                 "account_id": claim.account_id,
                 "app_id": claim.app_id,
-                "token_kind": claim.token.kind.value,
+                "token_kind": kind.value,
                 "expires_at": warning.expires_at,
                 "threshold_days": warning.threshold_days,
                 "expiry_subject": warning.subject,
@@ -434,6 +504,10 @@ class RefreshWorker:
             call = client.exchange_long_lived(claim.token, now=now)
         else:
             call = client.refresh(claim.token, now=now)
+        return await self._leased(claim, call)
+
+    async def _leased(self, claim: Claim, call: Awaitable[_T]) -> _T:
+        """Await a call to Meta under the call timeout, keeping the claim's lease alive meanwhile."""
         heartbeat = asyncio.create_task(self._keep_lease(claim))
         try:
             async with asyncio.timeout(self.call_timeout):

@@ -194,16 +194,16 @@ class ServiceWiring:
         its next check scheduled and a ``token_checked`` event.
         """
         from igtoken._client import AsyncClient
-        from igtoken.facebook_accounts import first_check_at, page_token_verdict
+        from igtoken.facebook_accounts import first_check_at
+        from igtoken.facebook_checks import check_page_token, checked_event_data
 
         account = await self.vault.get_account(account_id)
         require_usable(account)
         stored = await self.vault.current_token(account_id, TokenKind.FB_PAGE)
         app = await self.vault.get_app(account.app_id)
         client = AsyncClient(self.client_config(app), http=self.http)
-        info = await client.debug_token(stored.token, app_token=await client.facebook_app_token())
+        verdict = await check_page_token(client, stored.token, account.page_id)
         now = self.clock()
-        verdict = page_token_verdict(info, account.page_id)
         if verdict.needs_reauth:
             await self.vault.mark_needs_reauth(account_id, verdict.detail, now=now)
             raise NeedsReauthorizationError(
@@ -217,7 +217,7 @@ class ServiceWiring:
             now=now,
             app_id=account.app_id,
             account_id=account_id,
-            data={"trigger": "on_demand", "valid": verdict.ok, "detail": verdict.detail},
+            data=checked_event_data(verdict, "on_demand"),
         )
         return await self.vault.current_token(account_id, TokenKind.FB_PAGE)
 

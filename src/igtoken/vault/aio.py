@@ -151,6 +151,7 @@ class AsyncVault:
     extend_lease = _offload(Vault.extend_lease)
     release = _offload(Vault.release)
     record_refresh_success = _offload(Vault.record_refresh_success)
+    record_check_success = _offload(Vault.record_check_success)
     record_refresh_failure = _offload(Vault.record_refresh_failure)
     set_next_refresh = _offload(Vault.set_next_refresh)
     mark_needs_reauth = _offload(Vault.mark_needs_reauth)

@@ -48,6 +48,7 @@ class EventType(enum.StrEnum):
     CONNECTED = "connected"
     REFRESHED = "refreshed"
     REFRESH_FAILED = "refresh_failed"
+    TOKEN_CHECKED = "token_checked"  # noqa: S105 - an event name, not a secret
     EXPIRING = "expiring"
     NEEDS_REAUTH = "needs_reauth"
     DEAUTHORIZED = "deauthorized"

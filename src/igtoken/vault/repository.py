@@ -982,6 +982,41 @@ class Vault:
             )
         return token_id
 
+    def record_check_success(
+        self, claim: Claim, data: dict[str, Any], *, now: datetime, next_check_at: datetime
+    ) -> None:
+        """Record a token checked and still valid (``debug_token``): clear its failures, schedule
+        the next check, release the lease and append a ``token_checked`` event with ``data``.
+
+        Only while the lease is held at ``now``: otherwise :class:`ConflictError`.
+        """
+        _check_aware("now", now)
+        _check_aware("next_check_at", next_check_at)
+        with self._db.write() as conn:
+            res = conn.execute(
+                sa.update(Token)
+                .where(self._held(claim, now))
+                .values(
+                    failure_count=0,
+                    last_error=None,
+                    next_refresh_at=next_check_at,
+                    lease_owner=None,
+                    lease_expires_at=None,
+                )
+            )
+            if res.rowcount != 1:
+                raise ConflictError(
+                    f"the lease on token {claim.token_id!r} is no longer held by {claim.owner!r}"
+                )
+            self._event(
+                conn,
+                EventType.TOKEN_CHECKED,
+                now=now,
+                app_id=claim.app_id,
+                account_id=claim.account_id,
+                data={"token_id": claim.token_id, **data},
+            )
+
     def record_refresh_failure(
         self, claim: Claim, error: str, *, now: datetime, next_attempt_at: datetime | None
     ) -> int:

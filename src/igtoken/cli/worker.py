@@ -81,6 +81,8 @@ def _setup_logging(ctx: AppContext) -> None:
             level=ctx.settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
         )
     logging.getLogger("igtoken.worker").setLevel(ctx.settings.log_level)
+    # igtoken.http already logs each call to Meta once, redacted; httpx's own line would double it.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 async def _serve(ctx: AppContext, until_idle: bool, options: dict[str, Any]) -> dict[str, Any]:

@@ -34,6 +34,7 @@ from igtoken._parse import (
     _token,
     _where,
     error_from_response,
+    expires_at_from,
     json_object,
 )
 from igtoken._secret import Secret
@@ -122,17 +123,11 @@ def parse_user_token(
     ``expires_at = now + expires_in``; ``default_ttl`` when Meta leaves ``expires_in`` out.
     """
     body = _object(response, what, secrets)
-    value = _token(body, what)
-    raw = body.get("expires_in")
-    expires_in = _int(raw)
-    if raw is not None and (expires_in is None or expires_in <= 0):
-        raise UnexpectedResponseError(f"{what} answered with an unusable expires_in")
-    ttl = default_ttl if expires_in is None else timedelta(seconds=expires_in)
     return AccessToken(
-        value=value,
+        value=_token(body, what),
         kind=TokenKind.FB_USER,
         issued_at=now,
-        expires_at=now + ttl,
+        expires_at=expires_at_from(body, now=now, default_ttl=default_ttl, what=what),
         user_id=user_id,
         scopes=scopes,
     )

@@ -452,20 +452,23 @@ def parse_long_lived(
     when absent, Meta's documented 60 days are assumed.
     """
     body = _record(json_object(response, what, secrets=secrets), "access_token")
-    value = _token(body, what)
+    return AccessToken(
+        value=_token(body, what),
+        kind=TokenKind.IG_LONG,
+        issued_at=now,
+        expires_at=expires_at_from(body, now=now, default_ttl=LONG_LIVED_TTL, what=what),
+        user_id=user_id,
+        scopes=scopes,
+    )
+
+
+def expires_at_from(body: Mapping[str, Any], *, now: datetime, default_ttl: timedelta, what: str) -> datetime:
+    """``now + expires_in`` (seconds, int or numeric string), or ``now + default_ttl`` when Meta omits it."""
     raw = body.get("expires_in")
     expires_in = _int(raw)
     if raw is not None and (expires_in is None or expires_in <= 0):
         raise UnexpectedResponseError(f"{what} answered with an unusable expires_in")
-    ttl = LONG_LIVED_TTL if expires_in is None else timedelta(seconds=expires_in)
-    return AccessToken(
-        value=value,
-        kind=TokenKind.IG_LONG,
-        issued_at=now,
-        expires_at=now + ttl,
-        user_id=user_id,
-        scopes=scopes,
-    )
+    return now + (default_ttl if expires_in is None else timedelta(seconds=expires_in))
 
 
 def _count(value: object) -> int | None:

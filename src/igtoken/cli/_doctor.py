@@ -306,22 +306,11 @@ def account_checks(
         )
     else:
         checks.append(Check("account type", who, True, str(kind)))
-    required = set(app.default_scopes or DEFAULT_SCOPES)
-    granted = set(account.scopes or token.scopes)
-    missing = sorted(required - granted)
-    if missing:
-        scope_args = " ".join(f"--scope {s}" for s in sorted(required))
-        checks.append(
-            Check(
-                "permissions",
-                who,
-                False,
-                f"not granted: {', '.join(missing)} (granted: {', '.join(sorted(granted)) or 'none'})",
-                f"run `{relogin} {scope_args}` and leave every permission ticked",
-            )
+    checks.append(
+        _permissions_check(
+            set(app.default_scopes or DEFAULT_SCOPES), set(account.scopes or token.scopes), who, relogin
         )
-    else:
-        checks.append(Check("permissions", who, True, ", ".join(sorted(granted))))
+    )
     last = stored.last_refreshed_at
     last_text = f"last refresh {last:%Y-%m-%d}" if last else "never refreshed"
     if token.expires_at is not None:
@@ -444,24 +433,28 @@ def _facebook_account_checks(
             )
         else:
             checks.append(Check("Page link", who, True, f"linked to the {page}"))
-    required = set(app.default_scopes)
-    granted = set(account.scopes)
-    missing = sorted(required - granted)
-    if missing:
-        scope_args = " ".join(f"--scope {s}" for s in sorted(required))
-        checks.append(
-            Check(
-                "permissions",
-                who,
-                False,
-                f"not granted: {', '.join(missing)} (granted: {', '.join(sorted(granted)) or 'none'})",
-                f"run `{relogin} {scope_args}` and leave every permission ticked",
-            )
-        )
-    else:
-        checks.append(Check("permissions", who, True, ", ".join(sorted(granted)) or "none recorded"))
+    checks.append(
+        _permissions_check(set(app.default_scopes), set(account.scopes), who, relogin, none="none recorded")
+    )
     checks.append(_facebook_expiry(vault, account, now=now, relogin=relogin, who=who))
     return checks
+
+
+def _permissions_check(
+    required: set[str], granted: set[str], who: str, relogin: str, *, none: str = ""
+) -> Check:
+    """Granted versus required permissions, with the re-login command that asks for all of them."""
+    missing = sorted(required - granted)
+    if not missing:
+        return Check("permissions", who, True, ", ".join(sorted(granted)) or none)
+    scope_args = " ".join(f"--scope {s}" for s in sorted(required))
+    return Check(
+        "permissions",
+        who,
+        False,
+        f"not granted: {', '.join(missing)} (granted: {', '.join(sorted(granted)) or 'none'})",
+        f"run `{relogin} {scope_args}` and leave every permission ticked",
+    )
 
 
 def _facebook_expiry(vault: Vault, account: AccountRecord, *, now: datetime, relogin: str, who: str) -> Check:

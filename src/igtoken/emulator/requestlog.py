@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 from urllib.parse import parse_qsl
 
@@ -58,8 +58,9 @@ class LoggedRequest:
     path: str
     endpoint: str
     status: int
-    query: str
-    form: list[tuple[str, str]] | None
+    # Raw, so the hot path does no masking; kept out of repr so a printed entry shows no token.
+    query: str = field(repr=False)
+    form: list[tuple[str, str]] | None = field(repr=False)
     token_id: str | None
     account: str | None
     auth_header: bool

@@ -308,17 +308,30 @@ def _user_json(call: Call, token: Token, account: Account, names: list[str]) -> 
 
 
 def render_media(values: dict[str, Any], names: list[str]) -> dict[str, Any]:
-    """The asked-for fields of one media object; ``children{…}`` expands album items by the same rules."""
+    """The asked-for fields of one media object.
+
+    ``children{…}`` expands album items by the same rules; ``owner{id,username}`` expands the owner.
+    """
     out: dict[str, Any] = {}
     for field in names:
         name, subfields = split_field(field)
-        if name not in MEDIA_FIELDS or (subfields is not None and name != "children"):
+        if name not in MEDIA_FIELDS or (subfields is not None and name not in ("children", "owner")):
             raise GraphError(
                 100, f"(#100) Tried accessing nonexisting field ({field}) on node type (IGMedia)"
             )
-        if name == "children" and name in values:
+        if name not in values:
+            continue
+        if name == "children":
             out[name] = {"data": [render_media(child, subfields or ["id"]) for child in values[name]]}
-        elif name in values:
+        elif name == "owner" and subfields:
+            owner = {"id": values["owner"]["id"], "username": values["username"]}
+            for sub in subfields:
+                if sub not in owner:
+                    raise GraphError(
+                        100, f"(#100) Tried accessing nonexisting field ({sub}) on node type (User)"
+                    )
+            out[name] = {k: owner[k] for k in subfields} | {"id": owner["id"]}
+        else:
             out[name] = values[name]
     out.setdefault("id", values["id"])
     return out

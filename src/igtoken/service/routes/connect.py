@@ -19,6 +19,7 @@ stores anything.
 from __future__ import annotations
 
 import logging
+import re
 from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -41,6 +42,7 @@ from igtoken.service.onboarding import (
     stale_link_page,
 )
 from igtoken.service.ratelimit import rate_limit
+from igtoken.service.state import service_state
 from igtoken.service.views import ConnectLanding, ConnectOutcome
 from igtoken.service.wiring import STATE_TTL, ServiceWiring, wiring_of
 
@@ -81,7 +83,7 @@ async def connect_landing(request: Request, code: LinkCode) -> Response:
         app_name=app.name,
         permissions=link.scopes or _default_scopes(app),
         continue_url=f"/connect/{code}/authorize",
-        requested_by=link.label or "",
+        # The link's label is the admin's private note ("Alice - trial"); the owner sees the app.
         expires_at=link.expires_at,
         is_reauthorization=link.account_id is not None,
         provider=_provider(app),
@@ -124,7 +126,35 @@ async def connect_authorize(request: Request, code: LinkCode) -> Response:
             endpoints=config.endpoints,
             force_reauth=link.account_id is not None,
         )
-    return RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})
+    response = RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})
+    # So that a Cancel or a personal account can offer "try again": the callback page links
+    # back to this landing page. Only the callback path gets it, and only for the state's life.
+    response.set_cookie(
+        RETRY_COOKIE,
+        code,
+        max_age=int(STATE_TTL.total_seconds()),
+        path="/oauth/callback",
+        secure=service_state(request).config.https,
+        httponly=True,
+        samesite="lax",
+    )
+    return response
+
+
+#: The cookie that remembers which connect link a sign-in started from (see ``_retry_url``).
+RETRY_COOKIE = "igtoken_connect"
+
+
+async def _retry_url(request: Request, wiring: ServiceWiring, link_id: str | None) -> str | None:
+    """The landing page to try again from, if this browser started the sign-in from that link."""
+    code = request.cookies.get(RETRY_COOKIE, "")
+    if link_id is None or not re.fullmatch(r"[A-Za-z0-9_-]{16,64}", code):
+        return None
+    try:
+        link = await wiring.vault.links.get(Secret(code))
+    except NotFoundError:
+        return None
+    return f"/connect/{code}" if link.id == link_id else None
 
 
 def _stale(request: Request, app_name: str, reason: str) -> Response:
@@ -173,9 +203,12 @@ async def oauth_callback(
             return _stale(request, app.name, "This link was used meanwhile (perhaps in another tab).")
         if status != "active":
             return _stale(request, app.name, _GONE[status])
+    retry = await _retry_url(request, wiring, issued.link_id)
     if error is not None:
         log.info("authorization denied", extra={"error": error, "reason": error_reason})
-        outcome = ConnectOutcome(app_name=app.name, reason=error_description or error_reason or error)
+        outcome = ConnectOutcome(
+            app_name=app.name, reason=error_description or error_reason or error, retry_url=retry
+        )
         if "professional" in (error_description or "").lower():
             # Instagram offers a personal account no Allow button; the denial says why.
             return personal_account_page(request, outcome)
@@ -196,9 +229,11 @@ async def oauth_callback(
     try:
         result = await client.login(Secret(code), requested_scopes=issued.scopes, now=now)
     except PersonalAccountError as exc:
-        return personal_account_page(request, ConnectOutcome(app_name=app.name, reason=exc.message))
+        outcome = ConnectOutcome(app_name=app.name, reason=exc.message, retry_url=retry)
+        return personal_account_page(request, outcome)
     except AuthorizationDenied as exc:
-        return connect_denied_page(request, ConnectOutcome(app_name=app.name, reason=exc.message))
+        outcome = ConnectOutcome(app_name=app.name, reason=exc.message, retry_url=retry)
+        return connect_denied_page(request, outcome)
     if issued.account_id is not None:
         expected = await wiring.vault.get_account(issued.account_id)
         if expected.ig_user_id is not None and expected.ig_user_id != result.profile.user_id:

@@ -219,6 +219,13 @@ def test_every_page_state_passes_axe(running, browser):
     assert person.inner_text("h1") == "Invalid App ID"
     audit(person, "emulator error page (Facebook dialog)")
 
+    page.goto(f"{running.service}/api/docs")
+    page.wait_for_selector(".opblock-summary")  # Swagger UI ran, from the service's own files
+    audit(page, "api docs")
+    page.click("#operations-tokens-get_token_v1_accounts__account_id__token_get .opblock-summary-control")
+    page.wait_for_selector(".opblock.is-open .parameters")
+    audit(page, "api docs, an operation open")
+
     audit.write()
     assert not audit.failures, "\n".join(audit.failures)
 

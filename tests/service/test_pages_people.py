@@ -9,7 +9,7 @@ import httpx
 
 from igtoken.service.pages import _relative
 
-from .conftest import NOW, Wired
+from .conftest import NOW, Wired, client_for, make_config
 from .test_wired_service import connect, new_link, start
 
 
@@ -121,3 +121,19 @@ def test_relative_times_round_to_the_nearest_unit():
     assert _relative(NOW + timedelta(minutes=5, seconds=40), NOW) == "in 6 min"
     assert _relative(NOW - timedelta(days=3, hours=1), NOW) == "3 days ago"
     assert _relative(NOW + timedelta(seconds=30), NOW) == "now"
+
+
+async def test_api_docs_work_offline_from_the_services_own_files(wired, build_app):
+    """/api/docs loads Swagger UI from /static (no CDN); only that page may run this origin's scripts."""
+    docs = await wired.service.get("/api/docs")
+    assert docs.status_code == 200 and '<html lang="en">' in docs.text and "<h1" in docs.text
+    policy = docs.headers["content-security-policy"]
+    assert "script-src 'self'" in policy and "default-src 'none'" in policy
+    sources = re.findall(r'(?:src|href)="([^"]+)"', docs.text)
+    assert sources and all(s.startswith(("/", "#")) for s in sources), sources
+    for path in ("/static/swagger/swagger-ui-bundle.js", "/static/swagger/swagger-ui.css"):
+        assert (await wired.service.get(path)).status_code == 200
+    assert "script-src 'none'" in (await wired.service.get("/signin")).headers["content-security-policy"]
+    production = build_app(make_config(dev=False, public_url="https://tokens.example"))
+    async with client_for(production, base_url="https://tokens.example") as client:
+        assert (await client.get("/api/docs")).status_code == 404

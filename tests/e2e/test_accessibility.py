@@ -192,6 +192,12 @@ def test_every_page_state_passes_axe(running, browser):
     page.click("text=Cancel, keep it connected")
     page.click("text=Create re-authorization link")
     audit(page, "re-authorization link created")
+    reauthorize = page.input_value("#created-link")
+    _consent(person, reauthorize)
+    person.select_option("#account", "demo_creator")
+    person.click("#allow")
+    person.wait_for_selector("h1:text('Another account logged in')")
+    audit(person, "re-authorization by another account")
 
     page.goto(f"{running.service}/dashboard/links")
     audit(page, "links")

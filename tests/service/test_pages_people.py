@@ -47,6 +47,16 @@ async def test_cancel_and_personal_account_pages_lead_back_to_the_link(wired):
     assert f'href="/connect/{code}"' in personal.text and "I have switched" in personal.text
 
 
+async def test_reauthorization_by_another_account_says_so_with_a_way_back(wired):
+    """A re-authorization link finished as someone else: a page, not raw JSON, naming both accounts."""
+    account_id = await connect(wired)
+    code = new_link(wired, account_id=account_id)
+    wrong = await wired.service.get(await start(wired, code, account="demo_creator"))
+    assert wrong.status_code == 400 and "Another account logged in" in wrong.text
+    assert "@demo_business" in wrong.text and "@demo_creator" in wrong.text
+    assert f'href="/connect/{code}"' in wrong.text
+
+
 async def test_no_way_back_is_offered_to_another_browser(wired):
     """The way back is remembered by the browser that opened the link; another one is told what to do."""
     code = new_link(wired)

@@ -40,6 +40,7 @@ from igtoken.service.onboarding import (
     connect_success_page,
     personal_account_page,
     stale_link_page,
+    wrong_account_page,
 )
 from igtoken.service.ratelimit import rate_limit
 from igtoken.service.state import service_state
@@ -224,7 +225,7 @@ async def oauth_callback(
             fix="open the connect link again",
         )
     if app.flow_kind is FlowKind.FACEBOOK_LOGIN:
-        return await _finish_facebook(request, wiring, app, issued, Secret(code))
+        return await _finish_facebook(request, wiring, app, issued, Secret(code), retry)
     client = AsyncClient(wiring.client_config(app), http=wiring.http)
     try:
         result = await client.login(Secret(code), requested_scopes=issued.scopes, now=now)
@@ -237,11 +238,15 @@ async def oauth_callback(
     if issued.account_id is not None:
         expected = await wiring.vault.get_account(issued.account_id)
         if expected.ig_user_id is not None and expected.ig_user_id != result.profile.user_id:
-            raise AuthorizationError(
-                f"this link re-authorizes @{expected.username}, but Instagram logged in "
-                f"@{result.profile.username}",
-                fix=f"log out of Instagram, open the link again and log in as @{expected.username}",
+            log.warning("re-authorization by another account refused", extra={"account_id": expected.id})
+            outcome = ConnectOutcome(
+                app_name=app.name,
+                username=expected.username,
+                reason=f"Instagram logged in @{result.profile.username}.",
+                fix=f"Log out of Instagram, then open the link again and log in as @{expected.username}.",
+                retry_url=retry,
             )
+            return wrong_account_page(request, outcome)
     try:
         # The link's use is spent in the same transaction: of two tabs finishing a single-use
         # link at once exactly one is stored; a link revoked meanwhile stores nothing.
@@ -259,7 +264,12 @@ async def oauth_callback(
 
 
 async def _finish_facebook(
-    request: Request, wiring: ServiceWiring, app: AppRecord, issued: OAuthStateRecord, code: Secret
+    request: Request,
+    wiring: ServiceWiring,
+    app: AppRecord,
+    issued: OAuthStateRecord,
+    code: Secret,
+    retry: str | None = None,
 ) -> Response:
     """The Facebook Login half of the callback: Pages → accounts, or a page saying why none."""
     from igtoken._client import AsyncClient
@@ -275,12 +285,16 @@ async def _finish_facebook(
         expected = await wiring.vault.get_account(issued.account_id)
         reached = {p.user_id for p in result.instagram_accounts}
         if expected.ig_user_id is not None and expected.ig_user_id not in reached:
-            raise AuthorizationError(
-                f"this link re-authorizes @{expected.username}, but none of the Facebook Pages "
-                "chosen in the login is linked to it",
-                fix=f"open the link again, log in as the Facebook user who manages the Page "
-                f"{expected.page_name or expected.page_id!r} and choose that Page",
+            log.warning("re-authorization by another account refused", extra={"account_id": expected.id})
+            outcome = ConnectOutcome(
+                app_name=app.name,
+                username=expected.username,
+                reason="None of the Facebook Pages chosen in the login is linked to it.",
+                fix="Open the link again, log in as the Facebook user who manages the Page "
+                f"{expected.page_name or expected.page_id!r} and choose that Page.",
+                retry_url=retry,
             )
+            return wrong_account_page(request, outcome)
     try:
         # As for Instagram Login, the link's use is spent in the same transaction.
         accounts = await wiring.vault.save_facebook_login(

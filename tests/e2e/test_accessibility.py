@@ -106,9 +106,9 @@ def _sign_in(page: Page, running: Running) -> None:
     page.wait_for_url(f"{running.service}/dashboard")
 
 
-def _create_link(page: Page, running: Running, label: str) -> str:
+def _create_link(page: Page, running: Running, label: str, app: str = "demo") -> str:
     page.goto(f"{running.service}/dashboard/links")
-    page.select_option("#app_id", label="demo")
+    page.select_option("#app_id", label=app)
     page.fill("#label", label)
     page.click("form[action='/dashboard/links'] button[type=submit]")
     return page.input_value("#created-link")
@@ -198,6 +198,16 @@ def test_every_page_state_passes_axe(running, browser):
     person.click("#allow")
     person.wait_for_selector("h1:text('Another account logged in')")
     audit(person, "re-authorization by another account")
+
+    facebook = _create_link(page, running, "via Facebook", app="demo-facebook (Facebook Login)")
+    person.goto(facebook)
+    audit(person, "connect landing (Facebook Login)")
+    person.click("text=Continue to Facebook")
+    person.wait_for_selector("#allow")
+    audit(person, "emulator consent (Facebook)")
+    person.click("#allow")
+    person.wait_for_selector("h1:text('Connected')")
+    audit(person, "success (Facebook Login)")
 
     page.goto(f"{running.service}/dashboard/links")
     audit(page, "links")

@@ -36,6 +36,9 @@ async def favicon() -> FileResponse:
 @docs.get("/api/docs")
 async def api_docs(request: Request) -> Response:
     """Swagger UI over ``/api/openapi.json``, from igtoken's own files."""
-    return service_state(request).pages.render(
-        request, "api_docs.html", headers={"Content-Security-Policy": DOCS_CSP}
+    pages = service_state(request).pages
+    # Straight from the templates, not Pages.render: this page has no session and shows no notices
+    # (rendering would take a pending notice away from the dashboard page it was meant for).
+    return pages.templates.TemplateResponse(
+        request, "api_docs.html", {"app_name": pages.app_name}, headers={"Content-Security-Policy": DOCS_CSP}
     )

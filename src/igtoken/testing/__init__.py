@@ -20,13 +20,17 @@ import socket
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import httpx
-import uvicorn
-from starlette.applications import Starlette
 
-from igtoken.emulator import EmulatorClock, Switches, World, create_app
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+
+    from igtoken.emulator import EmulatorClock, Switches, World
+
+# uvicorn and the emulator are imported where they are used: the pytest plugin imports this package
+# in every pytest run of an environment that has igtoken, and most of those never start an emulator.
 
 #: Where the frozen test clock starts (fixed, so expiry messages and ages are reproducible).
 TEST_CLOCK_START: Final = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -79,6 +83,10 @@ def run_emulator_on_loopback(
 
     A busy ``port`` raises :class:`OSError` before anything starts.
     """
+    import uvicorn
+
+    from igtoken.emulator import create_app
+
     app = app or create_app(world, clock=clock, switches=switches)
     # IPPROTO_TCP explicitly: asyncio only sets TCP_NODELAY on accepted sockets whose proto says TCP,
     # and without it every response waits ~40 ms on Nagle + delayed ACK.

@@ -66,3 +66,30 @@ def test_using_client_loads_no_framework_or_orm() -> None:
     loaded = _loaded(_CLIENT_SCRIPT)
     assert "httpx" in loaded  # the check would be vacuous if the client never ran
     assert loaded.isdisjoint(FORBIDDEN), sorted(loaded & set(FORBIDDEN))
+
+
+def test_base_install_modules_import_no_extra() -> None:
+    """The CLI, runtime, vault, refresh worker, emulator and test helpers import nothing from an extra.
+
+    (The dev install has every extra, so this catches a top-level import that a plain
+    ``pip install igtoken`` would fail on; ``.ci/smoke`` runs the commands from a real base install.)
+    """
+    modules = (
+        "igtoken.cli",
+        "igtoken.runtime",
+        "igtoken.vault",
+        "igtoken.vault.migrate",
+        "igtoken.refresh.wiring",
+        "igtoken.refresh.worker",
+        "igtoken.notify",
+        "igtoken.emulator",
+        "igtoken.testing",
+    )
+    loaded = _loaded(
+        "import importlib, json, sys\n"
+        f"for name in {modules!r}:\n"
+        "    importlib.import_module(name)\n"
+        "print(json.dumps(sorted({n.split('.')[0] for n in sys.modules})))"
+    )
+    extras = {"fastapi", "jinja2", "prometheus_client", "psycopg", "pytest", "pytest_asyncio"}
+    assert loaded.isdisjoint(extras), sorted(loaded & extras)

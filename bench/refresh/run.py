@@ -6,7 +6,7 @@ emulator (in this process, on loopback) holds every ``/refresh_access_token`` ca
 ``--latency-ms`` (default 200 ms) with its scripted ``slow`` fault before answering.
 
 Why 200 ms: Meta publishes no latency figure for its token endpoints (see
-``/work/shared/reference/landscape.md``, "Published performance and scale figures": none of the
+``reference/landscape.md``, "Published performance and scale figures": none of the
 products studied publishes one either). A call from a server to ``graph.instagram.com`` is a TLS
 round trip to Meta's edge plus the token minting behind it; Graph API calls from a data centre
 usually take one to a few hundred milliseconds. 200 ms is the middle of the 150–300 ms band issue 16

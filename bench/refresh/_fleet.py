@@ -153,7 +153,7 @@ def seed_fleet(
 
 def make_due(vault: Vault, prefix: str, when: datetime) -> int:
     """Schedule the current token of every account named ``{prefix}…`` for ``when``; how many."""
-    accounts = sa.select(Account.id).where(Account.username.like(f"{prefix}%"))
+    accounts = sa.select(Account.id).where(Account.username.startswith(prefix, autoescape=True))
     with vault.engine.begin() as conn:
         done = conn.execute(
             sa.update(Token)
@@ -170,10 +170,16 @@ def refreshed_since(vault: Vault, prefix: str, since: datetime) -> tuple[int, in
             sa.select(sa.func.count())
             .select_from(Token)
             .join(Account, Account.id == Token.account_id)
-            .where(Account.username.like(f"{prefix}%"), Token.is_current, Token.issued_at >= since)
+            .where(
+                Account.username.startswith(prefix, autoescape=True),
+                Token.is_current,
+                Token.issued_at >= since,
+            )
         ).scalar_one()
         total = conn.execute(
-            sa.select(sa.func.count()).select_from(Account).where(Account.username.like(f"{prefix}%"))
+            sa.select(sa.func.count())
+            .select_from(Account)
+            .where(Account.username.startswith(prefix, autoescape=True))
         ).scalar_one()
     return int(fresh), int(total)
 

@@ -37,6 +37,9 @@ then three workers started together, each over ``--due`` newly due tokens; ``pg_
 workers' throughput over one's (their refresh phase runs from the first call of any to the
 exit of the last).
 
+``emulator_busy_*`` is the orchestrator's CPU seconds (the emulator, mostly) per second of a refresh
+phase: near 1.0 the single-threaded emulator, not the worker, limits the throughput.
+
 Every refresh is checked: each due token was refreshed exactly once (the emulator's request
 log), every call answered 200, each account's current token is the new one (the vault), and no
 refresh failure was recorded. Any failure stops the run with a non-zero exit and no figures.
@@ -56,6 +59,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import secrets
 import subprocess
 import sys
@@ -115,7 +119,9 @@ def naive_main(url: str, base_url: str, prefix: str) -> None:
     vault = Vault(create_vault_engine(url), parse_keys(os.environ["IGTOKEN_KEYS"]))
     with vault.engine.connect() as conn:
         accounts = conn.execute(
-            sa.select(Account.id, Account.ig_user_id).where(Account.username.like(f"{prefix}%"))
+            sa.select(Account.id, Account.ig_user_id).where(
+                Account.username.startswith(prefix, autoescape=True)
+            )
         ).all()
     done = 0
     with httpx.Client(base_url=base_url, trust_env=False, timeout=30) as http:
@@ -149,6 +155,12 @@ def naive_main(url: str, base_url: str, prefix: str) -> None:
 # -- measuring processes -----------------------------------------------------------------------
 
 
+def _own_cpu() -> float:
+    """CPU seconds this process (the emulator, mostly) has used, all threads."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _proc_cpu(pid: int) -> float:
     """CPU seconds (user + system) a live process has used, from /proc (Linux)."""
     with open(f"/proc/{pid}/stat") as stat:
@@ -163,6 +175,7 @@ class Meter:
     pids: list[int] = field(default_factory=list)
     first_call: float | None = None
     cpu_at_first_call: dict[int, float] = field(default_factory=dict)
+    own_cpu_at_first_call: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def arm(self, pids: list[int]) -> None:
@@ -175,6 +188,7 @@ class Meter:
         with self.lock:
             if self.first_call is None and self.pids:
                 self.first_call = time.perf_counter()
+                self.own_cpu_at_first_call = _own_cpu()
                 for pid in self.pids:
                     try:
                         self.cpu_at_first_call[pid] = _proc_cpu(pid)
@@ -203,6 +217,7 @@ class Phase:
     run_s: float
     run_cpu_s: float
     peak_rss_mib: float
+    emulator_busy: float  # the emulator's CPU seconds per second of the refresh phase (1.0: a core)
 
 
 def measure(meter: Meter, argvs: list[list[str]], env: dict[str, str], what: str) -> Phase:
@@ -218,6 +233,7 @@ def measure(meter: Meter, argvs: list[list[str]], env: dict[str, str], what: str
         pending = {p.pid: p for p in procs}
         cpu: dict[int, float] = {}
         peak_kib = 0
+        own_cpu_at_end = 0.0
         failed: list[str] = []
         ended = began
         while pending:
@@ -231,7 +247,7 @@ def measure(meter: Meter, argvs: list[list[str]], env: dict[str, str], what: str
                 continue
             if pid not in pending:
                 continue
-            ended = time.perf_counter()
+            ended, own_cpu_at_end = time.perf_counter(), _own_cpu()
             proc = pending.pop(pid)
             proc.returncode = os.waitstatus_to_exitcode(status)
             cpu[pid] = usage.ru_utime + usage.ru_stime
@@ -255,6 +271,7 @@ def measure(meter: Meter, argvs: list[list[str]], env: dict[str, str], what: str
         run_s=ended - meter.first_call,
         run_cpu_s=total - at_first,
         peak_rss_mib=peak_kib / 1024,
+        emulator_busy=(own_cpu_at_end - meter.own_cpu_at_first_call) / max(ended - meter.first_call, 1e-9),
     )
 
 
@@ -344,7 +361,7 @@ def sqlite_run(emu: RunningEmulator, meter: Meter, tmp: str, args: argparse.Name
     print(
         f"igtoken worker: start-up {worker.startup_s:.2f} s; {args.due} refreshes in {worker.run_s:.1f} s "
         f"= {per_s(args.due, worker):.1f}/s, {worker.run_cpu_s / args.due * 1000:.2f} ms CPU each; "
-        f"peak RSS {worker.peak_rss_mib:.0f} MiB",
+        f"peak RSS {worker.peak_rss_mib:.0f} MiB; emulator busy {worker.emulator_busy:.2f} of a core",
         flush=True,
     )
     vault.close()
@@ -361,6 +378,7 @@ def sqlite_run(emu: RunningEmulator, meter: Meter, tmp: str, args: argparse.Name
         "worker_per_second": round(per_s(args.due, worker), 2),
         "worker_cpu_ms_per_refresh": round(worker_cpu * 1000, 3),
         "worker_peak_rss_mib": round(worker.peak_rss_mib, 1),
+        "emulator_busy_during_worker": round(worker.emulator_busy, 2),
         "ratio": round(per_s(args.due, worker) / per_s(args.due, naive), 2),
         "cpu_ratio": round(worker_cpu / naive_cpu, 2) if naive_cpu > 0 else None,
     }
@@ -396,7 +414,8 @@ def pg_run(
             phases[workers] = phase
             print(
                 f"postgresql, {workers} worker(s): start-up {phase.startup_s:.2f} s; {args.due} refreshes "
-                f"in {phase.run_s:.1f} s = {per_s(args.due, phase):.1f}/s",
+                f"in {phase.run_s:.1f} s = {per_s(args.due, phase):.1f}/s; "
+                f"emulator busy {phase.emulator_busy:.2f} of a core",
                 flush=True,
             )
         vault.close()
@@ -410,6 +429,7 @@ def pg_run(
         "pg_one_worker_per_second": round(one, 2),
         "pg_three_workers_per_second": round(three, 2),
         "pg_scale": round(three / one, 2),
+        "emulator_busy_during_pg": [round(phases[n].emulator_busy, 2) for n in (1, 3)],
     }
 
 

@@ -31,7 +31,7 @@ from datetime import datetime, timedelta
 from typing import Any, Final, TypeVar
 
 from igtoken._client import AsyncClient
-from igtoken._exceptions import ConflictError, NotFoundError
+from igtoken._exceptions import ConflictError, NeedsReauthorizationError, NotFoundError
 from igtoken._models import AccessToken, TokenKind
 from igtoken.facebook_accounts import PageTokenVerdict
 from igtoken.facebook_checks import check_page_token, checked_event_data
@@ -51,7 +51,7 @@ from igtoken.refresh.policy import RefreshPolicy
 from igtoken.refresh.state import AccountStatus, TokenState
 from igtoken.vault import AppRecord, AsyncVault, Claim, EventType, StoredToken
 
-__all__ = ["REAUTH_LINK_LIFETIME", "ClientFactory", "Refresher", "Result"]
+__all__ = ["REAUTH_LINK_LIFETIME", "ClientFactory", "Refresher", "Result", "raise_for"]
 
 log = logging.getLogger("igtoken.worker")
 
@@ -535,6 +535,37 @@ class Refresher:
         if notifier is None or not notifier.endpoints:
             return
         await asyncio.to_thread(notifier.notify, event, data, now)
+
+
+#: Outcomes after which the account's current token is good to hand out.
+_USABLE: Final = frozenset({Outcome.REFRESHED, Outcome.CHECKED, Outcome.SKIPPED, Outcome.RESCHEDULED})
+
+
+def raise_for(result: Result) -> None:
+    """For on-demand callers: raise what a failed :class:`Result` means; return if the token is usable.
+
+    The exception behind the failure when there was one here (Meta's 190, a 24-hour rule
+    broken, a network failure); otherwise one that says what happened elsewhere: the account
+    needs re-authorization, another holder's refresh failed, or one is still in progress.
+    """
+    if result.error is not None:
+        raise result.error
+    if result.outcome in _USABLE:
+        return
+    if result.outcome is Outcome.NEEDS_REAUTH:
+        raise NeedsReauthorizationError(
+            f"account {result.account_id!r}: {result.detail}",
+            status_code=0,
+            fix="the account's owner must log in again (re-authorization link)",
+        )
+    if result.outcome is Outcome.IN_PROGRESS:
+        raise ConflictError(result.detail, fix="try again in a few seconds")
+    when = result.next_attempt_at
+    later = f"; the next attempt is due at {when:%Y-%m-%d %H:%M} UTC" if when else ""
+    raise ConflictError(
+        f"account {result.account_id!r}: the refresh failed ({result.detail}){later}",
+        fix="try again later; the token in hand is still valid until it expires",
+    )
 
 
 def _forced(claim: Claim, now: datetime) -> Decision:

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     import httpx
 
     from igtoken._endpoints import Endpoints
+    from igtoken.cli._meta import MetaLink
     from igtoken.refresh.usecase import Refresher
     from igtoken.refresh.worker import RefreshWorker
     from igtoken.runtime import Runtime
@@ -70,12 +71,14 @@ async def open_worker(ctx: AppContext, **options: Any) -> AsyncIterator[RefreshW
 
 
 @contextlib.asynccontextmanager
-async def open_refresher(ctx: AppContext) -> AsyncIterator[Refresher]:
+async def open_refresher(ctx: AppContext, link: MetaLink | None = None) -> AsyncIterator[Refresher]:
     """The refresh use case wired from settings, for refreshing one account now.
 
     No worker lock: it refreshes under the token's lease, beside a running worker (whose
-    refresh of the same token it waits for rather than repeats). In sandbox mode the sandbox
-    emulator answers in this process, and its world is saved back when this closes.
+    refresh of the same token it waits for rather than repeats). It reaches Meta through
+    ``link`` when given (a command's open :func:`~igtoken.cli._meta.meta_link`); otherwise in
+    sandbox mode the sandbox emulator answers in this process, and its world is saved back
+    when this closes.
     """
     import httpx
 
@@ -83,7 +86,9 @@ async def open_refresher(ctx: AppContext) -> AsyncIterator[Refresher]:
 
     runtime = _runtime(ctx)
     save: Callable[[], None] | None = None
-    if runtime.sandbox and not runtime.settings.meta_base_url:
+    if link is not None:
+        http, endpoints = link.async_http(), link.endpoints
+    elif runtime.sandbox and not runtime.settings.meta_base_url:
         from igtoken.cli._meta import SANDBOX_BASE_URL
         from igtoken.runtime import SandboxEmulator
 

@@ -249,8 +249,9 @@ class Refresher:
                 failure_count=stored.failure_count,
                 next_refresh_at=stored.next_refresh_at,
             )
+        warnings: list[tuple[ExpiryWarning, TokenKind]] = []
         if force:
-            decision, warnings = _forced(claim, at), []
+            decision = _forced(claim, at)
         else:
             decision, warnings = await self._decide(claim, at)
         for warning, kind in warnings:
@@ -283,12 +284,12 @@ class Refresher:
                 )
             if failure.outcome is Outcome.RESCHEDULED:
                 # Too new for Meta: on schedule, try again at its 24-hour mark; on demand, say so.
-                later = None if force else failure.refreshable_at or at + self.policy.min_age
-                if later is not None:
-                    await self.vault.set_next_refresh(claim.account_id, later, kind=claim.token.kind)
+                mark = None if force else failure.refreshable_at or at + self.policy.min_age
+                if mark is not None:
+                    await self.vault.set_next_refresh(claim.account_id, mark, kind=claim.token.kind)
                 await self.vault.release(claim)
                 return Result(
-                    claim.account_id, claim.token_id, Outcome.RESCHEDULED, failure.message, later, error=exc
+                    claim.account_id, claim.token_id, Outcome.RESCHEDULED, failure.message, mark, error=exc
                 )
             return await self._record_failure(claim, failure, now, exc)
         done = self._now(now)

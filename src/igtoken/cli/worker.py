@@ -9,12 +9,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import functools
 import json
 import logging
 import os
 import signal
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -77,26 +76,23 @@ async def open_refresher(ctx: AppContext, link: MetaLink | None = None) -> Async
     No worker lock: it refreshes under the token's lease, beside a running worker (whose
     refresh of the same token it waits for rather than repeats). It reaches Meta through
     ``link`` when given (a command's open :func:`~igtoken.cli._meta.meta_link`); otherwise in
-    sandbox mode the sandbox emulator answers in this process, and its world is saved back
-    when this closes.
+    sandbox mode the sandbox emulator answers in this process, over the shared sandbox world.
     """
     import httpx
 
     from igtoken.refresh.wiring import build_refresher
 
     runtime = _runtime(ctx)
-    save: Callable[[], None] | None = None
     if link is not None:
         http, endpoints = link.async_http(), link.endpoints
     elif runtime.sandbox and not runtime.settings.meta_base_url:
         from igtoken.cli._meta import SANDBOX_BASE_URL
         from igtoken.runtime import SandboxEmulator
 
-        sandbox = SandboxEmulator()
-        app = sandbox.app()
+        # The shared sandbox world, in this process: each request is one transaction on its file.
+        app = SandboxEmulator().app()
         http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=SANDBOX_BASE_URL)
         endpoints = runtime.endpoints(sandbox_url=SANDBOX_BASE_URL)
-        save = functools.partial(app.state.world.save, sandbox.state_file)
     else:
         http, endpoints = _http(4), runtime.endpoints()
     parts = build_refresher(runtime, endpoints=endpoints, http=http, owner=f"cli-{os.getpid()}")
@@ -105,8 +101,6 @@ async def open_refresher(ctx: AppContext, link: MetaLink | None = None) -> Async
     finally:
         await parts.aclose()
         await http.aclose()
-        if save is not None:
-            save()
 
 
 def _endpoints(runtime: Runtime, stack: contextlib.ExitStack) -> Endpoints:

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from igtoken._models import AccessToken
+    from igtoken.refresh.usecase import Result
     from igtoken.vault import AccountRecord, StoredToken
 
 
@@ -65,9 +66,11 @@ def fresh_token(app: AppContext, account: AccountRecord) -> FreshToken:
     token = stored.token
     if token.is_expired(now):
         message = f"the token of {who} expired on {token.expires_at:%Y-%m-%d %H:%M} UTC"
-        # Recorded, so every other reader (the API, the dashboard, the next `token`) says so too.
-        vault.mark_needs_reauth(account.id, message, now=now)
-        raise TokenExpiredError(message, fix=f"run `{relogin}` and approve as {approver}")
+        # Recorded through the refresh use case (under the lease, with the re-authorization link
+        # and webhook), so every other reader (the API, the dashboard, the next `token`) says so too.
+        result = _use_case(app, account)
+        link = f", or open {result.reauthorize_url}" if result.reauthorize_url else ""
+        raise TokenExpiredError(message, fix=f"run `{relogin}` and approve as {approver}{link}")
     if not refresh_due(stored, now):
         return FreshToken(token, refreshed=False)
     return _refresh(app, account, relogin)
@@ -133,18 +136,11 @@ def _refresh(app: AppContext, account: AccountRecord, relogin: str) -> FreshToke
     new token printed: the token in hand may be about to be retired. A temporary failure
     leaves the still valid token in place with a warning (recorded, so the worker backs off).
     """
-    import asyncio
-
     from igtoken._exceptions import NeedsReauthorizationError, TokenExpiredError
-    from igtoken.cli.worker import open_refresher
     from igtoken.refresh.outcomes import Outcome
-    from igtoken.refresh.usecase import Result, raise_for
+    from igtoken.refresh.usecase import raise_for
 
-    async def run() -> Result:
-        async with open_refresher(app) as refresher:
-            return await refresher.refresh_account(account.id, force=True, trigger="cli")
-
-    result = asyncio.run(run())
+    result = _use_case(app, account)
     if result.outcome is Outcome.NEEDS_REAUTH:
         link = f", or open {result.reauthorize_url}" if result.reauthorize_url else ""
         error = result.error
@@ -160,6 +156,19 @@ def _refresh(app: AppContext, account: AccountRecord, relogin: str) -> FreshToke
         return FreshToken(current, refreshed=False, warning=warning)
     raise_for(result)  # a failure that is not temporary: Meta's error as it came
     return FreshToken(current, refreshed=result.outcome is Outcome.REFRESHED)
+
+
+def _use_case(app: AppContext, account: AccountRecord) -> Result:
+    """The account's token refreshed (or found dead) now, by the one refresh use case."""
+    import asyncio
+
+    from igtoken.cli.worker import open_refresher
+
+    async def run() -> Result:
+        async with open_refresher(app) as refresher:
+            return await refresher.refresh_account(account.id, force=True, trigger="cli")
+
+    return asyncio.run(run())
 
 
 @click.command("token")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import SimpleNamespace
@@ -170,40 +170,76 @@ async def assert_one_refresh_and_healthy(s: Svc, account_id: str, old: str) -> N
     assert me.status_code == 200, me.text
 
 
+async def race(
+    s: Svc, first: str, requests: Callable[[], Awaitable[list[httpx.Response]]]
+) -> list[httpx.Response]:
+    """Run the five requests and a worker run; ``first`` says which reaches Meta first.
+
+    The first refresh to reach Meta is slow (0.3 s), and the other side starts once it is in
+    flight: with ``first="api"`` one request holds the lease and the other four and the worker
+    find it held; with ``first="worker"`` the worker holds it and the five requests find it held.
+    """
+    slow = s.world.faults.add("ig_refresh_token", "slow", delay_seconds=0.3, times=1)
+
+    async def in_flight() -> None:
+        while slow.hits == 0:
+            await asyncio.sleep(0.005)
+
+    async with running_worker(s) as worker:
+
+        async def work() -> object:
+            if first == "api":
+                await in_flight()
+            return await worker.run_once()  # type: ignore[attr-defined]
+
+        async def ask() -> list[httpx.Response]:
+            if first == "worker":
+                await in_flight()
+            return await requests()
+
+        answers, _report = await asyncio.gather(ask(), work())
+    return answers
+
+
+@pytest.mark.parametrize("first", ["api", "worker"])
 @pytest.mark.parametrize("old_token", ["valid", "revoked"])
-async def test_five_parallel_api_refreshes_while_a_worker_runs_call_meta_once(svc: Svc, old_token: str):
+async def test_five_parallel_api_refreshes_while_a_worker_runs_call_meta_once(
+    svc: Svc, old_token: str, first: str
+):
     """5 parallel POST /v1/accounts/{id}/refresh with a worker run: one refresh call, all answered 200
     with the one new token, the account active (with the old token revoked by Meta too)."""
     account_id = await connect_due(svc)
     old = svc.vault.current_token(account_id).token.value.reveal()
     svc.world.switches.set("old_token_after_refresh", old_token)
-    # The first refresh to reach Meta is slow, so the others arrive while it holds the lease.
-    svc.world.faults.add("ig_refresh_token", "slow", delay_seconds=0.3, times=1)
     url = f"/v1/accounts/{account_id}/refresh"
-    async with running_worker(svc) as worker:
-        *answers, _report = await asyncio.gather(
-            *(svc.service.post(url, headers=bearer(svc)) for _ in range(5)),  # type: ignore[arg-type]
-            worker.run_once(),  # type: ignore[attr-defined]
-        )
+
+    async def five() -> list[httpx.Response]:
+        return list(await asyncio.gather(*(svc.service.post(url, headers=bearer(svc)) for _ in range(5))))  # type: ignore[arg-type]
+
+    answers = await race(svc, first, five)
     assert [a.status_code for a in answers] == [200] * 5, [a.text for a in answers]
     assert len({a.json()["issued_at"] for a in answers}) == 1
     await assert_one_refresh_and_healthy(svc, account_id, old)
 
 
+@pytest.mark.parametrize("first", ["api", "worker"])
 @pytest.mark.parametrize("old_token", ["valid", "revoked"])
-async def test_five_parallel_dashboard_refreshes_while_a_worker_runs_call_meta_once(svc: Svc, old_token: str):
+async def test_five_parallel_dashboard_refreshes_while_a_worker_runs_call_meta_once(
+    svc: Svc, old_token: str, first: str
+):
     """The dashboard's "refresh now" clicked 5 times at once, with a worker run: one refresh call."""
     account_id = await connect_due(svc)
     old = svc.vault.current_token(account_id).token.value.reveal()
     svc.world.switches.set("old_token_after_refresh", old_token)
-    svc.world.faults.add("ig_refresh_token", "slow", delay_seconds=0.3, times=1)
     csrf = await sign_in(svc)
     url = f"/dashboard/accounts/{account_id}/refresh"
-    async with running_worker(svc) as worker:
-        *answers, _report = await asyncio.gather(
-            *(svc.service.post(url, data={"csrf_token": csrf}) for _ in range(5)),
-            worker.run_once(),  # type: ignore[attr-defined]
+
+    async def five() -> list[httpx.Response]:
+        return list(
+            await asyncio.gather(*(svc.service.post(url, data={"csrf_token": csrf}) for _ in range(5)))
         )
+
+    answers = await race(svc, first, five)
     assert [a.status_code for a in answers] == [303] * 5, [a.text[:300] for a in answers]
     await assert_one_refresh_and_healthy(svc, account_id, old)
     page = await svc.service.get(f"/dashboard/accounts/{account_id}")

@@ -14,8 +14,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from igtoken._models import AccessToken, AccountType, TokenKind
-from igtoken._secret import Secret
+from igtoken.core.models import AccessToken, AccountType, TokenKind
+from igtoken.core.secret import Secret
 from igtoken.emulator import World, demo
 from igtoken.refresh import RefreshPolicy, next_refresh_at
 from igtoken.vault import AppRecord, EventType, KeyRing, Vault

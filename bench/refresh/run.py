@@ -110,8 +110,8 @@ def naive_main(url: str, base_url: str, prefix: str) -> None:
     """Refresh the token of every account named ``{prefix}…``, one after another, as a blog post would."""
     import httpx
 
-    from igtoken._models import AccessToken, TokenKind
-    from igtoken._secret import Secret
+    from igtoken.core.models import AccessToken, TokenKind
+    from igtoken.core.secret import Secret
     from igtoken.vault.crypto import parse_keys
     from igtoken.vault.engine import create_vault_engine
     from igtoken.vault.models import Account

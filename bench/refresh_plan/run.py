@@ -43,7 +43,7 @@ from typing import Any, NoReturn
 import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
-from igtoken._secret import Secret
+from igtoken.core.secret import Secret
 from igtoken.vault import KeyRing, Vault, upgrade
 from igtoken.vault.crypto import Sealed, generate_key_material
 from igtoken.vault.engine import create_vault_engine, normalize_url

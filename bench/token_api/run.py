@@ -35,14 +35,14 @@ def serve() -> None:
     """The server process: wire the service over a fresh vault, add /bench/bare, print READY, serve."""
     import socket
 
-    from igtoken._endpoints import Endpoints
-    from igtoken._models import AccessToken, AccountType, Profile, TokenKind
-    from igtoken._secret import Secret
-    from igtoken.runtime import Runtime
+    from igtoken.app.runtime import Runtime
+    from igtoken.config.settings import Settings
+    from igtoken.core.endpoints import Endpoints
+    from igtoken.core.models import AccessToken, AccountType, Profile, TokenKind
+    from igtoken.core.secret import Secret
     from igtoken.service.app import make_server
     from igtoken.service.config import RateLimit, RateLimits
     from igtoken.service.wiring import build_app
-    from igtoken.settings import Settings
 
     now = datetime.now(UTC)
     runtime = Runtime(Settings(sandbox=True))

@@ -47,8 +47,8 @@ import sqlalchemy as sa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy.pool import NullPool
 
-from igtoken._models import AccessToken, TokenKind
-from igtoken._secret import Secret
+from igtoken.core.models import AccessToken, TokenKind
+from igtoken.core.secret import Secret
 from igtoken.vault import KeyRing, Vault, upgrade
 from igtoken.vault.crypto import generate_key_material
 from igtoken.vault.engine import create_vault_engine, normalize_url

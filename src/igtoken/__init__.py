@@ -105,13 +105,12 @@ __all__ = [
 __version__ = "0.1.0.dev0"
 
 if TYPE_CHECKING:
-    from igtoken._appsecret_proof import app_access_token, appsecret_proof
-    from igtoken._authorize import Callback, authorization_url, new_state, parse_callback, states_match
-    from igtoken._client import AsyncClient, Client
-    from igtoken._config import AppCredentials, ClientConfig
-    from igtoken._drive import run_async, run_sync
-    from igtoken._endpoints import DEFAULT_GRAPH_VERSION, Endpoints
-    from igtoken._exceptions import (
+    from igtoken.client.clients import AsyncClient, Client
+    from igtoken.client.drive import run_async, run_sync
+    from igtoken.client.retry import NO_RETRY, RetryPolicy
+    from igtoken.core.config import AppCredentials, ClientConfig
+    from igtoken.core.endpoints import DEFAULT_GRAPH_VERSION, Endpoints
+    from igtoken.core.exceptions import (
         APIError,
         AuthorizationDenied,
         AuthorizationError,
@@ -145,8 +144,16 @@ if TYPE_CHECKING:
         UnexpectedResponseError,
         UnsupportedAlgorithm,
     )
-    from igtoken._fb_authorize import facebook_authorization_url
-    from igtoken._fb_models import (
+    from igtoken.core.lifecycle import can_refresh, ensure_refreshable, refreshable_from
+    from igtoken.core.media import Media
+    from igtoken.core.models import AccessToken, AccountType, FlowKind, LoginResult, Profile, TokenKind
+    from igtoken.core.redact import redact_text, redact_url
+    from igtoken.core.secret import Secret
+    from igtoken.core.signed_request import parse_signed_request
+    from igtoken.core.usage import BusinessUseCaseUsage, Usage, parse_usage
+    from igtoken.facebook.appsecret_proof import app_access_token, appsecret_proof
+    from igtoken.facebook.authorize import facebook_authorization_url
+    from igtoken.facebook.models import (
         ConnectedPage,
         FacebookLoginResult,
         FacebookPage,
@@ -156,122 +163,121 @@ if TYPE_CHECKING:
         TokenDebugError,
         TokenDebugInfo,
     )
-    from igtoken._fb_parse import facebook_error
-    from igtoken._fb_scopes import (
+    from igtoken.facebook.parse import facebook_error
+    from igtoken.facebook.scopes import (
         DEFAULT_FACEBOOK_SCOPES,
         FACEBOOK_LOGIN_SCOPES,
         REFUSED_FACEBOOK_SCOPES,
         check_facebook_scopes,
         no_pages_hint,
     )
-    from igtoken._flows import Flow
-    from igtoken._lifecycle import can_refresh, ensure_refreshable, refreshable_from
-    from igtoken._media import Media
-    from igtoken._models import AccessToken, AccountType, FlowKind, LoginResult, Profile, TokenKind
-    from igtoken._parse import CodeExchangeResult, error_from_response
-    from igtoken._redact import redact_text, redact_url
-    from igtoken._retry import NO_RETRY, RetryPolicy
-    from igtoken._scopes import (
+    from igtoken.instagram.authorize import (
+        Callback,
+        authorization_url,
+        new_state,
+        parse_callback,
+        states_match,
+    )
+    from igtoken.instagram.flows import Flow
+    from igtoken.instagram.parse import CodeExchangeResult, error_from_response
+    from igtoken.instagram.scopes import (
         DEFAULT_SCOPES,
         INSTAGRAM_LOGIN_SCOPES,
         REFUSED_SCOPES,
         RefusedScope,
         check_scopes,
     )
-    from igtoken._secret import Secret
-    from igtoken._signed_request import parse_signed_request
-    from igtoken._usage import BusinessUseCaseUsage, Usage, parse_usage
 
 _LAZY: dict[str, str] = {
-    "APIError": "igtoken._exceptions",
-    "AccessToken": "igtoken._models",
-    "AccountType": "igtoken._models",
-    "AppCredentials": "igtoken._config",
-    "AsyncClient": "igtoken._client",
-    "AuthorizationDenied": "igtoken._exceptions",
-    "AuthorizationError": "igtoken._exceptions",
-    "BusinessUseCaseUsage": "igtoken._usage",
-    "Callback": "igtoken._authorize",
-    "CallbackError": "igtoken._exceptions",
-    "CallbackTimeout": "igtoken._exceptions",
-    "Client": "igtoken._client",
-    "ClientConfig": "igtoken._config",
-    "CodeExchangeResult": "igtoken._parse",
-    "ConfigurationError": "igtoken._exceptions",
-    "ConflictError": "igtoken._exceptions",
-    "ConnectedPage": "igtoken._fb_models",
-    "DEFAULT_FACEBOOK_SCOPES": "igtoken._fb_scopes",
-    "DEFAULT_GRAPH_VERSION": "igtoken._endpoints",
-    "DEFAULT_SCOPES": "igtoken._scopes",
-    "DecryptionError": "igtoken._exceptions",
-    "Endpoints": "igtoken._endpoints",
-    "FACEBOOK_LOGIN_SCOPES": "igtoken._fb_scopes",
-    "FacebookLoginResult": "igtoken._fb_models",
-    "FacebookPage": "igtoken._fb_models",
-    "FacebookPermissions": "igtoken._fb_models",
-    "FacebookUser": "igtoken._fb_models",
-    "Flow": "igtoken._flows",
-    "FlowKind": "igtoken._models",
-    "GranularScope": "igtoken._fb_models",
-    "IGTokenError": "igtoken._exceptions",
-    "INSTAGRAM_LOGIN_SCOPES": "igtoken._scopes",
-    "InvalidGrantError": "igtoken._exceptions",
-    "InvalidRequestError": "igtoken._exceptions",
-    "InvalidSignature": "igtoken._exceptions",
-    "LoginResult": "igtoken._models",
-    "MalformedSignedRequest": "igtoken._exceptions",
-    "Media": "igtoken._media",
-    "MissingKeyError": "igtoken._exceptions",
-    "NO_RETRY": "igtoken._retry",
-    "NeedsReauthorizationError": "igtoken._exceptions",
-    "NotFoundError": "igtoken._exceptions",
-    "PermissionDeniedError": "igtoken._exceptions",
-    "PersonalAccountError": "igtoken._exceptions",
-    "Profile": "igtoken._models",
-    "REFUSED_FACEBOOK_SCOPES": "igtoken._fb_scopes",
-    "REFUSED_SCOPES": "igtoken._scopes",
-    "RefreshError": "igtoken._exceptions",
-    "RefusedScope": "igtoken._scopes",
-    "RequestTimeout": "igtoken._exceptions",
-    "RetryPolicy": "igtoken._retry",
-    "ScopeError": "igtoken._exceptions",
-    "Secret": "igtoken._secret",
-    "SignedRequestError": "igtoken._exceptions",
-    "StaleSignedRequest": "igtoken._exceptions",
-    "StateMismatchError": "igtoken._exceptions",
-    "StorageError": "igtoken._exceptions",
-    "ThrottledError": "igtoken._exceptions",
-    "TokenDebugError": "igtoken._fb_models",
-    "TokenDebugInfo": "igtoken._fb_models",
-    "TokenExpiredError": "igtoken._exceptions",
-    "TokenKind": "igtoken._models",
-    "TokenTooNewError": "igtoken._exceptions",
-    "TransientError": "igtoken._exceptions",
-    "TransportError": "igtoken._exceptions",
-    "UnexpectedResponseError": "igtoken._exceptions",
-    "UnsupportedAlgorithm": "igtoken._exceptions",
-    "Usage": "igtoken._usage",
-    "app_access_token": "igtoken._appsecret_proof",
-    "appsecret_proof": "igtoken._appsecret_proof",
-    "authorization_url": "igtoken._authorize",
-    "can_refresh": "igtoken._lifecycle",
-    "check_facebook_scopes": "igtoken._fb_scopes",
-    "check_scopes": "igtoken._scopes",
-    "ensure_refreshable": "igtoken._lifecycle",
-    "error_from_response": "igtoken._parse",
-    "facebook_authorization_url": "igtoken._fb_authorize",
-    "facebook_error": "igtoken._fb_parse",
-    "new_state": "igtoken._authorize",
-    "no_pages_hint": "igtoken._fb_scopes",
-    "parse_callback": "igtoken._authorize",
-    "parse_signed_request": "igtoken._signed_request",
-    "parse_usage": "igtoken._usage",
-    "redact_text": "igtoken._redact",
-    "redact_url": "igtoken._redact",
-    "refreshable_from": "igtoken._lifecycle",
-    "run_async": "igtoken._drive",
-    "run_sync": "igtoken._drive",
-    "states_match": "igtoken._authorize",
+    "APIError": "igtoken.core.exceptions",
+    "AccessToken": "igtoken.core.models",
+    "AccountType": "igtoken.core.models",
+    "AppCredentials": "igtoken.core.config",
+    "AsyncClient": "igtoken.client.clients",
+    "AuthorizationDenied": "igtoken.core.exceptions",
+    "AuthorizationError": "igtoken.core.exceptions",
+    "BusinessUseCaseUsage": "igtoken.core.usage",
+    "Callback": "igtoken.instagram.authorize",
+    "CallbackError": "igtoken.core.exceptions",
+    "CallbackTimeout": "igtoken.core.exceptions",
+    "Client": "igtoken.client.clients",
+    "ClientConfig": "igtoken.core.config",
+    "CodeExchangeResult": "igtoken.instagram.parse",
+    "ConfigurationError": "igtoken.core.exceptions",
+    "ConflictError": "igtoken.core.exceptions",
+    "ConnectedPage": "igtoken.facebook.models",
+    "DEFAULT_FACEBOOK_SCOPES": "igtoken.facebook.scopes",
+    "DEFAULT_GRAPH_VERSION": "igtoken.core.endpoints",
+    "DEFAULT_SCOPES": "igtoken.instagram.scopes",
+    "DecryptionError": "igtoken.core.exceptions",
+    "Endpoints": "igtoken.core.endpoints",
+    "FACEBOOK_LOGIN_SCOPES": "igtoken.facebook.scopes",
+    "FacebookLoginResult": "igtoken.facebook.models",
+    "FacebookPage": "igtoken.facebook.models",
+    "FacebookPermissions": "igtoken.facebook.models",
+    "FacebookUser": "igtoken.facebook.models",
+    "Flow": "igtoken.instagram.flows",
+    "FlowKind": "igtoken.core.models",
+    "GranularScope": "igtoken.facebook.models",
+    "IGTokenError": "igtoken.core.exceptions",
+    "INSTAGRAM_LOGIN_SCOPES": "igtoken.instagram.scopes",
+    "InvalidGrantError": "igtoken.core.exceptions",
+    "InvalidRequestError": "igtoken.core.exceptions",
+    "InvalidSignature": "igtoken.core.exceptions",
+    "LoginResult": "igtoken.core.models",
+    "MalformedSignedRequest": "igtoken.core.exceptions",
+    "Media": "igtoken.core.media",
+    "MissingKeyError": "igtoken.core.exceptions",
+    "NO_RETRY": "igtoken.client.retry",
+    "NeedsReauthorizationError": "igtoken.core.exceptions",
+    "NotFoundError": "igtoken.core.exceptions",
+    "PermissionDeniedError": "igtoken.core.exceptions",
+    "PersonalAccountError": "igtoken.core.exceptions",
+    "Profile": "igtoken.core.models",
+    "REFUSED_FACEBOOK_SCOPES": "igtoken.facebook.scopes",
+    "REFUSED_SCOPES": "igtoken.instagram.scopes",
+    "RefreshError": "igtoken.core.exceptions",
+    "RefusedScope": "igtoken.instagram.scopes",
+    "RequestTimeout": "igtoken.core.exceptions",
+    "RetryPolicy": "igtoken.client.retry",
+    "ScopeError": "igtoken.core.exceptions",
+    "Secret": "igtoken.core.secret",
+    "SignedRequestError": "igtoken.core.exceptions",
+    "StaleSignedRequest": "igtoken.core.exceptions",
+    "StateMismatchError": "igtoken.core.exceptions",
+    "StorageError": "igtoken.core.exceptions",
+    "ThrottledError": "igtoken.core.exceptions",
+    "TokenDebugError": "igtoken.facebook.models",
+    "TokenDebugInfo": "igtoken.facebook.models",
+    "TokenExpiredError": "igtoken.core.exceptions",
+    "TokenKind": "igtoken.core.models",
+    "TokenTooNewError": "igtoken.core.exceptions",
+    "TransientError": "igtoken.core.exceptions",
+    "TransportError": "igtoken.core.exceptions",
+    "UnexpectedResponseError": "igtoken.core.exceptions",
+    "UnsupportedAlgorithm": "igtoken.core.exceptions",
+    "Usage": "igtoken.core.usage",
+    "app_access_token": "igtoken.facebook.appsecret_proof",
+    "appsecret_proof": "igtoken.facebook.appsecret_proof",
+    "authorization_url": "igtoken.instagram.authorize",
+    "can_refresh": "igtoken.core.lifecycle",
+    "check_facebook_scopes": "igtoken.facebook.scopes",
+    "check_scopes": "igtoken.instagram.scopes",
+    "ensure_refreshable": "igtoken.core.lifecycle",
+    "error_from_response": "igtoken.instagram.parse",
+    "facebook_authorization_url": "igtoken.facebook.authorize",
+    "facebook_error": "igtoken.facebook.parse",
+    "new_state": "igtoken.instagram.authorize",
+    "no_pages_hint": "igtoken.facebook.scopes",
+    "parse_callback": "igtoken.instagram.authorize",
+    "parse_signed_request": "igtoken.core.signed_request",
+    "parse_usage": "igtoken.core.usage",
+    "redact_text": "igtoken.core.redact",
+    "redact_url": "igtoken.core.redact",
+    "refreshable_from": "igtoken.core.lifecycle",
+    "run_async": "igtoken.client.drive",
+    "run_sync": "igtoken.client.drive",
+    "states_match": "igtoken.instagram.authorize",
 }
 
 

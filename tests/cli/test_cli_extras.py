@@ -13,10 +13,10 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from igtoken._exceptions import ConfigurationError
-from igtoken._extras import EXTRAS, require_extra
 from igtoken.cli import main
 from igtoken.cli._output import ExitCode
+from igtoken.config.extras import EXTRAS, require_extra
+from igtoken.core.exceptions import ConfigurationError
 
 
 def _hide(monkeypatch: pytest.MonkeyPatch, *modules: str) -> None:

@@ -13,8 +13,8 @@ import httpx
 import pytest
 from cryptography import x509
 
-from igtoken._exceptions import CallbackError, CallbackTimeout, ConfigurationError
 from igtoken.cli._loopback import LoopbackReceiver, parse_pasted_url
+from igtoken.core.exceptions import CallbackError, CallbackTimeout, ConfigurationError
 
 STATE = "st4te-Xy9_abc"
 

@@ -11,11 +11,11 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from igtoken import _exceptions as exc
-from igtoken._secret import Secret
 from igtoken.cli import main
 from igtoken.cli._context import AppContext, pass_ctx
 from igtoken.cli._output import ExitCode, error_payload, exit_code_for, mask_token, to_jsonable
+from igtoken.core import exceptions as exc
+from igtoken.core.secret import Secret
 
 # One instance of every class the table names, plus neighbours that must fall elsewhere.
 CASES = [

@@ -1,4 +1,4 @@
-"""Settings from the environment and ``.env`` (src/igtoken/settings.py, src/igtoken/_dotenv.py)."""
+"""Settings from the environment and ``.env`` (igtoken.config.settings, igtoken.config.dotenv)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from igtoken._dotenv import parse_dotenv, read_dotenv
-from igtoken._exceptions import ConfigurationError
-from igtoken._secret import Secret
-from igtoken.settings import Settings, known_variables, load_settings
+from igtoken.config.dotenv import parse_dotenv, read_dotenv
+from igtoken.config.settings import Settings, known_variables, load_settings
+from igtoken.core.exceptions import ConfigurationError
+from igtoken.core.secret import Secret
 
 
 def write_env(tmp_path: Path, text: str) -> Path:

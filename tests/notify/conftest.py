@@ -11,8 +11,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from igtoken._exceptions import WebhookSignatureError
-from igtoken._secret import Secret
+from igtoken.core.exceptions import WebhookSignatureError
+from igtoken.core.secret import Secret
 from igtoken.notify import SIGNATURE_HEADER, ReplayGuard, verify
 
 

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from igtoken._exceptions import ConfigurationError
-from igtoken._secret import Secret
+from igtoken.core.exceptions import ConfigurationError
+from igtoken.core.secret import Secret
 from igtoken.notify import (
     DEFAULT_RETRY_SCHEDULE,
     SIGNATURE_HEADER,

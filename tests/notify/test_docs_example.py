@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 
-from igtoken._secret import Secret
+from igtoken.core.secret import Secret
 from igtoken.notify import SIGNATURE_HEADER, EventType, build_event, sign
 
 DOC = Path(__file__).parents[2] / "docs" / "webhooks.md"

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from igtoken._secret import Secret
+from igtoken.core.secret import Secret
 from igtoken.notify import EventType, build_event, redact
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

@@ -8,14 +8,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from igtoken._exceptions import (
+from igtoken.core.exceptions import (
     MalformedSignatureHeader,
     ReplayedSignature,
     SignatureMismatch,
     StaleSignature,
     WebhookSignatureError,
 )
-from igtoken._secret import Secret
+from igtoken.core.secret import Secret
 from igtoken.notify import ReplayGuard, sign, verify
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

@@ -14,17 +14,17 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
-from igtoken._client import AsyncClient
-from igtoken._config import ClientConfig
-from igtoken._endpoints import Endpoints
-from igtoken._models import AccessToken, AccountType, TokenKind
-from igtoken._retry import NO_RETRY
-from igtoken._secret import Secret
+from igtoken.app.runtime import Runtime
+from igtoken.client.clients import AsyncClient
+from igtoken.client.retry import NO_RETRY
+from igtoken.config.settings import Settings
+from igtoken.core.config import ClientConfig
+from igtoken.core.endpoints import Endpoints
+from igtoken.core.models import AccessToken, AccountType, TokenKind
+from igtoken.core.secret import Secret
 from igtoken.emulator import EmulatorClock, World, create_app, demo
 from igtoken.refresh import RefreshPolicy, next_refresh_at
 from igtoken.refresh.worker import RefreshWorker
-from igtoken.runtime import Runtime
-from igtoken.settings import Settings
 from igtoken.testing import TEST_CLOCK_START, emulator_async_client
 from igtoken.vault import AppRecord, AsyncVault, EventType, KeyRing, Vault
 from igtoken.vault.crypto import generate_key_material

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from igtoken._models import AccessToken, TokenKind
-from igtoken._secret import Secret
+from igtoken.core.models import AccessToken, TokenKind
+from igtoken.core.secret import Secret
 from igtoken.refresh import (
     AccountStatus,
     Action,

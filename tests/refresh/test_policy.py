@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from igtoken._exceptions import ConfigurationError
+from igtoken.core.exceptions import ConfigurationError
 from igtoken.refresh import META_MIN_AGE, RefreshPolicy
 from igtoken.refresh.policy import retry_after_delta
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from igtoken._models import TokenKind
+from igtoken.core.models import TokenKind
 from igtoken.refresh import (
     META_MIN_AGE,
     AccountStatus,

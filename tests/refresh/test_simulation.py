@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from igtoken._models import TokenKind
+from igtoken.core.models import TokenKind
 from igtoken.refresh import Action, RefreshPolicy, TokenState, after_failure, next_refresh_at, plan
 
 START = datetime(2026, 1, 1, tzinfo=UTC)

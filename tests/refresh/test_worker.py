@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from igtoken._secret import Secret
+from igtoken.core.secret import Secret
 from igtoken.refresh.outcomes import Outcome
 from igtoken.vault import AccountStatus, EventType
 

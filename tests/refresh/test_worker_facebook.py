@@ -4,10 +4,10 @@ and the data-access and user-token expiry warnings."""
 
 from __future__ import annotations
 
-from igtoken._models import FlowKind, TokenKind
-from igtoken._secret import Secret
+from igtoken.core.models import FlowKind, TokenKind
+from igtoken.core.secret import Secret
 from igtoken.emulator import demo
-from igtoken.facebook_accounts import first_check_at
+from igtoken.refresh.facebook_accounts import first_check_at
 from igtoken.refresh.outcomes import Outcome
 from igtoken.vault import AccountRecord
 

@@ -14,15 +14,15 @@ from typing import ClassVar
 
 import httpx
 
-from igtoken._endpoints import Endpoints
-from igtoken._models import AccessToken, AccountType, Profile, TokenKind
-from igtoken._secret import Secret
+from igtoken.app.refresh_wiring import build_worker
+from igtoken.app.runtime import SANDBOX_APP, Runtime
+from igtoken.config.settings import Settings
+from igtoken.core.endpoints import Endpoints
+from igtoken.core.models import AccessToken, AccountType, Profile, TokenKind
+from igtoken.core.secret import Secret
 from igtoken.emulator import EmulatorClock, demo, demo_world
 from igtoken.emulator import create_app as create_emulator
 from igtoken.notify import SIGNATURE_HEADER, verify
-from igtoken.refresh.wiring import build_worker
-from igtoken.runtime import SANDBOX_APP, Runtime
-from igtoken.settings import Settings
 
 SIGNING_KEY = "webhook-signing-key-0123456789"
 

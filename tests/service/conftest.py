@@ -16,12 +16,13 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from igtoken._endpoints import Endpoints
-from igtoken._exceptions import NotFoundError
-from igtoken._secret import Secret
+from igtoken.app.runtime import Runtime, allow_redirect_uris
+from igtoken.config.settings import Settings
+from igtoken.core.endpoints import Endpoints
+from igtoken.core.exceptions import NotFoundError
+from igtoken.core.secret import Secret
 from igtoken.emulator import create_app as create_emulator
 from igtoken.emulator import demo_world
-from igtoken.runtime import Runtime, allow_redirect_uris
 from igtoken.service import ServiceConfig, ServiceDeps, create_app
 from igtoken.service.views import (
     AccountDetail,
@@ -34,7 +35,6 @@ from igtoken.service.views import (
     NewLink,
 )
 from igtoken.service.wiring import build_app as build_wired_app
-from igtoken.settings import Settings
 
 ADMIN_PASSWORD = "correct horse battery staple"
 SESSION_SECRET = "s" * 40

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
-from igtoken._secret import Secret
+from igtoken.core.secret import Secret
 from igtoken.service import ApiKeyPrincipal, ServiceDeps, create_app
 from igtoken.service.apikeys import api_principal, require_scope
 

@@ -10,14 +10,14 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from igtoken._endpoints import Endpoints
-from igtoken._models import AccessToken, AccountType, Profile, TokenKind
-from igtoken._secret import Secret
+from igtoken.app.runtime import SANDBOX_APP, Runtime, allow_redirect_uris
+from igtoken.config.settings import Settings
+from igtoken.core.endpoints import Endpoints
+from igtoken.core.models import AccessToken, AccountType, Profile, TokenKind
+from igtoken.core.secret import Secret
 from igtoken.emulator import create_app as create_emulator
 from igtoken.emulator import demo, demo_world
-from igtoken.runtime import SANDBOX_APP, Runtime, allow_redirect_uris
 from igtoken.service.wiring import build_app
-from igtoken.settings import Settings
 
 from .conftest import PUBLIC, REDIRECT
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from igtoken._exceptions import ConfigurationError
-from igtoken._secret import Secret
+from igtoken.core.exceptions import ConfigurationError
+from igtoken.core.secret import Secret
 from igtoken.service import RateLimit, ServiceConfig, ServiceDeps, create_app
 
 from .conftest import client_for, csrf_from

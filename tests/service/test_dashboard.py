@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from igtoken._exceptions import NeedsReauthorizationError
+from igtoken.core.exceptions import NeedsReauthorizationError
 
 from .conftest import client_for, csrf_from, sign_in
 

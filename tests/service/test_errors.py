@@ -7,7 +7,7 @@ from typing import Annotated
 import pytest
 from fastapi import APIRouter, Query
 
-from igtoken import _exceptions as exc
+from igtoken.core import exceptions as exc
 from igtoken.service import ServiceDeps, create_app
 
 from .conftest import client_for, make_config

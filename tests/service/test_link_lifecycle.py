@@ -8,9 +8,9 @@ from datetime import timedelta
 
 import httpx
 
-from igtoken._endpoints import Endpoints
-from igtoken._secret import Secret
-from igtoken.runtime import allow_redirect_uris
+from igtoken.app.runtime import allow_redirect_uris
+from igtoken.core.endpoints import Endpoints
+from igtoken.core.secret import Secret
 from igtoken.service.wiring import build_app
 
 from .conftest import Wired, bearer

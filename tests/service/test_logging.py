@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from igtoken._secret import Secret
+from igtoken.core.secret import Secret
 from igtoken.service.logging import json_handler, redact_text
 
 from .conftest import client_for, csrf_from

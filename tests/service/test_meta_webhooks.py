@@ -8,7 +8,7 @@ import json
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from igtoken._secret import Secret
+from igtoken.core.secret import Secret
 from igtoken.service.interfaces import WebhookEvent
 
 from .conftest import APP_SECRET, NOW, VERIFY_TOKEN, client_for, make_config

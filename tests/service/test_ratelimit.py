@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from igtoken._exceptions import ConfigurationError
+from igtoken.core.exceptions import ConfigurationError
 from igtoken.service import RateLimit, RateLimits
 from igtoken.service.ratelimit import TokenBucketLimiter
 

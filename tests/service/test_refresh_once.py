@@ -21,14 +21,14 @@ from types import SimpleNamespace
 import httpx
 import pytest
 
-from igtoken._endpoints import Endpoints
-from igtoken._secret import Secret
+from igtoken.app.refresh_wiring import build_worker
+from igtoken.app.runtime import Runtime, allow_redirect_uris
+from igtoken.config.settings import Settings
+from igtoken.core.endpoints import Endpoints
+from igtoken.core.secret import Secret
 from igtoken.emulator import create_app as create_emulator
 from igtoken.emulator import demo_world
-from igtoken.refresh.wiring import build_worker
-from igtoken.runtime import Runtime, allow_redirect_uris
 from igtoken.service.wiring import build_app
-from igtoken.settings import Settings
 from igtoken.vault import upgrade
 from igtoken.vault.crypto import generate_key_material
 

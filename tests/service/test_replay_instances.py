@@ -15,13 +15,13 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
-from igtoken._endpoints import Endpoints
-from igtoken._secret import Secret
+from igtoken.app.runtime import Runtime, allow_redirect_uris
+from igtoken.config.settings import Settings
+from igtoken.core.endpoints import Endpoints
+from igtoken.core.secret import Secret
 from igtoken.emulator import create_app as create_emulator
 from igtoken.emulator import demo, demo_world
-from igtoken.runtime import Runtime, allow_redirect_uris
 from igtoken.service.wiring import build_app
-from igtoken.settings import Settings
 from igtoken.vault import upgrade
 from igtoken.vault.crypto import generate_key_material
 from igtoken.vault.engine import normalize_url

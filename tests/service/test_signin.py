@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from igtoken._secret import Secret
+from igtoken.core.secret import Secret
 from igtoken.service.security import Session, SessionCodec
 
 from .conftest import ADMIN_PASSWORD, NOW, client_for, csrf_from, make_config, sign_in

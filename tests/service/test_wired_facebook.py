@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
+from igtoken.app.runtime import SANDBOX_FB_APP
 from igtoken.emulator import demo
-from igtoken.runtime import SANDBOX_FB_APP
 
 from .conftest import REDIRECT, Wired, bearer, sign
 

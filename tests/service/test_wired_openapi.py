@@ -9,13 +9,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 
-from igtoken._endpoints import Endpoints
+from igtoken.app.runtime import Runtime, allow_redirect_uris
+from igtoken.config.settings import Settings
+from igtoken.core.endpoints import Endpoints
 from igtoken.emulator import create_app as create_emulator
 from igtoken.emulator import demo_world
-from igtoken.runtime import Runtime, allow_redirect_uris
 from igtoken.service.config import RateLimit, RateLimits
 from igtoken.service.wiring import build_app
-from igtoken.settings import Settings
 
 PUBLIC = "http://service.test"
 UNLIMITED = RateLimit(per_minute=1_000_000, burst=1_000_000)

@@ -76,10 +76,10 @@ def test_base_install_modules_import_no_extra() -> None:
     """
     modules = (
         "igtoken.cli",
-        "igtoken.runtime",
+        "igtoken.app.runtime",
         "igtoken.vault",
         "igtoken.vault.migrate",
-        "igtoken.refresh.wiring",
+        "igtoken.app.refresh_wiring",
         "igtoken.refresh.worker",
         "igtoken.notify",
         "igtoken.emulator",

@@ -13,8 +13,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
-from igtoken._models import AccessToken, AccountType, Profile, TokenKind
-from igtoken._secret import Secret
+from igtoken.core.models import AccessToken, AccountType, Profile, TokenKind
+from igtoken.core.secret import Secret
 from igtoken.vault import KeyRing, Vault
 from igtoken.vault.crypto import generate_key_material
 from igtoken.vault.engine import create_vault_engine, normalize_url

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from igtoken._secret import Secret
+from igtoken.core.secret import Secret
 from igtoken.vault import AsyncVault, Vault
 
 from .conftest import T0, profile, token

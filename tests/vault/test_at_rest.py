@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from igtoken._exceptions import DecryptionError, MissingKeyError
-from igtoken._secret import Secret
+from igtoken.core.exceptions import DecryptionError, MissingKeyError
+from igtoken.core.secret import Secret
 from igtoken.vault import Vault
 from igtoken.vault.engine import create_vault_engine, normalize_url
 from igtoken.vault.models import Base

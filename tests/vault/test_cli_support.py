@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import pytest
 
-from igtoken._exceptions import ConfigurationError, ConflictError, NotFoundError
-from igtoken._secret import Secret
+from igtoken.core.exceptions import ConfigurationError, ConflictError, NotFoundError
+from igtoken.core.secret import Secret
 from igtoken.vault import Vault
 
 from .conftest import T0, token

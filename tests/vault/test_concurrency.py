@@ -10,8 +10,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from igtoken._exceptions import ConflictError
-from igtoken._secret import Secret
+from igtoken.core.exceptions import ConflictError
+from igtoken.core.secret import Secret
 from igtoken.vault import Vault
 from igtoken.vault.crypto import add_key_to_file, load_or_create_key_file
 from igtoken.vault.engine import create_vault_engine

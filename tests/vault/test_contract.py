@@ -8,15 +8,15 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from igtoken._exceptions import (
+from igtoken.core.exceptions import (
     ConfigurationError,
     ConflictError,
     DecryptionError,
     MissingKeyError,
     NotFoundError,
 )
-from igtoken._models import TokenKind
-from igtoken._secret import Secret
+from igtoken.core.models import TokenKind
+from igtoken.core.secret import Secret
 from igtoken.vault import AccountRecord, AccountStatus, EventType, KeyRing, Vault
 from igtoken.vault.models import Account, Event, Token
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from igtoken._exceptions import ConfigurationError, DecryptionError, MissingKeyError
-from igtoken._secret import Secret
+from igtoken.core.exceptions import ConfigurationError, DecryptionError, MissingKeyError
+from igtoken.core.secret import Secret
 from igtoken.vault.crypto import (
     KeyRing,
     add_key_to_file,

@@ -6,10 +6,10 @@ from datetime import timedelta
 
 import pytest
 
-from igtoken._exceptions import ConfigurationError
-from igtoken._fb_models import ConnectedPage, FacebookLoginResult
-from igtoken._models import AccessToken, AccountType, FlowKind, Profile, TokenKind
-from igtoken._secret import Secret
+from igtoken.core.exceptions import ConfigurationError
+from igtoken.core.models import AccessToken, AccountType, FlowKind, Profile, TokenKind
+from igtoken.core.secret import Secret
+from igtoken.facebook.models import ConnectedPage, FacebookLoginResult
 from igtoken.vault import AccountStatus, Vault
 
 from .conftest import T0

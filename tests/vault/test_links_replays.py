@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from igtoken._exceptions import ConflictError, NotFoundError
-from igtoken._secret import Secret
+from igtoken.core.exceptions import ConflictError, NotFoundError
+from igtoken.core.secret import Secret
 from igtoken.vault import KeyRing, Vault, downgrade, upgrade
 from igtoken.vault.engine import create_vault_engine
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from igtoken._exceptions import ConflictError
+from igtoken.core.exceptions import ConflictError
 from igtoken.vault import worker_lock
 
 

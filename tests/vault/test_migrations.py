@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from igtoken._exceptions import StorageError
+from igtoken.core.exceptions import StorageError
 from igtoken.vault import Vault, downgrade, upgrade
 from igtoken.vault.engine import create_vault_engine
 from igtoken.vault.migrate import current_revision, ensure_current, head_revision

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from igtoken._secret import Secret
+from igtoken.core.secret import Secret
 from igtoken.vault import KeyRing, Vault
 from igtoken.vault.engine import create_vault_engine
 from igtoken.vault.migrate import HEAD_REVISION, head_revision, upgrade

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from igtoken._exceptions import ConfigurationError
+from igtoken.core.exceptions import ConfigurationError
 from igtoken.vault import EmbeddedPaths, open_vault
 from igtoken.vault.crypto import generate_key_material
 from igtoken.vault.engine import normalize_url

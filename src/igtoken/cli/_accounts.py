@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from igtoken._exceptions import ConfigurationError, NotFoundError
+from igtoken.core.exceptions import ConfigurationError, NotFoundError
 
 if TYPE_CHECKING:
     from igtoken.vault import AccountRecord, AppRecord, Vault

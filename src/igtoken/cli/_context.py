@@ -20,8 +20,8 @@ if TYPE_CHECKING:
 
     from rich.console import Console
 
-    from igtoken.runtime import Runtime
-    from igtoken.settings import Settings
+    from igtoken.app.runtime import Runtime
+    from igtoken.config.settings import Settings
     from igtoken.vault import Vault
 
 __all__ = ["AppContext", "json_option", "pass_ctx"]
@@ -68,7 +68,7 @@ class AppContext:
     @cached_property
     def settings(self) -> Settings:
         """The validated settings; loading warnings are printed to stderr once."""
-        from igtoken.settings import load_settings
+        from igtoken.config.settings import load_settings
 
         environ = os.environ if self._environ is None else self._environ
         env_file = self.env_file
@@ -97,7 +97,7 @@ class AppContext:
         """The wiring of settings to vault and endpoints, honouring ``--sandbox`` over the settings."""
         import dataclasses
 
-        from igtoken.runtime import Runtime
+        from igtoken.app.runtime import Runtime
 
         settings = self.settings
         if self.sandbox != settings.sandbox:

@@ -18,8 +18,8 @@ if TYPE_CHECKING:
 
     import httpx
 
-    from igtoken._client import Client
-    from igtoken._endpoints import Endpoints
+    from igtoken.client.clients import Client
+    from igtoken.core.endpoints import Endpoints
     from igtoken.refresh.usecase import Result
     from igtoken.vault import AccountRecord, AppRecord, Vault
 
@@ -139,9 +139,9 @@ def _static_redirect_checks(app: AppRecord, *, emulator: bool) -> list[Check]:
 
 
 def _scope_checks(app: AppRecord) -> list[Check]:
-    from igtoken._exceptions import ScopeError
-    from igtoken._models import FlowKind
-    from igtoken._scopes import DEFAULT_SCOPES, REFUSED_SCOPES, check_scope
+    from igtoken.core.exceptions import ScopeError
+    from igtoken.core.models import FlowKind
+    from igtoken.instagram.scopes import DEFAULT_SCOPES, REFUSED_SCOPES, check_scope
 
     bad: list[Check] = []
     if app.flow_kind is FlowKind.FACEBOOK_LOGIN:
@@ -161,8 +161,8 @@ def _scope_checks(app: AppRecord) -> list[Check]:
 
 def _facebook_scope_checks(app: AppRecord) -> list[Check]:
     """Facebook Login permission names: the Instagram Login look-alikes fail with "Invalid Scopes"."""
-    from igtoken._exceptions import ScopeError
-    from igtoken._fb_scopes import DEFAULT_FACEBOOK_SCOPES, check_facebook_scope
+    from igtoken.core.exceptions import ScopeError
+    from igtoken.facebook.scopes import DEFAULT_FACEBOOK_SCOPES, check_facebook_scope
 
     bad: list[Check] = []
     for scope in app.default_scopes:
@@ -178,7 +178,7 @@ def _facebook_scope_checks(app: AppRecord) -> list[Check]:
 
 def app_checks(app: AppRecord, http: httpx.Client, endpoints: Endpoints, *, emulator: bool) -> list[Check]:
     """Checks of one registered app: redirect URIs, scope names, app id and secret."""
-    from igtoken._models import FlowKind
+    from igtoken.core.models import FlowKind
 
     checks = _static_redirect_checks(app, emulator=emulator)
     checks += _scope_checks(app)
@@ -273,9 +273,9 @@ def account_checks(
 
     ``check_page`` checks a Facebook Login account's page token now, with the refresh use case.
     """
-    from igtoken._models import AccountType, FlowKind
-    from igtoken._scopes import DEFAULT_SCOPES
-    from igtoken._usage import parse_usage
+    from igtoken.core.models import AccountType, FlowKind
+    from igtoken.core.usage import parse_usage
+    from igtoken.instagram.scopes import DEFAULT_SCOPES
 
     who = f"@{account.username}" if account.username else account.id
     checks: list[Check] = []
@@ -362,8 +362,8 @@ def account_checks(
 
 def _facebook_client(app: AppRecord, http: httpx.Client, endpoints: Endpoints) -> Client:
     """A library client acting as the app's Meta app (the redirect URI is not used by these checks)."""
-    from igtoken._client import Client
-    from igtoken._config import AppCredentials, ClientConfig
+    from igtoken.client.clients import Client
+    from igtoken.core.config import AppCredentials, ClientConfig
 
     credentials = AppCredentials(
         app.meta_app_id or app.instagram_app_id,
@@ -387,8 +387,8 @@ def _facebook_account_checks(
     """A Facebook Login account: page token (debug_token), Page link, permissions, user token and
     data-access expiry. A page token Meta calls dead (190: password changed, role lost, app
     removed) marks the account for re-authorization, as the refresh worker would."""
-    from igtoken._exceptions import IGTokenError, NeedsReauthorizationError
-    from igtoken._models import TokenKind
+    from igtoken.core.exceptions import IGTokenError, NeedsReauthorizationError
+    from igtoken.core.models import TokenKind
     from igtoken.refresh.outcomes import Outcome
 
     who = f"@{account.username}" if account.username else account.id
@@ -472,8 +472,8 @@ def _permissions_check(
 
 def _facebook_expiry(vault: Vault, account: AccountRecord, *, now: datetime, relogin: str, who: str) -> Check:
     """The user token's 60 days and the 90-day data access: a new login renews both."""
-    from igtoken._exceptions import NotFoundError
-    from igtoken._models import TokenKind
+    from igtoken.core.exceptions import NotFoundError
+    from igtoken.core.models import TokenKind
 
     deadlines: list[tuple[str, datetime]] = []
     try:

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any, Final
 from urllib.parse import SplitResult, parse_qs, urlsplit, urlunsplit
 
-from igtoken._exceptions import CallbackError, CallbackTimeout, ConfigurationError
+from igtoken.core.exceptions import CallbackError, CallbackTimeout, ConfigurationError
 
 __all__ = [
     "DENIED_HTML",

@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any, Final
 if TYPE_CHECKING:
     import httpx
 
-    from igtoken._endpoints import Endpoints
+    from igtoken.app.runtime import Runtime
+    from igtoken.core.endpoints import Endpoints
     from igtoken.emulator import World
-    from igtoken.runtime import Runtime
 
 __all__ = ["SANDBOX_BASE_URL", "MetaLink", "meta_link"]
 
@@ -52,7 +52,7 @@ def meta_link(runtime: Runtime, *, timeout: float = 10.0) -> Iterator[MetaLink]:
     import httpx
 
     if runtime.sandbox and not runtime.settings.meta_base_url:
-        from igtoken.runtime import SandboxEmulator
+        from igtoken.app.runtime import SandboxEmulator
         from igtoken.testing import emulator_sync_client
 
         sandbox = SandboxEmulator()

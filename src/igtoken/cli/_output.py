@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from igtoken._exceptions import (
+from igtoken.core.exceptions import (
     AuthorizationError,
     ConfigurationError,
     IGTokenError,
@@ -42,7 +42,7 @@ from igtoken._exceptions import (
     ThrottledError,
     TokenExpiredError,
 )
-from igtoken._secret import Secret
+from igtoken.core.secret import Secret
 
 if TYPE_CHECKING:
     from rich.console import Console

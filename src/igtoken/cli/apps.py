@@ -16,7 +16,7 @@ import click
 from igtoken.cli._context import AppContext, json_option, pass_ctx
 
 if TYPE_CHECKING:
-    from igtoken._secret import Secret
+    from igtoken.core.secret import Secret
     from igtoken.vault import AppRecord
 
 
@@ -53,8 +53,8 @@ def apps() -> None:
 
 def read_secret(secret_file: Path | None, secret_env: str | None, *, prompt: str) -> Secret:
     """The app secret from a file, an environment variable, or a hidden prompt (in that order)."""
-    from igtoken._exceptions import ConfigurationError
-    from igtoken._secret import Secret
+    from igtoken.core.exceptions import ConfigurationError
+    from igtoken.core.secret import Secret
 
     if secret_file is not None and secret_env is not None:
         raise click.UsageError("give --secret-file or --secret-env, not both")
@@ -125,10 +125,10 @@ def add(
       igtoken apps add shop --app-id 990602627938098 --secret-file ~/.ig-secret \\
           --redirect-uri http://127.0.0.1:8765/callback --scope instagram_business_basic
     """
-    from igtoken._exceptions import ConfigurationError
-    from igtoken._models import FlowKind
-    from igtoken._scopes import check_scopes, split_scopes
     from igtoken.cli._output import print_json
+    from igtoken.core.exceptions import ConfigurationError
+    from igtoken.core.models import FlowKind
+    from igtoken.instagram.scopes import check_scopes, split_scopes
 
     if not app_id.isdigit():
         raise ConfigurationError(
@@ -236,8 +236,8 @@ def set_secret(app: AppContext, name: str, secret_file: Path | None, secret_env:
       igtoken apps set-secret shop
       igtoken apps set-secret shop --secret-file ~/.ig-secret
     """
-    from igtoken._models import FlowKind
     from igtoken.cli._output import print_json
+    from igtoken.core.models import FlowKind
 
     record = app.vault.get_app(name)
     secret = read_secret(secret_file, secret_env, prompt=f"New app secret for {record.name}")

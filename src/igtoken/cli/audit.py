@@ -24,8 +24,8 @@ def audit_permissions(app: AppContext) -> None:
       igtoken audit-permissions
       igtoken audit-permissions --json | jq '.accounts[] | select(.unused != [])'
     """
-    from igtoken._scopes import DEFAULT_SCOPES
     from igtoken.cli._output import print_json, print_table
+    from igtoken.instagram.scopes import DEFAULT_SCOPES
 
     vault = app.vault
     apps = {a.id: a for a in vault.list_apps()}

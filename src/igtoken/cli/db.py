@@ -29,7 +29,7 @@ def upgrade(app: AppContext) -> None:
       igtoken db upgrade --json
     """
     from igtoken.cli._output import print_json
-    from igtoken.settings import redact_url
+    from igtoken.config.settings import redact_url
     from igtoken.vault import migrate
 
     runtime = app.runtime

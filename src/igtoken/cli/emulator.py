@@ -50,13 +50,13 @@ def emulator(
 
     import uvicorn
 
-    from igtoken._exceptions import ConfigurationError
     from igtoken.cli._context import AppContext
+    from igtoken.core.exceptions import ConfigurationError
     from igtoken.emulator import SwitchError, Switches, World, create_app, demo_world, describe_world
     from igtoken.sandbox import SandboxEmulator
 
     if state_file is None and isinstance(ctx.obj, AppContext) and ctx.obj.sandbox:
-        from igtoken._paths import sandbox_emulator_state_path
+        from igtoken.config.paths import sandbox_emulator_state_path
 
         state_file = sandbox_emulator_state_path()
 

@@ -31,11 +31,11 @@ import click
 from igtoken.cli._context import AppContext, json_option, pass_ctx
 
 if TYPE_CHECKING:
-    from igtoken._config import ClientConfig
-    from igtoken._fb_models import FacebookLoginResult
-    from igtoken._models import LoginResult
     from igtoken.cli._loopback import LoopbackReceiver
-    from igtoken.facebook_accounts import FacebookConnection
+    from igtoken.core.config import ClientConfig
+    from igtoken.core.models import LoginResult
+    from igtoken.facebook.models import FacebookLoginResult
+    from igtoken.refresh.facebook_accounts import FacebookConnection
     from igtoken.vault import AccountRecord, AppRecord
 
 
@@ -87,7 +87,7 @@ def login(
       igtoken login --app shop --paste          # paste the final URL from the address bar
       igtoken login --app shop --no-browser     # print the URL (e.g. over SSH)
     """
-    from igtoken._models import FlowKind, LoginResult
+    from igtoken.core.models import FlowKind, LoginResult
 
     if sandbox:
         app.use_sandbox()
@@ -124,21 +124,21 @@ def login(
 
 def _requested_scopes(record: AppRecord, scopes: tuple[str, ...], *, facebook: bool) -> tuple[str, ...]:
     """The scopes to ask for, checked against the app's product (the two use different names)."""
-    from igtoken._scopes import split_scopes
+    from igtoken.instagram.scopes import split_scopes
 
     given = split_scopes(scopes) or record.default_scopes
     if facebook:
-        from igtoken._fb_scopes import DEFAULT_FACEBOOK_SCOPES, check_facebook_scopes
+        from igtoken.facebook.scopes import DEFAULT_FACEBOOK_SCOPES, check_facebook_scopes
 
         return check_facebook_scopes(given or DEFAULT_FACEBOOK_SCOPES)
-    from igtoken._scopes import DEFAULT_SCOPES, check_scopes
+    from igtoken.instagram.scopes import DEFAULT_SCOPES, check_scopes
 
     return check_scopes(given or DEFAULT_SCOPES)
 
 
 def _pick_app(app: AppContext, name: str | None) -> AppRecord:
-    from igtoken._exceptions import ConfigurationError, NotFoundError
-    from igtoken.runtime import SANDBOX_APP
+    from igtoken.app.runtime import SANDBOX_APP
+    from igtoken.core.exceptions import ConfigurationError, NotFoundError
 
     vault = app.vault
     if name is not None:
@@ -170,8 +170,8 @@ def _session(
     app: AppContext, record: AppRecord, *, redirect_uri: str | None, paste: bool, timeout: float
 ) -> Iterator[tuple[ClientConfig, LoopbackReceiver | None, str]]:
     """The client configuration, the receiver (``None`` when pasting) and the ``state`` of this login."""
-    from igtoken._authorize import new_state
     from igtoken.cli._loopback import LoopbackReceiver
+    from igtoken.instagram.authorize import new_state
 
     runtime = app.runtime
     state = new_state()
@@ -224,9 +224,9 @@ def _authorize_and_login(
     """Send the person to the dialog of the app's product, take the redirect back, finish the login."""
     import httpx
 
-    from igtoken._client import Client
     from igtoken.cli._browser import default_opener, is_interactive, present_url
     from igtoken.cli._loopback import parse_pasted_url
+    from igtoken.client.clients import Client
 
     with httpx.Client(timeout=config.timeout) as http, Client(config, http=http) as client:
         if facebook:
@@ -258,7 +258,7 @@ def _authorize_and_login(
 
 def _approve_in_emulator(http: Any, authorize_url: str, account: str, *, verify: bool) -> None:
     """Play the browser against the emulator: approve as ``account`` and follow the redirect."""
-    from igtoken._exceptions import ConfigurationError
+    from igtoken.core.exceptions import ConfigurationError
 
     shortcut = urlencode({"emulator_account": account, "emulator_decision": "approve"})
     answer = http.get(f"{authorize_url}&{shortcut}", follow_redirects=False)
@@ -326,8 +326,8 @@ def _report(
 
 def _store_facebook(app: AppContext, record: AppRecord, result: FacebookLoginResult) -> FacebookConnection:
     """Store every linked Page; without one, nothing is stored and the person is told why."""
-    from igtoken._exceptions import AuthorizationError
-    from igtoken.facebook_accounts import first_check_at, summarize_facebook_login
+    from igtoken.core.exceptions import AuthorizationError
+    from igtoken.refresh.facebook_accounts import first_check_at, summarize_facebook_login
 
     now = app.now()
     accounts = app.vault.save_facebook_login(record.id, result, now=now, next_check_at=first_check_at(now))
@@ -345,8 +345,8 @@ def _store_facebook(app: AppContext, record: AppRecord, result: FacebookLoginRes
 def _report_facebook(
     app: AppContext, record: AppRecord, connection: FacebookConnection, *, show_token: bool
 ) -> None:
-    from igtoken._models import TokenKind
     from igtoken.cli._output import mask_token, print_json
+    from igtoken.core.models import TokenKind
 
     tokens = {a.id: app.vault.current_token(a.id, TokenKind.FB_PAGE).token for a in connection.accounts}
     if app.json:

@@ -18,7 +18,7 @@ FORCE_NOTE = (
 
 def _select(vault: Any, account: str | None) -> list[Any]:
     """The accounts to act on: one by id, username or Instagram user id, or every active one."""
-    from igtoken._exceptions import NotFoundError
+    from igtoken.core.exceptions import NotFoundError
     from igtoken.vault import AccountStatus
 
     accounts = vault.list_accounts(status=AccountStatus.ACTIVE)
@@ -39,7 +39,7 @@ def _select(vault: Any, account: str | None) -> list[Any]:
 
 
 def _plan_rows(vault: Any, accounts: list[Any], now: datetime, policy: Any) -> list[dict[str, Any]]:
-    from igtoken._exceptions import NotFoundError
+    from igtoken.core.exceptions import NotFoundError
     from igtoken.refresh import TokenState, plan
 
     rows: list[dict[str, Any]] = []
@@ -144,7 +144,7 @@ async def _run_all(ctx: AppContext, now: datetime) -> dict[str, Any]:
 
 
 def _current(vault: Any, account_id: str) -> list[Any]:
-    from igtoken._exceptions import NotFoundError
+    from igtoken.core.exceptions import NotFoundError
 
     try:
         return [vault.current_token(account_id)]

@@ -19,9 +19,9 @@ if TYPE_CHECKING:
     import socket
     from datetime import datetime
 
-    from igtoken._secret import Secret
-    from igtoken.runtime import Runtime
-    from igtoken.settings import Settings
+    from igtoken.app.runtime import Runtime
+    from igtoken.config.settings import Settings
+    from igtoken.core.secret import Secret
 
 #: The emulator's usual port; taken, the sandbox picks a free one.
 SANDBOX_EMULATOR_PORT = 8790
@@ -47,8 +47,8 @@ def _fresh_sandbox_api_key(runtime: Runtime, *, now: datetime) -> Secret:
 
 def _has_real_app(settings: Settings) -> bool:
     """Whether the (non-sandbox) vault holds an app; a default database that does not exist holds none."""
-    from igtoken import _paths
-    from igtoken.runtime import SANDBOX_APP, SANDBOX_FB_APP, Runtime
+    from igtoken.app.runtime import SANDBOX_APP, SANDBOX_FB_APP, Runtime
+    from igtoken.config import paths as _paths
 
     is_default = settings.sources.get("IGTOKEN_DATABASE_URL", "default") == "default"
     if is_default and not _paths.default_database_path().exists():
@@ -71,7 +71,7 @@ def _bind(host: str, port: int) -> socket.socket:
         sock.bind((host, port))
     except OSError as exc:
         sock.close()
-        from igtoken._exceptions import ConfigurationError
+        from igtoken.core.exceptions import ConfigurationError
 
         raise ConfigurationError(
             f"cannot listen on {host}:{port}: {exc.strerror}",
@@ -109,13 +109,13 @@ def serve(ctx: AppContext, sandbox_flag: bool, host: str | None, port: int | Non
     import secrets
     from datetime import UTC, datetime
 
-    from igtoken._exceptions import ConfigurationError
-    from igtoken._extras import require_extra
+    from igtoken.config.extras import require_extra
+    from igtoken.core.exceptions import ConfigurationError
 
     require_extra("server")
 
-    from igtoken._secret import Secret
-    from igtoken.runtime import Runtime
+    from igtoken.app.runtime import Runtime
+    from igtoken.core.secret import Secret
     from igtoken.sandbox import SandboxEmulator
     from igtoken.service.app import make_server
     from igtoken.service.logging import configure_logging

@@ -17,7 +17,7 @@ from igtoken.cli._context import AppContext, json_option, pass_ctx
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from igtoken._models import AccessToken
+    from igtoken.core.models import AccessToken
     from igtoken.refresh.usecase import Result
     from igtoken.vault import AccountRecord, StoredToken
 
@@ -41,8 +41,8 @@ def fresh_token(app: AppContext, account: AccountRecord) -> FreshToken:
         NeedsReauthorizationError: the account is not active, or Meta refused the token.
         TokenExpiredError: the token has expired.
     """
-    from igtoken._exceptions import NeedsReauthorizationError, TokenExpiredError
     from igtoken.cli._accounts import login_command
+    from igtoken.core.exceptions import NeedsReauthorizationError, TokenExpiredError
 
     vault = app.vault
     now = app.now()
@@ -78,8 +78,8 @@ def fresh_token(app: AppContext, account: AccountRecord) -> FreshToken:
 
 def refresh_due(stored: StoredToken, now: datetime) -> bool:
     """Whether this command refreshes the token before printing it: due, and Meta would refresh it."""
-    from igtoken._lifecycle import can_refresh
-    from igtoken._models import TokenKind
+    from igtoken.core.lifecycle import can_refresh
+    from igtoken.core.models import TokenKind
 
     token = stored.token
     due = stored.next_refresh_at is not None and now >= stored.next_refresh_at
@@ -93,8 +93,8 @@ def quick_token(app: AppContext, wanted: str | None) -> tuple[AccountRecord, Fre
     for when it answers. It accepts exactly the tokens :func:`fresh_token` would return unrefreshed
     and unchanged (active account, not expired, refresh not due).
     """
+    from igtoken.app.runtime import SANDBOX_APP, SANDBOX_FB_APP
     from igtoken.cli._accounts import match_account
-    from igtoken.runtime import SANDBOX_APP, SANDBOX_FB_APP
     from igtoken.vault.quickread import read_current_token
     from igtoken.vault.setup import existing_keyring
 
@@ -136,7 +136,7 @@ def _refresh(app: AppContext, account: AccountRecord, relogin: str) -> FreshToke
     new token printed: the token in hand may be about to be retired. A temporary failure
     leaves the still valid token in place with a warning (recorded, so the worker backs off).
     """
-    from igtoken._exceptions import NeedsReauthorizationError, TokenExpiredError
+    from igtoken.core.exceptions import NeedsReauthorizationError, TokenExpiredError
     from igtoken.refresh.outcomes import Outcome
     from igtoken.refresh.usecase import raise_for
 

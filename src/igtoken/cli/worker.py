@@ -24,18 +24,18 @@ from igtoken.cli._context import AppContext, pass_ctx
 if TYPE_CHECKING:
     import httpx
 
-    from igtoken._endpoints import Endpoints
+    from igtoken.app.runtime import Runtime
     from igtoken.cli._meta import MetaLink
+    from igtoken.core.endpoints import Endpoints
     from igtoken.refresh.usecase import Refresher
     from igtoken.refresh.worker import RefreshWorker
-    from igtoken.runtime import Runtime
 
 
 def _runtime(ctx: AppContext) -> Runtime:
     runtime = getattr(ctx, "runtime", None)
     if runtime is not None:
         return runtime  # type: ignore[no-any-return]
-    from igtoken.runtime import Runtime
+    from igtoken.app.runtime import Runtime
 
     settings = ctx.settings
     if ctx.sandbox != settings.sandbox:
@@ -53,7 +53,7 @@ async def open_worker(ctx: AppContext, **options: Any) -> AsyncIterator[RefreshW
 
     On SQLite the worker lock is held for the duration (one worker per database file).
     """
-    from igtoken.refresh.wiring import build_worker, single_worker_lock
+    from igtoken.app.refresh_wiring import build_worker, single_worker_lock
 
     runtime = _runtime(ctx)
     with contextlib.ExitStack() as stack:
@@ -80,14 +80,14 @@ async def open_refresher(ctx: AppContext, link: MetaLink | None = None) -> Async
     """
     import httpx
 
-    from igtoken.refresh.wiring import build_refresher
+    from igtoken.app.refresh_wiring import build_refresher
 
     runtime = _runtime(ctx)
     if link is not None:
         http, endpoints = link.async_http(), link.endpoints
     elif runtime.sandbox and not runtime.settings.meta_base_url:
+        from igtoken.app.runtime import SandboxEmulator
         from igtoken.cli._meta import SANDBOX_BASE_URL
-        from igtoken.runtime import SandboxEmulator
 
         # The shared sandbox world, in this process: each request is one transaction on its file.
         app = SandboxEmulator().app()
@@ -105,7 +105,7 @@ async def open_refresher(ctx: AppContext, link: MetaLink | None = None) -> Async
 
 def _endpoints(runtime: Runtime, stack: contextlib.ExitStack) -> Endpoints:
     """Where Meta is: the configured hosts, or the sandbox emulator served for the duration."""
-    from igtoken.runtime import SandboxEmulator
+    from igtoken.app.runtime import SandboxEmulator
 
     sandbox_url = None
     if runtime.sandbox and not runtime.settings.meta_base_url:

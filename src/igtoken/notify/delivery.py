@@ -19,8 +19,8 @@ from urllib.parse import urlsplit
 import httpx
 
 import igtoken
-from igtoken._exceptions import ConfigurationError
-from igtoken._secret import Secret
+from igtoken.core.exceptions import ConfigurationError
+from igtoken.core.secret import Secret
 from igtoken.notify.events import Event, EventType, redact
 from igtoken.notify.log import Attempt, Delivery, DeliveryLog, Outcome
 from igtoken.notify.signing import SIGNATURE_HEADER, sign

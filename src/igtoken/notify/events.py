@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final
 
-from igtoken._secret import Secret
+from igtoken.core.secret import Secret
 
 #: A JSON scalar: the only kind of value ``data`` holds.
 Scalar = str | int | float | bool | None

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol
 
-from igtoken._exceptions import ConflictError, NotFoundError
+from igtoken.core.exceptions import ConflictError, NotFoundError
 
 
 class DeliveryStatus(enum.StrEnum):

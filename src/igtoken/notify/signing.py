@@ -20,13 +20,13 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
-from igtoken._exceptions import (
+from igtoken.core.exceptions import (
     MalformedSignatureHeader,
     ReplayedSignature,
     SignatureMismatch,
     StaleSignature,
 )
-from igtoken._secret import Secret
+from igtoken.core.secret import Secret
 
 SIGNATURE_HEADER: Final = "X-Igtoken-Signature"
 DEFAULT_TOLERANCE: Final = timedelta(seconds=300)

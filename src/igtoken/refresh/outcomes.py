@@ -11,7 +11,7 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 
-from igtoken._exceptions import (
+from igtoken.core.exceptions import (
     APIError,
     IGTokenError,
     NeedsReauthorizationError,
@@ -24,7 +24,7 @@ from igtoken._exceptions import (
     TransportError,
     UnexpectedResponseError,
 )
-from igtoken._redact import redact_text
+from igtoken.core.redact import redact_text
 
 __all__ = ["Failure", "Outcome", "classify"]
 

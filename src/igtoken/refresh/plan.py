@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final, Literal
 
-from igtoken._models import TokenKind
+from igtoken.core.models import TokenKind
 from igtoken.refresh.policy import RefreshPolicy, require_aware, retry_after_delta
 from igtoken.refresh.state import AccountStatus, TokenState
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
 
-from igtoken._exceptions import ConfigurationError
+from igtoken.core.exceptions import ConfigurationError
 
 #: Meta's rule: a long-lived token cannot be refreshed before it is 24 hours old.
 META_MIN_AGE: Final = timedelta(hours=24)

@@ -6,7 +6,7 @@ import enum
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from igtoken._models import AccessToken, TokenKind
+from igtoken.core.models import AccessToken, TokenKind
 from igtoken.refresh.policy import require_aware
 
 

@@ -30,13 +30,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final, TypeVar
 
-from igtoken._client import AsyncClient
-from igtoken._exceptions import ConflictError, NeedsReauthorizationError, NotFoundError
-from igtoken._models import AccessToken, TokenKind
-from igtoken.facebook_accounts import PageTokenVerdict
-from igtoken.facebook_checks import check_page_token, checked_event_data
+from igtoken.client.clients import AsyncClient
+from igtoken.core.exceptions import ConflictError, NeedsReauthorizationError, NotFoundError
+from igtoken.core.models import AccessToken, TokenKind
 from igtoken.notify import EventType as NotifyEvent
 from igtoken.notify import Notifier
+from igtoken.refresh.facebook_accounts import PageTokenVerdict
+from igtoken.refresh.facebook_checks import check_page_token, checked_event_data
 from igtoken.refresh.outcomes import Failure, Outcome, classify
 from igtoken.refresh.plan import (
     DEFAULT_POLICY,

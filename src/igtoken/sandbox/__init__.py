@@ -15,7 +15,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-from igtoken import _paths
+from igtoken.config import paths as _paths
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -40,7 +40,7 @@ class SandboxEmulator:
     @cached_property
     def shared(self) -> SharedWorld:
         """The world file, opened (and created with the demo world) on first use."""
-        from igtoken._exceptions import ConfigurationError
+        from igtoken.core.exceptions import ConfigurationError
         from igtoken.emulator import WorldError, demo, demo_world
         from igtoken.sandbox.shared_world import SharedWorld
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from fastapi import Request
 from starlette.exceptions import HTTPException
 
-from igtoken._exceptions import AuthenticationError, ForbiddenError
-from igtoken._secret import Secret
+from igtoken.core.exceptions import AuthenticationError, ForbiddenError
+from igtoken.core.secret import Secret
 from igtoken.service.interfaces import ApiKeyPrincipal
 
 _BEARER = "bearer "

@@ -17,7 +17,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from igtoken import __version__
-from igtoken._secret import Secret
+from igtoken.core.secret import Secret
 from igtoken.service.config import ServiceConfig
 from igtoken.service.errors import install_error_handlers
 from igtoken.service.interfaces import BackgroundTask, ServiceDeps

@@ -2,7 +2,7 @@
 
 The settings helper builds a :class:`ServiceConfig` from the environment; this
 module only says what a valid one looks like and refuses anything else with a
-:class:`~igtoken._exceptions.ConfigurationError` that names the fix.
+:class:`~igtoken.core.exceptions.ConfigurationError` that names the fix.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from igtoken._exceptions import ConfigurationError
-from igtoken._secret import Secret
+from igtoken.core.exceptions import ConfigurationError
+from igtoken.core.secret import Secret
 
 #: Below this length an admin password is a guess away; sandbox mode generates a longer one.
 MIN_ADMIN_PASSWORD_LENGTH = 12

@@ -1,6 +1,6 @@
 """The one place where errors become HTTP answers.
 
-Routes raise igtoken's own exceptions (``igtoken._exceptions``); the handlers
+Routes raise igtoken's own exceptions (``igtoken.core.exceptions``); the handlers
 installed by :func:`install_error_handlers` turn each into a status code and a
 body: ``{"error": {"type", "message", "fix"}}`` for API callers, the error page
 for browsers. A storage or unknown failure never shows its message: it may
@@ -20,7 +20,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from igtoken._exceptions import (
+from igtoken.core.exceptions import (
     AccessError,
     APIError,
     AuthenticationError,

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from igtoken._secret import Secret
+from igtoken.core.secret import Secret
 from igtoken.service.views import (
     AccountDetail,
     AccountRow,
@@ -26,7 +26,7 @@ from igtoken.service.views import (
 
 
 class DashboardData(Protocol):
-    """What the dashboard reads. Unknown ids raise :class:`~igtoken._exceptions.NotFoundError`."""
+    """What the dashboard reads. Unknown ids raise :class:`~igtoken.core.exceptions.NotFoundError`."""
 
     async def list_accounts(self) -> Sequence[AccountRow]:
         """Every connected account, in the order the dashboard should list them."""

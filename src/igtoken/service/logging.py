@@ -1,6 +1,6 @@
 """JSON log lines, with secrets redacted as a second line of defence.
 
-The first line of defence is that secrets are :class:`~igtoken._secret.Secret` and
+The first line of defence is that secrets are :class:`~igtoken.core.secret.Secret` and
 never formatted; this module catches what slips through anyway: log fields whose
 *name* says secret (``*token*``, ``*secret*``, ``*password*``, ``*key*``, ``code``)
 and credentials in URL query strings (``access_token``, ``client_secret``, ``code``,

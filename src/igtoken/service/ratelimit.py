@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from fastapi import Request
 
-from igtoken._exceptions import RateLimitedError
+from igtoken.core.exceptions import RateLimitedError
 from igtoken.service.config import RateLimits
 
 

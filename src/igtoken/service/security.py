@@ -24,8 +24,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from igtoken._exceptions import AuthenticationError, ForbiddenError
-from igtoken._secret import Secret
+from igtoken.core.exceptions import AuthenticationError, ForbiddenError
+from igtoken.core.secret import Secret
 
 _VERSION: Final = "v1"
 _SCOPE_KEY: Final = "igtoken.session"

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from fastapi import Request
 
-from igtoken._secret import Secret
+from igtoken.core.secret import Secret
 from igtoken.service.config import ServiceConfig
 from igtoken.service.interfaces import ServiceDeps
 from igtoken.service.metrics import ServiceMetrics

@@ -6,8 +6,8 @@ from collections import Counter
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from igtoken._exceptions import ConflictError
-from igtoken._models import FlowKind, TokenKind
+from igtoken.core.exceptions import ConflictError
+from igtoken.core.models import FlowKind, TokenKind
 from igtoken.service.views import (
     AccountDetail,
     AccountRow,

@@ -22,14 +22,14 @@ import anyio.to_thread
 import httpx
 from fastapi import FastAPI, Request
 
-from igtoken._config import ClientConfig
-from igtoken._endpoints import Endpoints
-from igtoken._exceptions import (
+from igtoken.core.config import ClientConfig
+from igtoken.core.endpoints import Endpoints
+from igtoken.core.exceptions import (
     NotFoundError,
     TokenExpiredError,
 )
-from igtoken._models import AccessToken
-from igtoken._secret import Secret
+from igtoken.core.models import AccessToken
+from igtoken.core.secret import Secret
 from igtoken.service.config import RateLimits, ServiceConfig
 from igtoken.service.interfaces import (
     ApiKeyPrincipal,
@@ -40,8 +40,8 @@ from igtoken.service.interfaces import (
 )
 
 if TYPE_CHECKING:
+    from igtoken.app.runtime import Runtime
     from igtoken.refresh.usecase import Refresher
-    from igtoken.runtime import Runtime
     from igtoken.vault import AccountRecord, AppRecord, AsyncVault, StoredToken, Vault
 
 __all__ = [
@@ -156,7 +156,7 @@ class ServiceWiring:
     def refresher(self) -> Refresher:
         """The refresh use case for on-demand refreshes (API, dashboard), made on first use."""
         if self._refresher is None:
-            from igtoken.refresh.wiring import build_refresher
+            from igtoken.app.refresh_wiring import build_refresher
             from igtoken.refresh.worker import default_owner
 
             self._refresher = build_refresher(
@@ -290,14 +290,14 @@ def refresh_worker_task(
     on_outcome: Callable[[str], None] | None = None,
     public_url: str | None = None,
 ) -> BackgroundTask:
-    """The refresh worker as a background task of the service (see :mod:`igtoken.refresh.wiring`).
+    """The refresh worker as a background task of the service (see :mod:`igtoken.app.refresh_wiring`).
 
     On SQLite only one worker may run per database file: if a separate ``igtoken worker``
     already holds the lock, the service says so in its log and serves without one. At
     shutdown the worker stops between batches and finishes the refreshes in flight.
     """
-    from igtoken._exceptions import ConflictError
-    from igtoken.refresh.wiring import build_worker, single_worker_lock
+    from igtoken.app.refresh_wiring import build_worker, single_worker_lock
+    from igtoken.core.exceptions import ConflictError
 
     async def refresh_worker() -> None:
         with contextlib.ExitStack() as stack:

@@ -55,7 +55,7 @@ def _async_fixture(func: Callable[..., AsyncIterator[Any]]) -> Any:
 
     @pytest.fixture(name=func.__name__)
     def missing() -> NoReturn:
-        from igtoken._extras import require_extra
+        from igtoken.config.extras import require_extra
 
         require_extra("testing")
         raise AssertionError("unreachable: require_extra raised")  # pragma: no cover

@@ -13,7 +13,7 @@ from typing import Any, TypeAlias
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from igtoken._exceptions import StorageError
+from igtoken.core.exceptions import StorageError
 from igtoken.vault.engine import WRITE
 
 __all__ = ["AnyRow", "Database", "clip_error", "new_id", "sha256_hex"]

@@ -9,8 +9,8 @@ from typing import Final, cast
 
 import sqlalchemy as sa
 
-from igtoken._exceptions import NotFoundError
-from igtoken._secret import Secret
+from igtoken.core.exceptions import NotFoundError
+from igtoken.core.secret import Secret
 from igtoken.vault._db import AnyRow, Database, new_id, sha256_hex
 from igtoken.vault.models import ApiKey
 from igtoken.vault.records import ApiKeyRecord

@@ -37,8 +37,8 @@ from typing import Final
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from igtoken._exceptions import ConfigurationError, DecryptionError, MissingKeyError
-from igtoken._secret import Secret
+from igtoken.core.exceptions import ConfigurationError, DecryptionError, MissingKeyError
+from igtoken.core.secret import Secret
 
 __all__ = [
     "KeyRing",

@@ -7,7 +7,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from igtoken._exceptions import NotFoundError
+from igtoken.core.exceptions import NotFoundError
 from igtoken.vault._db import AnyRow, Database, clip_error, new_id
 from igtoken.vault.models import DeletionRequest
 from igtoken.vault.records import DeletionRequestRecord, DeletionStatus

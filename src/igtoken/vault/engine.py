@@ -14,9 +14,9 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from igtoken._exceptions import ConfigurationError
-from igtoken._extras import require_extra
-from igtoken._paths import default_database_path, default_key_file_path
+from igtoken.config.extras import require_extra
+from igtoken.config.paths import default_database_path, default_key_file_path
+from igtoken.core.exceptions import ConfigurationError
 from igtoken.vault._sqlite import SQLITE_BUSY_TIMEOUT_MS, SQLITE_CONNECT_PRAGMAS
 
 __all__ = [

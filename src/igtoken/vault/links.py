@@ -20,8 +20,8 @@ from typing import Final
 
 import sqlalchemy as sa
 
-from igtoken._exceptions import ConflictError, MissingKeyError, NotFoundError
-from igtoken._secret import Secret
+from igtoken.core.exceptions import ConflictError, MissingKeyError, NotFoundError
+from igtoken.core.secret import Secret
 from igtoken.vault._db import AnyRow, Database, new_id, sha256_hex
 from igtoken.vault.crypto import KeyRing
 from igtoken.vault.models import Account, App, ConnectLink

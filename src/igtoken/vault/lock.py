@@ -11,7 +11,7 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from igtoken._exceptions import ConflictError
+from igtoken.core.exceptions import ConflictError
 
 __all__ = ["worker_lock"]
 

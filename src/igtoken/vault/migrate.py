@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Final
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from igtoken._exceptions import StorageError
+from igtoken.core.exceptions import StorageError
 from igtoken.vault.engine import WRITE, create_vault_engine
 
 if TYPE_CHECKING:

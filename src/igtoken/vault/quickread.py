@@ -24,8 +24,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
-from igtoken._exceptions import IGTokenError
-from igtoken._models import AccessToken, AccountType, TokenKind
+from igtoken.core.exceptions import IGTokenError
+from igtoken.core.models import AccessToken, AccountType, TokenKind
 from igtoken.vault._sqlite import SQLITE_BUSY_TIMEOUT_MS, SQLITE_CONNECT_PRAGMAS
 from igtoken.vault.crypto import KeyRing, Sealed, app_secret_aad, token_aad
 from igtoken.vault.records import AccountRecord, AccountStatus, EventType, StoredToken

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from igtoken._models import AccessToken, AccountType, FlowKind, TokenKind
-from igtoken._secret import Secret
+from igtoken.core.models import AccessToken, AccountType, FlowKind, TokenKind
+from igtoken.core.secret import Secret
 
 __all__ = [
     "AccountRecord",

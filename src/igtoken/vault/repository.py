@@ -27,15 +27,15 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from igtoken._exceptions import (
+from igtoken.core.exceptions import (
     ConfigurationError,
     ConflictError,
     NotFoundError,
     StorageError,
 )
-from igtoken._fb_models import FacebookLoginResult
-from igtoken._models import AccessToken, AccountType, FlowKind, Profile, TokenKind
-from igtoken._secret import Secret
+from igtoken.core.models import AccessToken, AccountType, FlowKind, Profile, TokenKind
+from igtoken.core.secret import Secret
+from igtoken.facebook.models import FacebookLoginResult
 from igtoken.vault import rotation
 from igtoken.vault._db import AnyRow, Database, clip_error, new_id
 from igtoken.vault.apikeys import ApiKeys

@@ -16,7 +16,7 @@ from typing import Any, cast
 
 import sqlalchemy as sa
 
-from igtoken._exceptions import ConfigurationError
+from igtoken.core.exceptions import ConfigurationError
 from igtoken.vault._db import Database
 from igtoken.vault.crypto import KeyRing, Sealed
 from igtoken.vault.models import AppSecret, Token

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from igtoken._exceptions import ConfigurationError
-from igtoken._paths import default_database_path, default_key_file_path
+from igtoken.config.paths import default_database_path, default_key_file_path
+from igtoken.core.exceptions import ConfigurationError
 from igtoken.vault.crypto import KeyRing, keyring_from_file, load_or_create_key_file, parse_keys
 
 if TYPE_CHECKING:

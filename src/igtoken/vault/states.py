@@ -8,8 +8,8 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from igtoken._exceptions import ConflictError, NotFoundError
-from igtoken._secret import Secret
+from igtoken.core.exceptions import ConflictError, NotFoundError
+from igtoken.core.secret import Secret
 from igtoken.vault._db import AnyRow, Database, new_id, sha256_hex
 from igtoken.vault.models import App, OAuthState
 from igtoken.vault.records import OAuthStateRecord

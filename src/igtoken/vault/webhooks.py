@@ -8,7 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from igtoken._exceptions import ConflictError
+from igtoken.core.exceptions import ConflictError
 from igtoken.vault._db import AnyRow, Database, clip_error, new_id
 from igtoken.vault.models import WebhookDelivery
 from igtoken.vault.records import WebhookDeliveryRecord, WebhookStatus

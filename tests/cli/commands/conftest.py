@@ -13,10 +13,10 @@ import httpx
 import pytest
 from click.testing import CliRunner, Result
 
-from igtoken._models import AccessToken, AccountType, Profile, TokenKind
-from igtoken._secret import Secret
 from igtoken.cli import main
 from igtoken.cli._context import AppContext
+from igtoken.core.models import AccessToken, AccountType, Profile, TokenKind
+from igtoken.core.secret import Secret
 from igtoken.emulator import demo
 from igtoken.testing import RunningEmulator, run_emulator_on_loopback
 

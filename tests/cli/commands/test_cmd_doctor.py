@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from conftest import invoke, seed_account
-from igtoken._models import FlowKind
-from igtoken._secret import Secret
 from igtoken.cli._context import AppContext
+from igtoken.core.models import FlowKind
+from igtoken.core.secret import Secret
 from igtoken.emulator import demo
 from igtoken.testing import RunningEmulator
 

@@ -7,8 +7,8 @@ from collections.abc import Callable
 
 from conftest import invoke
 from igtoken import AppCredentials, Client, ClientConfig, Endpoints, Secret
+from igtoken.app.runtime import SandboxEmulator
 from igtoken.emulator import World, demo
-from igtoken.runtime import SandboxEmulator
 
 
 def change_sandbox_world(change: Callable[[World], object]) -> None:

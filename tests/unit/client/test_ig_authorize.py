@@ -25,7 +25,7 @@ from igtoken import (
     parse_callback,
     states_match,
 )
-from igtoken._authorize import code_from
+from igtoken.instagram.authorize import code_from
 
 APP = AppCredentials(APP_ID, Secret("secret"), REDIRECT_URI)
 

@@ -28,7 +28,7 @@ from igtoken import (
     run_async,
     run_sync,
 )
-from igtoken import _flows as flows
+from igtoken.instagram import flows as flows
 
 PROFILE = {"user_id": "17841400000000001", "username": "acme", "id": "1"}
 

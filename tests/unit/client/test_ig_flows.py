@@ -40,7 +40,7 @@ from igtoken import (
     TokenTooNewError,
     UnexpectedResponseError,
 )
-from igtoken import _flows as flows
+from igtoken.instagram import flows as flows
 
 SCOPES = ("instagram_business_basic", "instagram_business_content_publish")
 

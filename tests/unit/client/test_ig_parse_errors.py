@@ -25,7 +25,7 @@ from igtoken import (
     Usage,
     error_from_response,
 )
-from igtoken._parse import (
+from igtoken.instagram.parse import (
     json_object,
     parse_code_exchange,
     parse_long_lived,

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from igtoken import Secret, redact_text, redact_url
-from igtoken._redact import secrets_in
+from igtoken.core.redact import secrets_in
 
 
 def test_url_query_credentials_are_masked() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from igtoken import DEFAULT_SCOPES, INSTAGRAM_LOGIN_SCOPES, REFUSED_SCOPES, ScopeError, check_scopes
-from igtoken._scopes import split_scopes
+from igtoken.instagram.scopes import split_scopes
 
 
 def test_all_instagram_login_scopes_pass_in_order() -> None:

@@ -1,4 +1,4 @@
-"""igtoken.facebook_accounts by hand: what a debug_token answer means for an account, login summaries."""
+"""igtoken.refresh.facebook_accounts by hand: what a debug_token answer means, login summaries."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from igtoken._exceptions import ConfigurationError
-from igtoken._fb_models import ConnectedPage, FacebookLoginResult, TokenDebugError, TokenDebugInfo
-from igtoken._models import AccessToken, Profile, TokenKind
-from igtoken._secret import Secret
-from igtoken.facebook_accounts import first_check_at, page_token_verdict, summarize_facebook_login
+from igtoken.core.exceptions import ConfigurationError
+from igtoken.core.models import AccessToken, Profile, TokenKind
+from igtoken.core.secret import Secret
+from igtoken.facebook.models import ConnectedPage, FacebookLoginResult, TokenDebugError, TokenDebugInfo
+from igtoken.refresh.facebook_accounts import first_check_at, page_token_verdict, summarize_facebook_login
 
 NOW = datetime(2026, 5, 1, tzinfo=UTC)
 PAGE = "100000000000001"

@@ -15,7 +15,7 @@ from igtoken import (
     facebook_authorization_url,
     parse_callback,
 )
-from igtoken._authorize import code_from
+from igtoken.instagram.authorize import code_from
 
 
 def query(url: str) -> dict[str, list[str]]:

@@ -27,7 +27,7 @@ from igtoken import (
     TransientError,
     facebook_error,
 )
-from igtoken import _fb_flows as flows
+from igtoken.facebook import flows as flows
 
 USER = AccessToken(Secret(LONG_USER_TOKEN), TokenKind.FB_USER, NOW, NOW + timedelta(days=60), USER_ID)
 

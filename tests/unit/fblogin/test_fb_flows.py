@@ -41,7 +41,7 @@ from igtoken import (
     app_access_token,
     appsecret_proof,
 )
-from igtoken import _fb_flows as flows
+from igtoken.facebook import flows as flows
 
 
 def finish(flow, response: httpx.Response):

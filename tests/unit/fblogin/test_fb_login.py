@@ -30,7 +30,7 @@ from fb_fakes import (
 )
 
 from igtoken import StateMismatchError, TokenKind, UnexpectedResponseError
-from igtoken import _fb_flows as flows
+from igtoken.facebook import flows as flows
 
 CALLBACK = f"{REDIRECT_URI}?code={FB_CODE}&state=st-1#_=_"
 SCOPES = ("instagram_basic", "pages_show_list", "business_management", "instagram_content_publish")

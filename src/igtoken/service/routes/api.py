@@ -18,9 +18,9 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 
-from igtoken._exceptions import ThrottledError
-from igtoken._models import FlowKind, TokenKind
-from igtoken._secret import Secret
+from igtoken.core.exceptions import ThrottledError
+from igtoken.core.models import FlowKind, TokenKind
+from igtoken.core.secret import Secret
 from igtoken.service.apikeys import api_key, api_principal, require_scope
 from igtoken.service.interfaces import ApiKeyPrincipal
 from igtoken.service.ratelimit import rate_limit
@@ -145,7 +145,7 @@ async def get_token(
     # checked, its token read, and the read recorded (committed) before the token is handed out.
     stored = await wiring.serve_token(key, account_id, now=now)
     if stored.token.is_expired(now):
-        from igtoken._exceptions import TokenExpiredError
+        from igtoken.core.exceptions import TokenExpiredError
 
         raise TokenExpiredError(
             f"the token of account {account_id!r} expired at {stored.token.expires_at:%Y-%m-%d %H:%M} UTC",
@@ -199,7 +199,7 @@ DEFAULT_THROTTLE_WAIT = 60.0
 
 async def graph_proxy(request: Request, account_id: AccountId, path: str, principal: Principal) -> Response:
     """Forward to the account's Graph host with its token; Meta's answer and usage headers come back."""
-    from igtoken._parse import error_from_response
+    from igtoken.instagram.parse import error_from_response
 
     require_scope(principal, account_id)
     if not path or ".." in path.split("/") or "://" in path or path.startswith("/"):

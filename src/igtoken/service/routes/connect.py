@@ -25,15 +25,15 @@ from typing import TYPE_CHECKING, Annotated
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from igtoken._exceptions import (
+from igtoken.core.exceptions import (
     AuthorizationDenied,
     AuthorizationError,
     ConflictError,
     NotFoundError,
     PersonalAccountError,
 )
-from igtoken._models import FlowKind
-from igtoken._secret import Secret
+from igtoken.core.models import FlowKind
+from igtoken.core.secret import Secret
 from igtoken.service.onboarding import (
     connect_denied_page,
     connect_landing_page,
@@ -57,7 +57,7 @@ router = APIRouter(include_in_schema=False, dependencies=[Depends(rate_limit("pu
 def _default_scopes(app: AppRecord) -> tuple[str, ...]:
     """What a link asks for when neither it nor its app names scopes, per the app's product."""
     if app.flow_kind is FlowKind.FACEBOOK_LOGIN:
-        from igtoken._fb_scopes import DEFAULT_FACEBOOK_SCOPES
+        from igtoken.facebook.scopes import DEFAULT_FACEBOOK_SCOPES
 
         return tuple(app.default_scopes) or DEFAULT_FACEBOOK_SCOPES
     return tuple(app.default_scopes) or ("instagram_business_basic",)
@@ -95,8 +95,8 @@ async def connect_landing(request: Request, code: LinkCode) -> Response:
 @router.get("/connect/{code}/authorize")
 async def connect_authorize(request: Request, code: LinkCode) -> Response:
     """Issue a state bound to this link and send the browser to Instagram's (or Facebook's) dialog."""
-    from igtoken._authorize import authorization_url
-    from igtoken._fb_authorize import facebook_authorization_url
+    from igtoken.facebook.authorize import facebook_authorization_url
+    from igtoken.instagram.authorize import authorization_url
 
     wiring = wiring_of(request)
     link = await wiring.vault.links.get(Secret(code))
@@ -180,7 +180,7 @@ async def oauth_callback(
     error_description: Annotated[str | None, Query(max_length=1024)] = None,
 ) -> Response:
     """Finish onboarding: verify the state, exchange the code, store the account, show the outcome."""
-    from igtoken._client import AsyncClient
+    from igtoken.client.clients import AsyncClient
     from igtoken.refresh import next_refresh_at
 
     wiring = wiring_of(request)
@@ -272,8 +272,8 @@ async def _finish_facebook(
     retry: str | None = None,
 ) -> Response:
     """The Facebook Login half of the callback: Pages → accounts, or a page saying why none."""
-    from igtoken._client import AsyncClient
-    from igtoken.facebook_accounts import first_check_at, summarize_facebook_login
+    from igtoken.client.clients import AsyncClient
+    from igtoken.refresh.facebook_accounts import first_check_at, summarize_facebook_login
 
     now = wiring.clock()
     client = AsyncClient(wiring.client_config(app), http=wiring.http)

@@ -14,8 +14,8 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.responses import RedirectResponse, Response
 
-from igtoken._exceptions import ConfigurationError, TokenTooNewError
-from igtoken._models import TokenKind
+from igtoken.core.exceptions import ConfigurationError, TokenTooNewError
+from igtoken.core.models import TokenKind
 from igtoken.service.chart import expiry_chart
 from igtoken.service.interfaces import DashboardActions, DashboardData
 from igtoken.service.security import require_admin, require_csrf, session_of

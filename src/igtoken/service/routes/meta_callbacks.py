@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.responses import JSONResponse, Response
 
-from igtoken._exceptions import ConflictError, InvalidSignature, NotFoundError
-from igtoken._models import FlowKind
-from igtoken._secret import Secret
-from igtoken._signed_request import DEFAULT_MAX_AGE, parse_signed_request
+from igtoken.core.exceptions import ConflictError, InvalidSignature, NotFoundError
+from igtoken.core.models import FlowKind
+from igtoken.core.secret import Secret
+from igtoken.core.signed_request import DEFAULT_MAX_AGE, parse_signed_request
 from igtoken.service.ratelimit import rate_limit
 from igtoken.service.state import service_state
 from igtoken.service.wiring import ServiceWiring, wiring_of

@@ -19,8 +19,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.exceptions import HTTPException
 
-from igtoken._exceptions import ForbiddenError
-from igtoken._secret import Secret
+from igtoken.core.exceptions import ForbiddenError
+from igtoken.core.secret import Secret
 from igtoken.service.interfaces import WebhookEvent
 from igtoken.service.ratelimit import rate_limit
 from igtoken.service.state import ServiceState, service_state

@@ -1,0 +1,184 @@
+"""One wiring of the refresh use case and its worker from a :class:`~igtoken.app.runtime.Runtime`.
+
+``igtoken worker``, ``igtoken refresh``, ``igtoken token``, ``igtoken doctor``, the service's
+built-in worker and its on-demand refresh all build them here, so they refresh with the same
+clients, notifier, delivery log and public URL.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import httpx
+
+    from igtoken.app.runtime import Runtime
+    from igtoken.config.settings import Settings
+    from igtoken.core.endpoints import Endpoints
+    from igtoken.notify import Endpoint, Notifier
+    from igtoken.refresh.usecase import Refresher
+    from igtoken.refresh.worker import RefreshWorker
+    from igtoken.vault import Vault
+
+__all__ = [
+    "RefresherParts",
+    "WorkerParts",
+    "build_refresher",
+    "build_worker",
+    "single_worker_lock",
+    "webhook_endpoints",
+]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class WorkerParts:
+    """A worker and the notifier it reports through (close both when done)."""
+
+    worker: RefreshWorker
+    notifier: Notifier
+
+    async def aclose(self) -> None:
+        """Close the worker's clients and the notifier's connections."""
+        await self.worker.aclose()
+        await self.notifier.aclose()
+
+
+@dataclass
+class RefresherParts:
+    """The refresh use case and the notifier it reports through (close both when done)."""
+
+    refresher: Refresher
+    notifier: Notifier
+
+    async def aclose(self) -> None:
+        """Close the refresher's clients and the notifier's connections."""
+        await self.refresher.aclose()
+        await self.notifier.aclose()
+
+
+def _parts(
+    runtime: Runtime,
+    endpoints: Endpoints,
+    http: httpx.AsyncClient,
+    owner: str,
+    on_demand: bool,
+) -> tuple[Callable[[Any], Any], Notifier]:
+    from igtoken.client.clients import AsyncClient
+    from igtoken.client.retry import NO_RETRY
+    from igtoken.notify import Notifier
+    from igtoken.refresh.deliveries import VaultDeliveryLog
+    from igtoken.vault import AppRecord
+
+    def clients(app: AppRecord) -> AsyncClient:
+        config = runtime.client_config(app, endpoints=endpoints)
+        # The worker reschedules failures itself, so one slow account never holds a slot; a
+        # person waiting on an on-demand refresh is better served by the client's own retries.
+        return AsyncClient(config, http=http, retry=None if on_demand else NO_RETRY)
+
+    # The worker's notifier sends webhooks over its own client (no redirects, no proxy settings);
+    # an on-demand refresher only queues them, for the worker to send, so it opens nothing.
+    log = VaultDeliveryLog(runtime.vault, owner=owner)
+    sender = http if on_demand else None  # never used to send when on demand
+    notifier = Notifier(webhook_endpoints(runtime.settings), log, client=sender)
+    return clients, notifier
+
+
+def build_refresher(
+    runtime: Runtime,
+    *,
+    endpoints: Endpoints,
+    http: httpx.AsyncClient,
+    owner: str | None = None,
+    clock: Callable[[], datetime] = _now,
+    public_url: str | None = None,
+    **options: Any,
+) -> RefresherParts:
+    """The refresh use case for on-demand callers, over ``runtime``'s vault, calling Meta at ``endpoints``.
+
+    For the front doors a person waits on (API, dashboard, ``igtoken token``, ``refresh``,
+    ``doctor``): the client retries a failed call at once, and webhooks are only queued (a
+    worker sends them). ``public_url`` (default: ``IGTOKEN_PUBLIC_URL``) makes
+    re-authorization links absolute.
+    """
+    from igtoken.refresh.usecase import Refresher
+    from igtoken.refresh.worker import default_owner
+    from igtoken.vault import AsyncVault
+
+    owner = owner or default_owner()
+    clients, notifier = _parts(runtime, endpoints, http, owner, True)
+    refresher = Refresher(
+        AsyncVault(runtime.vault),
+        clients,
+        clock=clock,
+        notifier=notifier,
+        owner=owner,
+        public_url=public_url or runtime.settings.public_url,
+        **options,
+    )
+    return RefresherParts(refresher, notifier)
+
+
+def build_worker(
+    runtime: Runtime,
+    *,
+    endpoints: Endpoints,
+    http: httpx.AsyncClient,
+    owner: str | None = None,
+    clock: Callable[[], datetime] = _now,
+    public_url: str | None = None,
+    **options: Any,
+) -> WorkerParts:
+    """A refresh worker over ``runtime``'s vault, calling Meta (or an emulator) at ``endpoints``.
+
+    ``public_url`` (default: ``IGTOKEN_PUBLIC_URL``) makes re-authorization links absolute;
+    the service passes its own URL, which in sandbox mode is where it listens.
+    """
+    from igtoken.refresh.worker import RefreshWorker, default_owner
+    from igtoken.vault import AsyncVault
+
+    owner = owner or default_owner()
+    clients, notifier = _parts(runtime, endpoints, http, owner, False)
+    worker = RefreshWorker(
+        AsyncVault(runtime.vault),
+        clients,
+        clock=clock,
+        notifier=notifier,
+        owner=owner,
+        public_url=public_url or runtime.settings.public_url,
+        **options,
+    )
+    return WorkerParts(worker, notifier)
+
+
+def webhook_endpoints(settings: Settings) -> tuple[Endpoint, ...]:
+    """The installation's webhook receivers (``IGTOKEN_WEBHOOK_URLS``), all signed with one secret."""
+    from igtoken.notify import Endpoint
+
+    if not settings.webhook_urls or settings.webhook_secret is None:
+        return ()
+    return tuple(Endpoint(url, settings.webhook_secret) for url in settings.webhook_urls)
+
+
+@contextlib.contextmanager
+def single_worker_lock(vault: Vault) -> Iterator[None]:
+    """On SQLite, hold the one-worker lock beside the database file; elsewhere, nothing.
+
+    :class:`~igtoken.ConflictError` when another worker already runs on that file.
+    """
+    from igtoken.vault import worker_lock
+
+    database = vault.engine.url.database
+    if vault.engine.dialect.name == "sqlite" and database:
+        with worker_lock(Path(f"{database}.worker.lock")):
+            yield
+    else:
+        yield

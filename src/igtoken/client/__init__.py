@@ -1,0 +1,1 @@
+"""``Client`` and ``AsyncClient``: the sync and async drivers that send the sans-I/O flows, and retries."""

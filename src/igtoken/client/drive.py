@@ -1,0 +1,241 @@
+"""The two drivers: send a flow's requests over httpx, sync or async, and hand back the responses.
+
+The only code duplicated between sync and async lives here. Each driver maps
+httpx's exceptions to igtoken's (``raise … from``), retries per request under
+the :class:`RetryPolicy`, and logs one line per request on the
+``igtoken.http`` logger: method, redacted URL, status and elapsed time.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import TypeVar, cast
+
+import httpx
+
+from igtoken.client.retry import RetryPolicy
+from igtoken.core.exceptions import (
+    APIError,
+    IGTokenError,
+    RequestTimeout,
+    TransportError,
+    UnexpectedResponseError,
+)
+from igtoken.core.redact import redact_text, redact_url, secrets_in
+from igtoken.instagram.flows import Flow
+from igtoken.instagram.parse import error_from_response
+
+T = TypeVar("T")
+
+#: Called with every response received, retried ones included (e.g. to record usage).
+ResponseHook = Callable[[httpx.Response], None]
+
+logger = logging.getLogger("igtoken.http")
+
+
+class RedactingFilter(logging.Filter):
+    """Scrub credentials from records of loggers igtoken does not own.
+
+    httpx logs every request URL at INFO, and Meta's token exchange and refresh
+    must carry the token and app secret in the query, so without this filter
+    turning on INFO logging would print them.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Redact the record's message and arguments in place; never drop a record."""
+        if isinstance(record.msg, str):
+            record.msg = redact_text(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                redact_url(arg)
+                if isinstance(arg, httpx.URL)
+                else redact_text(arg)
+                if isinstance(arg, str)
+                else arg
+                for arg in record.args
+            )
+        return True
+
+
+def _install_filter(name: str) -> None:
+    target = logging.getLogger(name)
+    if not any(isinstance(f, RedactingFilter) for f in target.filters):
+        target.addFilter(RedactingFilter())
+
+
+_install_filter("httpx")
+
+_DEFAULT_POLICY = RetryPolicy()
+
+
+def _describe(request: httpx.Request, secrets: tuple[str, ...]) -> str:
+    return f"{request.method} {redact_url(request.url, secrets)}"
+
+
+def _log_response(
+    request: httpx.Request, response: httpx.Response, started: float, secrets: tuple[str, ...]
+) -> None:
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    logger.info(
+        "%s -> %d in %.0f ms",
+        _describe(request, secrets),
+        response.status_code,
+        elapsed_ms,
+        extra={"http_method": request.method, "status_code": response.status_code, "elapsed_ms": elapsed_ms},
+    )
+
+
+def _scrub_chain(exc: BaseException, secrets: tuple[str, ...]) -> None:
+    """Redact the messages of ``exc`` and its causes in place.
+
+    They become our exception's ``__cause__`` and are printed in every
+    traceback; some transport errors quote the request URL, which may carry the
+    token and app secret Meta requires in the query.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen and len(seen) < 16:
+        seen.add(id(current))
+        current.args = tuple(redact_text(a, secrets) if isinstance(a, str) else a for a in current.args)
+        current = current.__cause__ or current.__context__
+
+
+def _wrap(
+    exc: httpx.HTTPError, request: httpx.Request, started: float, secrets: tuple[str, ...]
+) -> IGTokenError:
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    _scrub_chain(exc, secrets)
+    what = _describe(request, secrets)
+    detail = redact_text(str(exc), secrets) or type(exc).__name__
+    logger.warning(
+        "%s -> %s after %.0f ms",
+        what,
+        type(exc).__name__,
+        elapsed_ms,
+        extra={"http_method": request.method, "status_code": None, "elapsed_ms": elapsed_ms},
+    )
+    if isinstance(exc, httpx.TimeoutException):
+        return RequestTimeout(f"{what} timed out ({type(exc).__name__}: {detail})")
+    if isinstance(exc, httpx.DecodingError):
+        return UnexpectedResponseError(f"{what}: the response could not be decoded ({detail})")
+    return TransportError(f"{what} failed: {type(exc).__name__}: {detail}")
+
+
+def _check(response: httpx.Response, secrets: tuple[str, ...]) -> IGTokenError | None:
+    problem = error_from_response(response, secrets=secrets)
+    return problem if problem is not None and problem.retryable else None
+
+
+def _send_sync(
+    client: httpx.Client, request: httpx.Request, policy: RetryPolicy, hook: ResponseHook | None
+) -> httpx.Response:
+    secrets = secrets_in(request)
+
+    def once() -> httpx.Response:
+        started = time.perf_counter()
+        try:
+            response = client.send(request)
+        except httpx.HTTPError as exc:
+            raise _wrap(exc, request, started, secrets) from exc
+        _log_response(request, response, started, secrets)
+        if hook is not None:
+            hook(response)
+        return response
+
+    if not policy.enabled:
+        return once()
+    last: httpx.Response | None = None
+    try:
+        for attempt in policy.context(request):
+            with attempt:
+                last = None
+                response = once()
+                problem = _check(response, secrets)
+                if problem is not None:
+                    last = response
+                    raise problem
+                return response
+    except APIError:
+        # Out of retries on an error answer: the flow turns it into its exception.
+        if last is not None:
+            return last
+        raise
+    raise AssertionError("unreachable: a retry context makes at least one attempt")  # pragma: no cover
+
+
+async def _send_async(
+    client: httpx.AsyncClient, request: httpx.Request, policy: RetryPolicy, hook: ResponseHook | None
+) -> httpx.Response:
+    secrets = secrets_in(request)
+
+    async def once() -> httpx.Response:
+        started = time.perf_counter()
+        try:
+            response = await client.send(request)
+        except httpx.HTTPError as exc:
+            raise _wrap(exc, request, started, secrets) from exc
+        _log_response(request, response, started, secrets)
+        if hook is not None:
+            hook(response)
+        return response
+
+    if not policy.enabled:
+        return await once()
+    last: httpx.Response | None = None
+    try:
+        async for attempt in policy.context(request):
+            with attempt:
+                last = None
+                response = await once()
+                problem = _check(response, secrets)
+                if problem is not None:
+                    last = response
+                    raise problem
+                return response
+    except APIError:
+        if last is not None:
+            return last
+        raise
+    raise AssertionError("unreachable: a retry context makes at least one attempt")  # pragma: no cover
+
+
+def run_sync(
+    flow: Flow[T],
+    client: httpx.Client,
+    *,
+    retry: RetryPolicy | None = None,
+    on_response: ResponseHook | None = None,
+) -> T:
+    """Drive ``flow`` to its end over a sync httpx client and return its value."""
+    policy = retry or _DEFAULT_POLICY
+    try:
+        request = next(flow)
+        while True:
+            response = _send_sync(client, request, policy, on_response)
+            request = flow.send(response)
+    except StopIteration as stop:
+        return cast(T, stop.value)
+    finally:
+        flow.close()
+
+
+async def run_async(
+    flow: Flow[T],
+    client: httpx.AsyncClient,
+    *,
+    retry: RetryPolicy | None = None,
+    on_response: ResponseHook | None = None,
+) -> T:
+    """Drive ``flow`` to its end over an async httpx client and return its value."""
+    policy = retry or _DEFAULT_POLICY
+    try:
+        request = next(flow)
+        while True:
+            response = await _send_async(client, request, policy, on_response)
+            request = flow.send(response)
+    except StopIteration as stop:
+        return cast(T, stop.value)
+    finally:
+        flow.close()

@@ -1,0 +1,1 @@
+"""Settings from ``IGTOKEN_*`` variables and ``.env`` files, default paths, optional-extra checks."""

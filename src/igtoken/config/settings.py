@@ -1,0 +1,367 @@
+"""The settings shared by the CLI and the service, read from ``IGTOKEN_*`` variables.
+
+Precedence: the process environment, then the ``.env`` file, then the defaults below.
+An empty value counts as unset at its level, so ``IGTOKEN_PORT=`` in a ``.env`` file
+falls through to the default instead of failing. Only the CLI and the service call
+:func:`load_settings`; libraries take explicit arguments.
+
+==============================  ===========================================================
+Variable                        Meaning (default)
+==============================  ===========================================================
+``IGTOKEN_DATABASE_URL``        SQLAlchemy URL (SQLite file ``igtoken.db`` in the user data dir)
+``IGTOKEN_KEYS``                encryption keys, a secret (none: the key file is used)
+``IGTOKEN_KEY_FILE``            key file path (``keys.json`` in the user config dir, apart from the DB)
+``IGTOKEN_META_BASE_URL``       emulator base URL; when set every Meta host goes through it
+``IGTOKEN_SANDBOX``             boolean: use the sandbox / emulator world (false)
+``IGTOKEN_PUBLIC_URL``          the service's public base URL, https unless ``IGTOKEN_DEV`` (none)
+``IGTOKEN_HOST``                address the service binds (``127.0.0.1``)
+``IGTOKEN_PORT``                port the service binds (``8000``)
+``IGTOKEN_ADMIN_PASSWORD``      dashboard password, a secret (none)
+``IGTOKEN_DEV``                 boolean: development mode, allows a plain-http public URL (false)
+``IGTOKEN_WORKER``              boolean: run the refresh worker inside the service (true)
+``IGTOKEN_LOG_LEVEL``           DEBUG, INFO, WARNING, ERROR or CRITICAL (``INFO``)
+``IGTOKEN_LOG_FORMAT``          ``json`` or ``text`` (``text``)
+``IGTOKEN_GRAPH_VERSION``       Graph API version, ``vNN.N`` (``v25.0``)
+``IGTOKEN_WEBHOOK_URLS``        comma-separated http(s) URLs that get igtoken's signed events (none)
+``IGTOKEN_WEBHOOK_SECRET``      the key events are signed with, a secret (required with URLs)
+==============================  ===========================================================
+
+Booleans accept ``1/true/yes/on`` and ``0/false/no/off`` in any case.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Final, Literal, TypeAlias
+from urllib.parse import urlsplit, urlunsplit
+
+from igtoken.config.dotenv import read_dotenv
+from igtoken.core.exceptions import ConfigurationError
+from igtoken.core.secret import Secret
+
+__all__ = ["PREFIX", "LogFormat", "Settings", "known_variables", "load_settings"]
+
+PREFIX: Final = "IGTOKEN_"
+APP_NAME: Final = "igtoken"
+DEFAULT_GRAPH_VERSION: Final = "v25.0"
+
+LogFormat: TypeAlias = Literal["json", "text"]
+
+#: Variables that belong to igtoken but not to :class:`Settings` (tests, CI): never "unknown".
+_OTHER_KNOWN: Final = frozenset({"IGTOKEN_TEST_DATABASE_URL"})
+_TRUE: Final = frozenset({"1", "true", "yes", "on"})
+_FALSE: Final = frozenset({"0", "false", "no", "off"})
+_LOG_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+_GRAPH_VERSION = re.compile(r"v\d{1,3}\.\d{1,2}")
+
+
+def default_database_url() -> str:
+    """The embedded default: a SQLite file in the user's data directory."""
+    from igtoken.config.paths import default_database_path
+
+    return f"sqlite:///{default_database_path()}"
+
+
+def default_key_file() -> Path:
+    """The default key file, in the user's config directory so it never sits next to the database."""
+    from igtoken.config.paths import default_key_file_path
+
+    return default_key_file_path()
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class Settings:
+    """Everything the CLI and the service read from the environment, validated.
+
+    Build it with :func:`load_settings`; constructing it directly is fine in tests
+    and gives the defaults. ``repr`` masks secrets and a database password.
+    """
+
+    database_url: str = field(default_factory=default_database_url)
+    keys: Secret | None = None
+    key_file: Path = field(default_factory=default_key_file)
+    meta_base_url: str | None = None
+    sandbox: bool = False
+    public_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    admin_password: Secret | None = None
+    dev: bool = False
+    worker: bool = True
+    log_level: str = "INFO"
+    log_format: LogFormat = "text"
+    graph_version: str = DEFAULT_GRAPH_VERSION
+    webhook_urls: tuple[str, ...] = ()
+    webhook_secret: Secret | None = None
+    #: Human-readable warnings found while loading (unknown ``IGTOKEN_*`` names); the caller shows them.
+    warnings: tuple[str, ...] = field(default=(), compare=False)
+    #: Where each setting came from, by variable name: ``environment``, ``.env`` or ``default``.
+    sources: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), compare=False)
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={value!r}" for name, value in self._display_values())
+        return f"Settings({shown})"
+
+    def _display_values(self) -> list[tuple[str, object]]:
+        out: list[tuple[str, object]] = []
+        for spec in _SPECS:
+            value = getattr(self, spec.field)
+            if spec.field == "database_url":
+                value = redact_url(value)
+            out.append((spec.field, value))
+        return out
+
+    def describe(self) -> list[tuple[str, str, str]]:
+        """Rows of ``(variable, value as shown to humans, source)``, secrets masked."""
+        rows = []
+        for spec in _SPECS:
+            value = getattr(self, spec.field)
+            if isinstance(value, Secret):
+                shown = "(set, hidden)"
+            elif value is None:
+                shown = "(not set)"
+            elif isinstance(value, bool):
+                shown = "true" if value else "false"
+            elif spec.field == "database_url":
+                shown = redact_url(value)
+            else:
+                shown = str(value)
+            rows.append((spec.variable, shown, self.sources.get(spec.variable, "default")))
+        return rows
+
+
+def redact_url(url: str) -> str:
+    """``url`` with any password replaced by ``***`` (database URLs carry them)."""
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        return "(unparseable URL)"
+    if not password:
+        return url
+    userinfo, _, hostport = parts.netloc.rpartition("@")
+    user = userinfo.partition(":")[0]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{hostport}"))
+
+
+# --- parsers: (variable name, raw text) -> value; every error names the variable and the form ---
+
+
+def _bool(name: str, raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ConfigurationError(
+        f"{name} must be a boolean, got {raw!r}", fix=f"set {name} to one of 1/true/yes/on or 0/false/no/off"
+    )
+
+
+def _port(name: str, raw: str) -> int:
+    try:
+        port = int(raw.strip())
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise ConfigurationError(
+            f"{name} must be a port number, got {raw!r}", fix=f"set {name} to an integer from 0 to 65535"
+        )
+    return port
+
+
+def _host(name: str, raw: str) -> str:
+    host = raw.strip()
+    if "://" in host or "/" in host or any(c.isspace() for c in host):
+        raise ConfigurationError(
+            f"{name} must be a host name or IP address, got {raw!r}",
+            fix=f"set {name} to an address such as 127.0.0.1 or 0.0.0.0, not a URL",
+        )
+    return host
+
+
+def _http_url(name: str, raw: str) -> str:
+    form = f"set {name} to an absolute http(s) URL such as https://igtoken.example.com"
+    url = raw.strip()
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 -- property access validates the port
+    except ValueError:
+        raise ConfigurationError(f"{name} is not a valid URL", fix=form) from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigurationError(f"{name} must be an absolute http(s) URL, got {redact_url(url)!r}", fix=form)
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise ConfigurationError(
+            f"{name} must be a plain base URL without credentials, query or fragment", fix=form
+        )
+    return url.rstrip("/")
+
+
+def _http_urls(name: str, raw: str) -> tuple[str, ...]:
+    return tuple(_http_url(name, part.strip()) for part in raw.split(",") if part.strip())
+
+
+def _database_url(name: str, raw: str) -> str:
+    url = raw.strip()
+    scheme, sep, rest = url.partition("://")
+    form = f"set {name} to sqlite:///path/to/igtoken.db or postgresql+psycopg://user@host/db"
+    if not sep:
+        raise ConfigurationError(f"{name} must be a database URL, got {redact_url(url)!r}", fix=form)
+    scheme = scheme.lower()
+    # Bare postgres URLs would pick psycopg2, which is not installed: use the driver we ship.
+    if scheme in ("postgres", "postgresql"):
+        return f"postgresql+psycopg://{rest}"
+    if scheme == "sqlite" or scheme.startswith(("sqlite+", "postgresql+")):
+        return url
+    raise ConfigurationError(
+        f"{name} must be a SQLite or PostgreSQL URL, got scheme {scheme!r}",
+        fix=form,
+    )
+
+
+def _secret(name: str, raw: str) -> Secret:
+    return Secret(raw.strip())
+
+
+def _path(name: str, raw: str) -> Path:
+    return Path(raw.strip()).expanduser()
+
+
+def _log_level(name: str, raw: str) -> str:
+    level = raw.strip().upper()
+    if level == "WARN":
+        level = "WARNING"
+    if level not in _LOG_LEVELS:
+        raise ConfigurationError(
+            f"{name} must be a log level, got {raw!r}", fix=f"set {name} to one of {', '.join(_LOG_LEVELS)}"
+        )
+    return level
+
+
+def _log_format(name: str, raw: str) -> str:
+    value = raw.strip().lower()
+    if value not in ("json", "text"):
+        raise ConfigurationError(
+            f"{name} must be json or text, got {raw!r}", fix=f"set {name} to json or text"
+        )
+    return value
+
+
+def _graph_version(name: str, raw: str) -> str:
+    value = raw.strip()
+    if not value.startswith("v"):
+        value = "v" + value
+    if not _GRAPH_VERSION.fullmatch(value):
+        raise ConfigurationError(
+            f"{name} must be a Graph API version like {DEFAULT_GRAPH_VERSION}, got {raw!r}",
+            fix=f"set {name} to vNN.N, e.g. {DEFAULT_GRAPH_VERSION}",
+        )
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class _Spec:
+    field: str
+    parse: Callable[[str, str], Any]
+
+    @property
+    def variable(self) -> str:
+        return PREFIX + self.field.upper()
+
+
+_SPECS: Final = (
+    _Spec("database_url", _database_url),
+    _Spec("keys", _secret),
+    _Spec("key_file", _path),
+    _Spec("meta_base_url", _http_url),
+    _Spec("sandbox", _bool),
+    _Spec("public_url", _http_url),
+    _Spec("host", _host),
+    _Spec("port", _port),
+    _Spec("admin_password", _secret),
+    _Spec("dev", _bool),
+    _Spec("worker", _bool),
+    _Spec("log_level", _log_level),
+    _Spec("log_format", _log_format),
+    _Spec("graph_version", _graph_version),
+    _Spec("webhook_urls", _http_urls),
+    _Spec("webhook_secret", _secret),
+)
+assert {s.field for s in _SPECS} == {f.name for f in fields(Settings)} - {"warnings", "sources"}
+
+
+def known_variables() -> frozenset[str]:
+    """Every ``IGTOKEN_*`` name igtoken understands."""
+    return frozenset(spec.variable for spec in _SPECS) | _OTHER_KNOWN
+
+
+def load_settings(environ: Mapping[str, str], dotenv_path: Path | None = None) -> Settings:
+    """Read and validate the settings: ``environ`` first, then ``dotenv_path``, then the defaults.
+
+    Args:
+        environ: the process environment (pass ``os.environ``), or any mapping in tests.
+        dotenv_path: a ``.env`` file to read, or ``None`` for none. Only ``IGTOKEN_*``
+            names in it are used; others are left to whatever else reads the file.
+
+    Returns:
+        The settings; unknown ``IGTOKEN_*`` names are reported in ``Settings.warnings``.
+
+    Raises:
+        ConfigurationError: a value is malformed (the message names the variable and the
+            expected form, never a secret's value), or the ``.env`` file is unreadable.
+    """
+    dotenv = read_dotenv(dotenv_path) if dotenv_path is not None else {}
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for spec in _SPECS:
+        for source, layer in (("environment", environ), (".env", dotenv)):
+            raw = layer.get(spec.variable)
+            if raw is not None and raw.strip():
+                values[spec.field] = spec.parse(spec.variable, raw)
+                sources[spec.variable] = source
+                break
+        else:
+            sources[spec.variable] = "default"
+
+    public_url = values.get("public_url")
+    if public_url and not public_url.startswith("https://") and not values.get("dev", False):
+        raise ConfigurationError(
+            f"IGTOKEN_PUBLIC_URL must use https, got {public_url!r}",
+            fix="serve igtoken over https, or set IGTOKEN_DEV=1 for local development",
+        )
+    if values.get("webhook_urls") and values.get("webhook_secret") is None:
+        raise ConfigurationError(
+            "IGTOKEN_WEBHOOK_URLS is set but IGTOKEN_WEBHOOK_SECRET is not: events would go unsigned",
+            fix="set IGTOKEN_WEBHOOK_SECRET to a long random string your receivers verify with",
+        )
+
+    warnings = _unknown_variable_warnings(environ, dotenv)
+    return Settings(**values, warnings=tuple(warnings), sources=MappingProxyType(sources))
+
+
+def _unknown_variable_warnings(environ: Mapping[str, str], dotenv: Mapping[str, str]) -> list[str]:
+    known = known_variables()
+    found: dict[str, str] = {}
+    for source, layer in (("environment", environ), (".env", dotenv)):
+        for name in layer:
+            if name.upper().startswith(PREFIX) and name not in known:
+                found.setdefault(name, source)
+    warnings: list[str] = []
+    if not found:
+        return warnings
+    import difflib  # only needed when something is misspelt; keep CLI start-up lean
+
+    for name, source in sorted(found.items()):
+        # Compare without the shared prefix, which would make every name look close.
+        suffixes = {k.removeprefix(PREFIX): k for k in known}
+        close = difflib.get_close_matches(
+            name.upper().removeprefix(PREFIX), sorted(suffixes), n=3, cutoff=0.6
+        )
+        matches = [suffixes[m] for m in close]
+        hint = f"did you mean {' or '.join(matches)}?" if matches else "it is ignored"
+        warnings.append(f"unknown variable {name} (from the {source}); {hint}")
+    return warnings

@@ -1,0 +1,1 @@
+"""Instagram API with Facebook Login for Business: dialog, scopes, flows, parsing, appsecret_proof."""

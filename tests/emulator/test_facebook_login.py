@@ -1,4 +1,4 @@
-"""Contract tests for Facebook Login (contract §11.1 E7–E13) against the in-process emulator."""
+"""Contract tests for Facebook Login (docs/emulator.md E7–E13) against the in-process emulator."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Contract tests for Instagram Login (contract §11.1 E1–E6) against the in-process emulator."""
+"""Contract tests for Instagram Login (docs/emulator.md E1–E6) against the in-process emulator."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Outbound calls (contract §11.2): deauthorize, data deletion, webhook verification and events."""
+"""Outbound calls (docs/emulator.md O1–O4): deauthorize, data deletion, webhook verification and events."""
 
 from __future__ import annotations
 

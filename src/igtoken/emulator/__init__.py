@@ -1,8 +1,8 @@
 """A local emulator of Meta's Instagram Login and Facebook Login token endpoints.
 
 Standalone on purpose: it imports Starlette and the standard library, never the rest of igtoken,
-so a misunderstanding shared by igtoken's client and the emulator cannot hide. Contract:
-``shared/reference/instagram-platform.md`` §11; user guide: ``docs/emulator.md``.
+so a misunderstanding shared by igtoken's client and the emulator cannot hide. See
+``docs/emulator.md`` for the contract (endpoints E1–E14, outbound calls O1–O4).
 
 ```python
 from igtoken.emulator import EmulatorClock, create_app

@@ -1,5 +1,5 @@
 """Instagram API with Instagram Login: authorize (E1, E1b), code exchange (E2), ig_exchange_token (E3),
-ig_refresh_token (E4), /me and /{id} (E5), media (E6). Rules and wording from the contract §11.1."""
+ig_refresh_token (E4), /me and /{id} (E5), media (E6). Rules and wording: the contract in docs/emulator.md."""
 
 from __future__ import annotations
 

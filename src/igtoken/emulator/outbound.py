@@ -1,4 +1,4 @@
-"""Calls Meta makes to the app (contract §11.2): deauthorize (O1), data deletion (O2), webhook
+"""Calls Meta makes to the app (docs/emulator.md: O1–O4): deauthorize (O1), data deletion (O2), webhook
 verification (O3) and signed webhook events (O4).
 
 They are blocking (urllib) and run on a worker thread when the control API triggers them. A test

@@ -2,7 +2,7 @@
 
 Each switch has a default (the most likely real behaviour) and the evidence for it, kept here in
 :data:`SWITCHES` so the CLI, ``GET /_emulator/world`` and docs/emulator.md all tell the same story.
-Source keys (S1, G12, …) refer to ``shared/reference/instagram-platform.md`` §12.
+Source keys (S1, G12, …) are listed under "Sources" in docs/emulator.md.
 """
 
 from __future__ import annotations

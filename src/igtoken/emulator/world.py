@@ -659,7 +659,7 @@ class World:
         percent = calls * 100 // max(app.call_limit_per_hour, 1)
         return percent, int((hour + 1) * 3600 - now) // 60 + 1
 
-    # ---------------------------------------------------------------- outbound calls (docs/emulator.md: O1–O4)
+    # ------------------------------------------------------------- outbound calls (docs/emulator.md O1–O4)
 
     def _sender(self) -> Callable[[str, str, dict[str, str], bytes | None, float], tuple[int, bytes]]:
         from igtoken.emulator.outbound import urllib_sender

@@ -72,6 +72,11 @@ _FACEBOOK_FIXES: Final = (
         "secret; check ClientConfig.facebook_app",
     ),
     (
+        "pages_show_list",
+        "the token lacks pages_show_list, which lists the Pages: log in again and grant it "
+        "(a declined permission is asked again only with auth_type=rerequest)",
+    ),
+    (
         "invalid scope",
         "use Facebook Login permission names (instagram_basic, pages_show_list, …), not instagram_business_*",
     ),

@@ -31,9 +31,11 @@ from fb_fakes import (
 
 from igtoken import StateMismatchError, TokenKind, UnexpectedResponseError
 from igtoken import _fb_flows as flows
+from igtoken._secret import Secret
 
 CALLBACK = f"{REDIRECT_URI}?code={FB_CODE}&state=st-1#_=_"
 SCOPES = ("instagram_basic", "pages_show_list", "business_management", "instagram_content_publish")
+LONG_USER_TOKEN_SECRET = Secret(LONG_USER_TOKEN)
 
 
 def run_to_pages(config, *, debug=None, requested=SCOPES):
@@ -213,3 +215,16 @@ def test_dialog_url_auth_type(config) -> None:
     assert parse_qs(urlsplit(url).query)["auth_type"] == ["rerequest"]
     with pytest.raises(ConfigurationError):
         facebook_authorization_url(config.facebook, state="s", auth_type="again")
+
+
+def test_pages_flow_alone_gives_the_pages_show_list_fix(config) -> None:
+    """The bare pages() flow keeps PermissionDeniedError for (#10), with a fix naming pages_show_list."""
+    from fb_fakes import graph_error
+
+    from igtoken import PermissionDeniedError
+
+    flow = flows.pages(config, LONG_USER_TOKEN_SECRET, now=NOW)
+    next(flow)
+    with pytest.raises(PermissionDeniedError) as info:
+        flow.send(graph_error(10, "(#10) This endpoint requires the 'pages_show_list' permission."))
+    assert "pages_show_list" in info.value.fix and "rerequest" in info.value.fix

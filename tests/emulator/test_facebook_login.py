@@ -595,3 +595,14 @@ def test_declines_survive_a_saved_state(emulator_world):
     copy = World.from_state(emulator_world.to_state())
     assert copy.declined_scopes(DEMO_FB_APP_ID, DEMO_FB_USER_ID) == ("email",)
     assert copy.apps[DEMO_FB_APP_ID].fb_config_id == DEMO_FB_CONFIG_ID
+
+
+def test_old_state_without_config_id_loads_the_same_id_every_time(emulator_world):
+    """A state file from before configuration ids gets a stable id per app, not a new one per load."""
+    from igtoken.emulator.world import World
+
+    state = emulator_world.to_state()
+    for app in state["apps"]:
+        del app["fb_config_id"]
+    first, second = World.from_state(state), World.from_state(state)
+    assert first.apps[DEMO_FB_APP_ID].fb_config_id == second.apps[DEMO_FB_APP_ID].fb_config_id

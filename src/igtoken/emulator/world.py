@@ -69,6 +69,13 @@ def _digits(n: int) -> str:
     return "".join(str(secrets.randbelow(10)) for _ in range(n))
 
 
+def default_config_id(meta_app_id: str) -> str:
+    """The id of an app's Login for Business configuration when none was given: stable for the app,
+    so a state file written before configurations had ids loads the same way in every process."""
+    digest = int.from_bytes(hashlib.sha256(f"config:{meta_app_id}".encode()).digest()[:8], "big")
+    return "9" + str(digest % 10**14).zfill(14)
+
+
 def _meta_time(ts: float) -> str:
     return datetime.fromtimestamp(ts, tz=_PACIFIC).strftime("%A, %d-%b-%y %H:%M:%S %Z")
 
@@ -221,7 +228,7 @@ class World:
                 webhook_verify_token=webhook_verify_token,
                 call_limit_per_hour=call_limit_per_hour,
                 require_appsecret_proof=require_appsecret_proof,
-                fb_config_id=fb_config_id or _digits(15),
+                fb_config_id=fb_config_id or default_config_id(meta_app_id),
             )
             if fb_config_scopes is not None:
                 app.fb_config_scopes = list(fb_config_scopes)
@@ -853,7 +860,7 @@ class World:
                 call_limit_per_hour=a["call_limit_per_hour"],
                 require_appsecret_proof=a["require_appsecret_proof"],
                 fb_config_scopes=a["fb_config_scopes"],
-                fb_config_id=a.get("fb_config_id") or _digits(15),
+                fb_config_id=a.get("fb_config_id") or default_config_id(a["meta_app_id"]),
             )
             world.apps[app.meta_app_id] = app
             if app.instagram_app_id:

@@ -113,6 +113,8 @@ def login(
         raise click.UsageError("--decline and --rerequest are for Facebook Login apps only")
     if declines and not app.runtime.sandbox:
         raise click.UsageError("--decline plays the emulator's dialog: use it with --sandbox")
+    if facebook and not rerequest:
+        rerequest = _declined_before(app, record, requested)
     if demo_account is None:
         from igtoken.emulator import demo
 
@@ -155,6 +157,24 @@ def _requested_scopes(record: AppRecord, scopes: tuple[str, ...], *, facebook: b
     from igtoken._scopes import DEFAULT_SCOPES, check_scopes
 
     return check_scopes(given or DEFAULT_SCOPES)
+
+
+def _declined_before(app: AppContext, record: AppRecord, requested: tuple[str, ...]) -> bool:
+    """Whether an account of this app was stored without a permission asked for now.
+
+    Facebook offers a declined permission again only with ``auth_type=rerequest``, so the
+    login then sends it by itself (as ``--rerequest`` does).
+    """
+    for account in app.vault.list_accounts(app=record.id):
+        lacking = [s for s in requested if s not in account.scopes]
+        if account.scopes and lacking:
+            click.echo(
+                f"@{account.username} was connected without {', '.join(lacking)}: "
+                "asking Facebook to offer it again (auth_type=rerequest).",
+                err=True,
+            )
+            return True
+    return False
 
 
 def _pick_app(app: AppContext, name: str | None) -> AppRecord:

@@ -166,10 +166,17 @@ def test_declined_pages_show_list_exits_3_naming_it() -> None:
 
 
 def test_business_management_declined_connects_with_a_note() -> None:
-    """Without business_management the linked Page still connects, with the business-Page hint."""
+    """Without business_management the linked Page still connects, with the business-Page hint; the
+    next login sees the stored account lacks it and asks again by itself (auth_type=rerequest)."""
     report = sandbox_login("--decline", "business_management")
     assert [a["username"] for a in report["accounts"]] == [demo.DEMO_BUSINESS]
     assert "business_management" in report["business_management_hint"]
+    again = invoke(["login", "--sandbox", "--app", "demo-facebook", "--no-browser", "--json"])
+    assert again.exit_code == 0, again.output
+    assert "auth_type=rerequest" in again.stderr
+    (account,) = json.loads(again.stdout)["accounts"]
+    assert "business_management" in account["scopes"]
+    assert json.loads(again.stdout)["business_management_hint"] is None
 
 
 def test_development_mode_non_tester_exits_3_with_the_fix() -> None:

@@ -17,6 +17,8 @@
     ├── UnexpectedResponseError            a 2xx whose body lacks what Meta documents
     ├── AuthorizationError                 the browser leg of the flow
     │   ├── AuthorizationDenied            the callback carried ``error=access_denied``
+    │   │   └── DevelopmentModeError       Facebook's ``error_code=200``: app in development mode, no role
+    │   ├── PermissionsDeclinedError       a permission the login needs was declined or not granted
     │   ├── CallbackError (ValueError)     the callback URL is malformed or lacks a code
     │   ├── StateMismatchError             the ``state`` did not match the one we sent
     │   ├── PersonalAccountError           a personal account cannot use the Instagram API
@@ -176,6 +178,30 @@ class AuthorizationDenied(AuthorizationError):
         self.error = error
         self.reason = reason
         self.description = description
+
+
+class DevelopmentModeError(AuthorizationDenied):
+    """Facebook refused the login with ``error_code=200`` ("Permissions error").
+
+    Meta answers so when the app is in development mode and the person has no role on it
+    (administrator, developer or tester): the dialog completes, then the redirect carries the error.
+    """
+
+
+class PermissionsDeclinedError(AuthorizationError):
+    """A permission the login needs was declined in the dialog or is otherwise not granted.
+
+    ``permissions`` are the required ones missing, ``declined`` those of them the person
+    declined (``/me/permissions`` says ``status: declined``). Declined permissions are asked
+    for again only when the dialog URL carries ``auth_type=rerequest`` (``rerequest=True``).
+    """
+
+    def __init__(
+        self, message: str, *, permissions: tuple[str, ...], declined: tuple[str, ...] = (), fix: str = ""
+    ) -> None:
+        super().__init__(message, fix=fix)
+        self.permissions = permissions
+        self.declined = declined
 
 
 class CallbackError(AuthorizationError, ValueError):

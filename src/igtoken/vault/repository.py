@@ -482,7 +482,8 @@ class Vault:
                     raise ConfigurationError(
                         f"Page {page.page_id} carries a {page_token.kind.value} token, not fb_page"
                     )
-                account_type = profile.account_type or AccountType.BUSINESS
+                # Unknown unless Meta said it: a creator linked to a Page is no business account.
+                account_type = profile.account_type
                 account_id, reconnected = self._upsert_account(
                     conn,
                     app_id,
@@ -490,7 +491,7 @@ class Vault:
                     {
                         "app_scoped_id": profile.app_scoped_id,
                         "username": profile.username,
-                        "account_type": account_type.value,
+                        "account_type": account_type.value if account_type is not None else None,
                         "scopes": granted,
                         "page_id": page.page_id,
                         "page_name": page.page_name,

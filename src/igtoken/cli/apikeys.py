@@ -97,7 +97,11 @@ def list_keys(app: AppContext) -> None:
         )
         for r in records
     ]
-    print_table(("Prefix", "Name", "Accounts", "Created", "Last used", "Status"), rows)
+    print_table(
+        ("Prefix", "Name", "Accounts", "Created", "Last used", "Status"),
+        rows,
+        optional=("Created", "Last used"),
+    )
 
 
 @apikeys.command("revoke")

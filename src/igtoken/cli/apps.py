@@ -191,7 +191,7 @@ def list_apps(app: AppContext) -> None:
         )
         for r in records
     ]
-    print_table(("Name", "Flow", "App id", "Redirect URIs", "Scopes"), rows)
+    print_table(("Name", "Flow", "App id", "Redirect URIs", "Scopes"), rows, optional=("Scopes", "Flow"))
 
 
 @apps.command("remove")

@@ -65,10 +65,16 @@ def events(app: AppContext, account: str | None, types: tuple[str, ...], limit: 
         (
             f"{e['at']:%Y-%m-%d %H:%M:%S}",
             e["type"],
-            f"@{e['username']}" if e["username"] else (e["account_id"] or ""),
-            e["app"] or "",
+            "\n".join(
+                part
+                for part in (
+                    f"@{e['username']}" if e["username"] else e["account_id"],
+                    f"({e['app']})" if e["app"] else None,
+                )
+                if part
+            ),
             ", ".join(f"{k}={v}" for k, v in e["data"].items()),
         )
         for e in shaped
     ]
-    print_table(("At (UTC)", "Type", "Account", "App", "Details"), rows)
+    print_table(("At (UTC)", "Type", "Account (app)", "Details"), rows)

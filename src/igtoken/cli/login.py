@@ -320,8 +320,8 @@ def _report(
     )
     if result.missing_scopes:
         click.echo(f"Not granted: {', '.join(result.missing_scopes)} (the person unticked them).", err=True)
-    prefix = "igtoken --sandbox" if app.runtime.sandbox else "igtoken"
-    click.echo(f'Next: {prefix} token   (e.g. curl -H "Authorization: Bearer $({prefix} token)" …)')
+    command = _token_command(app, record, account)
+    click.echo(f'Next: {command}   (e.g. curl -H "Authorization: Bearer $({command})" …)')
 
 
 def _store_facebook(app: AppContext, record: AppRecord, result: FacebookLoginResult) -> FacebookConnection:
@@ -395,6 +395,12 @@ def _report_facebook(
         click.echo(
             f"Not granted: {', '.join(connection.missing_scopes)} (the person unticked them).", err=True
         )
-    prefix = "igtoken --sandbox" if app.runtime.sandbox else "igtoken"
-    first = connection.accounts[0].username
-    click.echo(f"Next: {prefix} token {first}")
+    click.echo(f"Next: {_token_command(app, record, connection.accounts[0])}")
+
+
+def _token_command(app: AppContext, record: AppRecord, account: AccountRecord) -> str:
+    """The ``igtoken token …`` that prints this account's token, as short as still unambiguous."""
+    from igtoken.cli._accounts import account_args, command_for
+
+    args = account_args(app.vault.list_accounts(), account, record.name)
+    return command_for("token", args, sandbox=app.runtime.sandbox)

@@ -155,7 +155,7 @@ def test_keys_status_rotate_and_db_upgrade(registered: str, emulator: RunningEmu
     status = json.loads(invoke(["keys", "status", "--json"]).stdout)
     assert sum(k["tokens"] for k in status["keys"]) == 1
     rotated = json.loads(invoke(["keys", "rotate", "--json"]).stdout)
-    assert rotated["key_id"] == status["active_key_id"]
+    assert rotated["previous_key_id"] == status["active_key_id"] != rotated["key_id"]  # a new key
     upgraded = json.loads(invoke(["db", "upgrade", "--json"]).stdout)
     assert upgraded["revision"] == upgraded["head"]
 

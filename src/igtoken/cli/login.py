@@ -59,6 +59,11 @@ if TYPE_CHECKING:
 )
 @click.option("--timeout", default=300.0, show_default=True, help="Seconds to wait for the redirect.")
 @click.option("--show-token", is_flag=True, help="Print the token in full instead of masked.")
+@click.option(
+    "--with-token",
+    is_flag=True,
+    help="Adopt a token you already have, read from stdin: checked with Meta, stored, kept refreshed.",
+)
 @json_option
 @pass_ctx
 def login(
@@ -72,6 +77,7 @@ def login(
     redirect_uri: str | None,
     timeout: float,
     show_token: bool,
+    with_token: bool,
 ) -> None:
     """Connect an Instagram account: authorize in the browser, store its token.
 
@@ -86,6 +92,7 @@ def login(
       igtoken login --app shop                  # opens the browser, waits on the loopback redirect URI
       igtoken login --app shop --paste          # paste the final URL from the address bar
       igtoken login --app shop --no-browser     # print the URL (e.g. over SSH)
+      printf %s "$IG_TOKEN" | igtoken login --with-token --app shop   # adopt a 60-day token
     """
     from igtoken._models import FlowKind, LoginResult
 
@@ -93,6 +100,9 @@ def login(
         app.use_sandbox()
     record = _pick_app(app, app_name)
     facebook = record.flow_kind is FlowKind.FACEBOOK_LOGIN
+    if with_token:
+        _adopt(app, record, facebook=facebook, show_token=show_token)
+        return
     requested = _requested_scopes(record, scopes, facebook=facebook)
     if demo_account is None:
         from igtoken.emulator import demo
@@ -120,6 +130,37 @@ def login(
         return
     connection = _store_facebook(app, record, result)
     _report_facebook(app, record, connection, show_token=show_token)
+
+
+def _adopt(app: AppContext, record: AppRecord, *, facebook: bool, show_token: bool) -> None:
+    """``--with-token``: check the token on stdin with Meta, then store and report it as a login."""
+    import sys
+
+    from igtoken._client import Client
+    from igtoken.cli._accounts import login_command
+    from igtoken.cli._adopt import adopt_facebook_token, adopt_instagram_token, read_token_from_stdin
+    from igtoken.cli._meta import meta_link
+
+    if sys.stdin.isatty():
+        text = click.prompt("Paste the access token", hide_input=True, err=True)
+    else:
+        text = sys.stdin.read()
+    value = read_token_from_stdin(text)
+    runtime, now = app.runtime, app.now()
+    relogin = login_command(record, sandbox=runtime.sandbox)
+    with meta_link(runtime) as link:
+        config = runtime.client_config(record, endpoints=link.endpoints)
+        with Client(config, http=link.http) as client:
+            if facebook:
+                result = adopt_facebook_token(client, record, value, now=now, relogin=relogin)
+            else:
+                login_result = adopt_instagram_token(client, value, now=now, relogin=relogin)
+    if facebook:
+        connection = _store_facebook(app, record, result)
+        _report_facebook(app, record, connection, show_token=show_token)
+        return
+    account = _store(app, record, login_result)
+    _report(app, record, account, login_result, show_token=show_token)
 
 
 def _requested_scopes(record: AppRecord, scopes: tuple[str, ...], *, facebook: bool) -> tuple[str, ...]:

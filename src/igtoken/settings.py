@@ -51,8 +51,9 @@ DEFAULT_GRAPH_VERSION: Final = "v25.0"
 
 LogFormat: TypeAlias = Literal["json", "text"]
 
-#: Variables that belong to igtoken but not to :class:`Settings` (tests, CI): never "unknown".
-_OTHER_KNOWN: Final = frozenset({"IGTOKEN_TEST_DATABASE_URL"})
+#: Variables that belong to igtoken but not to :class:`Settings` (tests, CI, the passphrase of
+#: ``igtoken export``/``import``, read by those commands alone): never "unknown".
+_OTHER_KNOWN: Final = frozenset({"IGTOKEN_TEST_DATABASE_URL", "IGTOKEN_EXPORT_PASSPHRASE"})
 _TRUE: Final = frozenset({"1", "true", "yes", "on"})
 _FALSE: Final = frozenset({"0", "false", "no", "off"})
 _LOG_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")

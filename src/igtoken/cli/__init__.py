@@ -93,6 +93,10 @@ main.add_command(worker)
 from igtoken.cli.refresh import refresh  # noqa: E402
 
 main.add_command(refresh)
+from igtoken.cli.transfer import export, import_  # noqa: E402
+
+main.add_command(export)
+main.add_command(import_)
 
 # Last: the global options are accepted after any command's name too (igtoken token --sandbox).
 add_global_options(main)

@@ -79,6 +79,11 @@ class AppContext:
             self.err_console.print(f"[yellow]warning:[/] {_escape(warning)}")
         return settings
 
+    def getenv(self, name: str) -> str | None:
+        """One environment variable (for the few a single command reads, such as a passphrase)."""
+        environ = os.environ if self._environ is None else self._environ
+        return environ.get(name)
+
     def use_sandbox(self) -> None:
         """A command's own ``--sandbox`` flag: same as the global one (call before using the vault)."""
         if "runtime" in self.__dict__:

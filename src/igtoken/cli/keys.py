@@ -87,7 +87,7 @@ def status(app: AppContext) -> None:
             for k in shaped
         ],
     )
-    click.echo(f"Keys from {source}; new rows are sealed under {vault.keyring.active_key_id}.")
+    click.echo(f"New rows are sealed under {vault.keyring.active_key_id}. Keys from: {source}")
     missing = [k["key_id"] for k in shaped if not k["configured"] and k["tokens"] + k["app_secrets"]]
     if missing:
         click.echo(

@@ -42,7 +42,7 @@ def test_rotate_on_the_key_file_install_moves_every_row_to_a_new_key(
     assert invoke(["token"]).exit_code == 0
     assert invoke(["accounts", "show", "--show-token"]).exit_code == 0
     text = invoke(["keys", "status"])
-    assert f"new rows are sealed under {new}" in text.stdout
+    assert f"New rows are sealed under {new}." in text.stdout
 
 
 def test_add_then_rotate_to_it(registered: str, emulator: RunningEmulator) -> None:

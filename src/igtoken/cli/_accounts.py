@@ -81,11 +81,12 @@ def resolve_account(
     *,
     sandbox: bool = False,
     app: str | None = None,
-    verb: str = "token",
+    verb: str | None = "token",
 ) -> AccountRecord:
     """The account ``wanted`` names (among ``app``'s accounts when given), or the only one there is.
 
-    ``verb`` is the command the hints name (``token``, ``accounts show``, …).
+    ``verb`` is the command the hints name (``token``, ``accounts show``, …); ``None`` for a
+    command without ``--app``, whose hints name account ids instead.
 
     Raises:
         NotConnectedError: no account is connected yet (exit 3: log in).
@@ -116,6 +117,8 @@ def resolve_account(
         )
     if wanted is None:
         listing = ", ".join(_label(a, names) for a in accounts)
+        if verb is None:  # pragma: no cover - every such command names its account
+            raise AmbiguousError(f"say which account: {listing}", fix="pass its username or id")
         first = accounts[0]
         example = command_for(
             verb, account_args(accounts, first, names.get(first.app_id, "")), sandbox=sandbox
@@ -132,6 +135,12 @@ def resolve_account(
             fix=f"pass a username or id from `{command_for('accounts list', sandbox=sandbox)}`",
         )
     listing = ", ".join(_label(a, names) for a in matches)
+    if verb is None:
+        raise AmbiguousError(
+            f"{wanted!r} matches {len(matches)} accounts (one per app): {listing}",
+            fix="pass the account id instead: "
+            + " or ".join(f"{a.id} ({names.get(a.app_id)})" for a in matches),
+        )
     choices = " or ".join(
         f"`{command_for(verb, [wanted, '--app', names.get(a.app_id, a.app_id)], sandbox=sandbox)}`"
         for a in matches

@@ -11,11 +11,19 @@ from igtoken.cli._context import AppContext, json_option, pass_ctx
 
 @click.command("events")
 @click.argument("account", required=False)
+@click.option(
+    "--app",
+    "app_name",
+    metavar="NAME",
+    help="The app the account is connected with (when a name matches several).",
+)
 @click.option("--type", "types", multiple=True, help="Only events of this type (repeatable).")
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000), help="Most recent N.")
 @json_option
 @pass_ctx
-def events(app: AppContext, account: str | None, types: tuple[str, ...], limit: int) -> None:
+def events(
+    app: AppContext, account: str | None, app_name: str | None, types: tuple[str, ...], limit: int
+) -> None:
     """Show the audit trail, oldest first; for one ACCOUNT or for everything.
 
     Events never contain a token.
@@ -30,7 +38,11 @@ def events(app: AppContext, account: str | None, types: tuple[str, ...], limit: 
     from igtoken.cli._output import print_json, print_table
 
     vault = app.vault
-    account_id = resolve_account(vault, account).id if account else None
+    account_id = (
+        resolve_account(vault, account, sandbox=app.sandbox, app=app_name, verb="events").id
+        if account
+        else None
+    )
     # The vault pages forward from the oldest: walk to the end and keep the last `limit`.
     found = []
     after: int | None = None

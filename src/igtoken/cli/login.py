@@ -178,7 +178,8 @@ def _requested_scopes(record: AppRecord, scopes: tuple[str, ...], *, facebook: b
 
 
 def _pick_app(app: AppContext, name: str | None) -> AppRecord:
-    from igtoken._exceptions import ConfigurationError, NotFoundError
+    from igtoken._exceptions import NotFoundError
+    from igtoken.cli._output import AmbiguousError
     from igtoken.runtime import SANDBOX_APP
 
     vault = app.vault
@@ -195,9 +196,9 @@ def _pick_app(app: AppContext, name: str | None) -> AppRecord:
             fix="register one with `igtoken apps add NAME --app-id ID --redirect-uri URL`, "
             "or try the demo: igtoken login --sandbox",
         )
-    raise ConfigurationError(
+    raise AmbiguousError(
         f"{len(records)} apps are registered: {', '.join(r.name for r in records)}",
-        fix="say which one with --app NAME",
+        fix=f"say which one: igtoken login --app {records[0].name}",
     )
 
 

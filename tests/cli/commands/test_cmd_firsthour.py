@@ -106,6 +106,11 @@ def test_ambiguous_account_is_usage_and_app_settles_it() -> None:
     assert dry.exit_code == 0, dry.stderr
     (row,) = json.loads(dry.stdout)["plan"]
     assert row["kind"].startswith("fb_")  # only the Facebook Login account
+    events = json.loads(invoke(["--sandbox", "events", "demo_business", "--app", "demo", "--json"]).stdout)
+    assert {e["app"] for e in events["events"]} == {"demo"}
+    assert invoke(["--sandbox", "events", "demo_business"]).exit_code == 2
+    key = invoke(["--sandbox", "apikeys", "create", "k", "--account", "demo_business"])
+    assert key.exit_code == 2 and "pass the account id instead" in key.stderr
     unknown = invoke(["--sandbox", "token", "demo_business", "--app", "nope"])
     assert unknown.exit_code == 5 and "nope" in unknown.stderr
 

@@ -107,7 +107,7 @@ def list_accounts(app: AppContext) -> None:
                 a["app"],
                 a["account_type"].value if a["account_type"] else "",
                 a["status"].value,
-                "" if t.get("days_left") is None else f"{t['days_left']:g} days",
+                _expires_in(t),
                 _when(t.get("last_refreshed_at")),
                 _when(t.get("next_refresh_at")),
             )
@@ -117,6 +117,12 @@ def list_accounts(app: AppContext) -> None:
         rows,
         optional=("Last refresh", "Type"),
     )
+
+
+def _expires_in(token: dict[str, Any]) -> str:
+    if not token:
+        return ""
+    return "never" if token.get("days_left") is None else f"{token['days_left']:g} days"
 
 
 def _when(value: datetime | None) -> str:

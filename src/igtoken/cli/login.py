@@ -160,7 +160,7 @@ def _adopt(app: AppContext, record: AppRecord, *, facebook: bool, show_token: bo
         _report_facebook(app, record, connection, show_token=show_token)
         return
     account = _store(app, record, login_result)
-    _report(app, record, account, login_result, show_token=show_token)
+    _report(app, record, account, login_result, show_token=show_token, adopted=True)
 
 
 def _requested_scopes(record: AppRecord, scopes: tuple[str, ...], *, facebook: bool) -> tuple[str, ...]:
@@ -332,7 +332,13 @@ def _store(app: AppContext, record: AppRecord, result: LoginResult) -> AccountRe
 
 
 def _report(
-    app: AppContext, record: AppRecord, account: AccountRecord, result: LoginResult, *, show_token: bool
+    app: AppContext,
+    record: AppRecord,
+    account: AccountRecord,
+    result: LoginResult,
+    *,
+    show_token: bool,
+    adopted: bool = False,
 ) -> None:
     from igtoken.cli._output import mask_token, print_json
 
@@ -355,7 +361,13 @@ def _report(
         )
         return
     kind = account.account_type.value if account.account_type else "unknown type"
-    click.echo(f"Logged in as @{account.username} ({kind}) with app {record.name!r}.")
+    if adopted:
+        click.echo(
+            f"Adopted the token of @{account.username} ({kind}) for app {record.name!r}; "
+            "igtoken keeps it fresh."
+        )
+    else:
+        click.echo(f"Logged in as @{account.username} ({kind}) with app {record.name!r}.")
     click.echo(
         f"Token {mask_token(token.value, show=show_token)}, "
         f"valid until {token.expires_at:%Y-%m-%d %H:%M} UTC."

@@ -1,8 +1,10 @@
 """Moving a whole vault: a passphrase-sealed export file, importable under other keys or databases.
 
 An export holds the apps (with their secrets), the accounts, every token row (current and
-retired), the audit trail, the API keys (stored hashed, as in the vault), the data-deletion
-requests and the sent webhooks are left out. Everything is sealed at once:
+retired), the audit trail, the API keys (stored hashed, as in the vault) and the data-deletion
+requests (so their status pages keep answering). Connect links, OAuth states, seen signed
+requests and webhook deliveries are left out: they are short-lived or belong to the running
+installation. Everything is sealed at once:
 
 * the file is JSON: a clear header (format, version, KDF and its parameters, a random salt,
   the AES-GCM nonce) and the ciphertext, nothing else, so no token, secret, username or count

@@ -36,8 +36,8 @@ def main(
 ) -> None:
     """Get and keep Instagram access tokens.
 
-    The options above may also follow the command: `igtoken token --sandbox` is
-    `igtoken --sandbox token`.
+    The options below (--sandbox, --json, -v, --env-file) may also follow the
+    command: `igtoken token --sandbox` is `igtoken --sandbox token`.
     """
     if verbose:
         configure_verbosity(verbose)

@@ -7,7 +7,9 @@ What is checked depends on the app's login product:
   refresh call says whether it is long-lived and when it expires. Meta refreshes only
   long-lived tokens: a short-lived one is refused with the fix. A long-lived token at least
   24 hours old comes back refreshed (60 days from now); a younger one comes back as it is,
-  with the time it has left. Either way what is stored is valid, and its refresh scheduled.
+  with the time it has left (or, where Meta answers "too young" with an error, is counted as
+  expiring 59 days from now until its first refresh says exactly). Either way what is stored
+  is valid, and its refresh scheduled.
 - Facebook Login: ``debug_token`` says whose token it is, for which app, what kind and until
   when. Only a long-lived Facebook *user* token is taken (a page token does not say which
   user manages the Page, and a short-lived one dies within hours); its Pages and their linked
@@ -31,6 +33,8 @@ if TYPE_CHECKING:
 
 __all__ = ["adopt_facebook_token", "adopt_instagram_token", "read_token_from_stdin"]
 
+#: What is left of a long-lived Instagram token under 24 hours old, at the least.
+_YOUNG_TOKEN_LIFE = timedelta(days=59)
 #: Facebook user tokens living longer than this are long-lived (short ones last one to two hours).
 _SHORT_FACEBOOK_USER_TOKEN = timedelta(hours=3)
 
@@ -75,6 +79,13 @@ def adopt_instagram_token(client: Client, value: Secret, *, now: datetime, relog
     try:
         token = client.refresh(probe, now=now)
     except InvalidRequestError as exc:
+        if "24 hours" in exc.message:
+            # Long-lived but under a day old (Meta refuses to refresh it yet): it expires 59 to 60
+            # days from now; count from the earlier end, and let the first refresh say for sure.
+            token = AccessToken(
+                value, TokenKind.IG_LONG, now, now + _YOUNG_TOKEN_LIFE, user_id=profile.user_id
+            )
+            return LoginResult(token=token, profile=profile)
         raise AuthorizationError(
             f"Meta will not refresh this token for @{profile.username}: it is short-lived (one hour) "
             f"or not an Instagram Login token ({exc.message})",

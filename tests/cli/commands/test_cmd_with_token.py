@@ -102,3 +102,17 @@ def test_a_facebook_token_given_to_an_instagram_app_is_explained() -> None:
     user = mint("fb_user_long", demo.DEMO_FB_USER, app_id=demo.DEMO_FB_APP_ID)
     refused = invoke(["login", "--with-token", "--sandbox"], input=user)
     assert refused.exit_code == 6 and "--app" in refused.stderr
+
+
+def test_a_young_token_meta_refuses_to_refresh_is_still_adopted() -> None:
+    """With Meta answering "under 24 hours" with an error, the token is kept and counted from now."""
+    sandbox = SandboxEmulator()
+    world: World = sandbox.app().state.world
+    world.switches.set("refresh_under_24h", "error")
+    world.save(sandbox.state_file)
+    young = mint("ig_long", demo.DEMO_CREATOR, age_days=0.2, scopes=["instagram_business_basic"])
+    result = adopt(young)
+    assert result.exit_code == 0, result.stderr
+    assert invoke(["--sandbox", "token"]).stdout.strip() == young
+    shown = json.loads(invoke(["--sandbox", "accounts", "show", "--json"]).stdout)
+    assert 58.9 < shown["token"]["days_left"] <= 59.0

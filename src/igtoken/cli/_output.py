@@ -359,7 +359,10 @@ def print_table(
             break
         if name in shown and len(shown) > 1:
             shown.remove(name)
-    console.print(_table(columns, shown, cells, title, _widths(columns, shown, cells, console.width)))
+    widths = _widths(columns, shown, cells, console.width)
+    if widths is None:  # some word is wider than any room: fold the widest columns only
+        widths = _squeezed(columns, shown, cells, console.width)
+    console.print(_table(columns, shown, cells, title, widths))
 
 
 def _words(text: str) -> int:
@@ -388,10 +391,28 @@ def _widths(
         return [None] * len(keep)
     if sum(lows) > room:
         return None
+    # Share the spare room max-min fairly: columns that want little get all of it (a date stays
+    # on one line), the rest split what is left evenly (long prose wraps).
     spare = room - sum(lows)
     wants = [h - lo for h, lo in zip(highs, lows, strict=True)]
-    total = sum(wants)
-    given = [lo + (spare * w) // total for lo, w in zip(lows, wants, strict=True)]
+    given = list(lows)
+    order = sorted(range(len(keep)), key=lambda n: wants[n])
+    for left, n in enumerate(order):
+        share = min(wants[n], spare // (len(order) - left))
+        given[n] += share
+        spare -= share
+    return list(given)
+
+
+def _squeezed(
+    columns: Sequence[str], shown: Sequence[str], cells: list[list[str]], width: int
+) -> list[int | None]:
+    """Widths when even the longest words do not fit: the widest columns give up room, one at a time."""
+    keep = [i for i, name in enumerate(columns) if name in shown]
+    given = [max(_words(columns[i]), *(_words(row[i]) for row in cells)) for i in keep]
+    room = width - (3 * len(keep) - 1)
+    while sum(given) > room and max(given) > 4:
+        given[given.index(max(given))] -= 1
     return list(given)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import click
@@ -85,8 +86,17 @@ def events(
                 )
                 if part
             ),
-            ", ".join(f"{k}={v}" for k, v in e["data"].items()),
+            ", ".join(f"{k}={_short(v)}" for k, v in e["data"].items()),
         )
         for e in shaped
     ]
     print_table(("At (UTC)", "Type", "Account (app)", "Details"), rows)
+
+
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+def _short(value: object) -> str:
+    """A value for the table: our own row ids shortened to 8 characters (--json has them whole)."""
+    text = str(value)
+    return f"{text[:8]}…" if _UUID.match(text) else text

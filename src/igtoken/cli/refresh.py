@@ -163,14 +163,15 @@ def refresh(
                     r["account_id"],
                     r["username"],
                     r["kind"],
-                    r["expires_at"],
+                    f"{r['expires_at']:%Y-%m-%d %H:%M}" if r["expires_at"] else "never",
                     r["action"],
-                    r["next_check_at"],
+                    f"{r['next_check_at']:%Y-%m-%d %H:%M}" if r["next_check_at"] else "",
                     r["reason"],
                 ]
                 for r in rows
             ],
             title="refresh plan (dry run: nothing was called)",
+            optional=("account", "kind"),
         )
         if force:
             ctx.err_console.print(FORCE_NOTE)

@@ -119,7 +119,10 @@ def test_ambiguous_account_is_usage_and_app_settles_it() -> None:
     ("args", "whole"),
     [
         (["accounts", "list"], ["@demo_business", "demo-facebook"]),
-        (["events"], ["@demo_business", "reconnected=False", "kind=fb_page,", "(demo-facebook)"]),
+        (
+            ["events"],
+            ["@demo_business", "reconnected=False", "kind=fb_page,", "(demo-facebook)", "reader=cli"],
+        ),
         (["apps", "list"], ["demo-facebook", "http://127.0.0.1:8765/callback", "990600000000001"]),
         (
             ["accounts", "show", "demo_business", "--app", "demo-facebook"],
@@ -127,6 +130,7 @@ def test_ambiguous_account_is_usage_and_app_settles_it() -> None:
         ),
         (["audit-permissions"], ["@demo_business", "(demo-facebook)", "pages_read_engagement"]),
         (["keys", "status"], ["Configured"]),
+        (["refresh", "--all", "--dry-run"], ["demo_business", "scheduled"]),
     ],
 )
 def test_tables_at_80_columns_keep_words_whole(
@@ -135,6 +139,7 @@ def test_tables_at_80_columns_keep_words_whole(
     """At 80 columns no line is wider and no username, app name, id, URI or key=value is split."""
     assert invoke(["login", "--sandbox", "--no-browser"]).exit_code == 0
     assert invoke(["login", "--sandbox", "--app", "demo-facebook", "--no-browser"]).exit_code == 0
+    assert invoke(["--sandbox", "token", "demo_business", "--app", "demo"]).exit_code == 0  # token_read
     monkeypatch.setenv("COLUMNS", "80")
     result = invoke(["--sandbox", *args])
     assert result.exit_code == 0, result.stderr

@@ -4,7 +4,8 @@
 
     IGTokenError                           base of everything igtoken raises
     ├── ConfigurationError (ValueError)    bad app id, secret, redirect URI, scope, key material
-    │   └── ScopeError                     a scope name from the wrong product or a retired API
+    │   ├── ScopeError                     a scope name from the wrong product or a retired API
+    │   └── AmbiguousError                 a name matches several accounts or apps: say which (CLI: 2)
     ├── TransportError                     the network failed talking to Meta                  retryable
     │   └── RequestTimeout (TimeoutError)                                                      retryable
     ├── APIError                           Meta answered with an error body (wire fields as attributes)
@@ -26,6 +27,7 @@
     │   └── TokenExpiredError              already expired: only a new login helps
     ├── StorageError                       the vault could not do what was asked
     │   ├── NotFoundError (LookupError)    no such app, account, token, link or key
+    │   │   └── NotConnectedError          no account is connected yet: log in first (CLI: 3)
     │   ├── ConflictError                  a uniqueness rule or a lease held by someone else
     │   ├── DecryptionError                tampered ciphertext or wrong associated data
     │   └── MissingKeyError                a row is encrypted under a key id we do not have
@@ -87,6 +89,10 @@ class ScopeError(ConfigurationError):
         super().__init__(message, fix=fix)
         self.scope = scope
         self.replacement = replacement
+
+
+class AmbiguousError(ConfigurationError):
+    """A name matches several accounts or apps: the caller must say which (the CLI's usage error, 2)."""
 
 
 class TransportError(IGTokenError):
@@ -223,6 +229,10 @@ class StorageError(IGTokenError):
 
 class NotFoundError(StorageError, LookupError):
     """No such app, account, token, link or key."""
+
+
+class NotConnectedError(NotFoundError):
+    """No account is connected yet, so there is nothing to act on: log in first (the CLI exits 3)."""
 
 
 class ConflictError(StorageError):

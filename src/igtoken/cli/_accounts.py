@@ -93,7 +93,7 @@ def resolve_account(
         AmbiguousError: ``wanted`` is missing or names several accounts (exit 2: usage).
         NotFoundError: nothing matches ``wanted``, or there is no app ``app``.
     """
-    from igtoken.cli._output import AmbiguousError, NotConnectedError
+    from igtoken._exceptions import AmbiguousError, NotConnectedError
 
     accounts = [a for a in vault.list_accounts() if a.status.value != "deleted"]
     names = app_names(vault)

@@ -34,11 +34,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from igtoken._exceptions import (
+    AmbiguousError,
     AuthorizationError,
     ConfigurationError,
     IGTokenError,
     NeedsReauthorizationError,
-    NotFoundError,
+    NotConnectedError,
     StorageError,
     ThrottledError,
     TokenExpiredError,
@@ -49,9 +50,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 __all__ = [
-    "AmbiguousError",
     "ExitCode",
-    "NotConnectedError",
     "ReportingGroup",
     "error_payload",
     "exit_code_for",
@@ -76,14 +75,6 @@ class ExitCode(enum.IntEnum):
     TEMPORARY = 4
     STORAGE = 5
     CONFIGURATION = 6
-
-
-class NotConnectedError(NotFoundError):
-    """No account (or app) is connected yet, so there is nothing to act on: log in first (exit 3)."""
-
-
-class AmbiguousError(ConfigurationError):
-    """A name matches several accounts or apps: the command line must say which (exit 2, usage)."""
 
 
 # Checked in order; the first match wins. ``retryable`` is read from the class, not the

@@ -178,8 +178,7 @@ def _requested_scopes(record: AppRecord, scopes: tuple[str, ...], *, facebook: b
 
 
 def _pick_app(app: AppContext, name: str | None) -> AppRecord:
-    from igtoken._exceptions import NotFoundError
-    from igtoken.cli._output import AmbiguousError
+    from igtoken._exceptions import AmbiguousError, NotFoundError
     from igtoken.runtime import SANDBOX_APP
 
     vault = app.vault

@@ -106,6 +106,12 @@ def test_ambiguous_account_is_usage_and_app_settles_it() -> None:
     assert dry.exit_code == 0, dry.stderr
     (row,) = json.loads(dry.stdout)["plan"]
     assert row["kind"].startswith("fb_")  # only the Facebook Login account
+    only = invoke(["--sandbox", "refresh", "--all", "--app", "demo-facebook", "--json"])
+    assert only.exit_code == 0, only.stderr
+    fb_id = json.loads(
+        invoke(["--sandbox", "accounts", "show", "demo_business", "--app", "demo-facebook", "--json"]).stdout
+    )["id"]
+    assert [r["account_id"] for r in json.loads(only.stdout)["results"]] == [fb_id]
     events = json.loads(invoke(["--sandbox", "events", "demo_business", "--app", "demo", "--json"]).stdout)
     assert {e["app"] for e in events["events"]} == {"demo"}
     assert invoke(["--sandbox", "events", "demo_business"]).exit_code == 2

@@ -18,6 +18,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 
+from igtoken._appsecret_proof import appsecret_proof
 from igtoken._exceptions import ThrottledError
 from igtoken._models import FlowKind, TokenKind
 from igtoken._secret import Secret
@@ -39,6 +40,10 @@ _DROP_REQUEST_HEADERS = frozenset(
     {"host", "authorization", "x-api-key", "cookie", "content-length", "connection", "accept-encoding"}
 )
 _NO_STORE = {"Cache-Control": "no-store"}
+#: Query parameters of the caller never forwarded (any case): the proxy sends the account's token and
+#: its own ``appsecret_proof``. Meta's Graph API takes no ``appsecret_time`` with Facebook Login tokens;
+#: a caller's one would make Meta check a proof of ``token|time`` instead, so it is dropped too.
+_CALLER_CREDENTIALS = frozenset({"access_token", "appsecret_proof", "appsecret_time"})
 
 
 class AccountOut(BaseModel):
@@ -198,7 +203,14 @@ DEFAULT_THROTTLE_WAIT = 60.0
 
 
 async def graph_proxy(request: Request, account_id: AccountId, path: str, principal: Principal) -> Response:
-    """Forward to the account's Graph host with its token; Meta's answer and usage headers come back."""
+    """Forward to the account's Graph host with its token; Meta's answer and usage headers come back.
+
+    The account's token goes in the ``Authorization`` header. For a Facebook Login account
+    (graph.facebook.com) the call also carries ``appsecret_proof``, the HMAC-SHA256 of that
+    token keyed by the Meta app secret, so an app with "Require App Secret" on accepts it.
+    ``access_token``, ``appsecret_proof`` and ``appsecret_time`` in the caller's query are
+    dropped, never forwarded.
+    """
     from igtoken._parse import error_from_response
 
     require_scope(principal, account_id)
@@ -226,8 +238,13 @@ async def graph_proxy(request: Request, account_id: AccountId, path: str, princi
     else:
         url = wiring.endpoints.facebook_graph(path)
     params: list[tuple[str, str | int | float | bool | None]] = [
-        (k, v) for k, v in request.query_params.multi_items() if k != "access_token"
+        (k, v) for k, v in request.query_params.multi_items() if k.lower() not in _CALLER_CREDENTIALS
     ]
+    if app.flow_kind is not FlowKind.INSTAGRAM_LOGIN:
+        # graph.facebook.com: the proof of the token under the Meta app secret, as the library sends it,
+        # so apps with "Require App Secret" on accept the call.
+        secret = wiring.client_config(app).facebook.app_secret
+        params.append(("appsecret_proof", appsecret_proof(secret, stored.token.value)))
     headers = {k: v for k, v in request.headers.items() if k.lower() not in _DROP_REQUEST_HEADERS}
     headers["authorization"] = f"Bearer {stored.token.value.reveal()}"
     upstream = await wiring.http.request(

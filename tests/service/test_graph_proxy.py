@@ -10,13 +10,16 @@ import hashlib
 import hmac
 from urllib.parse import parse_qsl
 
+import pytest
+
 from igtoken._models import TokenKind
 from igtoken._secret import Secret
 from igtoken.emulator import demo
 from igtoken.runtime import SANDBOX_FB_APP
 
-from .conftest import Wired, bearer
+from .conftest import PUBLIC, Wired, bearer
 from .test_wired_facebook import connect_fb
+from .test_wired_service import connect
 
 
 async def require_proof(w: Wired, on: bool = True) -> None:
@@ -129,3 +132,149 @@ async def test_openapi_description_says_the_proof_is_added(wired):
         operation = schema["paths"]["/v1/accounts/{account_id}/graph/{path}"][method]
         assert "appsecret_proof" in operation["description"]
         assert "Require App Secret" in operation["description"]
+
+
+# -- issue 13: throttling, paths, body limit, paging ---------------------------------------------
+
+
+async def test_every_call_while_throttled_is_429_with_retry_after(wired):
+    """Meta throttles once: that call and the two after it (answered locally) are all 429 + Retry-After;
+    only the first reached Meta."""
+    account_id = await connect(wired)
+    wired.world.faults.add("ig_me", "throttle", wait_minutes=3, times=1)
+    wired.world.log.clear()
+    for n in range(3):
+        answer = await wired.service.get(f"/v1/accounts/{account_id}/graph/me", headers=bearer(wired))
+        assert answer.status_code == 429, (n, answer.status_code, answer.text)
+        assert 1 <= int(answer.headers["retry-after"]) <= 180, answer.headers
+    assert len(wired.world.log.entries(host="graph.instagram.com")) == 1
+    body = answer.json()
+    assert body["error"]["type"] == "throttled"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "me%00",
+        "me%09",
+        "me%0C",
+        "me%0A",
+        "me%0D%0AX-Injected:%201",
+        "me%20media",
+        "me/%2e%2e/other",
+        "me/%2e/media",
+        "me//media",
+        "me%2F..%2F..%2Fx",
+        "%C3%A9",
+        "me%5Cmedia",
+        "me@evil.example",
+        "me?x",
+    ],
+)
+async def test_paths_that_are_not_graph_paths_are_400(wired, path):
+    account_id = await connect(wired)
+    wired.world.log.clear()
+    answer = await wired.service.get(f"/v1/accounts/{account_id}/graph/{path}", headers=bearer(wired))
+    if path == "me?x":  # the query is not part of the path: a plain Graph call
+        assert answer.status_code == 200
+        return
+    assert answer.status_code == 400, (path, answer.status_code, answer.text)
+    assert answer.json()["error"]["type"] == "invalid_request"
+    assert wired.world.log.entries(host="graph.instagram.com") == []
+
+
+MIB = 1024 * 1024
+
+
+class CountingBody:
+    """A streamed request body (no Content-Length) that counts how much the service pulled."""
+
+    def __init__(self, total: int, chunk: int = 64 * 1024) -> None:
+        self.total = total
+        self.chunk = chunk
+        self.sent = 0
+
+    async def __aiter__(self):
+        while self.sent < self.total:
+            size = min(self.chunk, self.total - self.sent)
+            self.sent += size
+            yield b"x" * size
+
+
+async def test_body_over_the_limit_is_413_without_reading_it_whole(wired):
+    """20 MB with Content-Length: refused before reading; 20 MB streamed: refused once past 8 MiB."""
+    account_id = await connect(wired)
+    url = f"/v1/accounts/{account_id}/graph/me/media"
+    wired.world.log.clear()
+    declared = await wired.service.post(
+        url, headers={**bearer(wired), "content-length": str(20_000_000)}, content=b"x" * 20_000_000
+    )
+    assert declared.status_code == 413, declared.text
+    assert declared.json()["error"]["type"] == "payload_too_large"
+    streamed = CountingBody(20_000_000)
+    answer = await wired.service.post(url, headers=bearer(wired), content=streamed)
+    assert answer.status_code == 413, answer.text
+    assert streamed.sent <= 8 * MIB + 2 * streamed.chunk
+    assert wired.world.log.entries(host="graph.instagram.com") == []
+    small = await wired.service.post(url, headers=bearer(wired), content=b"caption=hi")
+    assert small.status_code != 413 and small.status_code < 500
+    assert len(wired.world.log.entries(host="graph.instagram.com")) == 1
+
+
+async def test_body_limit_follows_the_setting(wired):
+    """IGTOKEN_PROXY_MAX_BODY (here 4 KiB): 5 KiB is refused, 3 KiB is forwarded."""
+    from dataclasses import replace
+
+    from igtoken.settings import load_settings
+
+    account_id = await connect(wired)
+    settings = load_settings({"IGTOKEN_PROXY_MAX_BODY": "4KiB"})
+    assert settings.proxy_max_body == 4096
+    wired.runtime.settings = replace(wired.runtime.settings, proxy_max_body=settings.proxy_max_body)
+    url = f"/v1/accounts/{account_id}/graph/me/media"
+    assert (await wired.service.post(url, headers=bearer(wired), content=b"x" * 5000)).status_code == 413
+    streamed = CountingBody(5000, chunk=1000)
+    assert (await wired.service.post(url, headers=bearer(wired), content=streamed)).status_code == 413
+    assert (await wired.service.post(url, headers=bearer(wired), content=b"x" * 3000)).status_code != 413
+
+
+async def test_paging_links_stay_on_the_proxy_and_carry_no_token(wired):
+    """``paging.next``/``previous`` point at the proxy, without token or proof; following them works."""
+    account_id = await connect(wired)
+    token = wired.vault.current_token(account_id, TokenKind.IG_LONG).token.value.reveal()
+    base = f"{PUBLIC}/v1/accounts/{account_id}/graph/"
+    first = await wired.service.get(
+        f"/v1/accounts/{account_id}/graph/me/media",
+        params={"limit": "2", "fields": "id"},
+        headers=bearer(wired),
+    )
+    assert first.status_code == 200, first.text
+    assert token not in first.text
+    next_url = first.json()["paging"]["next"]
+    assert next_url.startswith(base + "me/media?"), next_url
+    assert "access_token" not in next_url and "appsecret" not in next_url
+    second = await wired.service.get(next_url, headers=bearer(wired))
+    assert second.status_code == 200, second.text
+    assert token not in second.text
+    assert {m["id"] for m in second.json()["data"]}.isdisjoint({m["id"] for m in first.json()["data"]})
+    previous = second.json()["paging"]["previous"]
+    assert previous.startswith(base + "me/media?") and "access_token" not in previous
+    back = await wired.service.get(previous, headers=bearer(wired))
+    assert back.status_code == 200 and back.json()["data"] == first.json()["data"]
+
+
+async def test_facebook_paging_links_carry_no_proof(wired):
+    """On graph.facebook.com the links lose the token and the proof too; the proxy adds its own again."""
+    account_id = await connect_fb(wired)
+    await require_proof(wired)
+    first = await wired.service.get(
+        f"/v1/accounts/{account_id}/graph/{demo.DEMO_BUSINESS_IG_ID}/media",
+        params={"limit": "1"},
+        headers=bearer(wired),
+    )
+    assert first.status_code == 200, first.text
+    next_url = first.json()["paging"]["next"]
+    assert next_url.startswith(f"{PUBLIC}/v1/accounts/{account_id}/graph/{demo.DEMO_BUSINESS_IG_ID}/media?")
+    assert "access_token" not in next_url and "appsecret" not in next_url
+    second = await wired.service.get(next_url, headers=bearer(wired))
+    assert second.status_code == 200, second.text

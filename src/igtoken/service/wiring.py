@@ -89,6 +89,11 @@ class ServiceWiring:
     api_keys: VaultApiKeys | None = None
 
     @property
+    def proxy_max_body(self) -> int:
+        """The largest request body the Graph proxy forwards (``IGTOKEN_PROXY_MAX_BODY``)."""
+        return self.runtime.settings.proxy_max_body
+
+    @property
     def redirect_uri(self) -> str:
         """The OAuth redirect URI, derived from the public URL."""
         return redirect_uri_for(self.public_url)

@@ -8,15 +8,16 @@ the token on the caller's behalf — is an audit event naming the key.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from datetime import datetime
 from typing import Annotated, Any
 
+import httpx
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
-from starlette.exceptions import HTTPException
 
 from igtoken._appsecret_proof import appsecret_proof
 from igtoken._exceptions import ThrottledError
@@ -24,6 +25,7 @@ from igtoken._models import FlowKind, TokenKind
 from igtoken._secret import Secret
 from igtoken.service.apikeys import api_key, api_principal, require_scope
 from igtoken.service.interfaces import ApiKeyPrincipal
+from igtoken.service.proxy import CALLER_CREDENTIALS, check_graph_path, proxy_paging, read_body
 from igtoken.service.ratelimit import rate_limit
 from igtoken.service.wiring import require_usable, token_body, wiring_of
 
@@ -40,10 +42,6 @@ _DROP_REQUEST_HEADERS = frozenset(
     {"host", "authorization", "x-api-key", "cookie", "content-length", "connection", "accept-encoding"}
 )
 _NO_STORE = {"Cache-Control": "no-store"}
-#: Query parameters of the caller never forwarded (any case): the proxy sends the account's token and
-#: its own ``appsecret_proof``. Meta's Graph API takes no ``appsecret_time`` with Facebook Login tokens;
-#: a caller's one would make Meta check a proof of ``token|time`` instead, so it is dropped too.
-_CALLER_CREDENTIALS = frozenset({"access_token", "appsecret_proof", "appsecret_time"})
 
 
 class AccountOut(BaseModel):
@@ -210,12 +208,18 @@ async def graph_proxy(request: Request, account_id: AccountId, path: str, princi
     token keyed by the Meta app secret, so an app with "Require App Secret" on accepts it.
     ``access_token``, ``appsecret_proof`` and ``appsecret_time`` in the caller's query are
     dropped, never forwarded.
+
+    ``path`` is a relative Graph path such as ``me/media`` (letters, digits, ``_``, ``-``,
+    ``.``; anything else is 400). A request body over the proxy's limit (8 MiB unless
+    ``IGTOKEN_PROXY_MAX_BODY`` says otherwise) is refused with 413. While Meta throttles the
+    account, every call is answered 429 with ``Retry-After`` without reaching Meta.
+    ``paging.next`` and ``paging.previous`` in Meta's JSON answers point back at this proxy,
+    without the token.
     """
     from igtoken._parse import error_from_response
 
     require_scope(principal, account_id)
-    if not path or ".." in path.split("/") or "://" in path or path.startswith("/"):
-        raise HTTPException(400, "the Graph path must be relative, e.g. me/media")
+    check_graph_path(path)
     wiring = wiring_of(request)
     backoff = _backoff(request)
     wait = backoff.remaining(account_id)
@@ -223,33 +227,34 @@ async def graph_proxy(request: Request, account_id: AccountId, path: str, princi
         raise ThrottledError(
             "Meta is throttling this account; the call was not sent",
             retry_after=wait,
+            status_code=429,
             fix="wait for the time in Retry-After",
         )
+    body = await read_body(request, wiring.proxy_max_body)
     account = await wiring.vault.get_account(account_id)
     require_usable(account)
     app = await wiring.vault.get_app(account.app_id)
     now = wiring.clock()
-    kind = TokenKind.IG_LONG if app.flow_kind is FlowKind.INSTAGRAM_LOGIN else account.served_kind
+    instagram = app.flow_kind is FlowKind.INSTAGRAM_LOGIN
+    kind = TokenKind.IG_LONG if instagram else account.served_kind
     stored = await wiring.vault.current_token(
         account_id, kind, record_read=True, now=now, reader=f"{principal.id} (graph proxy)"
     )
-    if app.flow_kind is FlowKind.INSTAGRAM_LOGIN:
-        url = wiring.endpoints.instagram_graph(path)
+    if instagram:
+        url, graph_root = wiring.endpoints.instagram_graph(path), wiring.endpoints.graph_instagram
     else:
-        url = wiring.endpoints.facebook_graph(path)
+        url, graph_root = wiring.endpoints.facebook_graph(path), wiring.endpoints.graph_facebook
     params: list[tuple[str, str | int | float | bool | None]] = [
-        (k, v) for k, v in request.query_params.multi_items() if k.lower() not in _CALLER_CREDENTIALS
+        (k, v) for k, v in request.query_params.multi_items() if k.lower() not in CALLER_CREDENTIALS
     ]
-    if app.flow_kind is not FlowKind.INSTAGRAM_LOGIN:
+    if not instagram:
         # graph.facebook.com: the proof of the token under the Meta app secret, as the library sends it,
         # so apps with "Require App Secret" on accept the call.
         secret = wiring.client_config(app).facebook.app_secret
         params.append(("appsecret_proof", appsecret_proof(secret, stored.token.value)))
     headers = {k: v for k, v in request.headers.items() if k.lower() not in _DROP_REQUEST_HEADERS}
     headers["authorization"] = f"Bearer {stored.token.value.reveal()}"
-    upstream = await wiring.http.request(
-        request.method, url, params=params, headers=headers, content=await request.body()
-    )
+    upstream = await wiring.http.request(request.method, url, params=params, headers=headers, content=body)
     passed = {k: v for k, v in upstream.headers.items() if k.lower() in USAGE_HEADERS}
     error = error_from_response(upstream, secrets=[stored.token.value.reveal()])
     if isinstance(error, ThrottledError):
@@ -258,18 +263,35 @@ async def graph_proxy(request: Request, account_id: AccountId, path: str, princi
         passed["Retry-After"] = str(max(1, int(retry + 0.999)))
         log.warning("Meta throttled a proxied call", extra={"account_id": account_id, "retry_after": retry})
         return Response(upstream.content, status_code=429, headers=passed, media_type=_media(upstream))
-    return Response(
-        upstream.content, status_code=upstream.status_code, headers=passed, media_type=_media(upstream)
-    )
+    content = _proxied_content(upstream, graph_root, f"{wiring.public_url}/v1/accounts/{account_id}/graph")
+    return Response(content, status_code=upstream.status_code, headers=passed, media_type=_media(upstream))
+
+
+def _proxied_content(upstream: httpx.Response, graph_root: str, proxy_base: str) -> bytes:
+    """Meta's body, with its paging links turned into the proxy's own (JSON answers only)."""
+    content = upstream.content
+    if b'"paging"' not in content or "json" not in _media(upstream):
+        return content
+    try:
+        document = json.loads(content)
+    except ValueError:
+        return content
+    if not proxy_paging(document, graph_root=graph_root, proxy_base=proxy_base):
+        return content
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 for _method in ("GET", "POST", "DELETE"):
     # One route per method, so each has its own OpenAPI operation id.
     router.add_api_route(
-        "/accounts/{account_id}/graph/{path:path}",
+        "/accounts/{account_id}/graph/{path:graph_path}",
         graph_proxy,
         methods=[_method],
-        responses=_ERRORS,
+        responses={
+            **_ERRORS,
+            400: {"model": ErrorOut, "description": "not a Graph path"},
+            413: {"model": ErrorOut, "description": "the request body is over the proxy's limit"},
+        },
         response_class=Response,
         operation_id=f"graph_proxy_{_method.lower()}",
         summary=f"Graph proxy ({_method})",

@@ -84,6 +84,7 @@ __all__ = [
     "appsecret_proof",
     "authorization_url",
     "can_refresh",
+    "canonical_signed_request",
     "check_facebook_scopes",
     "check_scopes",
     "ensure_refreshable",
@@ -179,7 +180,7 @@ if TYPE_CHECKING:
         check_scopes,
     )
     from igtoken._secret import Secret
-    from igtoken._signed_request import parse_signed_request
+    from igtoken._signed_request import canonical_signed_request, parse_signed_request
     from igtoken._usage import BusinessUseCaseUsage, Usage, parse_usage
 
 _LAZY: dict[str, str] = {
@@ -264,6 +265,7 @@ _LAZY: dict[str, str] = {
     "new_state": "igtoken._authorize",
     "no_pages_hint": "igtoken._fb_scopes",
     "parse_callback": "igtoken._authorize",
+    "canonical_signed_request": "igtoken._signed_request",
     "parse_signed_request": "igtoken._signed_request",
     "parse_usage": "igtoken._usage",
     "redact_text": "igtoken._redact",

@@ -24,6 +24,8 @@ Variable                        Meaning (default)
 ``IGTOKEN_GRAPH_VERSION``       Graph API version, ``vNN.N`` (``v25.0``)
 ``IGTOKEN_WEBHOOK_URLS``        comma-separated http(s) URLs that get igtoken's signed events (none)
 ``IGTOKEN_WEBHOOK_SECRET``      the key events are signed with, a secret (required with URLs)
+``IGTOKEN_DATABASE_BUSY_TIMEOUT``  seconds to wait for a SQLite file another process has locked
+                                (30 for commands and the worker, 3 for the service's requests)
 ``IGTOKEN_PROXY_MAX_BODY``      largest request body the Graph proxy forwards: bytes, or with a
                                 KiB/MiB suffix (``8MiB``); larger ones are refused with 413
 ==============================  ===========================================================
@@ -106,6 +108,8 @@ class Settings:
     webhook_urls: tuple[str, ...] = ()
     webhook_secret: Secret | None = None
     proxy_max_body: int = DEFAULT_PROXY_MAX_BODY
+    #: ``None``: each front door's own default (see the table above).
+    database_busy_timeout: float | None = None
     #: Human-readable warnings found while loading (unknown ``IGTOKEN_*`` names); the caller shows them.
     warnings: tuple[str, ...] = field(default=(), compare=False)
     #: Where each setting came from, by variable name: ``environment``, ``.env`` or ``default``.
@@ -285,6 +289,18 @@ def _byte_size(name: str, raw: str) -> int:
     return size
 
 
+def _seconds(name: str, raw: str) -> float:
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 3600:
+        raise ConfigurationError(
+            f"{name} must be a number of seconds from 0 to 3600, got {raw!r}", fix=f"set {name} to e.g. 5"
+        )
+    return value
+
+
 @dataclass(frozen=True, slots=True)
 class _Spec:
     field: str
@@ -313,6 +329,7 @@ _SPECS: Final = (
     _Spec("webhook_urls", _http_urls),
     _Spec("webhook_secret", _secret),
     _Spec("proxy_max_body", _byte_size),
+    _Spec("database_busy_timeout", _seconds),
 )
 assert {s.field for s in _SPECS} == {f.name for f in fields(Settings)} - {"warnings", "sources"}
 

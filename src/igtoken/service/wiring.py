@@ -60,6 +60,8 @@ log = logging.getLogger("igtoken.service.wiring")
 CALLBACK_PATH: Final = "/oauth/callback"
 #: How long a person has between clicking Continue and coming back from Instagram.
 STATE_TTL: Final = timedelta(minutes=15)
+#: How long (seconds) a request waits for a SQLite file another process holds locked, then 503.
+SERVICE_BUSY_TIMEOUT: Final = 3.0
 #: How long a re-authorization link made by the service (dashboard, 409 answers) stays valid.
 REAUTH_LINK_TTL: Final = timedelta(days=7)
 
@@ -384,9 +386,12 @@ def refresh_worker_task(
 
 def _vault_ping(vault: AsyncVault) -> ReadinessCheck:
     async def check() -> None:
+        # A read, then an empty write transaction: a SQLite file locked by another process still
+        # reads (WAL) but would refuse every write, and /readyz should say so.
         await vault.list_apps()
+        await vault.check_writable()
 
-    return ReadinessCheck(name="vault", check=check)
+    return ReadinessCheck(name="vault", check=check, timeout=SERVICE_BUSY_TIMEOUT + 2)
 
 
 def build_app(
@@ -411,6 +416,10 @@ def build_app(
     from igtoken.vault import AsyncVault
 
     settings = runtime.settings
+    # A request must not hang on a SQLite file another process has locked: fail over to 503 soon.
+    runtime.vault.set_busy_timeout(
+        SERVICE_BUSY_TIMEOUT if settings.database_busy_timeout is None else settings.database_busy_timeout
+    )
     vault = AsyncVault(runtime.vault)
     if sandbox:
         register_sandbox_redirect_uri(runtime.vault, redirect_uri_for(public_url), now=clock())

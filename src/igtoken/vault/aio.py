@@ -134,6 +134,7 @@ class AsyncVault:
     add_app = _offload(Vault.add_app)
     get_app = _offload(Vault.get_app)
     list_apps = _offload(Vault.list_apps)
+    check_writable = _offload(Vault.check_writable)
     remove_app = _offload(Vault.remove_app)
     set_app_secret = _offload(Vault.set_app_secret)
     update_app = _offload(Vault.update_app)

@@ -105,6 +105,10 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorOut, "description": "no such account, or its data was deleted"},
     409: {"model": ErrorOut, "description": "needs re-authorization; `reauthorize_url` is the link to send"},
     429: {"model": ErrorOut, "description": "rate limited (ours or Meta's); see Retry-After"},
+    503: {
+        "model": ErrorOut,
+        "description": "the database is locked, damaged or unreachable; see Retry-After",
+    },
 }
 
 

@@ -26,6 +26,8 @@ Variable                        Meaning (default)
 ``IGTOKEN_WEBHOOK_SECRET``      the key events are signed with, a secret (required with URLs)
 ``IGTOKEN_DATABASE_BUSY_TIMEOUT``  seconds to wait for a SQLite file another process has locked
                                 (30 for commands and the worker, 3 for the service's requests)
+``IGTOKEN_TRUSTED_PROXIES``     comma-separated addresses or networks of reverse proxies whose
+                                ``X-Forwarded-For``/``-Proto`` the service believes (none)
 ``IGTOKEN_PROXY_MAX_BODY``      largest request body the Graph proxy forwards: bytes, or with a
                                 KiB/MiB suffix (``8MiB``); larger ones are refused with 413
 ==============================  ===========================================================
@@ -35,6 +37,7 @@ Booleans accept ``1/true/yes/on`` and ``0/false/no/off`` in any case.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
@@ -110,6 +113,7 @@ class Settings:
     proxy_max_body: int = DEFAULT_PROXY_MAX_BODY
     #: ``None``: each front door's own default (see the table above).
     database_busy_timeout: float | None = None
+    trusted_proxies: tuple[str, ...] = ()
     #: Human-readable warnings found while loading (unknown ``IGTOKEN_*`` names); the caller shows them.
     warnings: tuple[str, ...] = field(default=(), compare=False)
     #: Where each setting came from, by variable name: ``environment``, ``.env`` or ``default``.
@@ -301,6 +305,23 @@ def _seconds(name: str, raw: str) -> float:
     return value
 
 
+def _networks(name: str, raw: str) -> tuple[str, ...]:
+    out = []
+    for part in (p.strip() for p in raw.split(",")):
+        if not part:
+            continue
+        if part != "*":
+            try:
+                ipaddress.ip_network(part, strict=False)
+            except ValueError:
+                raise ConfigurationError(
+                    f"{name} must list IP addresses or networks, got {part!r}",
+                    fix=f"set {name} to the reverse proxies' addresses, e.g. 10.0.0.5,10.0.1.0/24",
+                ) from None
+        out.append(part)
+    return tuple(out)
+
+
 @dataclass(frozen=True, slots=True)
 class _Spec:
     field: str
@@ -330,6 +351,7 @@ _SPECS: Final = (
     _Spec("webhook_secret", _secret),
     _Spec("proxy_max_body", _byte_size),
     _Spec("database_busy_timeout", _seconds),
+    _Spec("trusted_proxies", _networks),
 )
 assert {s.field for s in _SPECS} == {f.name for f in fields(Settings)} - {"warnings", "sources"}
 

@@ -155,6 +155,11 @@ def create_app(config: ServiceConfig, *, deps: ServiceDeps | None = None) -> Fas
     app.add_middleware(SecurityHeadersMiddleware, hsts=config.https)
     app.add_middleware(HTTPMetricsMiddleware, metrics=state.metrics)
     app.add_middleware(RequestLogMiddleware)
+    if config.trusted_proxies:
+        # Outermost, so the rate limiter, the request log and the session all see the real client.
+        from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(config.trusted_proxies))
     return app
 
 
@@ -167,7 +172,9 @@ def make_server(app: FastAPI, *, host: str = "127.0.0.1", port: int = 8000) -> u
         log_config=None,
         access_log=False,
         server_header=False,
-        proxy_headers=True,
+        # Forwarded headers are the app's business, and only from ServiceConfig.trusted_proxies
+        # (uvicorn's own default would believe any process on 127.0.0.1).
+        proxy_headers=False,
         lifespan="on",
     )
     return uvicorn.Server(server_config)

@@ -70,7 +70,7 @@ class TokenBucketLimiter:
 
 
 def client_address(request: Request) -> str:
-    """The client's address as the ASGI server saw it (uvicorn applies trusted proxy headers)."""
+    """The client's address: the TCP peer, or what a proxy in IGTOKEN_TRUSTED_PROXIES forwarded."""
     return request.client.host if request.client else "unknown"
 
 

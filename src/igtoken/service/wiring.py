@@ -454,6 +454,7 @@ def build_app(
         session_secret=session_secret,
         meta_app_secrets=app_secrets,
         rate_limits=rate_limits or RateLimits(),
+        trusted_proxies=settings.trusted_proxies,
     )
     dashboard = VaultDashboard(wiring)
     tasks: list[BackgroundTask] = [close_at_shutdown(http), *extra_tasks]

@@ -301,6 +301,22 @@ class VaultApiKeys:
         return await anyio.to_thread.run_sync(self.principal, key)
 
 
+class VaultSessionRevocations:
+    """:class:`~igtoken.service.interfaces.SessionRevocations` in the vault, shared by every instance."""
+
+    def __init__(self, vault: AsyncVault, clock: Callable[[], datetime] = _utc_now) -> None:
+        self._vault = vault
+        self._clock = clock
+
+    async def revoke(self, session_id: str, *, until: datetime) -> None:
+        """Record the sign-out until the cookie would expire anyway."""
+        await self._vault.sessions.revoke(session_id, now=self._clock(), expires_at=until)
+
+    async def is_revoked(self, session_id: str) -> bool:
+        """Whether the session was signed out."""
+        return await self._vault.sessions.is_revoked(session_id)
+
+
 def current_tokens(vault: Vault) -> dict[str, datetime | None]:
     """Each account's current token expiry (accounts without a token are absent)."""
     out: dict[str, datetime | None] = {}
@@ -477,6 +493,7 @@ def build_app(
         readiness_checks=(_vault_ping(vault),),
         background_tasks=tuple(tasks),
         inventory=vault_inventory(runtime.vault, clock),
+        session_revocations=VaultSessionRevocations(vault, clock),
         clock=clock,
         **deps_kwargs,
     )

@@ -17,6 +17,7 @@ from igtoken.vault.deletions import DeletionRequests
 from igtoken.vault.links import ConnectLinks
 from igtoken.vault.replays import SeenSignedRequests
 from igtoken.vault.repository import Vault
+from igtoken.vault.sessions import RevokedSessions
 from igtoken.vault.states import OAuthStates
 from igtoken.vault.webhooks import WebhookDeliveries
 
@@ -63,6 +64,16 @@ class _AsyncSignedRequests:
 
     first_sight = _offload(SeenSignedRequests.first_sight)
     count = _offload(SeenSignedRequests.count)
+
+
+class _AsyncSessions:
+    """:class:`RevokedSessions`, awaited."""
+
+    def __init__(self, target: RevokedSessions) -> None:
+        self._target = target
+
+    revoke = _offload(RevokedSessions.revoke)
+    is_revoked = _offload(RevokedSessions.is_revoked)
 
 
 class _AsyncStates:
@@ -125,6 +136,7 @@ class AsyncVault:
         self.deletions = _AsyncDeletions(vault.deletions)
         self.webhooks = _AsyncWebhooks(vault.webhooks)
         self.signed_requests = _AsyncSignedRequests(vault.signed_requests)
+        self.sessions = _AsyncSessions(vault.sessions)
 
     @property
     def sync(self) -> Vault:

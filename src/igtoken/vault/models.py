@@ -28,6 +28,7 @@ __all__ = [
     "DeletionRequest",
     "Event",
     "OAuthState",
+    "RevokedSession",
     "SeenSignedRequest",
     "Token",
     "UTCDateTime",
@@ -242,6 +243,19 @@ class SeenSignedRequest(Base):
 
     digest: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
     seen_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class RevokedSession(Base):
+    """A dashboard session ended server-side (its id's SHA-256), kept while its cookie could still be valid.
+
+    Every service instance sharing the vault refuses a copied cookie after sign-out.
+    """
+
+    __tablename__ = "revoked_sessions"
+
+    digest: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    revoked_at: Mapped[datetime]
     expires_at: Mapped[datetime] = mapped_column(index=True)
 
 

@@ -59,6 +59,7 @@ from igtoken.vault.records import (
     TokenInfo,
 )
 from igtoken.vault.replays import SeenSignedRequests
+from igtoken.vault.sessions import RevokedSessions
 from igtoken.vault.states import OAuthStates
 from igtoken.vault.webhooks import WebhookDeliveries
 
@@ -151,7 +152,7 @@ class Vault:
 
     Companion repositories share its database: :attr:`links`,
     :attr:`states`, :attr:`api_keys`, :attr:`deletions`, :attr:`webhooks`,
-    :attr:`signed_requests`.
+    :attr:`signed_requests`, :attr:`sessions`.
     """
 
     def __init__(self, engine: Engine, keyring: KeyRing) -> None:
@@ -163,6 +164,7 @@ class Vault:
         self.deletions = DeletionRequests(self._db)
         self.webhooks = WebhookDeliveries(self._db)
         self.signed_requests = SeenSignedRequests(self._db)
+        self.sessions = RevokedSessions(self._db)
 
     def __repr__(self) -> str:
         return f"Vault({self._db.engine.url.render_as_string(hide_password=True)!r})"

@@ -1,0 +1,34 @@
+"""Dashboard sessions that were ended server-side (sign-out), so a copied cookie stops working.
+
+Revision ID: 0004
+Revises: 0003
+Create Date: 2026-12-01
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0004"
+down_revision = "0003"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    """Apply this revision."""
+    op.create_table(
+        "revoked_sessions",
+        sa.Column("digest", sa.String(length=64), nullable=False),
+        sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("digest", name=op.f("pk_revoked_sessions")),
+    )
+    op.create_index(op.f("ix_revoked_sessions_expires_at"), "revoked_sessions", ["expires_at"], unique=False)
+
+
+def downgrade() -> None:
+    """Revert this revision."""
+    op.drop_index(op.f("ix_revoked_sessions_expires_at"), table_name="revoked_sessions")
+    op.drop_table("revoked_sessions")

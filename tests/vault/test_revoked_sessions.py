@@ -1,0 +1,34 @@
+"""Revoked dashboard sessions in the vault (SQLite and PostgreSQL): recorded once, kept until their cookie
+would expire, stored hashed."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from igtoken.vault import Vault
+
+from .conftest import T0
+
+
+def test_revoke_and_check(vault: Vault) -> None:
+    sessions = vault.sessions
+    assert not sessions.is_revoked("sid-1")
+    sessions.revoke("sid-1", now=T0, expires_at=T0 + timedelta(hours=12))
+    sessions.revoke("sid-1", now=T0, expires_at=T0 + timedelta(hours=12))  # twice is fine
+    assert sessions.is_revoked("sid-1") and not sessions.is_revoked("sid-2")
+    with vault.engine.connect() as conn:
+        stored = conn.execute(sa.text("SELECT digest FROM revoked_sessions")).scalars().all()
+    assert stored and "sid-1" not in stored[0]
+
+
+def test_expired_records_go_and_already_expired_ones_are_not_kept(vault: Vault) -> None:
+    sessions = vault.sessions
+    sessions.revoke("old", now=T0, expires_at=T0 + timedelta(hours=1))
+    sessions.revoke("stale", now=T0, expires_at=T0)
+    assert not sessions.is_revoked("stale")
+    sessions.revoke("new", now=T0 + timedelta(hours=2), expires_at=T0 + timedelta(hours=14))
+    with vault.engine.connect() as conn:
+        count = conn.execute(sa.text("SELECT count(*) FROM revoked_sessions")).scalar_one()
+    assert count == 1 and sessions.is_revoked("new") and not sessions.is_revoked("old")

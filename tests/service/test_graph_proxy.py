@@ -278,3 +278,28 @@ async def test_facebook_paging_links_carry_no_proof(wired):
     assert "access_token" not in next_url and "appsecret" not in next_url
     second = await wired.service.get(next_url, headers=bearer(wired))
     assert second.status_code == 200, second.text
+
+
+async def test_no_path_or_query_makes_the_proxy_answer_5xx(wired):
+    """Arbitrary (percent-encoded) paths and query strings through the proxy: never a 5xx."""
+    from urllib.parse import quote
+
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    account_id = await connect(wired)
+    seen: list[tuple[str, str, str]] = []
+
+    @settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    @given(path=st.text(min_size=1, max_size=40), key=st.text(max_size=10), value=st.text(max_size=20))
+    def case(path: str, key: str, value: str) -> None:
+        seen.append((path, key, value))
+
+    case()
+    for path, key, value in seen:
+        answer = await wired.service.get(
+            f"/v1/accounts/{account_id}/graph/{quote(path, safe='/')}",
+            params={key: value} if key else None,
+            headers=bearer(wired),
+        )
+        assert answer.status_code < 500, (path, key, value, answer.status_code, answer.text)

@@ -9,16 +9,15 @@ knows about the embedded defaults and sandbox mode.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from datetime import datetime
-from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING
 
 from igtoken import _paths
 from igtoken._exceptions import ConfigurationError, NotFoundError
 from igtoken._models import FlowKind
 from igtoken._secret import Secret
+from igtoken.sandbox import SANDBOX_APP, SANDBOX_FB_APP, SandboxEmulator
 from igtoken.settings import Settings
 
 if TYPE_CHECKING:
@@ -26,43 +25,9 @@ if TYPE_CHECKING:
 
     from igtoken._config import ClientConfig
     from igtoken._endpoints import Endpoints
-    from igtoken.testing import RunningEmulator
     from igtoken.vault import AppRecord, EmbeddedPaths, OpenedVault, Vault
 
 __all__ = ["SANDBOX_APP", "SANDBOX_FB_APP", "Runtime", "SandboxEmulator"]
-
-#: The names the sandbox registers the emulator's demo apps under.
-SANDBOX_APP: Final = "demo"
-SANDBOX_FB_APP: Final = "demo-facebook"
-
-
-@dataclass
-class SandboxEmulator:
-    """The built-in emulator with its demo world, kept in a state file between commands."""
-
-    state_file: Path = field(default_factory=_paths.sandbox_emulator_state_path)
-
-    def app(self) -> Starlette:
-        """The emulator app, loaded from the state file when there is one."""
-        from igtoken.emulator import World, create_app
-
-        self.state_file.parent.mkdir(parents=True, exist_ok=True)
-        world = World.load(self.state_file) if self.state_file.exists() else None
-        return create_app(world, state_file=self.state_file)
-
-    @contextlib.contextmanager
-    def serve(self, redirect_uris: Sequence[str] = (), *, port: int = 0) -> Iterator[RunningEmulator]:
-        """Serve the sandbox emulator on a loopback port; its demo apps also accept ``redirect_uris``.
-
-        ``port`` 0 picks a free one; a busy port raises :class:`OSError` before anything starts.
-        """
-        from igtoken.testing import run_emulator_on_loopback
-
-        app = self.app()
-        if redirect_uris:
-            allow_redirect_uris(app, redirect_uris)
-        with run_emulator_on_loopback(app, port=port) as url:
-            yield url
 
 
 def allow_redirect_uris(emulator_app: Starlette, redirect_uris: Sequence[str]) -> None:
@@ -166,7 +131,9 @@ class Runtime:
                     fix=f"register one: igtoken apps add {app.name} --redirect-uri URL",
                 )
             redirect_uri = app.redirect_uris[0]
-        elif redirect_uri not in app.redirect_uris:
+        elif redirect_uri not in app.redirect_uris and not self._sandbox_demo_app(app):
+            # The sandbox's demo apps take the URI this process leased with the emulator for its run
+            # (a service's callback, a login's loopback receiver): the vault keeps only their own.
             raise ConfigurationError(
                 f"redirect URI {redirect_uri!r} is not registered for app {app.name!r}",
                 fix="Meta compares redirect URIs byte for byte: register this exact URI with the app",
@@ -177,8 +144,14 @@ class Runtime:
             client_id, secret = app.instagram_app_id, app.app_secret
         return ClientConfig(AppCredentials(client_id, secret, redirect_uri), endpoints=endpoints)
 
+    def _sandbox_demo_app(self, app: AppRecord) -> bool:
+        return self.sandbox and app.name in (SANDBOX_APP, SANDBOX_FB_APP)
+
     def ensure_sandbox_apps(self, *, now: datetime, redirect_uris: Sequence[str] = ()) -> list[AppRecord]:
-        """Register the emulator's demo apps in the vault (once), with the given redirect URIs too."""
+        """Register the emulator's demo apps in the vault (once), with the given redirect URIs too.
+
+        The records keep the demo apps' own redirect URIs (and ``redirect_uris``), nothing else.
+        """
         from igtoken.emulator import demo
 
         vault = self.vault
@@ -209,5 +182,10 @@ class Runtime:
                     meta_app_id=meta_id,
                     meta_app_secret=Secret(meta_secret) if meta_secret else None,
                 )
+            else:
+                if set(record.redirect_uris) - set(uris):
+                    # Older versions stored every sandbox service's callback here for good, which
+                    # made doctor fail once that service was gone; those URIs are leased per run now.
+                    record = vault.update_app(record.id, now=now, redirect_uris=uris)
             apps.append(record)
         return apps

@@ -127,7 +127,7 @@ def test_person_connects_in_chromium_then_curl_gets_token(running):
             page.goto(f"{running.service}/dashboard/links")
             page.fill("#label", "Demo shop")
             page.click("form[action='/dashboard/links'] button[type=submit]")
-            link = page.input_value("input[aria-label='New connect link']")
+            link = page.input_value("#created-link")
             assert "/connect/" in link
             page.screenshot(path=str(ARTIFACTS / "serve-2-link-created.png"))
             person = context.new_page()

@@ -375,6 +375,23 @@ def test_ig_user_and_media_via_facebook(client):
     assert user["username"] == "demo_business" and isinstance(user["ig_id"], int)
     media = client.get(f"{GRAPH_FB}/{DEMO_BUSINESS_IG_ID}/media", params={"access_token": token}).json()
     assert len(media["data"]) == 25 and "next" in media["paging"]
+    album = client.get(
+        f"{GRAPH_FB}/{DEMO_BUSINESS_IG_ID}/media",
+        params={"access_token": token, "fields": "id,media_type,children{id,media_url}", "limit": 2},
+    ).json()["data"][1]
+    assert album["media_type"] == "CAROUSEL_ALBUM" and album["children"]["data"][0]["media_url"]
+    node = client.get(
+        f"{GRAPH_FB}/{album['id']}", params={"access_token": token, "fields": "shortcode,owner"}
+    )
+    assert node.json() == {
+        "shortcode": node.json()["shortcode"],
+        "owner": {"id": DEMO_BUSINESS_IG_ID},
+        "id": album["id"],
+    }
+    item = album["children"]["data"][1]["id"]
+    assert client.get(f"{GRAPH_FB}/{item}", params={"access_token": token}).json() == {"id": item}
+    app_token = f"{DEMO_FB_APP_ID}|{DEMO_FB_APP_SECRET}"
+    assert graph_error(client.get(f"{GRAPH_FB}/{item}", params={"access_token": app_token}))["code"] == 100
 
 
 def test_appsecret_proof_checked_when_sent(client):

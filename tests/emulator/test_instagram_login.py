@@ -608,6 +608,119 @@ def test_media_node_readable(client):
     assert body == {"id": media_id, "media_type": "IMAGE"}
 
 
+ALL_MEDIA_FIELDS = (
+    "id,caption,media_type,media_product_type,media_url,permalink,thumbnail_url,timestamp,username,"
+    "shortcode,ig_id,is_comment_enabled,is_shared_to_feed,like_count,comments_count,alt_text,owner,"
+    "children{id,media_type,media_url,thumbnail_url,timestamp,username,shortcode,ig_id,owner,alt_text}"
+)
+
+
+def test_media_list_with_children_ig_id_and_shortcode(client):
+    """The issue-18 request answers 200: albums expand their items, other media have no children."""
+    token = long_token(client)
+    response = client.get(
+        f"{GRAPH_IG}/me/media",
+        params={
+            "fields": "id,caption,children{media_url},ig_id,shortcode",
+            "access_token": token,
+            "limit": 30,
+        },
+    )
+    assert response.status_code == 200, response.text
+    items = response.json()["data"]
+    albums = [m for m in items if "children" in m]
+    assert len(albums) == 6  # every fifth post of the 30
+    for album in albums:
+        children = album["children"]["data"]
+        assert 2 <= len(children) <= 4
+        assert all(set(c) == {"id", "media_url"} for c in children)
+        assert children[1]["media_url"].endswith(".mp4") and children[0]["media_url"].endswith(".jpg")
+    for item in items:
+        assert set(item) <= {"id", "caption", "children", "ig_id", "shortcode"}
+        assert item["caption"] and item["ig_id"].endswith("_1") and len(item["shortcode"]) == 11
+    assert len({m["shortcode"] for m in items}) == 30
+
+
+def test_media_fields_follow_the_media_type(client):
+    """Every IG Media field is accepted; each answer carries the ones that apply to its type."""
+    token = long_token(client)
+    response = client.get(
+        f"{GRAPH_IG}/me/media", params={"fields": ALL_MEDIA_FIELDS, "access_token": token, "limit": 30}
+    )
+    assert response.status_code == 200, response.text
+    by_type: dict[tuple[str, str], dict] = {}
+    for item in response.json()["data"]:
+        by_type.setdefault((item["media_type"], item["media_product_type"]), item)
+    assert set(by_type) == {("IMAGE", "FEED"), ("VIDEO", "REELS"), ("CAROUSEL_ALBUM", "FEED")}
+    common = {"id", "caption", "media_type", "media_product_type", "media_url", "permalink", "timestamp"}
+    common |= {
+        "username",
+        "shortcode",
+        "ig_id",
+        "is_comment_enabled",
+        "like_count",
+        "comments_count",
+        "owner",
+    }
+    photo, reel, album = (
+        by_type["IMAGE", "FEED"],
+        by_type["VIDEO", "REELS"],
+        by_type["CAROUSEL_ALBUM", "FEED"],
+    )
+    assert set(photo) == common | {"alt_text"}
+    assert set(reel) == common | {"thumbnail_url", "is_shared_to_feed"}
+    assert set(album) == common | {"children"}
+    assert photo["permalink"] == f"https://www.instagram.com/p/{photo['shortcode']}/"
+    assert reel["permalink"] == f"https://www.instagram.com/reel/{reel['shortcode']}/"
+    assert photo["owner"] == {"id": DEMO_BUSINESS_IG_ID} and photo["username"] == "demo_business"
+    assert isinstance(reel["is_shared_to_feed"], bool) and isinstance(photo["like_count"], int)
+    first, second = album["children"]["data"][:2]
+    assert album["media_url"] == first["media_url"] and first["alt_text"] and "thumbnail_url" not in first
+    assert second["media_type"] == "VIDEO" and second["thumbnail_url"] and "alt_text" not in second
+    for child in album["children"]["data"]:
+        assert child["timestamp"] == album["timestamp"] and child["owner"] == album["owner"]
+    timestamps = [item["timestamp"] for item in response.json()["data"]]
+    assert timestamps == sorted(timestamps, reverse=True)  # newest first
+
+
+def test_album_items_are_nodes_without_post_fields(client):
+    """An album item's id is readable; caption, permalink and counts belong to the album, not the item."""
+    token = long_token(client)
+    albums = [
+        m
+        for m in client.get(
+            f"{GRAPH_IG}/me/media", params={"fields": "children", "access_token": token, "limit": 10}
+        ).json()["data"]
+        if "children" in m
+    ]
+    child_id = albums[0]["children"]["data"][0]["id"]
+    assert set(albums[0]["children"]["data"][0]) == {"id"}  # plain `children` lists ids
+    body = client.get(
+        f"{GRAPH_IG}/{child_id}",
+        params={"access_token": token, "fields": "id,media_type,caption,permalink,like_count,children"},
+    ).json()
+    assert body == {"id": child_id, "media_type": "IMAGE"}
+
+
+@pytest.mark.parametrize("fields", ["id,shortcodes", "children{nope}", "caption{id}", "owner{email}"])
+def test_media_unknown_field_is_100(client, fields):
+    """An unknown field, or an expansion of a field that is not an edge, is error 100 on IGMedia."""
+    response = client.get(
+        f"{GRAPH_IG}/me/media", params={"fields": fields, "access_token": long_token(client)}
+    )
+    error = graph_error(response)
+    assert error["code"] == 100 and "Tried accessing nonexisting field" in error["message"]
+
+
+def test_media_owner_expands_to_the_user(client):
+    """``owner{username}`` names the account (the token's own media, so the owner is returned)."""
+    token = long_token(client)
+    item = client.get(
+        f"{GRAPH_IG}/me/media", params={"fields": "owner{username}", "access_token": token, "limit": 1}
+    ).json()["data"][0]
+    assert item["owner"] == {"username": "demo_business", "id": DEMO_BUSINESS_IG_ID}
+
+
 def test_usage_header_on_graph_instagram(client, emulator_world):
     """graph.instagram.com answers carry x-business-use-case-usage keyed by the IG id; switch turns it off."""
     token = long_token(client)

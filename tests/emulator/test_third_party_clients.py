@@ -75,9 +75,17 @@ def test_pyfacebook_instagram_login(bases, emulator_url):
     ig.access_token = fresh["access_token"]
     me = ig.user.get_info(return_json=True)
     assert me["username"] == "demo_business" and me["account_type"] == "BUSINESS"
+    # Its default media request (IG_BASIC_MEDIA_FIELDS), parsed into its own dataclasses.
+    media = ig.user.get_media(count=12, limit=5)
+    assert len(media.data) == 12 and {m.media_type for m in media.data} == {
+        "IMAGE",
+        "VIDEO",
+        "CAROUSEL_ALBUM",
+    }
+    assert all(m.permalink and m.timestamp and m.username == "demo_business" for m in media.data)
 
 
-def test_pyfacebook_facebook_login(bases):
+def test_pyfacebook_facebook_login(bases, emulator_url):
     """pyfacebook FacebookApi (HTTP Basic code exchange), app token, debug_token, Pages, IGBusinessApi."""
     from pyfacebook import FacebookApi, IGBusinessApi
 
@@ -113,6 +121,22 @@ def test_pyfacebook_facebook_login(bases):
         instagram_business_id=ig_id,
     )
     assert igb.user.get_info(return_json=True)["username"] == "demo_business"
+    # IGBusinessApi's default media fields expand album items: children{id,media_type,media_url,…}.
+    media = igb.user.get_media()
+    assert len(media.data) == 10
+    albums = [m for m in media.data if m.media_type == "CAROUSEL_ALBUM"]
+    assert albums and all(m.children is not None and len(m.children.data) >= 2 for m in albums)
+    assert all(c.media_url and c.shortcode and c.timestamp for m in albums for c in m.children.data)
+    assert all(m.children is None for m in media.data if m.media_type != "CAROUSEL_ALBUM")
+    logged = requests.get(
+        f"{emulator_url}/_emulator/requests", params={"endpoint": "fb_ig_media"}, timeout=10
+    )
+    assert (
+        "children{id,media_type,media_url,permalink,shortcode"
+        in logged.json()["requests"][0]["query"]["fields"]
+    )
+    album = igb.media.get_info(media_id=albums[0].id)
+    assert album.id == albums[0].id and album.children.data[0].id == albums[0].children.data[0].id
 
 
 def test_requests_oauthlib_both_products(bases, emulator_url):

@@ -24,7 +24,7 @@ def test_bars_scale_to_the_busiest_day_and_skip_empty_days():
     assert chart.bars[1].height == 25 and chart.bars[1].y == 75
     assert chart.bars[0].x < chart.bars[1].x
     assert chart.summary == "5 tokens expire in the next 20 days"
-    assert chart.bars[1].label == "2026-03-11: 1 token expire"
+    assert chart.bars[1].label == "2026-03-11: 1 token expires"
 
 
 def test_out_of_range_and_duplicate_days():
@@ -34,12 +34,21 @@ def test_out_of_range_and_duplicate_days():
             ExpiryBucket(START - timedelta(days=1), 9),
             ExpiryBucket(START, 1),
             ExpiryBucket(START, 2),
-            ExpiryBucket(START + timedelta(days=60), 9),
+            ExpiryBucket(START + timedelta(days=61), 9),
         ],
         start=START,
         days=60,
     )
     assert [(bar.day, bar.count) for bar in chart.bars] == [(START, 3)]
+
+
+def test_a_fresh_60_day_token_is_on_the_60_day_chart():
+    """A token issued today for 60 days expires on day 60: the last slot, not off the chart."""
+    chart = expiry_chart([ExpiryBucket(START + timedelta(days=60), 1)], start=START, days=60)
+    assert [(bar.day, bar.count) for bar in chart.bars] == [(START + timedelta(days=60), 1)]
+    assert chart.summary == "1 token expires in the next 60 days"
+    assert chart.last_day == START + timedelta(days=60)
+    assert chart.bars[0].x + chart.bars[0].width <= chart.width
 
 
 def test_empty_chart_says_so():

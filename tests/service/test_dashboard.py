@@ -27,13 +27,19 @@ async def test_accounts_page_lists_accounts_and_draws_the_expiry_chart(admin):
 
 
 async def test_account_page_shows_details_history_and_buttons(admin):
-    """The account page shows its facts, its events and the three action forms with CSRF tokens."""
+    """The account page shows its facts, its events and its actions; Disconnect asks first."""
     html = (await admin.get("/dashboard/accounts/acc1")).text
     assert "code 190: session invalidated" in html
     assert "new token valid 60 days" in html and "connected" in html
-    for action in ("refresh", "reauth-link", "disconnect"):
+    for action in ("refresh", "reauth-link"):
         assert f'action="/dashboard/accounts/acc1/{action}"' in html
-    assert html.count('name="csrf_token"') == 4  # three actions and sign-out
+    assert html.count('name="csrf_token"') == 3  # two actions and sign-out
+    # Disconnecting destroys the tokens: the button leads to a page that asks, with a way back.
+    assert 'href="/dashboard/accounts/acc1/disconnect"' in html
+    confirm = (await admin.get("/dashboard/accounts/acc1/disconnect")).text
+    assert "Disconnect @bob.creates?" in confirm
+    assert 'action="/dashboard/accounts/acc1/disconnect"' in confirm
+    assert 'href="/dashboard/accounts/acc1">Cancel' in confirm
 
 
 async def test_unknown_and_malformed_account_ids(admin):

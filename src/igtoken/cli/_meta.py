@@ -2,8 +2,8 @@
 
 Commands that call Meta outside a login (``token`` refreshing, ``doctor``, ``audit-permissions``)
 open one :func:`meta_link`. In sandbox mode (and without ``IGTOKEN_META_BASE_URL``) the sandbox
-emulator runs in this process from its state file, and the world is saved back when the link
-closes, because an in-process app never runs the lifespan that would save it.
+emulator runs in this process over the shared sandbox world: each call is one transaction on the
+world file, so other sandbox processes see its effects at once.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ class MetaLink:
 
 @contextlib.contextmanager
 def meta_link(runtime: Runtime, *, timeout: float = 10.0) -> Iterator[MetaLink]:
-    """Open the way to Meta for one command; closes (and saves the sandbox world) on exit."""
+    """Open the way to Meta for one command; closes on exit."""
     import httpx
 
     if runtime.sandbox and not runtime.settings.meta_base_url:
@@ -45,14 +45,11 @@ def meta_link(runtime: Runtime, *, timeout: float = 10.0) -> Iterator[MetaLink]:
         from igtoken.testing import emulator_sync_client
 
         sandbox = SandboxEmulator()
-        app = sandbox.app()
-        world: World = app.state.world
-        client = emulator_sync_client(app, base_url=SANDBOX_BASE_URL)
+        client = emulator_sync_client(sandbox.app(), base_url=SANDBOX_BASE_URL)
         try:
-            yield MetaLink(runtime.endpoints(sandbox_url=SANDBOX_BASE_URL), client, world)
+            yield MetaLink(runtime.endpoints(sandbox_url=SANDBOX_BASE_URL), client, sandbox.world)
         finally:
             client.close()
-            world.save(sandbox.state_file)
         return
     with httpx.Client(timeout=timeout) as client:
         yield MetaLink(runtime.endpoints(), client)

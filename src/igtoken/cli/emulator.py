@@ -50,36 +50,20 @@ def emulator(
 
     import uvicorn
 
+    from igtoken._exceptions import ConfigurationError
     from igtoken.cli._context import AppContext
-    from igtoken.emulator import (
-        SwitchError,
-        Switches,
-        World,
-        WorldError,
-        create_app,
-        demo_world,
-        describe_world,
-    )
+    from igtoken.emulator import SwitchError, Switches, World, create_app, demo_world, describe_world
+    from igtoken.sandbox import SandboxEmulator
 
     if state_file is None and isinstance(ctx.obj, AppContext) and ctx.obj.sandbox:
         from igtoken._paths import sandbox_emulator_state_path
 
         state_file = sandbox_emulator_state_path()
-        state_file.parent.mkdir(parents=True, exist_ok=True)
 
     try:
         switches = Switches.parse(list(switch_pairs))
     except SwitchError as exc:
         raise click.BadParameter(str(exc), param_hint="--switch") from exc
-    world: World
-    if state_file is not None and state_file.exists():
-        try:
-            world = World.load(state_file, switches=switches if switch_pairs else None)
-        except (WorldError, KeyError, TypeError) as exc:
-            raise click.ClickException(f"cannot load emulator state from {state_file}: {exc}") from exc
-    else:
-        world = demo_world(switches=switches)
-    app = create_app(world, state_file=state_file)
     # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets that say TCP (else ~40 ms stalls).
     sock = socket.socket(
         socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP
@@ -88,12 +72,32 @@ def emulator(
     try:
         sock.bind((host, port))
     except OSError as exc:
-        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+        sock.close()
+        raise ConfigurationError(
+            f"cannot listen on {host}:{port}: {exc.strerror}",
+            fix="stop whatever uses that port, or pick another with --port (0 picks a free one)",
+        ) from exc
+    world: World
+    if state_file is not None:
+        # A state file is one world for every process that opens it (other `igtoken --sandbox`
+        # commands included): each request is a transaction on the file.
+        sandbox = SandboxEmulator(state_file)
+        world = sandbox.world
+        if switch_pairs:
+            with sandbox.transaction() as shared:
+                shared.switches.update(switches.as_dict())
+                shared.touch()
+        app = sandbox.app()
+    else:
+        world = demo_world(switches=switches)
+        app = create_app(world)
     bound_port = sock.getsockname()[1]
     shown_host = f"[{host}]" if ":" in host else host
     click.echo(describe_world(world, f"http://{shown_host}:{bound_port}"))
     if state_file is not None:
-        click.echo(f"\nState file: {state_file} (saved on change and at exit)")
+        click.echo(
+            f"\nState file: {state_file} (shared with every process that uses it; saved on each change)"
+        )
     click.echo("\nPress Ctrl+C to stop.", err=False)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on"))
     server.run(sockets=[sock])

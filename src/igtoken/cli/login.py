@@ -177,34 +177,28 @@ def _session(
     state = new_state()
     if runtime.sandbox and not runtime.settings.meta_base_url:
         from igtoken.emulator import demo
-        from igtoken.runtime import SandboxEmulator
+        from igtoken.sandbox import SandboxEmulator
 
         if paste:
             uri = redirect_uri or demo.DEMO_REDIRECT_URIS[2]
-            with SandboxEmulator().serve() as running:
+            with SandboxEmulator().serve(redirect_uris=[uri]) as running:
                 config = runtime.client_config(
                     record, endpoints=runtime.endpoints(sandbox_url=running.url), redirect_uri=uri
                 )
                 yield config, None, state
             return
-        with LoopbackReceiver("http://127.0.0.1:0/callback", state=state, timeout=timeout) as receiver:
-            uri = receiver.redirect_uri
-            original = record.redirect_uris
-            # The receiver's port is new each time: register it for this login only, both sides.
-            registered = app.vault.update_app(record.id, now=app.now(), redirect_uris=[uri, *original])
-            try:
-                with SandboxEmulator().serve(redirect_uris=[uri]) as running:
-                    try:
-                        config = runtime.client_config(
-                            registered, endpoints=runtime.endpoints(sandbox_url=running.url), redirect_uri=uri
-                        )
-                        yield config, receiver, state
-                    finally:
-                        with contextlib.suppress(Exception):
-                            for app_id in (demo.DEMO_IG_APP_ID, demo.DEMO_FB_APP_ID):
-                                running.world.update_app(app_id, remove_redirect_uris=[uri])
-            finally:
-                app.vault.update_app(record.id, now=app.now(), redirect_uris=list(original))
+        with (
+            LoopbackReceiver("http://127.0.0.1:0/callback", state=state, timeout=timeout) as receiver,
+            # The receiver's port is new each time: the emulator accepts it for this login only (a
+            # lease), and the vault's demo app is left as it is.
+            SandboxEmulator().serve(redirect_uris=[receiver.redirect_uri]) as running,
+        ):
+            config = runtime.client_config(
+                record,
+                endpoints=runtime.endpoints(sandbox_url=running.url),
+                redirect_uri=receiver.redirect_uri,
+            )
+            yield config, receiver, state
         return
     config = runtime.client_config(record, endpoints=runtime.endpoints(), redirect_uri=redirect_uri)
     uri = config.app.redirect_uri

@@ -17,11 +17,32 @@ from igtoken.cli._context import AppContext, pass_ctx
 
 if TYPE_CHECKING:
     import socket
+    from datetime import datetime
 
+    from igtoken._secret import Secret
+    from igtoken.runtime import Runtime
     from igtoken.settings import Settings
 
 #: The emulator's usual port; taken, the sandbox picks a free one.
 SANDBOX_EMULATOR_PORT = 8790
+
+
+#: The name of the API key a sandbox service prints at start-up.
+SANDBOX_API_KEY_NAME = "sandbox (printed at start-up)"
+
+
+def _fresh_sandbox_api_key(runtime: Runtime, *, now: datetime) -> Secret:
+    """A new key for the banner; the ones earlier starts printed are revoked, so restarts leave none behind.
+
+    Keys are stored hashed, so an earlier key cannot be shown again: replacing it is the only way
+    to print a working one.
+    """
+    keys = runtime.vault.api_keys
+    for record in keys.list_all():
+        if record.name == SANDBOX_API_KEY_NAME and record.revoked_at is None:
+            keys.revoke(record.id, now=now)
+    _, api_key = keys.create(SANDBOX_API_KEY_NAME, now=now)
+    return api_key
 
 
 def _has_real_app(settings: Settings) -> bool:
@@ -90,7 +111,8 @@ def serve(ctx: AppContext, sandbox_flag: bool, host: str | None, port: int | Non
 
     from igtoken._exceptions import ConfigurationError
     from igtoken._secret import Secret
-    from igtoken.runtime import Runtime, SandboxEmulator
+    from igtoken.runtime import Runtime
+    from igtoken.sandbox import SandboxEmulator
     from igtoken.service.app import make_server
     from igtoken.service.logging import configure_logging
     from igtoken.service.wiring import build_app, redirect_uri_for
@@ -130,13 +152,13 @@ def serve(ctx: AppContext, sandbox_flag: bool, host: str | None, port: int | Non
         endpoints = runtime.endpoints(sandbox_url=sandbox_url)
         admin_password = settings.admin_password
         if sandbox:
-            runtime.ensure_sandbox_apps(now=now, redirect_uris=[redirect_uri])
+            runtime.ensure_sandbox_apps(now=now)
             if admin_password is None:
                 admin_password = Secret(secrets.token_urlsafe(18))
                 password_line = f"  admin password: {admin_password.reveal()}"
             else:
                 password_line = "  admin password: the one in IGTOKEN_ADMIN_PASSWORD"  # noqa: S105
-            _, api_key = runtime.vault.api_keys.create("sandbox (printed at start-up)", now=now)
+            api_key = _fresh_sandbox_api_key(runtime, now=now)
             lines += [
                 f"igtoken service (sandbox) on {public_url}",
                 "",

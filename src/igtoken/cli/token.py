@@ -65,10 +65,10 @@ def fresh_token(app: AppContext, account: AccountRecord) -> FreshToken:
     stored = vault.current_token(account.id, account.served_kind, record_read=True, now=now, reader="cli")
     token = stored.token
     if token.is_expired(now):
-        raise TokenExpiredError(
-            f"the token of {who} expired on {token.expires_at:%Y-%m-%d %H:%M} UTC",
-            fix=f"run `{relogin}` and approve as {approver}",
-        )
+        message = f"the token of {who} expired on {token.expires_at:%Y-%m-%d %H:%M} UTC"
+        # Recorded, so every other reader (the API, the dashboard, the next `token`) says so too.
+        vault.mark_needs_reauth(account.id, message, now=now)
+        raise TokenExpiredError(message, fix=f"run `{relogin}` and approve as {approver}")
     if not refresh_due(stored, now):
         return FreshToken(token, refreshed=False)
     return _refresh(app, account, relogin)

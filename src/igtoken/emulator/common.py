@@ -6,13 +6,15 @@ import base64
 import hashlib
 import hmac
 import json
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Final
 from urllib.parse import urlencode
 
 from starlette.responses import RedirectResponse, Response
 
 from igtoken.emulator.call import Call
 from igtoken.emulator.errors import GraphError
+from igtoken.emulator.faults import THROTTLE
 from igtoken.emulator.model import IG_KINDS, Token
 
 
@@ -34,73 +36,101 @@ def redirect_with(redirect_uri: str, params: dict[str, str], fragment: str | Non
     return RedirectResponse(location, status_code=302)
 
 
-def usage_percent_headers(call: Call, token: Token, percent: int) -> dict[str, str]:
-    """The usage header Meta sends for this kind of call (S14)."""
-    pct = min(percent, 100)
+@dataclass(frozen=True, slots=True)
+class RateLimit:
+    """The one limit a call counts against, chosen by its token as Meta does (S14, contract §5).
+
+    Instagram tokens and Page tokens fall under Business Use Case limits, per business object (the
+    Instagram account, the Page): when both could apply, BUC wins. Other tokens fall under the
+    Platform limits: a user token under the user's, an app token (or app credentials) under the app's.
+    """
+
+    #: The error code a call past this limit answers.
+    code: int
+    #: The key the call is counted under, per app and hour (``World.count_call``).
+    counter: str
+    #: BUC type (``instagram``, ``pages``), or None for a Platform limit (``x-app-usage``).
+    use_case: str | None = None
+    #: The business object the BUC header is keyed by: the Instagram account id or the Page id.
+    business_id: str | None = None
+
+
+_APP_LIMIT: Final = RateLimit(4, "app")
+
+
+def rate_limit_for(token: Token | None) -> RateLimit:
+    """Which limit a call made with ``token`` (None: app credentials, or no token) counts against."""
+    if token is None or token.kind == "fb_app":
+        return _APP_LIMIT
     if token.kind in IG_KINDS:
-        value = {
-            token.subject: [
-                {
-                    "type": "instagram",
-                    "call_count": pct,
-                    "total_cputime": pct // 2,
-                    "total_time": pct // 2,
-                    "estimated_time_to_regain_access": 0,
-                }
-            ]
-        }
-        return {"x-business-use-case-usage": json.dumps(value, separators=(",", ":"))}
+        return RateLimit(80002, token.subject, "instagram", token.subject)
     if token.kind == "fb_page":
-        value = {
-            token.subject: [
-                {
-                    "type": "pages",
-                    "call_count": pct,
-                    "total_cputime": pct // 2,
-                    "total_time": pct // 2,
-                    "estimated_time_to_regain_access": 0,
-                }
-            ]
-        }
-        return {"x-business-use-case-usage": json.dumps(value, separators=(",", ":"))}
-    return {"x-app-usage": f'{{"call_count":{pct},"total_time":{pct // 2},"total_cputime":{pct // 2}}}'}
+        return RateLimit(80001, token.subject, "pages", token.subject)
+    return RateLimit(17, f"user:{token.owner}")
 
 
-def throttle_error(token: Token, minutes: int) -> GraphError:
-    """The error a throttled call gets: 80002 (Instagram), 80001 (Page token) or 4 (app)."""
-    if token.kind in IG_KINDS:
-        what, code, kind = "Instagram", 80002, "instagram"
-    elif token.kind == "fb_page":
-        what, code, kind = "Page", 80001, "pages"
-    else:
-        return GraphError(
-            4,
-            "(#4) Application request limit reached",
-            status=403,
-            extra={"is_transient": True},
-            headers={"x-app-usage": '{"call_count":100,"total_time":100,"total_cputime":100}'},
-        )
-    usage = {
-        token.subject: [
+def usage_headers(limit: RateLimit, percent: int, regain_minutes: int = 0) -> dict[str, str]:
+    """The usage header Meta sends for this limit (S14): BUC keyed by the business object, or app usage.
+
+    ``x-app-usage`` carries only ``call_count``, ``total_time`` and ``total_cputime`` (some clients
+    refuse any other key, third-party-clients §1.12); only BUC entries have a regain estimate.
+    """
+    pct = min(percent, 100)
+    if limit.use_case is None:
+        return {"x-app-usage": f'{{"call_count":{pct},"total_time":{pct // 2},"total_cputime":{pct // 2}}}'}
+    value = {
+        limit.business_id: [
             {
-                "type": kind,
-                "call_count": 100,
-                "total_cputime": 100,
-                "total_time": 100,
-                "estimated_time_to_regain_access": minutes,
+                "type": limit.use_case,
+                "call_count": pct,
+                "total_cputime": pct // 2,
+                "total_time": pct // 2,
+                "estimated_time_to_regain_access": regain_minutes,
             }
         ]
     }
+    return {"x-business-use-case-usage": json.dumps(value, separators=(",", ":"))}
+
+
+_BUC_MESSAGE: Final = (
+    "(#{code}) There have been too many calls to this {what} account. Wait a bit and try again. "
+    "For more info, please refer to https://developers.facebook.com/docs/graph-api/overview/rate-limiting."
+)
+
+
+def throttle_error(token: Token | None, minutes: int, *, status: int | None = None) -> GraphError:
+    """The error a throttled call gets, for the emulator's own limit and scripted faults alike.
+
+    80002 (Instagram token) or 80001 (Page token) with ``x-business-use-case-usage`` keyed by the
+    account or Page and ``estimated_time_to_regain_access`` = ``minutes``; 17 (user token) or 4 (app
+    token, HTTP 403 as observed) with ``x-app-usage``. Meta documents no wait hint for the Platform
+    limits; the emulator puts it in ``error_data.estimated_time_to_regain_access``.
+    """
+    limit = rate_limit_for(token)
+    headers = usage_headers(limit, 100, minutes)
+    if limit.use_case is not None:
+        what = "Instagram" if limit.use_case == "instagram" else "Page"
+        return GraphError(
+            limit.code, _BUC_MESSAGE.format(code=limit.code, what=what), status=status, headers=headers
+        )
+    message = (
+        "(#4) Application request limit reached" if limit.code == 4 else "(#17) User request limit reached"
+    )
     return GraphError(
-        code,
-        f"(#{code}) There have been too many calls to this {what} account. Wait a bit and try again. "
-        "For more info, please refer to https://developers.facebook.com/docs/graph-api/overview/rate-limiting.",
-        headers={"x-business-use-case-usage": json.dumps(usage, separators=(",", ":"))},
+        limit.code,
+        message,
+        status=status if status is not None else (403 if limit.code == 4 else None),
+        headers=headers,
+        extra={"is_transient": True, "error_data": {"estimated_time_to_regain_access": minutes}},
     )
 
 
 def require_token(call: Call, product: str, params: dict[str, str] | None = None) -> Token:
-    """Check the call's token (190s), count the call against the rate limit, and remember it for the log."""
+    """Check the call's token (190s), then its rate limit, and remember it for the log.
+
+    A scripted ``throttle`` fault for this endpoint answers here, once the token is known, through
+    the same :func:`throttle_error` as the emulator's own per-hour limit.
+    """
     world = call.world
     value = call.token_value(params)
     token = world.app_literal_token(value) if value and "|" in value and product == "facebook" else None
@@ -112,14 +142,17 @@ def require_token(call: Call, product: str, params: dict[str, str] | None = None
         call.account = account.username if account is not None else token.subject
     else:
         call.account = token.owner
+    fault = world.faults.take(call.endpoint, THROTTLE) if world.faults._faults else None
+    if fault is not None:
+        raise throttle_error(token, fault.wait_minutes, status=fault.status)
     app = world.apps.get(token.app_id)
     if app is not None:
-        subject = token.subject if token.kind in IG_KINDS or token.kind == "fb_page" else "app"
-        percent, minutes = world.count_call(app, subject, world.clock.timestamp())
+        limit = rate_limit_for(token)
+        percent, minutes = world.count_call(app, limit.counter, world.clock.timestamp())
         if percent > 100:
             raise throttle_error(token, minutes)
         if world.switches.emit_usage_headers == "true":
-            call.usage_headers = usage_percent_headers(call, token, percent)
+            call.usage_headers = usage_headers(limit, percent)
     return token
 
 

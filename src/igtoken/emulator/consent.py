@@ -9,13 +9,19 @@ from starlette.responses import HTMLResponse
 _STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;background:#fafafa;margin:0;color:#262626}
 main{max-width:420px;margin:48px auto;background:#fff;border:1px solid #dbdbdb;border-radius:8px;padding:28px}
-h1{font-size:20px;margin:0 0 4px} .host{color:#8e8e8e;font-size:13px;margin-bottom:20px}
+@media (max-width:480px){main{margin:0;border-width:0 0 1px;border-radius:0;padding:20px}}
+h1{font-size:20px;margin:0 0 4px} .host{color:#595959;font-size:13px;margin:0 0 20px}
 ul{padding-left:20px} li{margin:4px 0;font-family:ui-monospace,monospace;font-size:13px}
-label{display:block;margin:16px 0 6px;font-weight:600} select{width:100%;padding:8px;font-size:15px}
+label{display:block;margin:16px 0 6px;font-weight:600}
+select{width:100%;padding:8px;font-size:15px;color:#262626;background:#fff;border:1px solid #767676;
+border-radius:6px}
 .buttons{display:flex;gap:12px;margin-top:24px} button{flex:1;padding:10px;font-size:15px;border-radius:6px;
-border:1px solid #dbdbdb;cursor:pointer} #allow{background:#0095f6;color:#fff;border-color:#0095f6}
-.error{background:#fdecea;border:1px solid #f5c2c0;padding:10px;border-radius:6px;margin:12px 0}
-.note{color:#8e8e8e;font-size:12px;margin-top:20px}
+border:1px solid #767676;background:#fff;color:#262626;cursor:pointer}
+#allow{background:#0064d1;color:#fff;border-color:#0064d1;font-weight:600}
+:focus-visible{outline:3px solid #1a3f94;outline-offset:2px}
+.error{background:#fdecea;border:1px solid #b3261e;color:#8c1d18;padding:10px;border-radius:6px;margin:12px 0}
+.note{color:#595959;font-size:13px;margin-top:20px}
+@media (forced-colors:active){#allow{border:2px solid ButtonText}}
 """
 
 
@@ -59,16 +65,17 @@ def consent_page(
         for value, label in accounts
     )
     perms = "".join(f"<li>{escape(scope)}</li>" for scope in scopes)
-    problem = f"<p class='error' id='error'>{escape(error)}</p>" if error else ""
+    problem = f"<p class='error' id='error' role='alert'>{escape(error)}</p>" if error else ""
+    invalid = " aria-invalid='true' aria-describedby='error'" if error else ""
     body = f"""
 <h1 id='title'>{escape(app_name)} wants to access your {brand} account</h1>
-<div class='host'>{escape(host)} · Meta emulator (igtoken)</div>
+<p class='host'>{escape(host)} · Meta emulator (igtoken)</p>
 {problem}
 <form method='post' action='' id='consent'>
   <label for='account'>Continue as</label>
-  <select name='emulator_account' id='account'>{options}</select>
-  <p>{escape(app_name)} is requesting these permissions:</p>
-  <ul id='permissions'>{perms}</ul>
+  <select name='emulator_account' id='account'{invalid}>{options}</select>
+  <p id='permissions-title'>{escape(app_name)} is requesting these permissions:</p>
+  <ul id='permissions' aria-labelledby='permissions-title'>{perms}</ul>
   <div class='buttons'>
     <button type='submit' name='emulator_decision' value='deny' id='cancel'>Cancel</button>
     <button type='submit' name='emulator_decision' value='approve' id='allow'>Allow</button>

@@ -66,6 +66,7 @@ async def get_switches(request: Request, world: World, rest: list[str], body: di
 async def patch_switches(request: Request, world: World, rest: list[str], body: dict[str, Any]) -> Any:
     with world.lock:
         world.switches.update(body)
+        world.touch()
     return {"switches": world.switches.as_dict()}
 
 
@@ -82,6 +83,7 @@ async def clock_advance(request: Request, world: World, rest: list[str], body: d
     if not isinstance(seconds, int | float) or not seconds:
         raise ControlError("give 'seconds', 'hours' or 'days' (numbers) to advance the clock by")
     world.clock.advance(seconds)
+    world.touch()
     return await get_clock(request, world, rest, body)
 
 
@@ -91,6 +93,7 @@ async def clock_set(request: Request, world: World, rest: list[str], body: dict[
     except ValueError as exc:
         raise ControlError(f"'now' must be an ISO-8601 time with a zone: {exc}") from exc
     world.clock.set(when)
+    world.touch()
     return await get_clock(request, world, rest, body)
 
 

@@ -20,7 +20,7 @@ from igtoken.emulator.call import Call, json_response
 from igtoken.emulator.common import throttle_error
 from igtoken.emulator.consent import message_page
 from igtoken.emulator.errors import GraphError, InstagramError, PageError
-from igtoken.emulator.model import Token
+from igtoken.emulator.faults import BEFORE_TOKEN, FAULT_KINDS
 from igtoken.emulator.world import World
 
 Handler = Callable[[Call], Awaitable[Response]]
@@ -62,6 +62,20 @@ _EDGES: Final[dict[tuple[str, int, str | None], Handler]] = {
     ("graph.facebook.com", 2, "accounts"): facebook.accounts,
     ("graph.facebook.com", 2, "media"): facebook.ig_media,
 }
+#: Handlers that check an access token (``common.require_token``), where a throttle fault answers.
+_TOKEN_HANDLERS: Final[frozenset[Handler]] = frozenset(
+    {
+        instagram.exchange_token,
+        instagram.refresh_token,
+        instagram.me,
+        instagram.media,
+        facebook.node,
+        facebook.permissions,
+        facebook.accounts,
+        facebook.ig_media,
+        facebook.debug_token,
+    }
+)
 _OTHER: Final[dict[str, Handler]] = {
     "www.instagram.com": instagram.www_other,
     "api.instagram.com": instagram.www_other,
@@ -168,7 +182,7 @@ class Dispatcher:
         try:
             if self.world.faults._faults:
                 call.endpoint = _endpoint_name(call, handler)
-                fault_response = await self._fault(call)
+                fault_response = await self._fault(call, handler)
             if fault_response is not None:
                 return fault_response
             return await handler(call)
@@ -182,8 +196,11 @@ class Dispatcher:
         except PageError as exc:
             return message_page(exc.title, exc.message, exc.status)
 
-    async def _fault(self, call: Call) -> Response | None:
-        fault = self.world.faults.take(call.endpoint)
+    async def _fault(self, call: Call, handler: Handler) -> Response | None:
+        # A throttle's answer depends on the token (which limit, which business object), so on an
+        # endpoint that takes one it is left to require_token; elsewhere it is the app's limit.
+        token_call = handler in _TOKEN_HANDLERS
+        fault = self.world.faults.take(call.endpoint, BEFORE_TOKEN if token_call else FAULT_KINDS)
         if fault is None:
             return None
         if fault.kind == "slow":
@@ -200,24 +217,7 @@ class Dispatcher:
                 body, status_code=fault.status or 200, media_type="application/json; charset=UTF-8"
             )
         if fault.kind == "throttle":
-            kind = "ig_long" if call.host.endswith("instagram.com") else "fb_user_long"
-            subject = call.account or "0"
-            probe = Token(
-                value="",
-                token_id="",
-                kind=kind,
-                app_id="",
-                subject=subject,
-                owner=subject,
-                scopes=(),
-                issued_at=0.0,
-                expires_at=None,
-                refreshed_at=0.0,
-            )
-            exc = throttle_error(probe, fault.wait_minutes)
-            if fault.status is not None:
-                exc.status = fault.status
-            raise exc
+            raise throttle_error(None, fault.wait_minutes, status=fault.status)
         raise GraphError(
             2,
             "An unexpected error has occurred. Please retry your request later.",

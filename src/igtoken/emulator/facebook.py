@@ -20,7 +20,7 @@ from igtoken.emulator.common import (
 )
 from igtoken.emulator.consent import consent_page, message_page
 from igtoken.emulator.errors import CANNOT_PARSE, GraphError, PageError, unsupported_get
-from igtoken.emulator.instagram import media_page
+from igtoken.emulator.instagram import media_node, media_page
 from igtoken.emulator.model import (
     FB_CODE_TTL,
     FB_LONG_EXPIRES_IN,
@@ -375,7 +375,25 @@ async def node(call: Call) -> Response:
     if account is not None and _manages_ig(call, token, node_id):
         call.endpoint = "fb_ig_user"
         return json_response(_ig_user_json(account, call.fields(("id",))), headers=call.usage_headers)
+    if node_id[:2] in ("17", "18") and token.kind != "fb_app":
+        for managed in _managed_accounts(call, token):
+            answer = media_node(call, managed, node_id)
+            if answer is not None:
+                call.endpoint = "fb_media_node"
+                return answer
     raise unsupported_get(node_id)
+
+
+def _managed_accounts(call: Call, token: Token) -> list[Account]:
+    """The Instagram business accounts linked to the Pages this token reaches."""
+    world = call.world
+    if token.kind == "fb_page":
+        page_ids = [token.subject]
+    else:
+        user = world.fb_users.get(token.owner)
+        page_ids = user.page_ids if user is not None else []
+    linked = (world.pages[p].instagram_account_id for p in page_ids if p in world.pages)
+    return [world.accounts[i] for i in linked if i is not None and i in world.accounts]
 
 
 def _manages_ig(call: Call, token: Token, ig_id: str) -> bool:

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import itertools
 import threading
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Final
 
 FAULT_KINDS: Final = ("error", "slow", "timeout", "throttle", "malformed")
+#: Throttle faults answer once the token is known (``common.require_token``); the rest before the handler.
+THROTTLE: Final = ("throttle",)
+BEFORE_TOKEN: Final = ("error", "slow", "timeout", "malformed")
 
 
 class FaultError(ValueError):
@@ -21,8 +25,10 @@ class Fault:
     - ``error``: answer ``status`` (default 500) with a transient Graph error (code 2).
     - ``slow``: wait ``delay_seconds`` (default 2), then answer normally.
     - ``timeout``: wait ``delay_seconds`` (default 60) and answer 504; clients should give up first.
-    - ``throttle``: answer a rate-limit error (code 80002 on graph.instagram.com, 4 on
-      graph.facebook.com) with ``estimated_time_to_regain_access`` = ``wait_minutes``.
+    - ``throttle``: answer the rate-limit error of the limit the call counts against, exactly as the
+      emulator's own limit does once the token is known (see ``common.throttle_error``): 80002 for an
+      Instagram token, 80001 for a Page token, 17 for a user token, 4 for an app token or a call
+      that carries none; ``estimated_time_to_regain_access`` = ``wait_minutes``.
     - ``malformed``: answer 200 with ``body`` (default: truncated JSON) as ``application/json``.
 
     ``times`` is how many requests it hits (None: until removed). ``endpoint`` is an endpoint
@@ -87,13 +93,13 @@ class FaultBook:
             self._faults.append(fault)
         return fault
 
-    def take(self, endpoint: str) -> Fault | None:
-        """The first fault that applies to ``endpoint``, counting the hit."""
+    def take(self, endpoint: str, kinds: Collection[str] = FAULT_KINDS) -> Fault | None:
+        """The first fault of one of ``kinds`` that applies to ``endpoint``, counting the hit."""
         if not self._faults:
             return None
         with self._lock:
             for fault in self._faults:
-                if fault.endpoint in (endpoint, "*"):
+                if fault.endpoint in (endpoint, "*") and fault.kind in kinds:
                     fault.hits += 1
                     if fault.times is not None and fault.hits >= fault.times:
                         self._faults.remove(fault)

@@ -8,7 +8,7 @@ from typing import Any
 
 from starlette.responses import RedirectResponse, Response
 
-from igtoken.emulator.call import Call, json_response
+from igtoken.emulator.call import Call, json_response, split_field
 from igtoken.emulator.common import (
     not_found_page,
     page_window,
@@ -25,9 +25,12 @@ from igtoken.emulator.model import (
     IG_LOGIN_SCOPES,
     IG_OLD_SCOPES,
     IG_OLD_SCOPES_CUTOFF,
+    MEDIA_FIELDS,
     Account,
     App,
     Token,
+    find_media,
+    media_object,
 )
 
 VERIFICATION_MESSAGE = (
@@ -48,24 +51,6 @@ USER_FIELDS = frozenset(
         "biography",
     }
 )
-MEDIA_FIELDS = frozenset(
-    {
-        "id",
-        "caption",
-        "media_type",
-        "media_product_type",
-        "media_url",
-        "permalink",
-        "thumbnail_url",
-        "timestamp",
-        "username",
-        "like_count",
-        "comments_count",
-        "is_comment_enabled",
-        "owner",
-    }
-)
-
 
 # ---------------------------------------------------------------------------------------------- E1
 
@@ -322,41 +307,53 @@ def _user_json(call: Call, token: Token, account: Account, names: list[str]) -> 
     return out
 
 
-def media_items(account: Account, start: int, stop: int) -> list[dict[str, Any]]:
-    """The account's media (newest first), made up on demand so seeding stays cheap."""
-    base = int(account.ig_id) % 10**8
-    items = []
-    for i in range(start, stop):
-        media_id = f"179{base:08d}{account.media_count - i:06d}"
-        items.append(
-            {
-                "id": media_id,
-                "caption": f"Post {account.media_count - i} by {account.username} ✨",
-                "media_type": "IMAGE",
-                "media_product_type": "FEED",
-                "media_url": f"https://scontent.cdninstagram.invalid/{media_id}.jpg",
-                "permalink": f"https://www.instagram.com/p/EMU{media_id[-8:]}/",
-                "thumbnail_url": f"https://scontent.cdninstagram.invalid/{media_id}_t.jpg",
-                "timestamp": f"2026-01-{1 + (i % 28):02d}T12:00:00+0000",
-                "username": account.username,
-                "like_count": (i * 7) % 100,
-                "comments_count": i % 5,
-                "is_comment_enabled": True,
-                "owner": {"id": account.ig_id},
-            }
-        )
-    return items
+def render_media(values: dict[str, Any], names: list[str]) -> dict[str, Any]:
+    """The asked-for fields of one media object.
+
+    ``children{…}`` expands album items by the same rules; ``owner{id,username}`` expands the owner.
+    """
+    out: dict[str, Any] = {}
+    for field in names:
+        name, subfields = split_field(field)
+        if name not in MEDIA_FIELDS or (subfields is not None and name not in ("children", "owner")):
+            raise GraphError(
+                100, f"(#100) Tried accessing nonexisting field ({field}) on node type (IGMedia)"
+            )
+        if name not in values:
+            continue
+        if name == "children":
+            out[name] = {"data": [render_media(child, subfields or ["id"]) for child in values[name]]}
+        elif name == "owner" and subfields:
+            owner = {"id": values["owner"]["id"], "username": values["username"]}
+            for sub in subfields:
+                if sub not in owner:
+                    raise GraphError(
+                        100, f"(#100) Tried accessing nonexisting field ({sub}) on node type (User)"
+                    )
+            out[name] = {k: owner[k] for k in subfields} | {"id": owner["id"]}
+        else:
+            out[name] = values[name]
+    out.setdefault("id", values["id"])
+    return out
+
+
+def media_node(call: Call, account: Account, node: str) -> Response | None:
+    """``/{media-id}`` for a post or album item of ``account``; None if the id is not one of them."""
+    values = find_media(account, node)
+    if values is None:
+        return None
+    return json_response(render_media(values, call.fields(("id",))), headers=call.usage_headers)
 
 
 def media_page(call: Call, account: Account) -> Response:
-    """A page of an account's media with cursors and ``next`` (shared with graph.facebook.com)."""
+    """A page of an account's media, newest first, with cursors and ``next`` (graph.facebook.com too)."""
     names = call.fields(("id",))
-    for name in names:
-        if name not in MEDIA_FIELDS:
-            raise GraphError(100, f"(#100) Tried accessing nonexisting field ({name}) on node type (IGMedia)")
-    start, stop = page_window(call, account.media_count)
-    rows = [{k: item[k] for k in names} | {"id": item["id"]} for item in media_items(account, start, stop)]
-    return json_response(paged(call, rows, start, stop, account.media_count), headers=call.usage_headers)
+    total = account.media_count
+    start, stop = page_window(call, total)
+    rows = [render_media(media_object(account, total - i), names) for i in range(start, stop)]
+    if not rows:
+        render_media({"id": ""}, names)  # an unknown field is refused even on an empty page
+    return json_response(paged(call, rows, start, stop, total), headers=call.usage_headers)
 
 
 def _own_account(call: Call, token: Token, node: str) -> Account:
@@ -375,20 +372,11 @@ async def me(call: Call) -> Response:
     call.endpoint = "ig_me" if node == "me" else "ig_user"
     token = require_token(call, "instagram")
     account = call.world.accounts.get(token.subject)
-    if (
-        account is not None
-        and node.startswith("179")
-        and len(node) == 17
-        and node[3:11] == (f"{int(account.ig_id) % 10**8:08d}")
-    ):
-        index = account.media_count - int(node[11:])
-        if 0 <= index < account.media_count:
+    if account is not None and node[:2] in ("17", "18"):
+        answer = media_node(call, account, node)
+        if answer is not None:
             call.endpoint = "ig_media_node"
-            item = media_items(account, index, index + 1)[0]
-            names = call.fields(("id",))
-            return json_response(
-                {k: item[k] for k in names if k in item} | {"id": item["id"]}, headers=call.usage_headers
-            )
+            return answer
     account = _own_account(call, token, node)
     return json_response(_user_json(call, token, account, call.fields(("id",))), headers=call.usage_headers)
 

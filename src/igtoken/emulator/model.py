@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final
 
 IG_ACCOUNT_TYPES: Final = ("BUSINESS", "MEDIA_CREATOR", "PERSONAL")
 TOKEN_KINDS: Final = ("ig_short", "ig_long", "fb_user_short", "fb_user_long", "fb_page", "fb_app")
@@ -270,3 +271,140 @@ class Grant:
     removed_at: float | None = None
     #: Tokens with ``seq`` up to this died when the app was removed (190/458).
     tokens_before: int = 0
+
+
+# ------------------------------------------------------------------------------------- IG Media
+
+#: The fields of Meta's IG Media object the emulator answers: its reference, less what the world
+#: cannot model (boosts, copyright checks, insight counts). A field that does not apply to a media
+#: object is left out of the answer, as Meta leaves it out: ``thumbnail_url`` outside videos,
+#: ``alt_text`` outside photos, ``is_shared_to_feed`` outside Reels, ``children`` outside albums,
+#: and caption, permalink, counts and product type on album items.
+MEDIA_FIELDS: Final = frozenset(
+    {
+        "id",
+        "alt_text",
+        "caption",
+        "children",
+        "comments_count",
+        "ig_id",
+        "is_comment_enabled",
+        "is_shared_to_feed",
+        "like_count",
+        "media_product_type",
+        "media_type",
+        "media_url",
+        "owner",
+        "permalink",
+        "shortcode",
+        "thumbnail_url",
+        "timestamp",
+        "username",
+    }
+)
+_SHORTCODE_ALPHABET: Final = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+#: The newest post of every account is from 2026-02-28 12:00 UTC; each older one 7 hours before.
+_NEWEST_POST_AT: Final = 1772280000
+_POST_INTERVAL: Final = 7 * HOUR
+_CDN: Final = "https://scontent.cdninstagram.invalid"
+
+
+def media_kind(number: int) -> tuple[str, str]:
+    """``(media_type, media_product_type)`` of an account's post ``number`` (1 is the oldest).
+
+    Every fifth post is an album (``CAROUSEL_ALBUM``) of 2–4 items, the second of them a video;
+    some others are Reels; the rest photos. The newest post of the demo business account is a photo.
+    """
+    if number % 5 == 4:
+        return "CAROUSEL_ALBUM", "FEED"
+    if number % 7 == 5:
+        return "VIDEO", "REELS"
+    return "IMAGE", "FEED"
+
+
+def album_size(number: int) -> int:
+    """How many items the album ``number`` holds."""
+    return 2 + number % 3
+
+
+def media_id(account: Account, number: int, item: int | None = None) -> str:
+    """The id of post ``number`` (``179…``), or of item ``item`` (0-based) of that album (``18…``)."""
+    base = int(account.ig_id) % 10**8
+    if item is None:
+        return f"179{base:08d}{number:06d}"
+    return f"18{base:08d}{number:06d}{item}"
+
+
+def _shortcode(pk: int) -> str:
+    out = ""
+    while pk:
+        pk, digit = divmod(pk, 64)
+        out = _SHORTCODE_ALPHABET[digit] + out
+    return out
+
+
+def media_object(account: Account, number: int, item: int | None = None) -> dict[str, Any]:
+    """Every field of post ``number`` (or of its album item ``item``) that applies to it.
+
+    Made up on demand from the account, so seeding thousands of accounts stays cheap; the same
+    post always has the same values. ``ig_id`` is the legacy ``<media pk>_<user pk>`` and
+    ``shortcode`` the pk in Instagram's base-64 alphabet, as in the permalink.
+    """
+    mid = media_id(account, number, item)
+    pk = 3_100_000_000_000_000_000 + int(mid)
+    shortcode = _shortcode(pk)
+    posted = _NEWEST_POST_AT - (account.media_count - number) * _POST_INTERVAL
+    if item is None:
+        media_type, product = media_kind(number)
+    else:
+        media_type, product = ("VIDEO" if item == 1 else "IMAGE"), ""
+    values: dict[str, Any] = {
+        "id": mid,
+        "ig_id": f"{pk}_{int(account.ig_id) % 10**10}",
+        "shortcode": shortcode,
+        "media_type": media_type,
+        "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S+0000", time.gmtime(posted)),
+        "username": account.username,
+        "owner": {"id": account.ig_id},
+    }
+    label = f"{number}" if item is None else f"{number}.{item + 1}"
+    if media_type == "VIDEO":
+        values["media_url"] = f"{_CDN}/{mid}.mp4"
+        values["thumbnail_url"] = f"{_CDN}/{mid}_t.jpg"
+    elif media_type == "IMAGE":
+        values["media_url"] = f"{_CDN}/{mid}.jpg"
+        values["alt_text"] = f"Photo {label} by {account.username}"
+    if item is not None:
+        return values
+    values["media_product_type"] = product
+    values["caption"] = f"Post {number} by {account.username} ✨"
+    values["permalink"] = f"https://www.instagram.com/{'reel' if product == 'REELS' else 'p'}/{shortcode}/"
+    values["like_count"] = (number * 7) % 100
+    values["comments_count"] = number % 5
+    values["is_comment_enabled"] = number % 11 != 0
+    if product == "REELS":
+        values["is_shared_to_feed"] = number % 2 == 0
+    if media_type == "CAROUSEL_ALBUM":
+        children = [media_object(account, number, i) for i in range(album_size(number))]
+        values["media_url"] = children[0]["media_url"]  # an album shows its first item
+        values["children"] = children
+    return values
+
+
+def find_media(account: Account, node: str) -> dict[str, Any] | None:
+    """The media object (post or album item) of ``account`` whose id is ``node``, if there is one."""
+    if len(node) != 17 or not node.isdigit():
+        return None
+    base = f"{int(account.ig_id) % 10**8:08d}"
+    if node.startswith("179") and node[3:11] == base:
+        number = int(node[11:])
+        return media_object(account, number) if 1 <= number <= account.media_count else None
+    if node.startswith("18") and node[2:10] == base:
+        number, item = int(node[10:16]), int(node[16])
+        if (
+            1 <= number <= account.media_count
+            and media_kind(number)[0] == "CAROUSEL_ALBUM"
+            and item < album_size(number)
+        ):
+            return media_object(account, number, item)
+    return None

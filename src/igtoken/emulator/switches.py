@@ -7,6 +7,7 @@ Source keys (S1, G12, â€¦) refer to ``shared/reference/instagram-platform.md`` Â
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Final
 
@@ -145,7 +146,7 @@ class Switches:
             raise SwitchError(f"switch {name!r} takes one of {', '.join(spec.values)}, not {text!r}")
         setattr(self, name, text)
 
-    def update(self, values: dict[str, object]) -> None:
+    def update(self, values: Mapping[str, object]) -> None:
         """Set several switches; nothing changes unless every pair is valid."""
         trial = Switches(**self.as_dict())
         for name, value in values.items():

@@ -79,6 +79,15 @@ def expired_message(expired_at: float, now: float) -> str:
     )
 
 
+def _clock_from_state(saved: Any) -> EmulatorClock:
+    """The clock a state file describes; version 1 kept an absolute time, which now means real time."""
+    if isinstance(saved, dict):
+        if saved.get("frozen"):
+            return EmulatorClock(datetime.fromtimestamp(float(saved["at"]), tz=UTC), frozen=True)
+        return EmulatorClock.with_offset(float(saved.get("offset", 0.0)))
+    return EmulatorClock()
+
+
 class World:
     """Apps, accounts, Facebook users, Pages, codes and tokens, plus clock, switches, faults and log.
 
@@ -737,8 +746,11 @@ class World:
         """Everything needed to rebuild the world (for ``--state FILE``)."""
         with self.lock:
             return {
-                "version": 1,
-                "clock": self.clock.timestamp(),
+                "version": 2,
+                # A running clock is kept as its offset from the wall clock, so time goes on between runs.
+                "clock": {"frozen": True, "at": self.clock.timestamp()}
+                if self.clock.frozen
+                else {"frozen": False, "offset": self.clock.offset},
                 "switches": self.switches.as_dict(),
                 "apps": [app.as_json() for app in self.apps.values()],
                 "accounts": [a.as_json() for a in self.accounts.values()],
@@ -756,6 +768,19 @@ class World:
                     for k, g in self.grants.items()
                 ],
                 "page_tokens": [[*k, v] for k, v in self.page_tokens.items()],
+                "codes": [
+                    {
+                        "value": c.value,
+                        "product": c.product,
+                        "app_id": c.app_id,
+                        "redirect_uri": c.redirect_uri,
+                        "subject": c.subject,
+                        "scopes": list(c.scopes),
+                        "created_at": c.created_at,
+                        "used": c.used,
+                    }
+                    for c in self.codes.values()
+                ],
             }
 
     @classmethod
@@ -763,10 +788,11 @@ class World:
         cls, state: dict[str, Any], *, clock: EmulatorClock | None = None, switches: Switches | None = None
     ) -> World:
         """Rebuild a world saved by :meth:`to_state`; explicit ``switches`` win over saved ones."""
-        if state.get("version") != 1:
-            raise WorldError(f"unsupported emulator state version {state.get('version')!r}")
+        version = state.get("version")
+        if version not in (1, 2):
+            raise WorldError(f"unsupported emulator state version {version!r}")
         if clock is None:
-            clock = EmulatorClock(datetime.fromtimestamp(state["clock"], tz=UTC))
+            clock = _clock_from_state(state["clock"])
         if switches is None:
             switches = Switches()
             switches.update(state.get("switches", {}))
@@ -820,7 +846,46 @@ class World:
             )
         for *key, value in state["page_tokens"]:
             world.page_tokens[(key[0], key[1], key[2], key[3])] = value
+        for c in state.get("codes", []):
+            world.codes[c["value"]] = Code(**{**c, "scopes": tuple(c["scopes"])})
         return world
+
+    #: What :meth:`adopt` takes over: the state a file holds; the lock, faults, log and sender stay.
+    _STATE_ATTRIBUTES = (
+        "apps",
+        "apps_by_ig_id",
+        "accounts",
+        "accounts_by_username",
+        "fb_users",
+        "fb_users_by_username",
+        "pages",
+        "tokens",
+        "codes",
+        "grants",
+        "scoped_ids",
+        "scoped_index",
+        "page_tokens",
+        "_token_seq",
+        "_last_seq",
+    )
+
+    def adopt(self, other: World) -> None:
+        """Take over ``other``'s state in place (clock and switches included), keeping this object.
+
+        Apps and tests hold on to one ``World`` (``app.state.world``); a process that shares its
+        world through a file reloads the file into the same object with this.
+        """
+        with self.lock:
+            for name in self._STATE_ATTRIBUTES:
+                setattr(self, name, getattr(other, name))
+            self.clock.adopt(other.clock)
+            self.switches.update(other.switches.as_dict())
+            self.changes += 1
+
+    def touch(self) -> None:
+        """Count a change made outside the world's own methods (clock, switches), so it gets saved."""
+        with self.lock:
+            self.changes += 1
 
     def save(self, path: str | Path) -> None:
         """Write the state to ``path`` atomically (a temporary file, then a rename)."""

@@ -25,7 +25,7 @@ from igtoken.service.logging import RequestLogMiddleware, configure_logging
 from igtoken.service.metrics import HTTPMetricsMiddleware, ServiceMetrics
 from igtoken.service.pages import STATIC_DIR, Pages
 from igtoken.service.ratelimit import TokenBucketLimiter
-from igtoken.service.routes import dashboard, health, meta_webhooks, signin
+from igtoken.service.routes import assets, dashboard, health, meta_webhooks, signin
 from igtoken.service.security import InMemorySessionRevocations, SessionCodec, SessionMiddleware
 from igtoken.service.state import ServiceState
 
@@ -139,7 +139,7 @@ def create_app(config: ServiceConfig, *, deps: ServiceDeps | None = None) -> Fas
         title="igtoken",
         version=__version__,
         lifespan=_lifespan(state),
-        docs_url="/api/docs" if (config.sandbox or config.dev) else None,
+        docs_url=None,  # served by routes.assets with igtoken's own copy of Swagger UI (works offline)
         redoc_url=None,
         openapi_url="/api/openapi.json",
     )
@@ -149,6 +149,9 @@ def create_app(config: ServiceConfig, *, deps: ServiceDeps | None = None) -> Fas
     app.include_router(health.router)
     app.include_router(meta_webhooks.router)
     app.include_router(signin.router)
+    app.include_router(assets.router)
+    if config.sandbox or config.dev:
+        app.include_router(assets.docs)
     if deps.dashboard_data is not None:
         app.include_router(dashboard.pages)
         if deps.dashboard_actions is not None:

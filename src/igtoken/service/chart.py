@@ -47,15 +47,20 @@ def expiry_chart(
     width: int = 600,
     height: int = 120,
 ) -> ExpiryChart:
-    """Lay out one bar per day from ``start`` for ``days`` days; days without expiries get no bar."""
+    """Lay out one bar per day from ``start`` to ``start + days``; days without expiries get no bar.
+
+    The last day is included: a token issued now for 60 days expires on day 60, and the
+    chart that says "in the next 60 days" must show it (so there are ``days + 1`` slots).
+    """
+    slots = days + 1
     counts: dict[date, int] = {}
     for bucket in buckets:
-        if bucket.count > 0 and start <= bucket.day < start + timedelta(days=days):
+        if bucket.count > 0 and start <= bucket.day <= start + timedelta(days=days):
             counts[bucket.day] = counts.get(bucket.day, 0) + bucket.count
     max_count = max(counts.values(), default=0)
-    slot = width / days
+    slot = width / slots
     bars = []
-    for offset in range(days):
+    for offset in range(slots):
         day = start + timedelta(days=offset)
         count = counts.get(day, 0)
         if not count:
@@ -69,12 +74,12 @@ def expiry_chart(
                 y=round(height - bar_height, 2),
                 width=round(slot * 0.8, 2),
                 height=round(bar_height, 2),
-                label=f"{day.isoformat()}: {count} token{'s' if count != 1 else ''} expire",
+                label=f"{day.isoformat()}: {count} token{'s expire' if count != 1 else ' expires'}",
             )
         )
     total = sum(counts.values())
     summary = (
-        f"{total} token{'s' if total != 1 else ''} expire in the next {days} days"
+        f"{total} token{'s expire' if total != 1 else ' expires'} in the next {days} days"
         if total
         else f"No token expires in the next {days} days"
     )
@@ -85,5 +90,5 @@ def expiry_chart(
         max_count=max_count,
         summary=summary,
         first_day=start,
-        last_day=start + timedelta(days=days - 1),
+        last_day=start + timedelta(days=days),
     )

@@ -64,6 +64,13 @@ def personal_account_page(request: Request, view: ConnectOutcome) -> Response:
     )
 
 
+def wrong_account_page(request: Request, view: ConnectOutcome) -> Response:
+    """A re-authorization link finished by another account (400): nothing stored, how to retry."""
+    return service_state(request).pages.render(
+        request, "connect/wrong_account.html", {"view": view}, status_code=400
+    )
+
+
 def stale_link_page(request: Request, view: ConnectOutcome) -> Response:
     """The link is expired, revoked or already used (410 Gone): ask whoever sent it for a new one."""
     return service_state(request).pages.render(

@@ -31,14 +31,16 @@ def _relative(value: datetime | None, now: datetime) -> str:
     seconds = (value - now).total_seconds()
     future = seconds >= 0
     seconds = abs(seconds)
+    # Rounded to the nearest unit, not truncated: a 168-hour link, a few milliseconds after it
+    # was made, expires "in 7 days", and a fresh 60-day token "in 60 days".
     if seconds < 60:
         return "now"
-    if seconds < 3600:
-        amount = f"{int(seconds // 60)} min"
-    elif seconds < 2 * 86400:
-        amount = f"{int(seconds // 3600)} h"
+    if seconds < 3600 - 30:
+        amount = f"{round(seconds / 60)} min"
+    elif seconds < 2 * 86400 - 1800:
+        amount = f"{round(seconds / 3600)} h"
     else:
-        amount = f"{int(seconds // 86400)} days"
+        amount = f"{round(seconds / 86400)} days"
     return f"in {amount}" if future else f"{amount} ago"
 
 

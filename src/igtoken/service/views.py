@@ -146,6 +146,8 @@ class ConnectOutcome:
     reason: str | None = None
     retry_url: str | None = None
     contact: str = ""
+    #: What the person can do about it, as a sentence.
+    fix: str = ""
     #: Facebook Login: the accounts connected, as ``@username (Page name)``.
     connected: tuple[str, ...] = ()
     #: Facebook Login: the Pages found without a linked Instagram account.

@@ -229,23 +229,6 @@ class ServiceWiring:
         return await self.vault.current_token(account_id, TokenKind.FB_PAGE)
 
 
-def register_sandbox_redirect_uri(vault: Vault, redirect_uri: str, *, now: datetime) -> list[str]:
-    """Persist ``redirect_uri`` in the vault records of the sandbox's demo apps; the names updated.
-
-    The emulator's demo apps accept it already (the sandbox registers it there); the vault
-    record must list it too, or the service's connect links would be refused after a restart
-    on another port, and ``igtoken apps`` would not show what the service uses.
-    """
-    from igtoken.runtime import SANDBOX_APP, SANDBOX_FB_APP
-
-    updated = []
-    for app in vault.list_apps():
-        if app.name in (SANDBOX_APP, SANDBOX_FB_APP) and redirect_uri not in app.redirect_uris:
-            vault.update_app(app.id, now=now, redirect_uris=[*app.redirect_uris, redirect_uri])
-            updated.append(app.name)
-    return updated
-
-
 def require_usable(account: AccountRecord) -> None:
     """Refuse an account whose tokens are gone or dead, with the error that says what to do."""
     status = str(account.status)
@@ -437,8 +420,6 @@ def build_app(
         SERVICE_BUSY_TIMEOUT if settings.database_busy_timeout is None else settings.database_busy_timeout
     )
     vault = AsyncVault(runtime.vault)
-    if sandbox:
-        register_sandbox_redirect_uri(runtime.vault, redirect_uri_for(public_url), now=clock())
     if http is None:
         # Meta's calls (token exchange, refresh, proxied Graph reads) share one pool.
         http = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0))

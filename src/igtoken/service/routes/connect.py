@@ -19,6 +19,7 @@ stores anything.
 from __future__ import annotations
 
 import logging
+import re
 from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -39,8 +40,10 @@ from igtoken.service.onboarding import (
     connect_success_page,
     personal_account_page,
     stale_link_page,
+    wrong_account_page,
 )
 from igtoken.service.ratelimit import rate_limit
+from igtoken.service.state import service_state
 from igtoken.service.views import ConnectLanding, ConnectOutcome
 from igtoken.service.wiring import STATE_TTL, ServiceWiring, wiring_of
 
@@ -81,7 +84,7 @@ async def connect_landing(request: Request, code: LinkCode) -> Response:
         app_name=app.name,
         permissions=link.scopes or _default_scopes(app),
         continue_url=f"/connect/{code}/authorize",
-        requested_by=link.label or "",
+        # The link's label is the admin's private note ("Alice - trial"); the owner sees the app.
         expires_at=link.expires_at,
         is_reauthorization=link.account_id is not None,
         provider=_provider(app),
@@ -124,7 +127,35 @@ async def connect_authorize(request: Request, code: LinkCode) -> Response:
             endpoints=config.endpoints,
             force_reauth=link.account_id is not None,
         )
-    return RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})
+    response = RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})
+    # So that a Cancel or a personal account can offer "try again": the callback page links
+    # back to this landing page. Only the callback path gets it, and only for the state's life.
+    response.set_cookie(
+        RETRY_COOKIE,
+        code,
+        max_age=int(STATE_TTL.total_seconds()),
+        path="/oauth/callback",
+        secure=service_state(request).config.https,
+        httponly=True,
+        samesite="lax",
+    )
+    return response
+
+
+#: The cookie that remembers which connect link a sign-in started from (see ``_retry_url``).
+RETRY_COOKIE = "igtoken_connect"
+
+
+async def _retry_url(request: Request, wiring: ServiceWiring, link_id: str | None) -> str | None:
+    """The landing page to try again from, if this browser started the sign-in from that link."""
+    code = request.cookies.get(RETRY_COOKIE, "")
+    if link_id is None or not re.fullmatch(r"[A-Za-z0-9_-]{16,64}", code):
+        return None
+    try:
+        link = await wiring.vault.links.get(Secret(code))
+    except NotFoundError:
+        return None
+    return f"/connect/{code}" if link.id == link_id else None
 
 
 def _stale(request: Request, app_name: str, reason: str) -> Response:
@@ -173,9 +204,12 @@ async def oauth_callback(
             return _stale(request, app.name, "This link was used meanwhile (perhaps in another tab).")
         if status != "active":
             return _stale(request, app.name, _GONE[status])
+    retry = await _retry_url(request, wiring, issued.link_id)
     if error is not None:
         log.info("authorization denied", extra={"error": error, "reason": error_reason})
-        outcome = ConnectOutcome(app_name=app.name, reason=error_description or error_reason or error)
+        outcome = ConnectOutcome(
+            app_name=app.name, reason=error_description or error_reason or error, retry_url=retry
+        )
         if "professional" in (error_description or "").lower():
             # Instagram offers a personal account no Allow button; the denial says why.
             return personal_account_page(request, outcome)
@@ -191,22 +225,28 @@ async def oauth_callback(
             fix="open the connect link again",
         )
     if app.flow_kind is FlowKind.FACEBOOK_LOGIN:
-        return await _finish_facebook(request, wiring, app, issued, Secret(code))
+        return await _finish_facebook(request, wiring, app, issued, Secret(code), retry)
     client = AsyncClient(wiring.client_config(app), http=wiring.http)
     try:
         result = await client.login(Secret(code), requested_scopes=issued.scopes, now=now)
     except PersonalAccountError as exc:
-        return personal_account_page(request, ConnectOutcome(app_name=app.name, reason=exc.message))
+        outcome = ConnectOutcome(app_name=app.name, reason=exc.message, retry_url=retry)
+        return personal_account_page(request, outcome)
     except AuthorizationDenied as exc:
-        return connect_denied_page(request, ConnectOutcome(app_name=app.name, reason=exc.message))
+        outcome = ConnectOutcome(app_name=app.name, reason=exc.message, retry_url=retry)
+        return connect_denied_page(request, outcome)
     if issued.account_id is not None:
         expected = await wiring.vault.get_account(issued.account_id)
         if expected.ig_user_id is not None and expected.ig_user_id != result.profile.user_id:
-            raise AuthorizationError(
-                f"this link re-authorizes @{expected.username}, but Instagram logged in "
-                f"@{result.profile.username}",
-                fix=f"log out of Instagram, open the link again and log in as @{expected.username}",
+            log.warning("re-authorization by another account refused", extra={"account_id": expected.id})
+            outcome = ConnectOutcome(
+                app_name=app.name,
+                username=expected.username,
+                reason=f"Instagram logged in @{result.profile.username}.",
+                fix=f"Log out of Instagram, then open the link again and log in as @{expected.username}.",
+                retry_url=retry,
             )
+            return wrong_account_page(request, outcome)
     try:
         # The link's use is spent in the same transaction: of two tabs finishing a single-use
         # link at once exactly one is stored; a link revoked meanwhile stores nothing.
@@ -224,7 +264,12 @@ async def oauth_callback(
 
 
 async def _finish_facebook(
-    request: Request, wiring: ServiceWiring, app: AppRecord, issued: OAuthStateRecord, code: Secret
+    request: Request,
+    wiring: ServiceWiring,
+    app: AppRecord,
+    issued: OAuthStateRecord,
+    code: Secret,
+    retry: str | None = None,
 ) -> Response:
     """The Facebook Login half of the callback: Pages → accounts, or a page saying why none."""
     from igtoken._client import AsyncClient
@@ -240,12 +285,16 @@ async def _finish_facebook(
         expected = await wiring.vault.get_account(issued.account_id)
         reached = {p.user_id for p in result.instagram_accounts}
         if expected.ig_user_id is not None and expected.ig_user_id not in reached:
-            raise AuthorizationError(
-                f"this link re-authorizes @{expected.username}, but none of the Facebook Pages "
-                "chosen in the login is linked to it",
-                fix=f"open the link again, log in as the Facebook user who manages the Page "
-                f"{expected.page_name or expected.page_id!r} and choose that Page",
+            log.warning("re-authorization by another account refused", extra={"account_id": expected.id})
+            outcome = ConnectOutcome(
+                app_name=app.name,
+                username=expected.username,
+                reason="None of the Facebook Pages chosen in the login is linked to it.",
+                fix="Open the link again, log in as the Facebook user who manages the Page "
+                f"{expected.page_name or expected.page_id!r} and choose that Page.",
+                retry_url=retry,
             )
+            return wrong_account_page(request, outcome)
     try:
         # As for Instagram Login, the link's use is spent in the same transaction.
         accounts = await wiring.vault.save_facebook_login(

@@ -8,17 +8,19 @@ only turns HTTP into those calls and their answers into pages.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.responses import RedirectResponse, Response
 
-from igtoken._exceptions import ConfigurationError
+from igtoken._exceptions import ConfigurationError, TokenTooNewError
+from igtoken._models import TokenKind
 from igtoken.service.chart import expiry_chart
 from igtoken.service.interfaces import DashboardActions, DashboardData
 from igtoken.service.security import require_admin, require_csrf, session_of
 from igtoken.service.state import service_state
-from igtoken.service.views import NewLink
+from igtoken.service.views import AccountDetail, NewLink
 
 #: Ids are opaque strings from the vault; this bounds them to something printable and short.
 ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,128}$"
@@ -30,6 +32,9 @@ MAX_LINK_USES = 10_000
 
 #: How far ahead the expiry chart looks; Instagram's long-lived tokens last 60 days.
 CHART_DAYS = 60
+
+#: Meta refreshes an Instagram long-lived token only once it is this old.
+MIN_REFRESH_AGE = timedelta(hours=24)
 
 
 def _data(request: Request) -> DashboardData:
@@ -69,7 +74,22 @@ async def accounts_page(request: Request) -> Response:
     )
 
 
-async def _account_page(request: Request, account_id: str, *, new_link_url: str | None = None) -> Response:
+def _refreshable_at(account: AccountDetail, now: datetime) -> datetime | None:
+    """When a too-young Instagram token becomes refreshable; ``None`` when it already is (or never)."""
+    if account.token_kind != TokenKind.IG_LONG or account.issued_at is None:
+        return None
+    at = account.issued_at + MIN_REFRESH_AGE
+    return at if at > now else None
+
+
+async def _account_page(
+    request: Request,
+    account_id: str,
+    *,
+    new_link_url: str | None = None,
+    template: str = "account.html",
+    status_code: int = 200,
+) -> Response:
     state = service_state(request)
     data = _data(request)
     account = await data.account(account_id)
@@ -79,8 +99,9 @@ async def _account_page(request: Request, account_id: str, *, new_link_url: str 
         "events": events,
         "can_act": _can_act(request),
         "new_link_url": new_link_url,
+        "refreshable_at": _refreshable_at(account, state.deps.clock()),
     }
-    return state.pages.render(request, "account.html", context)
+    return state.pages.render(request, template, context, status_code=status_code)
 
 
 @pages.get("/accounts/{account_id}")
@@ -103,6 +124,14 @@ async def _links_page(
     return state.pages.render(request, "links.html", context, status_code=status_code)
 
 
+@pages.get("/accounts/{account_id}/disconnect")
+async def disconnect_confirmation(request: Request, account_id: AccountId) -> Response:
+    """Disconnecting destroys the tokens: this page asks first, the form on it does it."""
+    if not _can_act(request):
+        return await _account_page(request, account_id)
+    return await _account_page(request, account_id, template="disconnect.html")
+
+
 @pages.get("/links")
 async def links_page(request: Request) -> Response:
     """Connect links: the list, and a form to make a new one."""
@@ -122,9 +151,24 @@ def _back_to_account(account_id: str) -> RedirectResponse:
 
 
 @actions.post("/accounts/{account_id}/refresh")
-async def refresh_now(request: Request, account_id: AccountId) -> RedirectResponse:
-    """Refresh the account's token now; errors are shown on the error page with their fix."""
-    message = await _actions(request).refresh_now(account_id)
+async def refresh_now(request: Request, account_id: AccountId) -> Response:
+    """Refresh the account's token now; errors are shown on the error page with their fix.
+
+    A token under 24 hours old is not an error a person made: instead of the raw conflict a
+    page says, in words, when it becomes refreshable, with a way back (still 409).
+    """
+    try:
+        message = await _actions(request).refresh_now(account_id)
+    except TokenTooNewError as exc:
+        state = service_state(request)
+        account = await _data(request).account(account_id)
+        context = {
+            "account": account,
+            "message": exc.message,
+            # Meta's (or the client's) own answer wins over the estimate from the issue time.
+            "refreshable_at": exc.refreshable_at or _refreshable_at(account, state.deps.clock()),
+        }
+        return state.pages.render(request, "refresh_too_early.html", context, status_code=409)
     session_of(request).flash("success", message)
     return _back_to_account(account_id)
 

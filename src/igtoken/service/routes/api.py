@@ -274,7 +274,9 @@ async def graph_proxy(request: Request, account_id: AccountId, path: str, princi
 def _proxied_content(upstream: httpx.Response, graph_root: str, proxy_base: str) -> bytes:
     """Meta's body, with its paging links turned into the proxy's own (JSON answers only)."""
     content = upstream.content
-    if b'"paging"' not in content or "json" not in _media(upstream):
+    media = _media(upstream)
+    # Graph has answered JSON as text/javascript in the past; the body decides, not the label.
+    if b'"paging"' not in content or not ("json" in media or "javascript" in media):
         return content
     try:
         document = json.loads(content)

@@ -303,3 +303,36 @@ async def test_no_path_or_query_makes_the_proxy_answer_5xx(wired):
             headers=bearer(wired),
         )
         assert answer.status_code < 500, (path, key, value, answer.status_code, answer.text)
+
+
+async def test_two_instances_share_one_throttle(wired):
+    """Meta throttles a call through one instance: another instance over the same vault answers 429
+    itself, without calling Meta; once the wait is over, calls go through again."""
+    from datetime import timedelta
+
+    from igtoken._endpoints import Endpoints
+    from igtoken.service.wiring import build_app as build_wired_app
+
+    from .conftest import client_for
+
+    account_id = await connect(wired)
+    other = build_wired_app(
+        wired.runtime,
+        public_url=PUBLIC,
+        endpoints=Endpoints.emulator("http://emulator.test"),
+        sandbox=True,
+        worker=False,
+        http=wired.meta,
+        clock=wired.world.clock.now,
+    )
+    wired.world.faults.add("ig_me", "throttle", wait_minutes=2, times=1)
+    wired.world.log.clear()
+    first = await wired.service.get(f"/v1/accounts/{account_id}/graph/me", headers=bearer(wired))
+    assert first.status_code == 429
+    async with client_for(other, base_url=PUBLIC) as second:
+        held = await second.get(f"/v1/accounts/{account_id}/graph/me", headers=bearer(wired))
+        assert held.status_code == 429 and 60 <= int(held.headers["retry-after"]) <= 120
+        assert len(wired.world.log.entries(host="graph.instagram.com")) == 1
+        wired.world.clock.advance(timedelta(minutes=3).total_seconds())
+        free = await second.get(f"/v1/accounts/{account_id}/graph/me", headers=bearer(wired))
+        assert free.status_code == 200, free.text

@@ -19,6 +19,7 @@ from igtoken.vault.replays import SeenSignedRequests
 from igtoken.vault.repository import Vault
 from igtoken.vault.sessions import RevokedSessions
 from igtoken.vault.states import OAuthStates
+from igtoken.vault.throttles import ProxyThrottles
 from igtoken.vault.webhooks import WebhookDeliveries
 
 __all__ = ["AsyncVault"]
@@ -74,6 +75,16 @@ class _AsyncSessions:
 
     revoke = _offload(RevokedSessions.revoke)
     is_revoked = _offload(RevokedSessions.is_revoked)
+
+
+class _AsyncThrottles:
+    """:class:`ProxyThrottles`, awaited."""
+
+    def __init__(self, target: ProxyThrottles) -> None:
+        self._target = target
+
+    hold = _offload(ProxyThrottles.hold)
+    remaining = _offload(ProxyThrottles.remaining)
 
 
 class _AsyncStates:
@@ -137,6 +148,7 @@ class AsyncVault:
         self.webhooks = _AsyncWebhooks(vault.webhooks)
         self.signed_requests = _AsyncSignedRequests(vault.signed_requests)
         self.sessions = _AsyncSessions(vault.sessions)
+        self.throttles = _AsyncThrottles(vault.throttles)
 
     @property
     def sync(self) -> Vault:

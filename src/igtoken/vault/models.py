@@ -28,6 +28,7 @@ __all__ = [
     "DeletionRequest",
     "Event",
     "OAuthState",
+    "ProxyThrottle",
     "RevokedSession",
     "SeenSignedRequest",
     "Token",
@@ -257,6 +258,18 @@ class RevokedSession(Base):
     digest: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
     revoked_at: Mapped[datetime]
     expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class ProxyThrottle(Base):
+    """Until when Meta throttles an account: the Graph proxy answers 429 itself until then.
+
+    In the database so that every service instance holds back, not only the one Meta answered.
+    """
+
+    __tablename__ = "proxy_throttles"
+
+    account_id: Mapped[str] = mapped_column(_ID, primary_key=True)
+    until: Mapped[datetime] = mapped_column(index=True)
 
 
 class OAuthState(Base):

@@ -61,6 +61,7 @@ from igtoken.vault.records import (
 from igtoken.vault.replays import SeenSignedRequests
 from igtoken.vault.sessions import RevokedSessions
 from igtoken.vault.states import OAuthStates
+from igtoken.vault.throttles import ProxyThrottles
 from igtoken.vault.webhooks import WebhookDeliveries
 
 __all__ = ["Vault", "app_secret_aad", "token_aad"]
@@ -152,7 +153,7 @@ class Vault:
 
     Companion repositories share its database: :attr:`links`,
     :attr:`states`, :attr:`api_keys`, :attr:`deletions`, :attr:`webhooks`,
-    :attr:`signed_requests`, :attr:`sessions`.
+    :attr:`signed_requests`, :attr:`sessions`, :attr:`throttles`.
     """
 
     def __init__(self, engine: Engine, keyring: KeyRing) -> None:
@@ -165,6 +166,7 @@ class Vault:
         self.webhooks = WebhookDeliveries(self._db)
         self.signed_requests = SeenSignedRequests(self._db)
         self.sessions = RevokedSessions(self._db)
+        self.throttles = ProxyThrottles(self._db)
 
     def __repr__(self) -> str:
         return f"Vault({self._db.engine.url.render_as_string(hide_password=True)!r})"

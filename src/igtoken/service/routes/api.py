@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 import httpx
@@ -174,32 +173,6 @@ async def refresh_token(request: Request, account_id: AccountId, principal: Prin
     return TokenMeta.model_validate(token_body(stored, include_token=False))
 
 
-class _Backoff:
-    """Per-account "Meta said wait until": proxied calls before then are answered 429 locally."""
-
-    def __init__(self) -> None:
-        self.until: dict[str, float] = {}
-
-    def remaining(self, account_id: str) -> float | None:
-        until = self.until.get(account_id)
-        if until is None:
-            return None
-        left = until - time.monotonic()
-        if left <= 0:
-            del self.until[account_id]
-            return None
-        return left
-
-
-def _backoff(request: Request) -> _Backoff:
-    state = request.app.state
-    if getattr(state, "graph_backoff", None) is None:
-        state.graph_backoff = _Backoff()
-    backoff = state.graph_backoff
-    assert isinstance(backoff, _Backoff)
-    return backoff
-
-
 #: When Meta throttles without saying for how long, wait this long before calling again.
 DEFAULT_THROTTLE_WAIT = 60.0
 
@@ -225,8 +198,8 @@ async def graph_proxy(request: Request, account_id: AccountId, path: str, princi
     require_scope(principal, account_id)
     check_graph_path(path)
     wiring = wiring_of(request)
-    backoff = _backoff(request)
-    wait = backoff.remaining(account_id)
+    # Shared through the vault: every instance holds back while Meta throttles the account.
+    wait = await wiring.vault.throttles.remaining(account_id, now=wiring.clock())
     if wait is not None:
         raise ThrottledError(
             "Meta is throttling this account; the call was not sent",
@@ -263,7 +236,7 @@ async def graph_proxy(request: Request, account_id: AccountId, path: str, princi
     error = error_from_response(upstream, secrets=[stored.token.value.reveal()])
     if isinstance(error, ThrottledError):
         retry = error.retry_after if error.retry_after else DEFAULT_THROTTLE_WAIT
-        backoff.until[account_id] = time.monotonic() + retry
+        await wiring.vault.throttles.hold(account_id, until=now + timedelta(seconds=retry), now=now)
         passed["Retry-After"] = str(max(1, int(retry + 0.999)))
         log.warning("Meta throttled a proxied call", extra={"account_id": account_id, "retry_after": retry})
         return Response(upstream.content, status_code=429, headers=passed, media_type=_media(upstream))

@@ -1,4 +1,7 @@
-"""Dashboard sessions that were ended server-side (sign-out), so a copied cookie stops working.
+"""Dashboard sessions ended server-side (sign-out), and the Graph proxy's per-account throttle.
+
+``revoked_sessions``: a copied cookie stops working after sign-out, on every instance.
+``proxy_throttles``: when Meta throttles an account, every instance holds its calls back.
 
 Revision ID: 0004
 Revises: 0003
@@ -26,9 +29,18 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("digest", name=op.f("pk_revoked_sessions")),
     )
     op.create_index(op.f("ix_revoked_sessions_expires_at"), "revoked_sessions", ["expires_at"], unique=False)
+    op.create_table(
+        "proxy_throttles",
+        sa.Column("account_id", sa.String(length=36), nullable=False),
+        sa.Column("until", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("account_id", name=op.f("pk_proxy_throttles")),
+    )
+    op.create_index(op.f("ix_proxy_throttles_until"), "proxy_throttles", ["until"], unique=False)
 
 
 def downgrade() -> None:
     """Revert this revision."""
+    op.drop_index(op.f("ix_proxy_throttles_until"), table_name="proxy_throttles")
+    op.drop_table("proxy_throttles")
     op.drop_index(op.f("ix_revoked_sessions_expires_at"), table_name="revoked_sessions")
     op.drop_table("revoked_sessions")

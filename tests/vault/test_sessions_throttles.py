@@ -1,5 +1,4 @@
-"""Revoked dashboard sessions in the vault (SQLite and PostgreSQL): recorded once, kept until their cookie
-would expire, stored hashed."""
+"""Revoked dashboard sessions and the Graph proxy's throttles in the vault (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -32,3 +31,19 @@ def test_expired_records_go_and_already_expired_ones_are_not_kept(vault: Vault) 
     with vault.engine.connect() as conn:
         count = conn.execute(sa.text("SELECT count(*) FROM revoked_sessions")).scalar_one()
     assert count == 1 and sessions.is_revoked("new") and not sessions.is_revoked("old")
+
+
+def test_proxy_throttle_holds_until_the_latest_time(vault: Vault) -> None:
+    throttles = vault.throttles
+    assert throttles.remaining("acc1", now=T0) is None
+    throttles.hold("acc1", until=T0 + timedelta(minutes=5), now=T0)
+    throttles.hold("acc1", until=T0 + timedelta(minutes=2), now=T0)  # an earlier hold does not shorten it
+    assert throttles.remaining("acc1", now=T0) == 300
+    assert throttles.remaining("acc2", now=T0) is None
+    throttles.hold("acc1", until=T0 + timedelta(minutes=9), now=T0)
+    assert throttles.remaining("acc1", now=T0 + timedelta(minutes=1)) == 480
+    assert throttles.remaining("acc1", now=T0 + timedelta(minutes=9)) is None
+    throttles.hold("acc2", until=T0 + timedelta(hours=1), now=T0 + timedelta(minutes=10))
+    with vault.engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT account_id FROM proxy_throttles")).scalars().all()
+    assert rows == ["acc2"]  # the past hold went on the way

@@ -1,4 +1,8 @@
-"""Fixtures for the emulator's own tests: the public ones from igtoken.testing, plus flow helpers."""
+"""Flow helpers for the emulator's own tests.
+
+The public fixtures (``emulator_client``, ``emulator_url``, …) come from the ``igtoken.testing.plugin``
+pytest plugin, which the ``pytest11`` entry point loads: nothing to import here.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +12,6 @@ import httpx
 import pytest
 
 from igtoken.emulator.demo import DEMO_IG_APP_ID, DEMO_IG_APP_SECRET, DEMO_REDIRECT_URIS
-from igtoken.testing import (  # noqa: F401 - fixtures are found by name
-    emulator_app,
-    emulator_async,
-    emulator_client,
-    emulator_clock,
-    emulator_url,
-    emulator_world,
-)
 
 REDIRECT = DEMO_REDIRECT_URIS[0]
 IG = "/www.instagram.com"
@@ -89,6 +85,6 @@ def long_token(client: httpx.Client, account: str = "demo_business") -> str:
 
 
 @pytest.fixture
-def client(emulator_client: httpx.Client) -> httpx.Client:  # noqa: F811 - the fixture, by name
+def client(emulator_client: httpx.Client) -> httpx.Client:
     """Short name for the in-process sync client."""
     return emulator_client

@@ -110,6 +110,10 @@ def serve(ctx: AppContext, sandbox_flag: bool, host: str | None, port: int | Non
     from datetime import UTC, datetime
 
     from igtoken._exceptions import ConfigurationError
+    from igtoken._extras import require_extra
+
+    require_extra("server")
+
     from igtoken._secret import Secret
     from igtoken.runtime import Runtime
     from igtoken.sandbox import SandboxEmulator

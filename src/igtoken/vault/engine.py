@@ -16,6 +16,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from igtoken._exceptions import ConfigurationError
+from igtoken._extras import require_extra
 from igtoken._paths import default_database_path, default_key_file_path
 from igtoken.vault._sqlite import SQLITE_BUSY_TIMEOUT_MS, SQLITE_CONNECT_PRAGMAS
 
@@ -91,6 +92,7 @@ def create_vault_engine(url: str | sa.URL, *, busy_timeout: float | None = None,
         _BUSY_TIMEOUTS[engine] = SQLITE_BUSY_TIMEOUT_MS / 1000 if busy_timeout is None else busy_timeout
         _configure_sqlite(engine)
         return engine
+    require_extra("postgres")
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
     # No pre-ping: it would add a round trip to every read. Recycling bounds connection age instead,

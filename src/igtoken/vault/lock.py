@@ -1,12 +1,15 @@
-"""The single-worker rule on SQLite, made explicit: an exclusive ``flock`` on a lock file."""
+"""The single-worker rule on SQLite, made explicit: an exclusive lock on a lock file.
+
+The lock is :mod:`filelock`'s, so it works on every OS (``flock`` on Unix, ``msvcrt`` on Windows).
+"""
 
 from __future__ import annotations
 
-import fcntl
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from filelock import FileLock, Timeout
 
 from igtoken._exceptions import ConflictError
 
@@ -17,24 +20,21 @@ __all__ = ["worker_lock"]
 def worker_lock(path: Path) -> Iterator[Path]:
     """Hold an exclusive lock on ``path`` for the duration; :class:`ConflictError` if taken.
 
-    The kernel drops the lock when the process dies, so a crashed worker
-    never leaves a stale lock behind.
+    The operating system drops the lock when the process dies, so a crashed worker never leaves a
+    stale lock behind. A second :func:`worker_lock` on the same path is refused even in the same
+    process.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    # Not thread-local: a worker may leave the lock from another thread than the one that took it.
+    lock = FileLock(path, mode=0o600, thread_local=False)
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise ConflictError(
-                f"another refresh worker holds {str(path)!r}",
-                fix="SQLite runs one worker; use PostgreSQL to run several",
-            ) from None
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
-        try:
-            yield path
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise ConflictError(
+            f"another refresh worker holds {str(path)!r}",
+            fix="SQLite runs one worker; use PostgreSQL to run several",
+        ) from None
+    try:
+        yield path
     finally:
-        os.close(fd)
+        lock.release()

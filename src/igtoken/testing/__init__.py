@@ -1,13 +1,15 @@
-"""Test helpers: the Meta emulator in-process or on a loopback port, and pytest fixtures.
+"""Helpers that serve the Meta emulator in-process or on a loopback port; no pytest needed.
 
-Use the fixtures with ``pytest_plugins = ["igtoken.testing"]`` in a root ``conftest.py`` (or import
-them by name into a package ``conftest.py``)::
+:func:`run_emulator_on_loopback`, :func:`emulator_sync_client`, :func:`emulator_async_client`,
+:class:`ASGISyncTransport` and :class:`MetaRedirectTransport` are plain code: the sandbox uses them at
+run time, so this package never imports a test tool.
+
+The pytest fixtures (``emulator_client``, ``emulator_clock``, ``emulator_url``, …) live in
+:mod:`igtoken.testing.plugin`, which pytest loads by itself (entry point ``pytest11``) once
+``igtoken[testing]`` is installed: no ``pytest_plugins`` line is needed::
 
     def test_refresh(emulator_client, emulator_clock):
         ...
-
-Plain helpers work without pytest: :func:`run_emulator_on_loopback`, :func:`emulator_sync_client`,
-:func:`emulator_async_client` and :class:`MetaRedirectTransport`.
 """
 
 from __future__ import annotations
@@ -16,16 +18,19 @@ import asyncio
 import contextlib
 import socket
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import httpx
-import pytest
-import uvicorn
-from starlette.applications import Starlette
 
-from igtoken.emulator import EmulatorClock, Switches, World, create_app
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+
+    from igtoken.emulator import EmulatorClock, Switches, World
+
+# uvicorn and the emulator are imported where they are used: the pytest plugin imports this package
+# in every pytest run of an environment that has igtoken, and most of those never start an emulator.
 
 #: Where the frozen test clock starts (fixed, so expiry messages and ages are reproducible).
 TEST_CLOCK_START: Final = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -78,6 +83,10 @@ def run_emulator_on_loopback(
 
     A busy ``port`` raises :class:`OSError` before anything starts.
     """
+    import uvicorn
+
+    from igtoken.emulator import create_app
+
     app = app or create_app(world, clock=clock, switches=switches)
     # IPPROTO_TCP explicitly: asyncio only sets TCP_NODELAY on accepted sockets whose proto says TCP,
     # and without it every response waits ~40 ms on Nagle + delayed ACK.
@@ -178,62 +187,13 @@ class MetaRedirectTransport(httpx.BaseTransport):
         self._inner.close()
 
 
-# ------------------------------------------------------------------------------------------- fixtures
-
-
-@pytest.fixture
-def emulator_clock() -> EmulatorClock:
-    """A frozen clock at :data:`TEST_CLOCK_START`; move it with ``advance``."""
-    return EmulatorClock(TEST_CLOCK_START, frozen=True)
-
-
-@pytest.fixture
-def emulator_app(emulator_clock: EmulatorClock) -> Starlette:
-    """The emulator with the demo world, on the frozen test clock."""
-    return create_app(clock=emulator_clock)
-
-
-@pytest.fixture
-def emulator_world(emulator_app: Starlette) -> World:
-    """The world behind ``emulator_app``."""
-    world: World = emulator_app.state.world
-    return world
-
-
-@pytest.fixture
-def emulator_client(emulator_app: Starlette) -> Iterator[httpx.Client]:
-    """A sync httpx client into ``emulator_app`` in-process (use path prefixes or real Meta URLs)."""
-    with emulator_sync_client(emulator_app) as client:
-        yield client
-
-
-@pytest.fixture
-async def emulator_async(emulator_app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
-    """An async httpx client into ``emulator_app`` in-process."""
-    async with emulator_async_client(emulator_app) as client:
-        yield client
-
-
-@pytest.fixture
-def emulator_url(emulator_app: Starlette) -> Iterator[RunningEmulator]:
-    """``emulator_app`` served on a loopback port; the value is its base URL."""
-    with run_emulator_on_loopback(emulator_app) as url:
-        yield url
-
-
 __all__ = [
     "META_HOSTS",
     "TEST_CLOCK_START",
     "ASGISyncTransport",
     "MetaRedirectTransport",
     "RunningEmulator",
-    "emulator_app",
-    "emulator_async",
     "emulator_async_client",
-    "emulator_client",
-    "emulator_clock",
     "emulator_sync_client",
-    "emulator_url",
-    "emulator_world",
     "run_emulator_on_loopback",
 ]

@@ -103,3 +103,30 @@ async def test_password_change_without_vault(build_app):
         cookie = await signed_in_cookie(client)
     changed = build_app(make_config(admin_password=Secret("another long admin password")))
     assert await dashboard_with(changed, cookie) == 303
+
+
+async def test_sign_in_limit_is_shared_by_instances_over_one_vault(wired):
+    """Two instances, one vault: wrong passwords sent to either count against one bucket per address."""
+    from igtoken.service.config import RateLimit, RateLimits
+
+    limits = RateLimits(signin=RateLimit(per_minute=1, burst=3))
+    apps = [
+        build_wired_app(
+            wired.runtime,
+            public_url=PUBLIC,
+            endpoints=Endpoints.emulator("http://emulator.test"),
+            sandbox=True,
+            worker=False,
+            http=wired.meta,
+            clock=wired.world.clock.now,
+            session_secret=Secret(SESSION_SECRET),
+            rate_limits=limits,
+        )
+        for _ in range(2)
+    ]
+    statuses = []
+    async with client_for(apps[0], base_url=PUBLIC) as one, client_for(apps[1], base_url=PUBLIC) as two:
+        for n in range(5):
+            client = (one, two)[n % 2]
+            statuses.append((await sign_in(client, "not the password at all")).status_code)
+    assert statuses == [401, 401, 401, 429, 429]

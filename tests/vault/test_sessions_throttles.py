@@ -47,3 +47,20 @@ def test_proxy_throttle_holds_until_the_latest_time(vault: Vault) -> None:
     with vault.engine.connect() as conn:
         rows = conn.execute(sa.text("SELECT account_id FROM proxy_throttles")).scalars().all()
     assert rows == ["acc2"]  # the past hold went on the way
+
+
+def test_rate_buckets_take_refill_and_forget(vault: Vault) -> None:
+    buckets = vault.rate_buckets
+
+    def take(client: str = "203.0.113.9", minutes: float = 0) -> float | None:
+        return buckets.take("signin", client, per_minute=2, burst=2, now=T0 + timedelta(minutes=minutes))
+
+    assert take() is None and take() is None
+    assert take() == 30  # one token every 30 s
+    assert take("198.51.100.1") is None  # another address, another bucket
+    assert take(minutes=0.5) is None  # refilled one
+    assert take(minutes=0.5) == 30
+    take("192.0.2.1", minutes=120)  # an hour later, the untouched rows are gone
+    with vault.engine.connect() as conn:
+        clients = conn.execute(sa.text("SELECT client FROM rate_buckets")).scalars().all()
+    assert clients == ["192.0.2.1"]

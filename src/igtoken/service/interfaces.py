@@ -105,6 +105,14 @@ class SessionRevocations(Protocol):
         ...
 
 
+class SharedRateLimiter(Protocol):
+    """Token buckets every instance of the service shares (the sign-in limit), e.g. in the database."""
+
+    async def take(self, group: str, client: str, *, per_minute: float, burst: int) -> float | None:
+        """Spend one token of ``client`` in ``group``; ``None`` if allowed, else seconds to wait."""
+        ...
+
+
 class ApiKeyVerifier(Protocol):
     """Checks an API key (stored hashed by the vault) and says whom it speaks for."""
 
@@ -182,6 +190,8 @@ class ServiceDeps:
     inventory: InventorySource | None = None
     #: Where sign-outs are recorded; ``None``: in this process's memory (one instance only).
     session_revocations: SessionRevocations | None = None
+    #: Where the sign-in limit is counted; ``None``: in this process's memory (one instance only).
+    shared_limiter: SharedRateLimiter | None = None
     #: The wall clock, for pages ("in 12 days") and webhook receipt times.
     clock: Callable[[], datetime] = field(default=_utc_now)
     #: A monotonic clock in seconds, for the rate limiter.

@@ -300,6 +300,20 @@ class VaultSessionRevocations:
         return await self._vault.sessions.is_revoked(session_id)
 
 
+class VaultRateLimiter:
+    """:class:`~igtoken.service.interfaces.SharedRateLimiter` in the vault, shared by every instance."""
+
+    def __init__(self, vault: AsyncVault, clock: Callable[[], datetime] = _utc_now) -> None:
+        self._vault = vault
+        self._clock = clock
+
+    async def take(self, group: str, client: str, *, per_minute: float, burst: int) -> float | None:
+        """Spend one token of ``client`` in ``group``; ``None`` if allowed, else seconds to wait."""
+        return await self._vault.rate_buckets.take(
+            group, client, per_minute=per_minute, burst=burst, now=self._clock()
+        )
+
+
 def current_tokens(vault: Vault) -> dict[str, datetime | None]:
     """Each account's current token expiry (accounts without a token are absent)."""
     out: dict[str, datetime | None] = {}
@@ -475,6 +489,7 @@ def build_app(
         background_tasks=tuple(tasks),
         inventory=vault_inventory(runtime.vault, clock),
         session_revocations=VaultSessionRevocations(vault, clock),
+        shared_limiter=VaultRateLimiter(vault, clock),
         clock=clock,
         **deps_kwargs,
     )

@@ -15,6 +15,7 @@ import anyio.to_thread
 from igtoken.vault.apikeys import ApiKeys
 from igtoken.vault.deletions import DeletionRequests
 from igtoken.vault.links import ConnectLinks
+from igtoken.vault.ratebuckets import RateBuckets
 from igtoken.vault.replays import SeenSignedRequests
 from igtoken.vault.repository import Vault
 from igtoken.vault.sessions import RevokedSessions
@@ -87,6 +88,15 @@ class _AsyncThrottles:
     remaining = _offload(ProxyThrottles.remaining)
 
 
+class _AsyncRateBuckets:
+    """:class:`RateBuckets`, awaited."""
+
+    def __init__(self, target: RateBuckets) -> None:
+        self._target = target
+
+    take = _offload(RateBuckets.take)
+
+
 class _AsyncStates:
     """:class:`OAuthStates`, awaited."""
 
@@ -149,6 +159,7 @@ class AsyncVault:
         self.signed_requests = _AsyncSignedRequests(vault.signed_requests)
         self.sessions = _AsyncSessions(vault.sessions)
         self.throttles = _AsyncThrottles(vault.throttles)
+        self.rate_buckets = _AsyncRateBuckets(vault.rate_buckets)
 
     @property
     def sync(self) -> Vault:

@@ -29,6 +29,7 @@ __all__ = [
     "Event",
     "OAuthState",
     "ProxyThrottle",
+    "RateBucket",
     "RevokedSession",
     "SeenSignedRequest",
     "Token",
@@ -270,6 +271,17 @@ class ProxyThrottle(Base):
 
     account_id: Mapped[str] = mapped_column(_ID, primary_key=True)
     until: Mapped[datetime] = mapped_column(index=True)
+
+
+class RateBucket(Base):
+    """A token bucket of the service's shared rate limits (sign-in attempts per client address)."""
+
+    __tablename__ = "rate_buckets"
+
+    group: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    client: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    tokens: Mapped[float] = mapped_column(sa.Float)
+    updated: Mapped[datetime] = mapped_column(index=True)
 
 
 class OAuthState(Base):

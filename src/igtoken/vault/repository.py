@@ -46,6 +46,7 @@ from igtoken.vault.faults import storage_faults
 from igtoken.vault.links import ConnectLinks
 from igtoken.vault.migrate import ensure_current, ensure_upgraded
 from igtoken.vault.models import Account, App, AppSecret, Event, Token
+from igtoken.vault.ratebuckets import RateBuckets
 from igtoken.vault.records import (
     AccountRecord,
     AccountStatus,
@@ -153,7 +154,7 @@ class Vault:
 
     Companion repositories share its database: :attr:`links`,
     :attr:`states`, :attr:`api_keys`, :attr:`deletions`, :attr:`webhooks`,
-    :attr:`signed_requests`, :attr:`sessions`, :attr:`throttles`.
+    :attr:`signed_requests`, :attr:`sessions`, :attr:`throttles`, :attr:`rate_buckets`.
     """
 
     def __init__(self, engine: Engine, keyring: KeyRing) -> None:
@@ -167,6 +168,7 @@ class Vault:
         self.signed_requests = SeenSignedRequests(self._db)
         self.sessions = RevokedSessions(self._db)
         self.throttles = ProxyThrottles(self._db)
+        self.rate_buckets = RateBuckets(self._db)
 
     def __repr__(self) -> str:
         return f"Vault({self._db.engine.url.render_as_string(hide_password=True)!r})"

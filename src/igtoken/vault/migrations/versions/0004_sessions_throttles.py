@@ -2,6 +2,7 @@
 
 ``revoked_sessions``: a copied cookie stops working after sign-out, on every instance.
 ``proxy_throttles``: when Meta throttles an account, every instance holds its calls back.
+``rate_buckets``: the sign-in limit per client address holds across instances.
 
 Revision ID: 0004
 Revises: 0003
@@ -36,10 +37,21 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("account_id", name=op.f("pk_proxy_throttles")),
     )
     op.create_index(op.f("ix_proxy_throttles_until"), "proxy_throttles", ["until"], unique=False)
+    op.create_table(
+        "rate_buckets",
+        sa.Column("group", sa.String(length=32), nullable=False),
+        sa.Column("client", sa.String(length=64), nullable=False),
+        sa.Column("tokens", sa.Float(), nullable=False),
+        sa.Column("updated", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("group", "client", name=op.f("pk_rate_buckets")),
+    )
+    op.create_index(op.f("ix_rate_buckets_updated"), "rate_buckets", ["updated"], unique=False)
 
 
 def downgrade() -> None:
     """Revert this revision."""
+    op.drop_index(op.f("ix_rate_buckets_updated"), table_name="rate_buckets")
+    op.drop_table("rate_buckets")
     op.drop_index(op.f("ix_proxy_throttles_until"), table_name="proxy_throttles")
     op.drop_table("proxy_throttles")
     op.drop_index(op.f("ix_revoked_sessions_expires_at"), table_name="revoked_sessions")

@@ -336,3 +336,44 @@ async def test_two_instances_share_one_throttle(wired):
         wired.world.clock.advance(timedelta(minutes=3).total_seconds())
         free = await second.get(f"/v1/accounts/{account_id}/graph/me", headers=bearer(wired))
         assert free.status_code == 200, free.text
+
+
+def test_pacing_grows_as_usage_nears_100_percent():
+    from igtoken._usage import BusinessUseCaseUsage, Usage
+    from igtoken.service.routes.api import DEFAULT_THROTTLE_WAIT, pacing_wait
+
+    assert pacing_wait(None) is None and pacing_wait(Usage()) is None
+    assert pacing_wait(Usage(app_call_count=50)) is None
+    assert pacing_wait(Usage(app_call_count=90)) is None
+    assert pacing_wait(Usage(app_call_count=95)) == pytest.approx(5.0)
+    assert pacing_wait(Usage(app_call_count=99)) == pytest.approx(9.0)
+    assert pacing_wait(Usage(app_call_count=100)) == DEFAULT_THROTTLE_WAIT
+    busy = BusinessUseCaseUsage(
+        business_id="1", type="instagram", call_count=100, estimated_time_to_regain_access=3
+    )
+    assert pacing_wait(Usage(business=(busy,))) == 180
+
+
+async def test_the_proxy_spaces_calls_out_near_metas_limit(wired):
+    """As Meta's usage header passes 90 %, the account's next call is held (429, a short Retry-After,
+    Meta not called) instead of running into Meta's own throttle."""
+    from igtoken._usage import parse_usage
+
+    account_id = await connect(wired)
+    wired.world.update_app(demo.DEMO_IG_APP_ID, call_limit_per_hour=40)
+    url = f"/v1/accounts/{account_id}/graph/me"
+    percents: list[float] = []
+    paced = None
+    for _ in range(45):
+        calls_before = len(wired.world.log.entries(host="graph.instagram.com"))
+        answer = await wired.service.get(url, headers=bearer(wired))
+        if answer.status_code == 429:
+            assert len(wired.world.log.entries(host="graph.instagram.com")) == calls_before
+            paced = int(answer.headers["retry-after"])
+            break
+        assert answer.status_code == 200, answer.text
+        usage = parse_usage(answer.headers)
+        assert usage is not None and usage.max_percent is not None
+        percents.append(usage.max_percent)
+    assert paced is not None and 1 <= paced <= 10, percents
+    assert 90 < percents[-1] < 100 and all(p <= 90 for p in percents[:-1]), percents

@@ -22,6 +22,7 @@ from igtoken._appsecret_proof import appsecret_proof
 from igtoken._exceptions import ThrottledError
 from igtoken._models import FlowKind, TokenKind
 from igtoken._secret import Secret
+from igtoken._usage import Usage, parse_usage
 from igtoken.service.apikeys import api_key, api_principal, require_scope
 from igtoken.service.interfaces import ApiKeyPrincipal
 from igtoken.service.proxy import CALLER_CREDENTIALS, check_graph_path, proxy_paging, read_body
@@ -175,6 +176,26 @@ async def refresh_token(request: Request, account_id: AccountId, principal: Prin
 
 #: When Meta throttles without saying for how long, wait this long before calling again.
 DEFAULT_THROTTLE_WAIT = 60.0
+#: From this share of Meta's limit (usage headers, percent) the proxy spaces an account's calls out...
+PACE_FROM_PERCENT = 90.0
+#: ...by up to this many seconds between calls, growing as usage nears 100 %.
+PACE_MAX_SECONDS = 10.0
+
+
+def pacing_wait(usage: Usage | None) -> float | None:
+    """How long to hold an account's next proxied call after an answer reporting ``usage``.
+
+    Below :data:`PACE_FROM_PERCENT`: not at all. From there the gap grows linearly to
+    :data:`PACE_MAX_SECONDS` at 100 %; at or over 100 % Meta is about to throttle (or is), so the
+    account waits Meta's own estimate of the time to regain access, or :data:`DEFAULT_THROTTLE_WAIT`.
+    """
+    top = usage.max_percent if usage is not None else None
+    if usage is None or top is None or top < PACE_FROM_PERCENT:
+        return None
+    if top >= 100:
+        regain = usage.regain_after()
+        return regain.total_seconds() if regain else DEFAULT_THROTTLE_WAIT
+    return PACE_MAX_SECONDS * (top - PACE_FROM_PERCENT) / (100 - PACE_FROM_PERCENT) or None
 
 
 async def graph_proxy(request: Request, account_id: AccountId, path: str, principal: Principal) -> Response:
@@ -189,7 +210,9 @@ async def graph_proxy(request: Request, account_id: AccountId, path: str, princi
     ``path`` is a relative Graph path such as ``me/media`` (letters, digits, ``_``, ``-``,
     ``.``; anything else is 400). A request body over the proxy's limit (8 MiB unless
     ``IGTOKEN_PROXY_MAX_BODY`` says otherwise) is refused with 413. While Meta throttles the
-    account, every call is answered 429 with ``Retry-After`` without reaching Meta.
+    account, every call is answered 429 with ``Retry-After`` without reaching Meta; from 90 % of
+    Meta's limit (its usage headers) the account's calls are spaced out, up to 10 seconds apart
+    near 100 %, the same way.
     ``paging.next`` and ``paging.previous`` in Meta's JSON answers point back at this proxy,
     without the token.
     """
@@ -240,6 +263,11 @@ async def graph_proxy(request: Request, account_id: AccountId, path: str, princi
         passed["Retry-After"] = str(max(1, int(retry + 0.999)))
         log.warning("Meta throttled a proxied call", extra={"account_id": account_id, "retry_after": retry})
         return Response(upstream.content, status_code=429, headers=passed, media_type=_media(upstream))
+    pace = pacing_wait(parse_usage(upstream.headers))
+    if pace is not None:
+        # Near Meta's limit: space this account's calls out before Meta throttles it (then for longer).
+        await wiring.vault.throttles.hold(account_id, until=now + timedelta(seconds=pace), now=now)
+        log.info("pacing an account near Meta's limit", extra={"account_id": account_id, "wait": pace})
     content = _proxied_content(upstream, graph_root, f"{wiring.public_url}/v1/accounts/{account_id}/graph")
     return Response(content, status_code=upstream.status_code, headers=passed, media_type=_media(upstream))
 

@@ -170,6 +170,7 @@ class AsyncVault:
     get_app = _offload(Vault.get_app)
     list_apps = _offload(Vault.list_apps)
     check_writable = _offload(Vault.check_writable)
+    prune = _offload(Vault.prune)
     remove_app = _offload(Vault.remove_app)
     set_app_secret = _offload(Vault.set_app_secret)
     update_app = _offload(Vault.update_app)

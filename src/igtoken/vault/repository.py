@@ -201,6 +201,14 @@ class Vault:
             raise
         return cls(engine, keyring)
 
+    def prune(self, *, now: datetime, keep: timedelta | None = None) -> dict[str, int]:
+        """Delete expired states, finished links, old replay records and delivered webhooks (see
+        :mod:`igtoken.vault.housekeeping`); how many rows went, by table."""
+        from igtoken.vault.housekeeping import DEFAULT_KEEP, prune
+
+        _check_aware("now", now)
+        return prune(self._db, now=now, keep=DEFAULT_KEEP if keep is None else keep)
+
     def check_writable(self) -> None:
         """Open and commit an empty write transaction: raises what a write would now (a lock another
         process holds, a damaged file, an unreachable server) without changing anything."""

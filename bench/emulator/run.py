@@ -4,6 +4,7 @@ separate load-generator process over keep-alive loopback connections.
 
     python bench/emulator/run.py [--seconds 4] [--connections 32]
 
+Any request answered other than 200 (or a transport error) fails the run: exit 1, no figures line.
 The last line printed is a JSON object; ``ratio`` is the lower of (refresh rps / bare rps) and
 (/me rps / bare rps). Aim: ratio >= 0.5.
 """
@@ -77,7 +78,11 @@ def _load(port: int, paths: list[str], seconds: float, connections: int, out: mp
         return counts[0]
 
     started = time.perf_counter()
-    done = asyncio.run(main())
+    try:
+        done = asyncio.run(main())
+    except Exception as exc:  # any failed request: the orchestrator fails the run
+        out.put(f"{type(exc).__name__}: {exc}")
+        return
     out.put(done / (time.perf_counter() - started))
 
 
@@ -105,9 +110,11 @@ def _measure(port: int, paths: list[str], seconds: float, connections: int) -> f
     queue: mp.Queue = mp.Queue()  # type: ignore[type-arg]
     proc = mp.Process(target=_load, args=(port, paths, seconds, connections, queue))
     proc.start()
-    rps = float(queue.get(timeout=seconds + 60))
+    answer = queue.get(timeout=seconds + 60)
     proc.join()
-    return rps
+    if isinstance(answer, str):
+        raise SystemExit(f"bench/emulator FAILED: a request failed: {answer}")
+    return float(answer)
 
 
 def _control(port: int, method: str, path: str, body: dict) -> dict:  # type: ignore[type-arg]

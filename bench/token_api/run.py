@@ -9,9 +9,11 @@ too: on a busy machine it is steadier than requests per second.
 
     python bench/token_api/run.py [--seconds 5] [--concurrency 32] [--rounds 6]
 
-Last line: JSON with requests/s, p50/p99 latency and server CPU ms per request for both endpoints,
-``ratio`` (token / bare rps over all rounds), ``median_round_ratio`` and ``cpu_ratio`` (bare / token
-CPU per request).
+Any failed request (or a token read left unaudited: one ``token_read`` event per token answer)
+fails the run: exit 1, no figures line; ``--wrong-key`` proves it. Last line: JSON with requests/s,
+p50/p99 latency and server CPU ms per request for both endpoints, ``ratio`` (token / bare rps over
+all rounds), ``median_round_ratio`` and ``cpu_ratio`` (bare / token CPU per request). Targets
+(issue 16): ratio ≥ 0.8, cpu_ratio ≥ 0.5.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 
 def serve() -> None:
@@ -66,6 +68,20 @@ def serve() -> None:
     async def bare() -> dict[str, str]:
         return {"status": "ok", "kind": "ig_long"}
 
+    @app.get("/bench/token-reads", include_in_schema=False)
+    def token_reads() -> dict[str, int]:
+        """How many ``token_read`` audit events the vault holds (the run checks one per token read)."""
+        import sqlalchemy as sa
+
+        from igtoken.vault import EventType
+        from igtoken.vault.models import Event
+
+        with runtime.vault.engine.connect() as conn:
+            count = conn.execute(
+                sa.select(sa.func.count()).select_from(Event).where(Event.type == str(EventType.TOKEN_READ))
+            ).scalar_one()
+        return {"token_reads": int(count)}
+
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
@@ -86,7 +102,7 @@ def _server_cpu(pid: int) -> float | None:
 def _figures(
     latencies: list[float], errors: int, elapsed: float, cpu: float | None
 ) -> dict[str, float | None]:
-    ordered = sorted(latencies)
+    ordered = sorted(latencies) or [float("nan")]
     return {
         "requests": len(ordered),
         "errors": errors,
@@ -105,6 +121,8 @@ async def _load(
 
     latencies: dict[str, list[float]] = {name: [] for name in urls}
     errors = dict.fromkeys(urls, 0)
+    answered = dict.fromkeys(urls, 0)  # every 200, warm-up included (the audit check counts them)
+    first_error: list[str] = []
     elapsed = dict.fromkeys(urls, 0.0)
     cpu: dict[str, float | None] = dict.fromkeys(urls, 0.0)
     round_rps: dict[str, list[float]] = {name: [] for name in urls}
@@ -115,11 +133,21 @@ async def _load(
         async def worker(name: str, until: float, record: bool) -> None:
             while time.perf_counter() < until:
                 start = time.perf_counter()
-                response = await http.get(urls[name])
+                try:
+                    response = await http.get(urls[name])
+                except httpx.HTTPError as exc:  # counted, and fatal once the run ends
+                    errors[name] += 1
+                    first_error[:] = first_error or [f"{name}: {type(exc).__name__}: {exc}"]
+                    continue
                 if record:
                     latencies[name].append(time.perf_counter() - start)
-                    if response.status_code != 200:
-                        errors[name] += 1
+                if response.status_code == 200:
+                    answered[name] += 1
+                else:
+                    errors[name] += 1
+                    first_error[:] = first_error or [
+                        f"{name}: HTTP {response.status_code} {response.text[:200]}"
+                    ]
 
         async def run(name: str, duration: float, record: bool) -> None:
             cpu_before = _server_cpu(server_pid)
@@ -147,6 +175,8 @@ async def _load(
         name: _figures(latencies[name], errors[name], elapsed[name], cpu[name]) for name in urls
     }
     out["round_rps"] = {name: [round(r, 1) for r in values] for name, values in round_rps.items()}
+    out["answered"] = answered
+    out["first_error"] = first_error[0] if first_error else None
     return out
 
 
@@ -156,11 +186,19 @@ def load(spec: str, key: str, seconds: float, concurrency: int, rounds: int, ser
     print(json.dumps(asyncio.run(_load(urls, key, seconds, concurrency, rounds, server_pid))), flush=True)
 
 
+def fail(message: str) -> NoReturn:
+    """Stop the run: a message, exit status 1, no figures line."""
+    raise SystemExit(f"bench/token_api FAILED: {message}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=5.0, help="timed seconds per endpoint")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=6, help="alternating timed rounds per endpoint")
+    parser.add_argument(
+        "--wrong-key", action="store_true", help="self-check: send a wrong API key (the run must fail)"
+    )
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--load", nargs=3, metavar=("URLS", "KEY", "PID"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -171,6 +209,8 @@ def main() -> None:
         spec, key, pid = args.load
         load(spec, key, args.seconds, args.concurrency, args.rounds, int(pid))
         return
+    import httpx
+
     with tempfile.TemporaryDirectory() as home:
         env = {**os.environ, "XDG_DATA_HOME": f"{home}/data", "XDG_CONFIG_HOME": f"{home}/config"}
         env = {k: v for k, v in env.items() if not k.startswith("IGTOKEN_")}
@@ -186,32 +226,30 @@ def main() -> None:
             assert server.stdout is not None
             ready = server.stdout.readline().split()
             if not ready or ready[0] != "READY":
-                raise SystemExit("the service did not start")
+                fail("the service did not start")
             port, account_id, key = ready[1], ready[2], ready[3]
+            if args.wrong_key:
+                key = "igt_wrong_" + key[-8:]
             base = f"http://127.0.0.1:{port}"
             urls = {"bare": base + "/bench/bare", "token": f"{base}/v1/accounts/{account_id}/token"}
+            argv = [sys.executable, __file__, "--load", json.dumps(urls), key, str(server.pid)]
+            argv += ["--seconds", str(args.seconds), "--concurrency", str(args.concurrency)]
+            argv += ["--rounds", str(args.rounds)]
             out = subprocess.run(
-                [
-                    sys.executable,
-                    __file__,
-                    "--load",
-                    json.dumps(urls),
-                    key,
-                    str(server.pid),
-                    "--seconds",
-                    str(args.seconds),
-                    "--concurrency",
-                    str(args.concurrency),
-                    "--rounds",
-                    str(args.rounds),
-                ],
-                env=env,
-                capture_output=True,
-                text=True,
-                check=True,
-                timeout=120,
+                argv, env=env, capture_output=True, text=True, check=False, timeout=2 * args.seconds + 120
             )
+            if out.returncode != 0:
+                fail(f"the load process exited {out.returncode}:\n{out.stderr[-2000:]}")
             results = json.loads(out.stdout.strip().splitlines()[-1])
+            # Every token read is audited: one token_read event per token answer (warm-up included).
+            served = results["answered"]["token"]
+            audited = -1
+            for _ in range(50):
+                reads = httpx.get(base + "/bench/token-reads", trust_env=False, timeout=10)
+                audited = reads.json()["token_reads"] if reads.status_code == 200 else -1
+                if audited >= served:
+                    break
+                time.sleep(0.1)
         finally:
             server.terminate()
             server.wait(timeout=10)
@@ -222,15 +260,23 @@ def main() -> None:
             f"p99 {figures['p99_ms']} ms  server CPU {figures['server_cpu_ms_per_request']} ms/req  "
             f"({figures['requests']} requests, {figures['errors']} errors)"
         )
+    errors = {name: results[name]["errors"] for name in urls}
+    if any(errors.values()):
+        fail(f"requests failed {errors}; first: {results['first_error']}")
+    if audited != served:
+        fail(f"{served} token reads answered but {audited} token_read events audited")
+    bare_cpu, token_cpu = (results[n]["server_cpu_ms_per_request"] for n in ("bare", "token"))
+    if not bare_cpu or not token_cpu:
+        fail("server CPU time unavailable (needs Linux /proc): cpu_ratio cannot be computed")
     ratio = round(results["token"]["rps"] / results["bare"]["rps"], 3)
     per_round = [
         t / b for t, b in zip(results["round_rps"]["token"], results["round_rps"]["bare"], strict=True)
     ]
     round_ratio = round(statistics.median(per_round), 3)
-    bare_cpu, token_cpu = (results[n]["server_cpu_ms_per_request"] for n in ("bare", "token"))
-    cpu_ratio = None if not bare_cpu or not token_cpu else round(bare_cpu / token_cpu, 3)
+    cpu_ratio = round(bare_cpu / token_cpu, 3)
     print(f"token/bare throughput ratio: {ratio} (median of per-round ratios {round_ratio})")
-    print(f"bare/token server CPU per request: {cpu_ratio}")
+    print(f"bare/token server CPU per request: {cpu_ratio}; {audited} token reads, each audited")
+    del results["first_error"]
     print(
         json.dumps(
             {
@@ -238,6 +284,7 @@ def main() -> None:
                 "seconds": args.seconds,
                 "rounds": args.rounds,
                 **results,
+                "token_reads_audited": audited,
                 "ratio": ratio,
                 "median_round_ratio": round_ratio,
                 "cpu_ratio": cpu_ratio,

@@ -34,6 +34,8 @@ from igtoken.vault.models import Account, Event, Token
 from igtoken.vault.repository import token_aad
 
 APP_NAME = "demo"
+#: The public URL the rig's worker puts in front of re-authorization links.
+PUBLIC_URL = "https://igtoken.test"
 
 
 @dataclass(frozen=True)
@@ -197,7 +199,13 @@ class Rig:
         self.vault = open_vault(f"sqlite:///{tmp_path / 'vault.db'}", keyring())
         add_demo_app(self.vault, self.clock.now())
         self.http = emulator_async_client(self.app)
-        options = {"concurrency": 16, "batch_size": 200, "lease_seconds": 60, "call_timeout": 5}
+        options: dict = {
+            "concurrency": 16,
+            "batch_size": 200,
+            "lease_seconds": 60,
+            "call_timeout": 5,
+            "public_url": PUBLIC_URL,
+        }
         options.update(worker_options)
         self.worker = RefreshWorker(
             AsyncVault(self.vault), client_factory(self.http), clock=self.clock.now, **options

@@ -6,10 +6,11 @@ from datetime import timedelta
 
 import pytest
 
+from igtoken._secret import Secret
 from igtoken.refresh.outcomes import Outcome
 from igtoken.vault import AccountStatus, EventType
 
-from .fleet import Rig, seed_fleet
+from .fleet import PUBLIC_URL, Rig, seed_fleet
 
 
 async def test_due_token_is_refreshed_stored_and_rescheduled(rig: Rig):
@@ -98,10 +99,14 @@ async def test_dead_token_needs_reauth_with_event_and_link(rig: Rig, how: str):
     assert rig.vault.get_account(dead.account_id).status is AccountStatus.NEEDS_REAUTH
     [event] = rig.vault.events(account_id=dead.account_id, types=[EventType.NEEDS_REAUTH])
     link_id = event.data["link_id"]
-    assert event.data["reauthorize_url"] == f"/connect/{link_id}" == result.reauthorize_url
+    # An absolute URL on the public URL, carrying the link's code (not its row id): it opens the link.
+    url = event.data["reauthorize_url"]
+    assert url == result.reauthorize_url and url.startswith(f"{PUBLIC_URL}/connect/")
+    code = url.rsplit("/", 1)[1]
+    assert code != link_id
     assert event.data["error_code"] == 190
-    link = rig.vault.links.get_by_id(link_id)
-    assert link.account_id == dead.account_id and link.is_usable(rig.clock.now())
+    link = rig.vault.links.get(Secret(code))
+    assert link.id == link_id and link.account_id == dead.account_id and link.is_usable(rig.clock.now())
     # No more attempts: the account is out of the worker's hands until someone logs in again.
     rig.advance(timedelta(days=30))
     later = await rig.worker.run_once(rig.clock.now())

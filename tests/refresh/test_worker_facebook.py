@@ -11,7 +11,7 @@ from igtoken.facebook_accounts import first_check_at
 from igtoken.refresh.outcomes import Outcome
 from igtoken.vault import AccountRecord
 
-from .fleet import Rig
+from .fleet import PUBLIC_URL, Rig
 
 SCOPES = ["instagram_basic", "pages_show_list", "pages_read_engagement", "business_management"]
 
@@ -29,7 +29,7 @@ async def connect_demo_page(rig: Rig) -> AccountRecord:
         meta_app_id=demo.DEMO_FB_APP_ID,
         meta_app_secret=Secret(demo.DEMO_FB_APP_SECRET),
     )
-    client = await rig.worker._client(app.id)
+    client = await rig.worker.refresher.client(app.id)
     dialog = client.facebook_authorization_url(state="s", scopes=SCOPES)
     back = await rig.http.get(f"{dialog}&emulator_account={demo.DEMO_FB_USER}&emulator_decision=approve")
     assert back.status_code in (302, 303), back.text
@@ -72,10 +72,12 @@ async def test_password_change_makes_the_next_check_need_reauthorization(rig):
     rig.advance(rig.worker.policy.page_check_interval)
     (result,) = (await rig.worker.run_once()).results
     assert result.outcome is Outcome.NEEDS_REAUTH and "460" in result.detail
-    assert result.reauthorize_url is not None and result.reauthorize_url.startswith("/connect/")
+    assert result.reauthorize_url is not None and result.reauthorize_url.startswith(f"{PUBLIC_URL}/connect/")
     assert rig.vault.get_account(account.id).status == "needs_reauth"
     (event,) = rig.vault.events(account_id=account.id, types=["needs_reauth"])
     assert event.data["reauthorize_url"] == result.reauthorize_url
+    link = rig.vault.links.get(Secret(result.reauthorize_url.rsplit("/", 1)[1]))
+    assert link.id == event.data["link_id"] and link.account_id == account.id
     assert debug_token_calls(rig) == 1
     rig.advance(rig.worker.policy.page_check_interval)
     assert (await rig.worker.run_once()).claimed == 0  # a dead account is left alone

@@ -166,7 +166,7 @@ async def test_409_answers_reuse_one_open_reauthorization_link(wired):
 
 
 async def test_sandbox_service_at_a_new_address_works_without_changing_the_vault(wired):
-    """A sandbox service elsewhere uses its own callback (leased with the emulator); the vault stays as it was.
+    """A sandbox service elsewhere uses its own callback (leased with the emulator); the vault is unchanged.
 
     Older versions wrote each address's callback into the demo apps for good, and `doctor` then
     failed once that service was gone.

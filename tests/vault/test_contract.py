@@ -197,6 +197,29 @@ def test_lost_lease_conflicts_and_writes_nothing(vault: Vault, connect: Connect)
     assert vault.current_token(account_id).token.value == Secret("t-w2")
 
 
+def test_needs_reauth_with_a_lost_lease_conflicts_and_changes_nothing(vault: Vault, connect: Connect) -> None:
+    """A holder whose lease was taken over (and whose token was refreshed meanwhile) cannot mark the
+    account needs_reauth; the holder that still has the lease can, and its lease is released."""
+    account_id = connect("t-old", next_refresh_at=T0)
+    (mine,) = vault.claim_due(now=T0, owner="w1", lease_seconds=10)
+    theirs = vault.claim_account(account_id, now=T0 + timedelta(seconds=11), owner="w2")
+    vault.record_refresh_success(
+        theirs, token("t-new"), now=T0 + timedelta(seconds=12), next_refresh_at=None, details={"trigger": "t"}
+    )
+    with pytest.raises(ConflictError):
+        vault.mark_needs_reauth(
+            account_id, "190 on the old token", now=T0 + timedelta(seconds=13), claim=mine
+        )
+    assert vault.get_account(account_id).status == "active"
+    assert vault.events(account_id=account_id, types=["needs_reauth"]) == []
+    (refreshed,) = vault.events(account_id=account_id, types=["refreshed"])
+    assert refreshed.data["trigger"] == "t"
+    current = vault.claim_account(account_id, now=T0 + timedelta(seconds=14), owner="w3")
+    vault.mark_needs_reauth(account_id, "190", now=T0 + timedelta(seconds=15), claim=current)
+    assert vault.get_account(account_id).status == "needs_reauth"
+    assert vault.claim_account(account_id, now=T0 + timedelta(seconds=16), owner="w4").owner == "w4"
+
+
 def test_expired_lease_of_own_claim_conflicts(vault: Vault, connect: Connect) -> None:
     """A result recorded after the lease ran out is refused, even if no one else claimed it."""
     account_id = connect("t-old", next_refresh_at=T0)

@@ -14,11 +14,17 @@ from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit, urlunsplit
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import httpx
 
     from igtoken._client import Client
     from igtoken._endpoints import Endpoints
+    from igtoken.refresh.usecase import Result
     from igtoken.vault import AccountRecord, AppRecord, Vault
+
+    #: Checks an account's page token now (through the refresh use case) and says how it went.
+    PageCheck = Callable[[AccountRecord], Result]
 
 __all__ = ["Check", "account_checks", "app_checks"]
 
@@ -261,8 +267,12 @@ def account_checks(
     *,
     now: datetime,
     relogin: str,
+    check_page: PageCheck,
 ) -> list[Check]:
-    """Checks of one connected account: token, type, permissions, expiry, usage, Page link."""
+    """Checks of one connected account: token, type, permissions, expiry, usage, Page link.
+
+    ``check_page`` checks a Facebook Login account's page token now, with the refresh use case.
+    """
     from igtoken._models import AccountType, FlowKind
     from igtoken._scopes import DEFAULT_SCOPES
     from igtoken._usage import parse_usage
@@ -275,7 +285,9 @@ def account_checks(
             Check("token", who, False, f"the account is {account.status.value}{reason}", f"run `{relogin}`")
         ]
     if app.flow_kind is FlowKind.FACEBOOK_LOGIN:
-        return _facebook_account_checks(vault, app, account, http, endpoints, now=now, relogin=relogin)
+        return _facebook_account_checks(
+            vault, app, account, http, endpoints, now=now, relogin=relogin, check_page=check_page
+        )
     stored = vault.current_token(account.id)
     token = stored.token
     if token.is_expired(now):
@@ -370,37 +382,38 @@ def _facebook_account_checks(
     *,
     now: datetime,
     relogin: str,
+    check_page: PageCheck,
 ) -> list[Check]:
     """A Facebook Login account: page token (debug_token), Page link, permissions, user token and
     data-access expiry. A page token Meta calls dead (190: password changed, role lost, app
     removed) marks the account for re-authorization, as the refresh worker would."""
     from igtoken._exceptions import IGTokenError, NeedsReauthorizationError
     from igtoken._models import TokenKind
-    from igtoken.facebook_accounts import page_token_verdict
+    from igtoken.refresh.outcomes import Outcome
 
     who = f"@{account.username}" if account.username else account.id
     page = f"Page {account.page_name or account.page_id!r}"
     client = _facebook_client(app, http, endpoints)
-    stored = vault.current_token(account.id, TokenKind.FB_PAGE)
-    try:
-        app_token = client.facebook_app_token()
-        info = client.debug_token(stored.token, app_token=app_token)
-    except IGTokenError as exc:
-        return [
-            Check("page token", who, False, f"cannot ask Meta about the page token: {exc.message}", exc.fix)
-        ]
-    verdict = page_token_verdict(info, account.page_id)
-    if verdict.needs_reauth:
-        vault.mark_needs_reauth(account.id, verdict.detail, now=now)
+    # The one page-token check, as the worker and the service make it: under the token's lease,
+    # a dead token marks the account (with its re-authorization link and webhook).
+    result = check_page(account)
+    if result.outcome is Outcome.NEEDS_REAUTH:
+        link = f" (or open {result.reauthorize_url})" if result.reauthorize_url else ""
         return [
             Check(
                 "page token",
                 who,
                 False,
-                f"{verdict.detail}; the account is now marked as needing re-authorization",
-                f"run `{relogin}` and approve as the Facebook user who manages the {page}",
+                f"{result.detail}; the account is now marked as needing re-authorization",
+                f"run `{relogin}` and approve as the Facebook user who manages the {page}{link}",
             )
         ]
+    verdict = result.verdict
+    if verdict is None:
+        fix = result.error.fix if isinstance(result.error, IGTokenError) else ""
+        detail = f"cannot ask Meta about the page token: {result.detail}"
+        return [Check("page token", who, False, detail, fix)]
+    stored = vault.current_token(account.id, TokenKind.FB_PAGE)
     checks = [
         Check(
             "page token",

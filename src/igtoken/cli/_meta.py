@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
     import httpx
@@ -33,6 +33,17 @@ class MetaLink:
     endpoints: Endpoints
     http: httpx.Client
     world: World | None = None
+    #: The in-process sandbox emulator app, when that is where Meta is.
+    app: Any = None
+    timeout: float = 10.0
+
+    def async_http(self) -> httpx.AsyncClient:
+        """An async HTTP client to the same place (for the async refresh use case); close it after use."""
+        import httpx
+
+        if self.app is not None:
+            return httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app), base_url=SANDBOX_BASE_URL)
+        return httpx.AsyncClient(timeout=self.timeout)
 
 
 @contextlib.contextmanager
@@ -45,11 +56,12 @@ def meta_link(runtime: Runtime, *, timeout: float = 10.0) -> Iterator[MetaLink]:
         from igtoken.testing import emulator_sync_client
 
         sandbox = SandboxEmulator()
-        client = emulator_sync_client(sandbox.app(), base_url=SANDBOX_BASE_URL)
+        app = sandbox.app()
+        client = emulator_sync_client(app, base_url=SANDBOX_BASE_URL)
         try:
-            yield MetaLink(runtime.endpoints(sandbox_url=SANDBOX_BASE_URL), client, sandbox.world)
+            yield MetaLink(runtime.endpoints(sandbox_url=SANDBOX_BASE_URL), client, sandbox.world, app)
         finally:
             client.close()
         return
     with httpx.Client(timeout=timeout) as client:
-        yield MetaLink(runtime.endpoints(), client)
+        yield MetaLink(runtime.endpoints(), client, timeout=timeout)

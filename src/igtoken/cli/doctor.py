@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import TYPE_CHECKING
+
 import click
 
 from igtoken.cli._context import AppContext, json_option, pass_ctx
+
+if TYPE_CHECKING:
+    from igtoken.cli._meta import MetaLink
+    from igtoken.refresh.usecase import Result
+    from igtoken.vault import AccountRecord
 
 
 @click.command("doctor")
@@ -47,13 +55,20 @@ def doctor(app: AppContext, app_name: str | None, account: str | None) -> None:
     emulator = runtime.sandbox or bool(runtime.settings.meta_base_url)
     checks: list[Check] = []
     with meta_link(runtime) as link:
+
+        def check_page(acct: AccountRecord) -> Result:
+            return asyncio.run(_check_now(app, link, acct.id))
+
         for record in apps:
             checks += app_checks(record, link.http, link.endpoints, emulator=emulator)
         by_id = {r.id: r for r in apps}
         for acct in accounts:
             record = by_id[acct.app_id]
             relogin = login_command(record, sandbox=runtime.sandbox)
-            checks += account_checks(vault, record, acct, link.http, link.endpoints, now=now, relogin=relogin)
+            http, where = link.http, link.endpoints
+            checks += account_checks(
+                vault, record, acct, http, where, now=now, relogin=relogin, check_page=check_page
+            )
     failed = [c for c in checks if not c.ok]
     if app.json:
         print_json({"ok": not failed, "checks": [c.as_json() for c in checks]})
@@ -71,3 +86,11 @@ def doctor(app: AppContext, app_name: str | None, account: str | None) -> None:
         console.print(f"{len(checks) - len(failed)} passed, {len(failed)} failed.")
     if failed:
         raise click.exceptions.Exit(1)
+
+
+async def _check_now(app: AppContext, link: MetaLink, account_id: str) -> Result:
+    """Check (or refresh) the account's token now through the refresh use case, over ``link``."""
+    from igtoken.cli.worker import open_refresher
+
+    async with open_refresher(app, link) as refresher:
+        return await refresher.refresh_account(account_id, force=True, trigger="doctor")

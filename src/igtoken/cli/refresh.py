@@ -12,7 +12,7 @@ from igtoken.cli._context import AppContext, pass_ctx
 
 FORCE_NOTE = (
     "--force still respects Meta's 24-hour rule: a token under 24 hours old cannot be refreshed "
-    "and is left for its 24-hour mark"
+    "and is left for a later refresh"
 )
 
 
@@ -74,30 +74,73 @@ def _plan_rows(vault: Any, accounts: list[Any], now: datetime, policy: Any) -> l
 
 
 async def _run(ctx: AppContext, account: str | None, force: bool) -> tuple[dict[str, Any], list[str]]:
-    from rich.progress import Progress
-
-    from igtoken.cli.worker import _runtime, open_worker
-    from igtoken.refresh import META_MIN_AGE
+    from igtoken.cli.worker import _runtime
 
     vault = _runtime(ctx).vault
     now = datetime.now(UTC)
     accounts = _select(vault, account)
     notes: list[str] = []
     if force:
-        too_young = 0
-        for acct in accounts:
-            for kind_token in _current(vault, acct.id):
-                if now - kind_token.token.issued_at < META_MIN_AGE:
-                    too_young += 1
-                vault.set_next_refresh(acct.id, now, kind=kind_token.token.kind)
+        too_young = sum(
+            1
+            for acct in accounts
+            for stored in _current(vault, acct.id)
+            if stored.token.kind.value == "ig_long" and not can_refresh_at(stored.token, now)
+        )
         notes.append(FORCE_NOTE + (f" ({too_young} such token(s) here)" if too_young else ""))
-    ids = None if account is None else frozenset(a.id for a in accounts)
+    if account is not None:
+        return await _run_one(ctx, accounts, force), notes
+    if force:
+        for acct in accounts:
+            for stored in _current(vault, acct.id):
+                vault.set_next_refresh(acct.id, now, kind=stored.token.kind)
+    return await _run_all(ctx, now), notes
+
+
+def can_refresh_at(token: Any, now: datetime) -> bool:
+    """Whether Meta's 24-hour rule lets ``token`` be refreshed at ``now``."""
+    from igtoken.refresh import META_MIN_AGE
+
+    return bool(now - token.issued_at >= META_MIN_AGE)
+
+
+async def _run_one(ctx: AppContext, accounts: list[Any], force: bool) -> dict[str, Any]:
+    """One account, through the refresh use case under its lease (a running worker is no obstacle:
+    a refresh it has under way is waited for, not repeated)."""
+    import time
+
+    from igtoken.cli.worker import open_refresher
+
+    started, wall0 = datetime.now(UTC), time.perf_counter()
+    results = []
+    async with open_refresher(ctx) as refresher:
+        for acct in accounts:
+            results.append(await refresher.refresh_account(acct.id, force=force, trigger="cli"))
+    counts: dict[str, int] = {}
+    for result in results:
+        counts[result.outcome.value] = counts.get(result.outcome.value, 0) + 1
+    return {
+        "started_at": started.isoformat(),
+        "finished_at": datetime.now(UTC).isoformat(),
+        "wall_seconds": round(time.perf_counter() - wall0, 3),
+        "claimed": len(results),
+        "counts": counts,
+        "results": [_result_json(r) for r in results],
+    }
+
+
+async def _run_all(ctx: AppContext, now: datetime) -> dict[str, Any]:
+    """Every due token, by a worker run (one worker per SQLite file: it takes the lock)."""
+    from rich.progress import Progress
+
+    from igtoken.cli.worker import open_worker
+
     async with open_worker(ctx, batch_size=1000) as worker:
         with Progress(console=ctx.err_console, transient=True, disable=ctx.json) as progress:
             task = progress.add_task("refreshing", total=None)
             worker.on_result = lambda _result: progress.advance(task)
-            report = await worker.run_once(now, account_ids=ids)
-    return report.as_json() | {"results": [_result_json(r) for r in report.results]}, notes
+            report = await worker.run_once(now)
+    return report.as_json() | {"results": [_result_json(r) for r in report.results]}
 
 
 def _current(vault: Any, account_id: str) -> list[Any]:
@@ -116,6 +159,7 @@ def _result_json(result: Any) -> dict[str, Any]:
         "detail": result.detail,
         "next_attempt_at": result.next_attempt_at.isoformat() if result.next_attempt_at else None,
         "reauthorize_url": result.reauthorize_url,
+        "joined": getattr(result, "joined", False),
     }
 
 

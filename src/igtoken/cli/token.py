@@ -7,7 +7,6 @@ had, it exits with 3 and names the command that re-authorizes the account.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -19,6 +18,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from igtoken._models import AccessToken
+    from igtoken.refresh.usecase import Result
     from igtoken.vault import AccountRecord, StoredToken
 
 
@@ -66,9 +66,11 @@ def fresh_token(app: AppContext, account: AccountRecord) -> FreshToken:
     token = stored.token
     if token.is_expired(now):
         message = f"the token of {who} expired on {token.expires_at:%Y-%m-%d %H:%M} UTC"
-        # Recorded, so every other reader (the API, the dashboard, the next `token`) says so too.
-        vault.mark_needs_reauth(account.id, message, now=now)
-        raise TokenExpiredError(message, fix=f"run `{relogin}` and approve as {approver}")
+        # Recorded through the refresh use case (under the lease, with the re-authorization link
+        # and webhook), so every other reader (the API, the dashboard, the next `token`) says so too.
+        result = _use_case(app, account)
+        link = f", or open {result.reauthorize_url}" if result.reauthorize_url else ""
+        raise TokenExpiredError(message, fix=f"run `{relogin}` and approve as {approver}{link}")
     if not refresh_due(stored, now):
         return FreshToken(token, refreshed=False)
     return _refresh(app, account, relogin)
@@ -128,56 +130,45 @@ def quick_token(app: AppContext, wanted: str | None) -> tuple[AccountRecord, Fre
 
 
 def _refresh(app: AppContext, account: AccountRecord, relogin: str) -> FreshToken:
-    import dataclasses
+    """Refresh through the one refresh use case, under the token's lease.
 
-    from igtoken._client import Client
-    from igtoken._exceptions import ConflictError, IGTokenError, NeedsReauthorizationError
-    from igtoken.cli._meta import meta_link
-    from igtoken.refresh import after_failure, next_refresh_at
+    A worker (or another command) refreshing the same token right now is waited for, and its
+    new token printed: the token in hand may be about to be retired. A temporary failure
+    leaves the still valid token in place with a warning (recorded, so the worker backs off).
+    """
+    from igtoken._exceptions import NeedsReauthorizationError, TokenExpiredError
+    from igtoken.refresh.outcomes import Outcome
+    from igtoken.refresh.usecase import raise_for
 
-    vault, runtime, now = app.vault, app.runtime, app.now()
-    try:
-        claim = vault.claim_account(account.id, now=now, owner=f"cli-{os.getpid()}")
-    except ConflictError:
-        # A worker is refreshing it this very moment; the current token is still valid.
-        return FreshToken(vault.current_token(account.id).token, refreshed=False)
-    record = vault.get_app(claim.app_id)
-    with meta_link(runtime) as link:
-        config = runtime.client_config(record, endpoints=link.endpoints)
-        with Client(config, http=link.http) as client:
-            try:
-                new = client.refresh(claim.token, now=now)
-            except NeedsReauthorizationError as exc:
-                vault.release(claim)
-                vault.mark_needs_reauth(account.id, exc.message, now=now)
-                exc.fix = f"run `{relogin}`"
-                raise
-            except IGTokenError as exc:
-                failures = claim.failure_count + 1
-                retry_after = getattr(exc, "retry_after", None)
-                vault.record_refresh_failure(
-                    claim,
-                    f"{type(exc).__name__}: {exc.message}",
-                    now=now,
-                    next_attempt_at=after_failure(failures, now, retry_after),
-                )
-                if exc.retryable:
-                    return FreshToken(
-                        claim.token,
-                        refreshed=False,
-                        warning=f"refresh failed ({exc.message}); token still valid",
-                    )
-                raise
-    new = dataclasses.replace(
-        new, user_id=new.user_id or claim.token.user_id, scopes=new.scopes or claim.token.scopes
-    )
-    vault.record_refresh_success(
-        claim,
-        new,
-        now=now,
-        next_refresh_at=next_refresh_at(new.issued_at, account.id, expires_at=new.expires_at),
-    )
-    return FreshToken(new, refreshed=True)
+    result = _use_case(app, account)
+    if result.outcome is Outcome.NEEDS_REAUTH:
+        link = f", or open {result.reauthorize_url}" if result.reauthorize_url else ""
+        error = result.error
+        if not isinstance(error, NeedsReauthorizationError | TokenExpiredError):
+            error = NeedsReauthorizationError(
+                f"Meta no longer accepts the token of account {account.id!r}: {result.detail}", status_code=0
+            )
+        error.fix = f"run `{relogin}`{link}"
+        raise error
+    current = app.vault.current_token(account.id, account.served_kind).token
+    if result.outcome in (Outcome.RETRY, Outcome.THROTTLED, Outcome.IN_PROGRESS, Outcome.LOST_LEASE):
+        warning = f"refresh failed ({result.detail}); token still valid"
+        return FreshToken(current, refreshed=False, warning=warning)
+    raise_for(result)  # a failure that is not temporary: Meta's error as it came
+    return FreshToken(current, refreshed=result.outcome is Outcome.REFRESHED)
+
+
+def _use_case(app: AppContext, account: AccountRecord) -> Result:
+    """The account's token refreshed (or found dead) now, by the one refresh use case."""
+    import asyncio
+
+    from igtoken.cli.worker import open_refresher
+
+    async def run() -> Result:
+        async with open_refresher(app) as refresher:
+            return await refresher.refresh_account(account.id, force=True, trigger="cli")
+
+    return asyncio.run(run())
 
 
 @click.command("token")

@@ -11,6 +11,7 @@ import contextlib
 import dataclasses
 import json
 import logging
+import os
 import signal
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -21,6 +22,11 @@ import click
 from igtoken.cli._context import AppContext, pass_ctx
 
 if TYPE_CHECKING:
+    import httpx
+
+    from igtoken._endpoints import Endpoints
+    from igtoken.cli._meta import MetaLink
+    from igtoken.refresh.usecase import Refresher
     from igtoken.refresh.worker import RefreshWorker
     from igtoken.runtime import Runtime
 
@@ -47,31 +53,75 @@ async def open_worker(ctx: AppContext, **options: Any) -> AsyncIterator[RefreshW
 
     On SQLite the worker lock is held for the duration (one worker per database file).
     """
-    import httpx
-
     from igtoken.refresh.wiring import build_worker, single_worker_lock
-    from igtoken.runtime import SandboxEmulator
 
     runtime = _runtime(ctx)
     with contextlib.ExitStack() as stack:
         stack.enter_context(single_worker_lock(runtime.vault))
-        sandbox_url = None
-        if runtime.sandbox and not runtime.settings.meta_base_url:
-            sandbox_url = stack.enter_context(SandboxEmulator().serve())
-        endpoints = runtime.endpoints(sandbox_url)
+        endpoints = _endpoints(runtime, stack)
         slots = int(options.get("concurrency", 32))
-        # One kept-alive connection per call slot (httpx keeps 20 by default, so a busy worker
-        # would open and close connections all the time), and idle ones dropped well before a
-        # server's usual 5-second keep-alive: a request sent on a connection the server is closing
-        # at that moment fails with a transport error.
-        limits = httpx.Limits(max_connections=slots, max_keepalive_connections=slots, keepalive_expiry=2.0)
-        http = httpx.AsyncClient(timeout=httpx.Timeout(20.0, connect=5.0), limits=limits, trust_env=False)
+        http = _http(slots)
         parts = build_worker(runtime, endpoints=endpoints, http=http, **options)
         try:
             yield parts.worker
         finally:
             await parts.aclose()
             await http.aclose()
+
+
+@contextlib.asynccontextmanager
+async def open_refresher(ctx: AppContext, link: MetaLink | None = None) -> AsyncIterator[Refresher]:
+    """The refresh use case wired from settings, for refreshing one account now.
+
+    No worker lock: it refreshes under the token's lease, beside a running worker (whose
+    refresh of the same token it waits for rather than repeats). It reaches Meta through
+    ``link`` when given (a command's open :func:`~igtoken.cli._meta.meta_link`); otherwise in
+    sandbox mode the sandbox emulator answers in this process, over the shared sandbox world.
+    """
+    import httpx
+
+    from igtoken.refresh.wiring import build_refresher
+
+    runtime = _runtime(ctx)
+    if link is not None:
+        http, endpoints = link.async_http(), link.endpoints
+    elif runtime.sandbox and not runtime.settings.meta_base_url:
+        from igtoken.cli._meta import SANDBOX_BASE_URL
+        from igtoken.runtime import SandboxEmulator
+
+        # The shared sandbox world, in this process: each request is one transaction on its file.
+        app = SandboxEmulator().app()
+        http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=SANDBOX_BASE_URL)
+        endpoints = runtime.endpoints(sandbox_url=SANDBOX_BASE_URL)
+    else:
+        http, endpoints = _http(4), runtime.endpoints()
+    parts = build_refresher(runtime, endpoints=endpoints, http=http, owner=f"cli-{os.getpid()}")
+    try:
+        yield parts.refresher
+    finally:
+        await parts.aclose()
+        await http.aclose()
+
+
+def _endpoints(runtime: Runtime, stack: contextlib.ExitStack) -> Endpoints:
+    """Where Meta is: the configured hosts, or the sandbox emulator served for the duration."""
+    from igtoken.runtime import SandboxEmulator
+
+    sandbox_url = None
+    if runtime.sandbox and not runtime.settings.meta_base_url:
+        sandbox_url = stack.enter_context(SandboxEmulator().serve())
+    return runtime.endpoints(sandbox_url)
+
+
+def _http(slots: int) -> httpx.AsyncClient:
+    import httpx
+
+    # One kept-alive connection per call slot (httpx keeps 20 by default, so a busy worker
+    # would open and close connections all the time), and idle ones dropped well before a
+    # server's usual 5-second keep-alive: a request sent on a connection the server is closing
+    # at that moment fails with a transport error.
+    limits = httpx.Limits(max_connections=slots, max_keepalive_connections=slots, keepalive_expiry=2.0)
+    return httpx.AsyncClient(timeout=httpx.Timeout(20.0, connect=5.0), limits=limits, trust_env=False)
 
 
 def _setup_logging(ctx: AppContext) -> None:
@@ -150,4 +200,4 @@ def worker(
         click.echo(f"worker stopped after {state['runs']} run(s): {counters}")
 
 
-__all__: list[str] = ["open_worker", "worker"]
+__all__: list[str] = ["open_refresher", "open_worker", "worker"]

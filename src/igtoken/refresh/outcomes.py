@@ -41,6 +41,7 @@ class Outcome(enum.StrEnum):
     RESCHEDULED = "rescheduled"  #: nothing was due after all (too new, planner says wait)
     SKIPPED = "skipped"  #: the token changed or went away after the claim; nothing to do
     LOST_LEASE = "lost_lease"  #: the lease expired mid-call; another worker owns the token now
+    IN_PROGRESS = "in_progress"  #: asked for on demand while another holder kept the lease too long
 
 
 @dataclass(frozen=True, slots=True)

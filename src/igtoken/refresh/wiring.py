@@ -1,7 +1,8 @@
-"""One wiring of a :class:`RefreshWorker` from a :class:`~igtoken.runtime.Runtime`.
+"""One wiring of the refresh use case and its worker from a :class:`~igtoken.runtime.Runtime`.
 
-``igtoken worker``, ``igtoken refresh`` and the service's built-in worker all build it here,
-so they refresh with the same clients, notifier and delivery log.
+``igtoken worker``, ``igtoken refresh``, ``igtoken token``, ``igtoken doctor``, the service's
+built-in worker and its on-demand refresh all build them here, so they refresh with the same
+clients, notifier, delivery log and public URL.
 """
 
 from __future__ import annotations
@@ -18,12 +19,20 @@ if TYPE_CHECKING:
 
     from igtoken._endpoints import Endpoints
     from igtoken.notify import Endpoint, Notifier
+    from igtoken.refresh.usecase import Refresher
     from igtoken.refresh.worker import RefreshWorker
     from igtoken.runtime import Runtime
     from igtoken.settings import Settings
     from igtoken.vault import Vault
 
-__all__ = ["WorkerParts", "build_worker", "single_worker_lock", "webhook_endpoints"]
+__all__ = [
+    "RefresherParts",
+    "WorkerParts",
+    "build_refresher",
+    "build_worker",
+    "single_worker_lock",
+    "webhook_endpoints",
+]
 
 
 def _now() -> datetime:
@@ -43,6 +52,81 @@ class WorkerParts:
         await self.notifier.aclose()
 
 
+@dataclass
+class RefresherParts:
+    """The refresh use case and the notifier it reports through (close both when done)."""
+
+    refresher: Refresher
+    notifier: Notifier
+
+    async def aclose(self) -> None:
+        """Close the refresher's clients and the notifier's connections."""
+        await self.refresher.aclose()
+        await self.notifier.aclose()
+
+
+def _parts(
+    runtime: Runtime,
+    endpoints: Endpoints,
+    http: httpx.AsyncClient,
+    owner: str,
+    on_demand: bool,
+) -> tuple[Callable[[Any], Any], Notifier]:
+    from igtoken._client import AsyncClient
+    from igtoken._retry import NO_RETRY
+    from igtoken.notify import Notifier
+    from igtoken.refresh.deliveries import VaultDeliveryLog
+    from igtoken.vault import AppRecord
+
+    def clients(app: AppRecord) -> AsyncClient:
+        config = runtime.client_config(app, endpoints=endpoints)
+        # The worker reschedules failures itself, so one slow account never holds a slot; a
+        # person waiting on an on-demand refresh is better served by the client's own retries.
+        return AsyncClient(config, http=http, retry=None if on_demand else NO_RETRY)
+
+    # The worker's notifier sends webhooks over its own client (no redirects, no proxy settings);
+    # an on-demand refresher only queues them, for the worker to send, so it opens nothing.
+    log = VaultDeliveryLog(runtime.vault, owner=owner)
+    sender = http if on_demand else None  # never used to send when on demand
+    notifier = Notifier(webhook_endpoints(runtime.settings), log, client=sender)
+    return clients, notifier
+
+
+def build_refresher(
+    runtime: Runtime,
+    *,
+    endpoints: Endpoints,
+    http: httpx.AsyncClient,
+    owner: str | None = None,
+    clock: Callable[[], datetime] = _now,
+    public_url: str | None = None,
+    **options: Any,
+) -> RefresherParts:
+    """The refresh use case for on-demand callers, over ``runtime``'s vault, calling Meta at ``endpoints``.
+
+    For the front doors a person waits on (API, dashboard, ``igtoken token``, ``refresh``,
+    ``doctor``): the client retries a failed call at once, and webhooks are only queued (a
+    worker sends them). ``public_url`` (default: ``IGTOKEN_PUBLIC_URL``) makes
+    re-authorization links absolute.
+    """
+    from igtoken.refresh.usecase import Refresher
+    from igtoken.refresh.worker import default_owner
+    from igtoken.vault import AsyncVault
+
+    owner = owner or default_owner()
+    clients, notifier = _parts(runtime, endpoints, http, owner, True)
+    refresher = Refresher(
+        AsyncVault(runtime.vault),
+        clients,
+        clock=clock,
+        notifier=notifier,
+        owner=owner,
+        public_url=public_url or runtime.settings.public_url,
+        **options,
+    )
+    return RefresherParts(refresher, notifier)
+
+
 def build_worker(
     runtime: Runtime,
     *,
@@ -50,31 +134,26 @@ def build_worker(
     http: httpx.AsyncClient,
     owner: str | None = None,
     clock: Callable[[], datetime] = _now,
+    public_url: str | None = None,
     **options: Any,
 ) -> WorkerParts:
-    """A refresh worker over ``runtime``'s vault, calling Meta (or an emulator) at ``endpoints``."""
-    from igtoken._client import AsyncClient
-    from igtoken._retry import NO_RETRY
-    from igtoken.notify import Notifier
-    from igtoken.refresh.deliveries import VaultDeliveryLog
+    """A refresh worker over ``runtime``'s vault, calling Meta (or an emulator) at ``endpoints``.
+
+    ``public_url`` (default: ``IGTOKEN_PUBLIC_URL``) makes re-authorization links absolute;
+    the service passes its own URL, which in sandbox mode is where it listens.
+    """
     from igtoken.refresh.worker import RefreshWorker, default_owner
-    from igtoken.vault import AppRecord, AsyncVault
+    from igtoken.vault import AsyncVault
 
-    vault = runtime.vault
     owner = owner or default_owner()
-
-    def clients(app: AppRecord) -> AsyncClient:
-        # No in-call retries: the worker reschedules failures, so one slow account never holds a slot.
-        return AsyncClient(runtime.client_config(app, endpoints=endpoints), http=http, retry=NO_RETRY)
-
-    notifier = Notifier(webhook_endpoints(runtime.settings), VaultDeliveryLog(vault, owner=owner))
+    clients, notifier = _parts(runtime, endpoints, http, owner, False)
     worker = RefreshWorker(
-        AsyncVault(vault),
+        AsyncVault(runtime.vault),
         clients,
         clock=clock,
         notifier=notifier,
         owner=owner,
-        public_url=runtime.settings.public_url,
+        public_url=public_url or runtime.settings.public_url,
         **options,
     )
     return WorkerParts(worker, notifier)

@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
@@ -25,11 +25,10 @@ from fastapi import FastAPI, Request
 from igtoken._config import ClientConfig
 from igtoken._endpoints import Endpoints
 from igtoken._exceptions import (
-    NeedsReauthorizationError,
     NotFoundError,
     TokenExpiredError,
 )
-from igtoken._models import AccessToken, TokenKind
+from igtoken._models import AccessToken
 from igtoken._secret import Secret
 from igtoken.service.config import RateLimits, ServiceConfig
 from igtoken.service.interfaces import (
@@ -41,6 +40,7 @@ from igtoken.service.interfaces import (
 )
 
 if TYPE_CHECKING:
+    from igtoken.refresh.usecase import Refresher
     from igtoken.runtime import Runtime
     from igtoken.vault import AccountRecord, AppRecord, AsyncVault, StoredToken, Vault
 
@@ -89,6 +89,7 @@ class ServiceWiring:
     sandbox: bool = False
     #: The API keys the token API accepts (set by :func:`build_app`).
     api_keys: VaultApiKeys | None = None
+    _refresher: Refresher | None = field(default=None, init=False, repr=False)
 
     @property
     def proxy_max_body(self) -> int:
@@ -159,74 +160,36 @@ class ServiceWiring:
             return None
         return (await self.create_reauth_link(account_id))[1]
 
+    def refresher(self) -> Refresher:
+        """The refresh use case for on-demand refreshes (API, dashboard), made on first use."""
+        if self._refresher is None:
+            from igtoken.refresh.wiring import build_refresher
+            from igtoken.refresh.worker import default_owner
+
+            self._refresher = build_refresher(
+                self.runtime,
+                endpoints=self.endpoints,
+                http=self.http,
+                owner=f"{default_owner()}:service",
+                clock=self.clock,
+                public_url=self.public_url,
+            ).refresher
+        return self._refresher
+
     async def refresh(self, account_id: str) -> StoredToken:
-        """Refresh the account's long-lived token now; if Meta refuses it, mark it for re-authorization.
+        """Refresh the account's token now, through the one refresh use case (under its lease).
 
-        A Facebook Login account's page token cannot be refreshed: it is checked instead
-        (:meth:`check_page_token`).
+        A Facebook Login account's page token cannot be refreshed: it is checked with Meta's
+        ``debug_token`` instead. A refresh already under way elsewhere (the worker, another
+        request) is waited for, not repeated. If Meta refuses the token the account is marked
+        for re-authorization and the error raised (409 with the link).
         """
-        from igtoken._client import AsyncClient
-        from igtoken.refresh import next_refresh_at
+        from igtoken.refresh.usecase import raise_for
 
         account = await self.vault.get_account(account_id)
         require_usable(account)
-        if account.via_facebook:
-            return await self.check_page_token(account_id)
-        stored = await self.vault.current_token(account_id, TokenKind.IG_LONG)
-        app = await self.vault.get_app(account.app_id)
-        client = AsyncClient(self.client_config(app), http=self.http)
-        now = self.clock()
-        try:
-            token = await client.refresh(stored.token, now=now)
-        except (NeedsReauthorizationError, TokenExpiredError) as exc:
-            await self.vault.mark_needs_reauth(account_id, exc.message, now=now)
-            raise
-        token = replace(token, user_id=stored.token.user_id, scopes=token.scopes or stored.token.scopes)
-        due = next_refresh_at(token.issued_at, account_id, expires_at=token.expires_at)
-        await self.vault.store_token(account_id, token, now=now, next_refresh_at=due)
-        await self.vault.append_event(
-            "refreshed",
-            now=now,
-            app_id=account.app_id,
-            account_id=account_id,
-            data={"trigger": "on_demand"},
-        )
-        return await self.vault.current_token(account_id, TokenKind.IG_LONG)
-
-    async def check_page_token(self, account_id: str) -> StoredToken:
-        """Ask Meta (``debug_token``, with the Meta app's token) whether the account's page token still works.
-
-        A dead token (190: password changed, Page role lost, app removed) marks the account
-        for re-authorization and raises :class:`NeedsReauthorizationError`; a live one gets
-        its next check scheduled and a ``token_checked`` event.
-        """
-        from igtoken._client import AsyncClient
-        from igtoken.facebook_accounts import first_check_at
-        from igtoken.facebook_checks import check_page_token, checked_event_data
-
-        account = await self.vault.get_account(account_id)
-        require_usable(account)
-        stored = await self.vault.current_token(account_id, TokenKind.FB_PAGE)
-        app = await self.vault.get_app(account.app_id)
-        client = AsyncClient(self.client_config(app), http=self.http)
-        verdict = await check_page_token(client, stored.token, account.page_id)
-        now = self.clock()
-        if verdict.needs_reauth:
-            await self.vault.mark_needs_reauth(account_id, verdict.detail, now=now)
-            raise NeedsReauthorizationError(
-                f"account {account_id!r}: {verdict.detail}",
-                status_code=0,
-                fix="the account's owner must log in with Facebook again (re-authorization link)",
-            )
-        await self.vault.set_next_refresh(account_id, first_check_at(now), kind=TokenKind.FB_PAGE)
-        await self.vault.append_event(
-            "token_checked",
-            now=now,
-            app_id=account.app_id,
-            account_id=account_id,
-            data=checked_event_data(verdict, "on_demand"),
-        )
-        return await self.vault.current_token(account_id, TokenKind.FB_PAGE)
+        raise_for(await self.refresher().refresh_account(account_id, trigger="on_demand"))
+        return await self.vault.current_token(account_id, account.served_kind)
 
 
 def require_usable(account: AccountRecord) -> None:
@@ -402,6 +365,7 @@ def refresh_worker_task(
     *,
     clock: Callable[[], datetime] = _utc_now,
     on_outcome: Callable[[str], None] | None = None,
+    public_url: str | None = None,
 ) -> BackgroundTask:
     """The refresh worker as a background task of the service (see :mod:`igtoken.refresh.wiring`).
 
@@ -419,7 +383,7 @@ def refresh_worker_task(
             except ConflictError as exc:
                 log.warning("refresh worker not started: %s", exc.message)
                 await asyncio.Event().wait()  # stay "running": the other worker does the job
-            parts = build_worker(runtime, endpoints=endpoints, http=http, clock=clock)
+            parts = build_worker(runtime, endpoints=endpoints, http=http, clock=clock, public_url=public_url)
             if on_outcome is not None:
                 parts.worker.on_result = lambda result: on_outcome(result.outcome.value)
             stop = asyncio.Event()
@@ -520,7 +484,12 @@ def build_app(
             for record in outcomes:
                 record(outcome)
 
-        tasks.append(refresh_worker_task(runtime, endpoints, http, clock=clock, on_outcome=record_outcome))
+        # Re-authorization links in the worker's events and webhooks are made on this service's URL.
+        tasks.append(
+            refresh_worker_task(
+                runtime, endpoints, http, clock=clock, on_outcome=record_outcome, public_url=wiring.public_url
+            )
+        )
     deps_kwargs: dict[str, Any] = {}
     if announce is not None:
         deps_kwargs["announce"] = announce

@@ -980,14 +980,22 @@ class Vault:
         return res.rowcount == 1
 
     def record_refresh_success(
-        self, claim: Claim, new_token: AccessToken, *, now: datetime, next_refresh_at: datetime | None
+        self,
+        claim: Claim,
+        new_token: AccessToken,
+        *,
+        now: datetime,
+        next_refresh_at: datetime | None,
+        details: dict[str, Any] | None = None,
     ) -> str:
         """Store the refreshed token and retire the claimed one, atomically; returns the new row id.
 
         Only while the lease is held at ``now``: otherwise :class:`ConflictError`
-        and nothing is written (the claimed token stays current).
+        and nothing is written (the claimed token stays current). ``details`` (plain JSON,
+        no secret) go into the ``refreshed`` event, e.g. what triggered the refresh.
         """
         _check_aware("now", now)
+        extra = _check_event_data(details)
         _check_aware("next_refresh_at", next_refresh_at)
         with self._db.write() as conn:
             self._lock_account(conn, claim.account_id)
@@ -1014,6 +1022,7 @@ class Vault:
                 app_id=claim.app_id,
                 account_id=claim.account_id,
                 data={
+                    **extra,
                     "token_id": token_id,
                     "kind": new_token.kind.value,
                     "expires_at": new_token.expires_at.isoformat() if new_token.expires_at else None,
@@ -1108,15 +1117,30 @@ class Vault:
     # -- account lifecycle --------------------------------------------------------------------
 
     def mark_needs_reauth(
-        self, account_id: str, reason: str, *, now: datetime, details: dict[str, Any] | None = None
+        self,
+        account_id: str,
+        reason: str,
+        *,
+        now: datetime,
+        details: dict[str, Any] | None = None,
+        claim: Claim | None = None,
     ) -> None:
         """Meta refused the token: stop refreshing, keep the token, raise a ``needs_reauth`` event.
 
         ``details`` (plain JSON, no secret) go into the event too, e.g. the re-authorization link.
+        With ``claim``, only while that lease is held at ``now`` (in the same transaction):
+        otherwise :class:`ConflictError` and nothing changes, so a refresh that lost its lease
+        (another holder has stored a new token meanwhile) cannot mark a healthy account.
         """
         extra = _check_event_data(details)
         with self._db.write() as conn:
             row = self._lock_account(conn, account_id)
+            if claim is not None:
+                held = conn.execute(sa.update(Token).where(self._held(claim, now)).values(lease_owner=None))
+                if held.rowcount != 1:
+                    raise ConflictError(
+                        f"the lease on token {claim.token_id!r} is no longer held by {claim.owner!r}"
+                    )
             conn.execute(
                 sa.update(Account)
                 .where(Account.id == account_id)

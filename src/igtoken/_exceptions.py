@@ -30,7 +30,10 @@
     │   ├── NotFoundError (LookupError)    no such app, account, token, link or key
     │   ├── ConflictError                  a uniqueness rule or a lease held by someone else
     │   ├── DecryptionError                tampered ciphertext or wrong associated data
-    │   └── MissingKeyError                a row is encrypted under a key id we do not have
+    │   ├── MissingKeyError                a row is encrypted under a key id we do not have
+    │   └── DatabaseUnavailableError       the database cannot be used now (unreachable, I/O error)
+    │       ├── DatabaseLockedError        another process holds the SQLite file's lock         retryable
+    │       └── DatabaseCorruptError       the file is not a SQLite database, or it is damaged
     ├── SignedRequestError (ValueError)    Meta's ``signed_request`` did not verify
     │   ├── MalformedSignedRequest         not ``<sig>.<payload>``, bad base64url or JSON
     │   ├── UnsupportedAlgorithm           an algorithm other than HMAC-SHA256
@@ -268,6 +271,23 @@ class MissingKeyError(StorageError):
             fix=f"add key {key_id!r} to IGTOKEN_KEYS or the key file",
         )
         self.key_id = key_id
+
+
+class DatabaseUnavailableError(StorageError):
+    """The database cannot be used right now: unreachable, read-only, an I/O error, locked or damaged.
+
+    The service answers 503 with ``Retry-After``; the CLI exits 5 with the fix.
+    """
+
+
+class DatabaseLockedError(DatabaseUnavailableError):
+    """Another process held the SQLite file's lock for longer than the busy timeout."""
+
+    retryable = True
+
+
+class DatabaseCorruptError(DatabaseUnavailableError):
+    """The database file is not a SQLite database, or its pages are damaged."""
 
 
 class SignedRequestError(IGTokenError, ValueError):

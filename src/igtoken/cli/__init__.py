@@ -38,7 +38,11 @@ def main(
     if verbose:
         import logging
 
+        from igtoken._log_redaction import install_log_redaction
+
         logging.basicConfig(level=logging.DEBUG if verbose > 1 else logging.INFO)
+        # Before the first request: httpx logs URLs that carry tokens and app secrets.
+        install_log_redaction()
     # A test may hand in a ready AppContext through CliRunner.invoke(obj=...): keep it.
     if not isinstance(ctx.obj, AppContext):
         ctx.obj = AppContext(json_output=json_output, sandbox=sandbox, env_file=env_file, verbose=verbose)

@@ -37,7 +37,11 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "ConnectedPage",
+    "DatabaseCorruptError",
+    "DatabaseLockedError",
+    "DatabaseUnavailableError",
     "DecryptionError",
+    "DevelopmentModeError",
     "Endpoints",
     "FacebookLoginResult",
     "FacebookPage",
@@ -57,6 +61,7 @@ __all__ = [
     "NeedsReauthorizationError",
     "NotFoundError",
     "PermissionDeniedError",
+    "PermissionsDeclinedError",
     "PersonalAccountError",
     "Profile",
     "RefreshError",
@@ -84,6 +89,7 @@ __all__ = [
     "appsecret_proof",
     "authorization_url",
     "can_refresh",
+    "canonical_signed_request",
     "check_facebook_scopes",
     "check_scopes",
     "ensure_refreshable",
@@ -119,7 +125,11 @@ if TYPE_CHECKING:
         CallbackTimeout,
         ConfigurationError,
         ConflictError,
+        DatabaseCorruptError,
+        DatabaseLockedError,
+        DatabaseUnavailableError,
         DecryptionError,
+        DevelopmentModeError,
         IGTokenError,
         InvalidGrantError,
         InvalidRequestError,
@@ -129,6 +139,7 @@ if TYPE_CHECKING:
         NeedsReauthorizationError,
         NotFoundError,
         PermissionDeniedError,
+        PermissionsDeclinedError,
         PersonalAccountError,
         RefreshError,
         RequestTimeout,
@@ -179,7 +190,7 @@ if TYPE_CHECKING:
         check_scopes,
     )
     from igtoken._secret import Secret
-    from igtoken._signed_request import parse_signed_request
+    from igtoken._signed_request import canonical_signed_request, parse_signed_request
     from igtoken._usage import BusinessUseCaseUsage, Usage, parse_usage
 
 _LAZY: dict[str, str] = {
@@ -189,6 +200,8 @@ _LAZY: dict[str, str] = {
     "AppCredentials": "igtoken._config",
     "AsyncClient": "igtoken._client",
     "AuthorizationDenied": "igtoken._exceptions",
+    "DevelopmentModeError": "igtoken._exceptions",
+    "PermissionsDeclinedError": "igtoken._exceptions",
     "AuthorizationError": "igtoken._exceptions",
     "BusinessUseCaseUsage": "igtoken._usage",
     "Callback": "igtoken._authorize",
@@ -203,6 +216,9 @@ _LAZY: dict[str, str] = {
     "DEFAULT_FACEBOOK_SCOPES": "igtoken._fb_scopes",
     "DEFAULT_GRAPH_VERSION": "igtoken._endpoints",
     "DEFAULT_SCOPES": "igtoken._scopes",
+    "DatabaseCorruptError": "igtoken._exceptions",
+    "DatabaseLockedError": "igtoken._exceptions",
+    "DatabaseUnavailableError": "igtoken._exceptions",
     "DecryptionError": "igtoken._exceptions",
     "Endpoints": "igtoken._endpoints",
     "FACEBOOK_LOGIN_SCOPES": "igtoken._fb_scopes",
@@ -264,6 +280,7 @@ _LAZY: dict[str, str] = {
     "new_state": "igtoken._authorize",
     "no_pages_hint": "igtoken._fb_scopes",
     "parse_callback": "igtoken._authorize",
+    "canonical_signed_request": "igtoken._signed_request",
     "parse_signed_request": "igtoken._signed_request",
     "parse_usage": "igtoken._usage",
     "redact_text": "igtoken._redact",

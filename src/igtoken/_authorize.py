@@ -20,10 +20,20 @@ from igtoken._exceptions import (
     AuthorizationDenied,
     CallbackError,
     ConfigurationError,
+    DevelopmentModeError,
     StateMismatchError,
 )
 from igtoken._scopes import DEFAULT_SCOPES, check_scopes
 from igtoken._secret import Secret
+
+#: Facebook's ``error_code`` on a dialog redirect when the app is in development mode and the
+#: person has no role on it (the dialog completes, then reports "Permissions error").
+FACEBOOK_DEVELOPMENT_MODE_CODE: Final = "200"
+DEVELOPMENT_MODE_FIX: Final = (
+    "the Meta app is in development mode and this person has no role on it: add them under "
+    "App roles > Roles (administrator, developer or tester, who must accept the invitation), "
+    "or switch the app to Live in the app dashboard"
+)
 
 #: Bytes of randomness in a state from :func:`new_state` (256 bits).
 STATE_BYTES: Final = 32
@@ -118,7 +128,8 @@ def parse_callback(url_or_query: str, *, expected_state: str | None = None) -> C
     """Read the redirect Instagram sent back: a full URL, a path with query, or the query string alone.
 
     Returns the code (Meta's trailing ``#_`` stripped). Raises
-    :class:`AuthorizationDenied` for ``error=…`` callbacks, :class:`CallbackError`
+    :class:`AuthorizationDenied` for ``error=…`` callbacks (its subclass
+    :class:`DevelopmentModeError` for Facebook's ``error_code=200``), :class:`CallbackError`
     when there is neither a usable code nor an error, and, when
     ``expected_state`` is given, :class:`StateMismatchError` unless the callback
     carries exactly that state.
@@ -147,6 +158,17 @@ def parse_callback(url_or_query: str, *, expected_state: str | None = None) -> C
             raise StateMismatchError("the callback's state does not match the one sent")
         reason = fields.get("error_reason", [None])[0]
         description = fields.get("error_description", [None])[0]
+        if fields.get("error_code", [None])[0] == FACEBOOK_DEVELOPMENT_MODE_CODE:
+            denied = DevelopmentModeError(
+                "Facebook refused the login (error_code 200, "
+                f"{description or 'Permissions error'}): the app is in development mode and this "
+                "person is not one of its administrators, developers or testers",
+                error=error,
+                reason=reason,
+                description=description,
+            )
+            denied.fix = DEVELOPMENT_MODE_FIX
+            raise denied
         detail = description or reason or error
         raise AuthorizationDenied(
             f"authorization was refused: {error}" + (f" ({detail})" if detail != error else ""),

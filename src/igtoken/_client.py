@@ -84,6 +84,7 @@ class _BaseClient:
         scopes: str | Iterable[str] | None = None,
         config_id: str | None = None,
         rerequest: bool = False,
+        auth_type: str | None = None,
     ) -> str:
         """The Facebook Login dialog URL; see :func:`igtoken.facebook_authorization_url`."""
         return facebook_authorization_url(
@@ -93,6 +94,7 @@ class _BaseClient:
             config_id=config_id,
             endpoints=self.config.endpoints,
             rerequest=rerequest,
+            auth_type=auth_type,
         )
 
     def parse_callback(self, url_or_query: str, *, expected_state: str | None = None) -> Callback:
@@ -245,8 +247,12 @@ class Client(_BaseClient):
         expected_state: str | None = None,
         requested_scopes: Sequence[str] = (),
         now: datetime | None = None,
+        required_scopes: Sequence[str] | None = None,
     ) -> FacebookLoginResult:
-        """Complete a Facebook Login: long-lived user token, Pages, page tokens and Instagram accounts."""
+        """Complete a Facebook Login: long-lived user token, Pages, page tokens and Instagram accounts.
+
+        Raises :class:`~igtoken.PermissionsDeclinedError` when a required permission was not granted.
+        """
         return self._run(
             _fb_flows.facebook_login(
                 self.config,
@@ -254,6 +260,7 @@ class Client(_BaseClient):
                 now=self._now(now),
                 requested_scopes=requested_scopes,
                 expected_state=expected_state,
+                required_scopes=required_scopes,
             )
         )
 
@@ -403,8 +410,12 @@ class AsyncClient(_BaseClient):
         expected_state: str | None = None,
         requested_scopes: Sequence[str] = (),
         now: datetime | None = None,
+        required_scopes: Sequence[str] | None = None,
     ) -> FacebookLoginResult:
-        """Complete a Facebook Login: long-lived user token, Pages, page tokens and Instagram accounts."""
+        """Complete a Facebook Login: long-lived user token, Pages, page tokens and Instagram accounts.
+
+        Raises :class:`~igtoken.PermissionsDeclinedError` when a required permission was not granted.
+        """
         return await self._run(
             _fb_flows.facebook_login(
                 self.config,
@@ -412,5 +423,6 @@ class AsyncClient(_BaseClient):
                 now=self._now(now),
                 requested_scopes=requested_scopes,
                 expected_state=expected_state,
+                required_scopes=required_scopes,
             )
         )

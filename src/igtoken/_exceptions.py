@@ -18,6 +18,8 @@
     ├── UnexpectedResponseError            a 2xx whose body lacks what Meta documents
     ├── AuthorizationError                 the browser leg of the flow
     │   ├── AuthorizationDenied            the callback carried ``error=access_denied``
+    │   │   └── DevelopmentModeError       Facebook's ``error_code=200``: app in development mode, no role
+    │   ├── PermissionsDeclinedError       a permission the login needs was declined or not granted
     │   ├── CallbackError (ValueError)     the callback URL is malformed or lacks a code
     │   ├── StateMismatchError             the ``state`` did not match the one we sent
     │   ├── PersonalAccountError           a personal account cannot use the Instagram API
@@ -30,7 +32,10 @@
     │   │   └── NotConnectedError          no account is connected yet: log in first (CLI: 3)
     │   ├── ConflictError                  a uniqueness rule or a lease held by someone else
     │   ├── DecryptionError                tampered ciphertext or wrong associated data
-    │   └── MissingKeyError                a row is encrypted under a key id we do not have
+    │   ├── MissingKeyError                a row is encrypted under a key id we do not have
+    │   └── DatabaseUnavailableError       the database cannot be used now (unreachable, I/O error)
+    │       ├── DatabaseLockedError        another process holds the SQLite file's lock         retryable
+    │       └── DatabaseCorruptError       the file is not a SQLite database, or it is damaged
     ├── SignedRequestError (ValueError)    Meta's ``signed_request`` did not verify
     │   ├── MalformedSignedRequest         not ``<sig>.<payload>``, bad base64url or JSON
     │   ├── UnsupportedAlgorithm           an algorithm other than HMAC-SHA256
@@ -184,6 +189,30 @@ class AuthorizationDenied(AuthorizationError):
         self.description = description
 
 
+class DevelopmentModeError(AuthorizationDenied):
+    """Facebook refused the login with ``error_code=200`` ("Permissions error").
+
+    Meta answers so when the app is in development mode and the person has no role on it
+    (administrator, developer or tester): the dialog completes, then the redirect carries the error.
+    """
+
+
+class PermissionsDeclinedError(AuthorizationError):
+    """A permission the login needs was declined in the dialog or is otherwise not granted.
+
+    ``permissions`` are the required ones missing, ``declined`` those of them the person
+    declined (``/me/permissions`` says ``status: declined``). Declined permissions are asked
+    for again only when the dialog URL carries ``auth_type=rerequest`` (``rerequest=True``).
+    """
+
+    def __init__(
+        self, message: str, *, permissions: tuple[str, ...], declined: tuple[str, ...] = (), fix: str = ""
+    ) -> None:
+        super().__init__(message, fix=fix)
+        self.permissions = permissions
+        self.declined = declined
+
+
 class CallbackError(AuthorizationError, ValueError):
     """The callback URL is malformed or carries neither a code nor an error."""
 
@@ -252,6 +281,23 @@ class MissingKeyError(StorageError):
             fix=f"add key {key_id!r} to IGTOKEN_KEYS or the key file",
         )
         self.key_id = key_id
+
+
+class DatabaseUnavailableError(StorageError):
+    """The database cannot be used right now: unreachable, read-only, an I/O error, locked or damaged.
+
+    The service answers 503 with ``Retry-After``; the CLI exits 5 with the fix.
+    """
+
+
+class DatabaseLockedError(DatabaseUnavailableError):
+    """Another process held the SQLite file's lock for longer than the busy timeout."""
+
+    retryable = True
+
+
+class DatabaseCorruptError(DatabaseUnavailableError):
+    """The database file is not a SQLite database, or its pages are damaged."""
 
 
 class SignedRequestError(IGTokenError, ValueError):

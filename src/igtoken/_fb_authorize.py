@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import Final
 from urllib.parse import quote, urlencode
 
 from igtoken._config import AppCredentials
@@ -16,6 +17,9 @@ from igtoken._exceptions import ConfigurationError
 from igtoken._fb_scopes import DEFAULT_FACEBOOK_SCOPES, check_facebook_scopes
 
 _CONFIG_ID = re.compile(r"\d{1,32}")
+#: The ``auth_type`` values Meta's dialog takes: ask again for declined permissions, ask for the
+#: password again, or re-confirm data access after it expired.
+AUTH_TYPES: Final = ("rerequest", "reauthenticate", "reauthorize")
 
 
 def facebook_authorization_url(
@@ -26,6 +30,7 @@ def facebook_authorization_url(
     config_id: str | None = None,
     endpoints: Endpoints | None = None,
     rerequest: bool = False,
+    auth_type: str | None = None,
 ) -> str:
     """Build the Facebook Login dialog URL (``www.facebook.com/vNN.N/dialog/oauth``).
 
@@ -33,8 +38,19 @@ def facebook_authorization_url(
     (checked against the Facebook Login set, sent comma-joined) or ``config_id``
     (a Facebook Login for Business configuration, which fixes the permissions
     itself); with neither, :data:`~igtoken.DEFAULT_FACEBOOK_SCOPES` are asked for.
-    ``rerequest`` adds ``auth_type=rerequest`` to ask again for declined permissions.
+    ``auth_type="rerequest"`` (or ``rerequest=True``) asks again for permissions the person
+    declined before: without it Meta's dialog does not offer them again. ``reauthenticate`` and
+    ``reauthorize`` are passed through as well.
     """
+    if auth_type is not None and auth_type not in AUTH_TYPES:
+        raise ConfigurationError(
+            f"auth_type must be one of {', '.join(AUTH_TYPES)}, got {auth_type!r}",
+            fix="use auth_type='rerequest' to ask again for declined permissions",
+        )
+    if rerequest:
+        if auth_type not in (None, "rerequest"):
+            raise ConfigurationError(f"rerequest=True contradicts auth_type={auth_type!r}")
+        auth_type = "rerequest"
     if not isinstance(state, str) or not state or not state.isascii() or not state.isprintable():
         raise ConfigurationError("state must be a non-empty printable ASCII string", fix="use new_state()")
     params: list[tuple[str, str]] = [
@@ -58,7 +74,7 @@ def facebook_authorization_url(
     else:
         checked = check_facebook_scopes(DEFAULT_FACEBOOK_SCOPES if scopes is None else scopes)
         params.append(("scope", ",".join(checked)))
-    if rerequest:
-        params.append(("auth_type", "rerequest"))
+    if auth_type is not None:
+        params.append(("auth_type", auth_type))
     query = urlencode(params, safe=",", quote_via=quote)
     return f"{(endpoints or Endpoints()).facebook_dialog}?{query}"

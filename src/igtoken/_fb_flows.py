@@ -20,7 +20,13 @@ import httpx
 from igtoken._appsecret_proof import app_access_token, appsecret_proof
 from igtoken._authorize import code_from
 from igtoken._config import ClientConfig
-from igtoken._exceptions import ConfigurationError, TokenExpiredError, UnexpectedResponseError
+from igtoken._exceptions import (
+    ConfigurationError,
+    PermissionDeniedError,
+    PermissionsDeclinedError,
+    TokenExpiredError,
+    UnexpectedResponseError,
+)
 from igtoken._fb_models import (
     ConnectedPage,
     FacebookLoginResult,
@@ -40,6 +46,7 @@ from igtoken._fb_parse import (
     parse_permissions,
     parse_user_token,
 )
+from igtoken._fb_scopes import PAGES_SHOW_LIST, REQUIRED_FACEBOOK_SCOPES, declined_permissions_fix
 from igtoken._flows import MAX_PAGES, Flow, _request, _value, next_page_url
 from igtoken._lifecycle import require_aware
 from igtoken._models import AccessToken, TokenKind
@@ -285,6 +292,7 @@ def facebook_login(
     now: datetime,
     requested_scopes: Sequence[str] = (),
     expected_state: str | None = None,
+    required_scopes: Sequence[str] | None = None,
 ) -> Flow[FacebookLoginResult]:
     """The whole Facebook Login after the redirect.
 
@@ -293,9 +301,22 @@ def facebook_login(
     account, its page token and the account's username. Pages without a linked
     account are kept in the result (with the token ``/me/accounts`` gave), and
     :attr:`FacebookLoginResult.hint` explains an empty or unlinked list.
+
+    ``required_scopes`` are the permissions without which the login is refused
+    (default: those of :data:`REQUIRED_FACEBOOK_SCOPES` that were asked for, all of
+    them when nothing was asked for by name). When one is not granted,
+    ``/me/permissions`` tells which were declined and
+    :class:`~igtoken.PermissionsDeclinedError` names them; nothing half-connected
+    is returned. A ``(#10)`` on ``/me/accounts`` is reported the same way, for
+    ``pages_show_list``.
     """
     require_aware(now)
     code = code_from(callback_url_or_code, expected_state=expected_state)
+    requested = split_scopes(requested_scopes)
+    if required_scopes is None:
+        required = tuple(s for s in REQUIRED_FACEBOOK_SCOPES if not requested or s in requested)
+    else:
+        required = split_scopes(required_scopes)
     short = yield from exchange_facebook_code(config, code, now=now)
     long_lived = yield from exchange_facebook_long_lived(config, short, now=now)
     info = yield from debug_token(config, long_lived)
@@ -303,7 +324,18 @@ def facebook_login(
         reason = info.error.message if info.error is not None else "no reason given"
         raise UnexpectedResponseError(f"debug_token calls the new long-lived user token invalid: {reason}")
     user_token = dataclasses.replace(long_lived, user_id=info.user_id, scopes=info.scopes)
-    listed = yield from pages(config, user_token, now=now)
+    missing = tuple(s for s in required if s not in info.scopes)
+    if missing:
+        permissions = yield from facebook_permissions(config, user_token)
+        missing = tuple(s for s in missing if s not in permissions.granted)
+        if missing:
+            raise _declined(missing, permissions.declined)
+    try:
+        listed = yield from pages(config, user_token, now=now)
+    except PermissionDeniedError as exc:
+        if exc.code != 10:
+            raise
+        raise _declined((PAGES_SHOW_LIST,), (), cause=exc) from exc
     connected: list[ConnectedPage] = []
     for page in listed:
         if page.instagram_account_id is None:
@@ -311,11 +343,31 @@ def facebook_login(
             continue
         node = yield from page_instagram_account(config, user_token, page.page_id, now=now)
         connected.append(node if node.page_name else dataclasses.replace(node, page_name=page.name))
-    requested = split_scopes(requested_scopes)
     return FacebookLoginResult(
         user_token=user_token,
         data_access_expires_at=info.data_access_expires_at,
         pages=tuple(connected),
         granted_scopes=info.scopes,
         missing_scopes=tuple(s for s in requested if s not in info.scopes),
+    )
+
+
+def _declined(
+    missing: tuple[str, ...], declined: tuple[str, ...], *, cause: PermissionDeniedError | None = None
+) -> PermissionsDeclinedError:
+    """The error for a login that lacks ``missing``; ``declined`` are those the person unticked."""
+    names = ", ".join(missing)
+    said_no = tuple(s for s in missing if s in declined)
+    if cause is not None:
+        what = f"Facebook refused to list the Pages ({cause.message}): {names} was not granted"
+    elif said_no:
+        what = f"the person declined {', '.join(said_no)} in the Facebook dialog"
+    else:
+        what = f"{names} {'was' if len(missing) == 1 else 'were'} not granted"
+    return PermissionsDeclinedError(
+        f"the Facebook login cannot connect Instagram: {what}; without {names} igtoken cannot "
+        "reach the Instagram account",
+        permissions=missing,
+        declined=said_no,
+        fix=declined_permissions_fix(missing),
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from igtoken._fb_scopes import no_pages_hint
+from igtoken._fb_scopes import missing_business_management_hint, no_pages_hint
 from igtoken._models import AccessToken, Profile
 
 
@@ -139,6 +139,14 @@ class FacebookLoginResult:
     def instagram_accounts(self) -> tuple[Profile, ...]:
         """The Instagram accounts reached through the Pages, in Page order."""
         return tuple(p.instagram_account for p in self.pages if p.instagram_account is not None)
+
+    @property
+    def business_management_hint(self) -> str | None:
+        """Business-owned Pages may be missing: ``business_management`` was not granted (else ``None``).
+
+        Given whenever the permission is missing, even when some Page did come back.
+        """
+        return missing_business_management_hint(self.granted_scopes)
 
     @property
     def hint(self) -> str | None:

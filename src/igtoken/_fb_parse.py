@@ -23,7 +23,7 @@ from igtoken._fb_models import (
     TokenDebugError,
     TokenDebugInfo,
 )
-from igtoken._models import AccessToken, Profile, TokenKind
+from igtoken._models import AccessToken, AccountType, Profile, TokenKind
 from igtoken._parse import (
     Secrets,
     _clean,
@@ -70,6 +70,11 @@ _FACEBOOK_FIXES: Final = (
         "require an appsecret_proof",
         "the app has 'Require App Secret' on: igtoken sends appsecret_proof when it knows the Meta app "
         "secret; check ClientConfig.facebook_app",
+    ),
+    (
+        "pages_show_list",
+        "the token lacks pages_show_list, which lists the Pages: log in again and grant it "
+        "(a declined permission is asked again only with auth_type=rerequest)",
     ),
     (
         "invalid scope",
@@ -224,6 +229,19 @@ def parse_pages(
     return pages, next_url if isinstance(next_url, str) and next_url else None
 
 
+def _account_type(linked: Mapping[str, Any]) -> AccountType | None:
+    """The linked account's type when Meta says it; ``None`` (unknown) otherwise.
+
+    graph.facebook.com's IG User node has no ``account_type`` field (only Instagram Login's
+    ``/me`` has); a business account and a creator account both come back as
+    ``instagram_business_account``, so the type is not guessed.
+    """
+    value = linked.get("account_type")
+    if isinstance(value, str) and value.upper() in AccountType.__members__:
+        return AccountType(value.upper())
+    return None
+
+
 def parse_page_node(
     response: httpx.Response,
     *,
@@ -253,6 +271,7 @@ def parse_page_node(
         account = Profile(
             user_id=ig_id,
             username=username,
+            account_type=_account_type(linked),
             name=_optional_str(linked, "name"),
             profile_picture_url=_optional_str(linked, "profile_picture_url"),
         )

@@ -65,6 +65,10 @@ DEFAULT_FACEBOOK_SCOPES: Final = (
     BUSINESS_MANAGEMENT,
 )
 
+#: What a Facebook login cannot do without: ``pages_show_list`` lists the Pages (``/me/accounts``
+#: answers (#10) without it) and ``instagram_basic`` reads the Instagram account behind a Page.
+REQUIRED_FACEBOOK_SCOPES: Final = (INSTAGRAM_BASIC, PAGES_SHOW_LIST)
+
 _INSTAGRAM_LOGIN = (
     "is an Instagram Login name; Facebook Login rejects it with 'Invalid Scopes' "
     "(it uses the instagram_* names without 'business')"
@@ -165,4 +169,30 @@ def no_pages_hint(granted_scopes: Iterable[str] = ()) -> str:
     return (
         f"Facebook returned no Pages for this person; {causes}. Also check the person has a task "
         "(e.g. MANAGE or CREATE_CONTENT) on the Page and chose it in the login dialog."
+    )
+
+
+def missing_business_management_hint(granted_scopes: Iterable[str]) -> str | None:
+    """What to tell a person who did not grant ``business_management``; ``None`` when they did.
+
+    Since Graph v17 ``/me/accounts`` leaves out Pages owned by a business portfolio without it,
+    so their Instagram accounts are silently missing even when other Pages come back.
+    """
+    granted = set(granted_scopes)
+    if not granted or BUSINESS_MANAGEMENT in granted:
+        return None
+    return (
+        "business_management was not granted: Pages owned by a business portfolio are not listed "
+        "without it (since Graph v17), so their Instagram accounts may be missing; log in again and "
+        "grant it (igtoken asks again with auth_type=rerequest) if a Page is missing"
+    )
+
+
+def declined_permissions_fix(permissions: Iterable[str]) -> str:
+    """The fix for a login that lacks ``permissions``: log in again, granting them."""
+    names = ", ".join(permissions)
+    return (
+        f"log in again and leave {names} ticked in the Facebook dialog; a declined permission is "
+        "asked for again only with auth_type=rerequest (igtoken login --rerequest, or the "
+        "'ask again' link of the connect page)"
     )

@@ -39,6 +39,8 @@ class FacebookConnection:
     missing_scopes: tuple[str, ...] = ()
     user_token_expires_at: datetime | None = None
     data_access_expires_at: datetime | None = None
+    #: Set whenever ``business_management`` was not granted: business-owned Pages may be missing.
+    business_management_hint: str | None = None
 
     def unlinked_names(self) -> list[str]:
         """The unlinked Pages by name (their id when Meta gave no name)."""
@@ -61,6 +63,7 @@ def summarize_facebook_login(
         missing_scopes=result.missing_scopes,
         user_token_expires_at=result.user_token.expires_at,
         data_access_expires_at=result.data_access_expires_at,
+        business_management_hint=result.business_management_hint,
     )
 
 

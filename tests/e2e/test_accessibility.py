@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
-from igtoken.emulator.demo import DEMO_IG_APP_ID
+from igtoken.emulator.demo import DEMO_FB_APP_ID, DEMO_IG_APP_ID
 
 from .test_serve_processes import ARGS, ARTIFACTS, CHROMIUM, Running, running
 
@@ -205,6 +205,24 @@ def test_every_page_state_passes_axe(running, browser):
     person.click("text=Continue to Facebook")
     person.wait_for_selector("#allow")
     audit(person, "emulator consent (Facebook)")
+    httpx.patch(
+        f"{running.emulator}/_emulator/apps/{DEMO_FB_APP_ID}", json={"mode": "development"}
+    ).raise_for_status()
+    person.click("#allow")
+    person.wait_for_selector("h1:text('This app is not open to you yet')")
+    audit(person, "development mode (Facebook Login)")
+    httpx.patch(
+        f"{running.emulator}/_emulator/apps/{DEMO_FB_APP_ID}", json={"mode": "live"}
+    ).raise_for_status()
+    person.goto(facebook)
+    person.click("text=Continue to Facebook")
+    person.uncheck("#perm-instagram_basic")  # the person unticks a permission the login needs
+    person.click("#allow")
+    person.wait_for_selector("h1:text('A permission is missing')")
+    audit(person, "permission declined (Facebook Login)")
+    person.click("text=Ask me again")
+    person.wait_for_selector("#perm-instagram_basic")  # asked again: auth_type=rerequest
+    assert "auth_type=rerequest" in person.url
     person.click("#allow")
     person.wait_for_selector("h1:text('Connected')")
     audit(person, "success (Facebook Login)")

@@ -13,6 +13,7 @@ from igtoken.emulator.demo import (
     DEMO_BUSINESS_IG_ID,
     DEMO_FB_APP_ID,
     DEMO_FB_APP_SECRET,
+    DEMO_FB_CONFIG_ID,
     DEMO_FB_USER_ID,
     DEMO_PAGE_LINKED_ID,
     DEMO_PAGE_UNLINKED_ID,
@@ -121,7 +122,7 @@ def test_dialog_token_response_type_fragment(client, emulator_world):
 
 def test_dialog_config_id_grants_configured_scopes(client, emulator_world):
     """With config_id the app's configuration decides the permissions."""
-    token = user_token(client, scope=None, config_id="123")
+    token = user_token(client, scope=None, config_id=DEMO_FB_CONFIG_ID)
     assert "business_management" in emulator_world.tokens[token].scopes
 
 
@@ -476,3 +477,132 @@ def test_fb_password_change_kills_user_and_page_tokens(client, emulator_world):
         assert (
             graph_error(client.get(f"{GRAPH_FB}/me", params={"access_token": value}))["error_subcode"] == 460
         )
+
+
+# ---------------------------------------------------------------- issue 20: fidelity
+
+
+def permissions_of(client, token):
+    return client.get(f"{GRAPH_FB}/v25.0/me/permissions", params={"access_token": token}).json()["data"]
+
+
+def test_declined_permission_is_listed_and_not_asked_again_without_rerequest(client, emulator_world):
+    """emulator_decline unticks a permission: the token lacks it, /me/permissions says 'declined',
+    a later login does not ask again, and only auth_type=rerequest brings it back."""
+    token = user_token(client, emulator_decline="instagram_basic")
+    assert "instagram_basic" not in emulator_world.tokens[token].scopes
+    data = permissions_of(client, token)
+    assert {"permission": "instagram_basic", "status": "declined"} in data
+    assert {"permission": "pages_show_list", "status": "granted"} in data
+    page = dialog(client, emulator_decision=None)
+    assert "instagram_basic" not in page.text  # not offered again
+    again = user_token(client)
+    assert "instagram_basic" not in emulator_world.tokens[again].scopes
+    page = dialog(client, emulator_decision=None, auth_type="rerequest")
+    assert "perm-instagram_basic" in page.text
+    restored = user_token(client, auth_type="rerequest")
+    assert "instagram_basic" in emulator_world.tokens[restored].scopes
+    assert all(p["status"] == "granted" for p in permissions_of(client, restored))
+
+
+def test_consent_form_checkbox_declines(client, emulator_world):
+    """The consent form posts the offered permissions and the ticked ones; an unticked one is declined."""
+    query = {
+        "client_id": DEMO_FB_APP_ID,
+        "redirect_uri": REDIRECT,
+        "scope": SCOPES,
+        "state": "fbst",
+    }
+    form = [
+        ("emulator_account", "demo_fb_user"),
+        ("emulator_decision", "approve"),
+        ("emulator_offered", SCOPES),
+        ("emulator_grant", "public_profile"),
+        ("emulator_grant", "instagram_basic"),
+        ("emulator_grant", "business_management"),
+    ]
+    from urllib.parse import urlencode
+
+    response = client.post(
+        f"{WWW_FB}/v25.0/dialog/oauth",
+        params=query,
+        content=urlencode(form),
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert response.status_code == 302, response.text
+    code = query_of(response.headers["location"].removesuffix("#_=_"))["code"]
+    token = code_exchange(client, code).json()["access_token"]
+    assert "pages_show_list" not in emulator_world.tokens[token].scopes
+    assert graph_error(client.get(f"{GRAPH_FB}/me/accounts", params={"access_token": token}))["code"] == 10
+
+
+def test_config_id_cannot_be_partly_declined(client, emulator_world):
+    """A Login for Business configuration is all or nothing: emulator_decline is ignored there."""
+    token = user_token(client, scope=None, config_id=DEMO_FB_CONFIG_ID, emulator_decline="instagram_basic")
+    assert "instagram_basic" in emulator_world.tokens[token].scopes
+
+
+def test_unknown_config_id_refused(client):
+    """A config_id that is not the app's configuration is an error page, not a login."""
+    response = dialog(client, scope=None, config_id="123")
+    assert response.status_code == 400 and "Invalid Configuration" in response.text
+
+
+def test_instagram_nodes_need_instagram_basic(client):
+    """Without instagram_basic, IG User and IG Media reads answer (#10), with user and Page tokens."""
+    token = user_token(client, emulator_decline="instagram_basic")
+    for path in (DEMO_BUSINESS_IG_ID, f"{DEMO_BUSINESS_IG_ID}/media"):
+        error = graph_error(client.get(f"{GRAPH_FB}/{path}", params={"access_token": token}))
+        assert error["code"] == 10 and "(#10)" in error["message"]
+    page = client.get(
+        f"{GRAPH_FB}/{DEMO_PAGE_LINKED_ID}", params={"access_token": token, "fields": "access_token"}
+    ).json()
+    expanded = client.get(
+        f"{GRAPH_FB}/{DEMO_PAGE_LINKED_ID}",
+        params={"access_token": page["access_token"], "fields": "instagram_business_account{username}"},
+    )
+    assert graph_error(expanded)["code"] == 10
+    plain = client.get(
+        f"{GRAPH_FB}/{DEMO_PAGE_LINKED_ID}",
+        params={"access_token": page["access_token"], "fields": "instagram_business_account"},
+    )
+    assert plain.json()["instagram_business_account"] == {"id": DEMO_BUSINESS_IG_ID}
+
+
+def test_data_access_expiry_answers_493_until_next_login(client, emulator_world):
+    """90 days after the last login, user and Page tokens answer 190/493; logging in again renews it."""
+    token = user_token(client)
+    page = client.get(f"{GRAPH_FB}/me/accounts", params={"access_token": token}).json()["data"][0]
+    page_token = page["access_token"]
+    emulator_world.clock.advance(91 * 86400)
+    error = graph_error(client.get(f"{GRAPH_FB}/me", params={"access_token": page_token}))
+    assert (error["code"], error["error_subcode"]) == (190, 493)
+    assert "90 days" in error["message"]
+    info = client.get(
+        f"{GRAPH_FB}/debug_token",
+        params={"input_token": page_token, "access_token": f"{DEMO_FB_APP_ID}|{DEMO_FB_APP_SECRET}"},
+    ).json()["data"]
+    assert info["is_valid"] is False and info["error"]["subcode"] == 493
+    user_token(client)  # the person logs in again: data access is renewed
+    assert client.get(f"{GRAPH_FB}/me", params={"access_token": page_token}).status_code == 200
+
+
+def test_declines_survive_a_saved_state(emulator_world):
+    """Declines and the data-access window are part of the saved world."""
+    from igtoken.emulator.world import World
+
+    emulator_world.record_grant(DEMO_FB_APP_ID, DEMO_FB_USER_ID, ["public_profile"], declined=["email"])
+    copy = World.from_state(emulator_world.to_state())
+    assert copy.declined_scopes(DEMO_FB_APP_ID, DEMO_FB_USER_ID) == ("email",)
+    assert copy.apps[DEMO_FB_APP_ID].fb_config_id == DEMO_FB_CONFIG_ID
+
+
+def test_old_state_without_config_id_loads_the_same_id_every_time(emulator_world):
+    """A state file from before configuration ids gets a stable id per app, not a new one per load."""
+    from igtoken.emulator.world import World
+
+    state = emulator_world.to_state()
+    for app in state["apps"]:
+        del app["fb_config_id"]
+    first, second = World.from_state(state), World.from_state(state)
+    assert first.apps[DEMO_FB_APP_ID].fb_config_id == second.apps[DEMO_FB_APP_ID].fb_config_id

@@ -19,16 +19,31 @@ def new_fb_link(w: Wired, **kwargs) -> str:
     return code.reveal()
 
 
-async def start_fb(w: Wired, code: str, *, user: str = demo.DEMO_FB_USER, scopes: str | None = None) -> str:
-    """Open the link, continue to Facebook, approve on the emulator: the callback path + query."""
+async def start_fb(
+    w: Wired,
+    code: str,
+    *,
+    user: str = demo.DEMO_FB_USER,
+    scopes: str | None = None,
+    decline: str | None = None,
+    authorize: str | None = None,
+) -> str:
+    """Open the link, continue to Facebook, approve on the emulator: the callback path + query.
+
+    ``decline`` unticks permissions in the dialog; ``authorize`` is the hop to follow instead of the
+    link's own ``/connect/{code}/authorize`` (e.g. an "Ask me again" link).
+    """
     landing = await w.service.get(f"/connect/{code}")
     assert landing.status_code == 200 and "Continue to Facebook" in landing.text
-    hop = await w.service.get(f"/connect/{code}/authorize")
+    hop = await w.service.get(authorize or f"/connect/{code}/authorize")
     assert hop.status_code == 303
     dialog = hop.headers["location"]
     assert dialog.startswith("http://emulator.test/www.facebook.com/")
     assert f"client_id={demo.DEMO_FB_APP_ID}" in dialog
-    back = await w.meta.get(f"{dialog}&emulator_account={user}&emulator_decision=approve")
+    shortcut = f"&emulator_account={user}&emulator_decision=approve"
+    if decline:
+        shortcut += f"&emulator_decline={decline}"
+    back = await w.meta.get(f"{dialog}{shortcut}")
     assert back.status_code in (302, 303), back.text
     target = urlsplit(back.headers["location"])
     assert f"{target.scheme}://{target.netloc}{target.path}" == REDIRECT
@@ -151,3 +166,55 @@ async def test_dashboard_shows_page_token_never_expires(wired):
     assert "Facebook user token" in detail.text and "Check now" in detail.text
     links = await wired.service.get("/dashboard/links")
     assert "demo-facebook (Facebook Login)" in links.text
+
+
+async def test_declined_instagram_basic_offers_ask_again_which_connects(wired):
+    """Issue 20's done-when: declining instagram_basic connects nothing and shows a page naming it with an
+    'Ask me again' link; that link's dialog carries auth_type=rerequest, asks again, and connects."""
+    code = new_fb_link(wired)
+    answer = await wired.service.get(await start_fb(wired, code, decline="instagram_basic"))
+    assert answer.status_code == 403
+    assert "A permission is missing" in answer.text and "instagram_basic" in answer.text
+    assert "Nothing was stored" in answer.text and "Connected" not in answer.text
+    assert wired.vault.list_accounts() == []
+    ask_again = re.search(r'href="(/connect/[^"]+/authorize\?rerequest=1)"', answer.text)
+    assert ask_again, answer.text
+    hop = await wired.service.get(ask_again.group(1))
+    assert "auth_type=rerequest" in hop.headers["location"]
+    done = await wired.service.get(await start_fb(wired, code, authorize=ask_again.group(1)))
+    assert done.status_code == 200 and "@demo_business (Demo Business Page)" in done.text
+    (account,) = wired.vault.list_accounts()
+    assert "instagram_basic" in account.scopes
+
+
+async def test_declined_pages_show_list_is_a_page_not_raw_json(wired):
+    """Declining pages_show_list shows the missing-permission page naming it (not Meta's (#10) JSON)."""
+    answer = await wired.service.get(await start_fb(wired, new_fb_link(wired), decline="pages_show_list"))
+    assert answer.status_code == 403 and answer.headers["content-type"].startswith("text/html")
+    assert "pages_show_list" in answer.text and "(#10)" not in answer.text
+    assert wired.vault.list_accounts() == []
+
+
+async def test_development_mode_non_tester_sees_the_explanation(wired):
+    """A development-mode app and a person without a role: the development-mode page with the fix."""
+    wired.world.update_app(demo.DEMO_FB_APP_ID, mode="development")
+    answer = await wired.service.get(await start_fb(wired, new_fb_link(wired)))
+    assert answer.status_code == 403
+    assert "development mode" in answer.text and "App roles" in answer.text and "Live" in answer.text
+    assert wired.vault.list_accounts() == []
+
+
+async def test_business_management_declined_connects_with_a_note(wired):
+    """Without business_management the linked Page connects; the success page says business Pages may
+    be missing."""
+    answer = await wired.service.get(await start_fb(wired, new_fb_link(wired), decline="business_management"))
+    assert answer.status_code == 200 and "@demo_business" in answer.text
+    assert "business_management" in answer.text
+
+
+async def test_reauthorization_link_sends_rerequest(wired):
+    """A re-authorization link for a Facebook Login account asks again for declined permissions."""
+    account_id = await connect_fb(wired)
+    code = new_fb_link(wired, account_id=account_id)
+    hop = await wired.service.get(f"/connect/{code}/authorize")
+    assert "auth_type=rerequest" in hop.headers["location"]

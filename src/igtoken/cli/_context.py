@@ -209,10 +209,14 @@ def _late_verbose(ctx: click.Context, _param: click.Parameter, value: int) -> No
 
 
 def configure_verbosity(verbose: int) -> None:
-    """``-v`` logs at INFO, ``-vv`` at DEBUG (on stderr)."""
+    """``-v`` logs at INFO, ``-vv`` at DEBUG (on stderr), through the log redaction filter."""
     import logging
 
+    from igtoken._log_redaction import install_log_redaction
+
     logging.basicConfig(level=logging.DEBUG if verbose > 1 else logging.INFO)
+    # Before the first request: httpx logs URLs that carry tokens and app secrets.
+    install_log_redaction()
 
 
 def _global_params() -> list[click.Option]:

@@ -53,7 +53,19 @@ if TYPE_CHECKING:
     help="Sandbox only: the demo account to approve as when no browser is used "
     "(default: demo_business, or demo_fb_user for a Facebook Login app).",
 )
+@click.option(
+    "--decline",
+    "declines",
+    multiple=True,
+    metavar="PERMISSION",
+    help="Sandbox only, Facebook Login: untick this permission in the emulator's dialog (repeatable).",
+)
 @click.option("--scope", "scopes", multiple=True, help="Scope to request (repeatable). Default: the app's.")
+@click.option(
+    "--rerequest",
+    is_flag=True,
+    help="Facebook Login: ask again for permissions the person declined before (auth_type=rerequest).",
+)
 @click.option(
     "--redirect-uri", help="Which of the app's registered redirect URIs to use (default: the first)."
 )
@@ -73,7 +85,9 @@ def login(
     no_browser: bool,
     sandbox: bool,
     demo_account: str | None,
+    declines: tuple[str, ...],
     scopes: tuple[str, ...],
+    rerequest: bool,
     redirect_uri: str | None,
     timeout: float,
     show_token: bool,
@@ -89,6 +103,7 @@ def login(
       igtoken login --sandbox                   # try it: the emulator's demo world, no Meta app needed
       igtoken login --sandbox --account demo_creator
       igtoken login --sandbox --app demo-facebook   # Facebook Login: one account per linked Page
+      igtoken login --app fb --rerequest        # ask again for a permission the person declined
       igtoken login --app shop                  # opens the browser, waits on the loopback redirect URI
       igtoken login --app shop --paste          # paste the final URL from the address bar
       igtoken login --app shop --no-browser     # print the URL (e.g. over SSH)
@@ -104,6 +119,12 @@ def login(
         _adopt(app, record, facebook=facebook, show_token=show_token)
         return
     requested = _requested_scopes(record, scopes, facebook=facebook)
+    if (declines or rerequest) and not facebook:
+        raise click.UsageError("--decline and --rerequest are for Facebook Login apps only")
+    if declines and not app.runtime.sandbox:
+        raise click.UsageError("--decline plays the emulator's dialog: use it with --sandbox")
+    if facebook and not rerequest:
+        rerequest = _declined_before(app, record, requested)
     if demo_account is None:
         from igtoken.emulator import demo
 
@@ -123,6 +144,8 @@ def login(
             no_browser=no_browser,
             demo_account=demo_account,
             facebook=facebook,
+            declines=declines,
+            rerequest=rerequest,
         )
     if isinstance(result, LoginResult):
         account = _store(app, record, result)
@@ -175,6 +198,24 @@ def _requested_scopes(record: AppRecord, scopes: tuple[str, ...], *, facebook: b
     from igtoken._scopes import DEFAULT_SCOPES, check_scopes
 
     return check_scopes(given or DEFAULT_SCOPES)
+
+
+def _declined_before(app: AppContext, record: AppRecord, requested: tuple[str, ...]) -> bool:
+    """Whether an account of this app was stored without a permission asked for now.
+
+    Facebook offers a declined permission again only with ``auth_type=rerequest``, so the
+    login then sends it by itself (as ``--rerequest`` does).
+    """
+    for account in app.vault.list_accounts(app=record.id):
+        lacking = [s for s in requested if s not in account.scopes]
+        if account.scopes and lacking:
+            click.echo(
+                f"@{account.username} was connected without {', '.join(lacking)}: "
+                "asking Facebook to offer it again (auth_type=rerequest).",
+                err=True,
+            )
+            return True
+    return False
 
 
 def _pick_app(app: AppContext, name: str | None) -> AppRecord:
@@ -261,6 +302,8 @@ def _authorize_and_login(
     no_browser: bool,
     demo_account: str,
     facebook: bool,
+    declines: tuple[str, ...] = (),
+    rerequest: bool = False,
 ) -> LoginResult | FacebookLoginResult:
     """Send the person to the dialog of the app's product, take the redirect back, finish the login."""
     import httpx
@@ -271,14 +314,18 @@ def _authorize_and_login(
 
     with httpx.Client(timeout=config.timeout) as http, Client(config, http=http) as client:
         if facebook:
-            url = client.facebook_authorization_url(state=state, scopes=scopes)
+            url = client.facebook_authorization_url(
+                state=state, scopes=scopes, auth_type="rerequest" if rerequest else None
+            )
         else:
             url = client.authorization_url(state=state, scopes=scopes)
         interactive = app.interactive if app.interactive is not None else is_interactive()
         sandbox = app.runtime.sandbox
         if receiver is not None and sandbox and (no_browser or not interactive):
             click.echo(f"Sandbox: approving as {demo_account} in the emulator (no browser).", err=True)
-            _approve_in_emulator(http, url, demo_account, verify=receiver.certificate_pem is None)
+            _approve_in_emulator(
+                http, url, demo_account, verify=receiver.certificate_pem is None, declines=declines
+            )
         else:
             present_url(
                 url,
@@ -297,11 +344,16 @@ def _authorize_and_login(
         return client.login(callback, expected_state=state, requested_scopes=scopes)
 
 
-def _approve_in_emulator(http: Any, authorize_url: str, account: str, *, verify: bool) -> None:
-    """Play the browser against the emulator: approve as ``account`` and follow the redirect."""
+def _approve_in_emulator(
+    http: Any, authorize_url: str, account: str, *, verify: bool, declines: tuple[str, ...] = ()
+) -> None:
+    """Play the browser against the emulator: approve as ``account`` (unticking ``declines``)."""
     from igtoken._exceptions import ConfigurationError
 
-    shortcut = urlencode({"emulator_account": account, "emulator_decision": "approve"})
+    fields = {"emulator_account": account, "emulator_decision": "approve"}
+    if declines:
+        fields["emulator_decline"] = ",".join(declines)
+    shortcut = urlencode(fields)
     answer = http.get(f"{authorize_url}&{shortcut}", follow_redirects=False)
     location = answer.headers.get("location")
     if answer.status_code not in (302, 303) or not location:
@@ -424,6 +476,7 @@ def _report_facebook(
                 "user_token_expires_at": connection.user_token_expires_at,
                 "data_access_expires_at": connection.data_access_expires_at,
                 "missing_scopes": list(connection.missing_scopes),
+                "business_management_hint": connection.business_management_hint,
             }
         )
         return
@@ -448,6 +501,8 @@ def _report_facebook(
         click.echo(
             f"Not granted: {', '.join(connection.missing_scopes)} (the person unticked them).", err=True
         )
+    if connection.business_management_hint:
+        click.echo(f"Note: {connection.business_management_hint}.", err=True)
     click.echo(f"Next: {_token_command(app, record, connection.accounts[0])}")
 
 

@@ -19,6 +19,8 @@ DEMO_IG_META_APP_SECRET: Final = "demo-meta-app-secret"  # noqa: S105 - a publis
 DEMO_FB_APP_NAME: Final = "igtoken demo (Facebook Login)"
 DEMO_FB_APP_ID: Final = "770600000000001"
 DEMO_FB_APP_SECRET: Final = "demo-facebook-app-secret"  # noqa: S105 - a published demo credential
+#: The demo Facebook app's Login for Business configuration (``config_id``); the dialog refuses others.
+DEMO_FB_CONFIG_ID: Final = "987654321"
 
 DEMO_REDIRECT_URIS: Final = (
     "http://127.0.0.1:8000/oauth/callback",
@@ -64,6 +66,7 @@ def demo_world(*, clock: EmulatorClock | None = None, switches: Switches | None 
         meta_app_id=DEMO_FB_APP_ID,
         meta_app_secret=DEMO_FB_APP_SECRET,
         instagram_login=False,
+        fb_config_id=DEMO_FB_CONFIG_ID,
         redirect_uris=DEMO_REDIRECT_URIS,
         mode="live",
         webhook_verify_token=DEMO_WEBHOOK_VERIFY_TOKEN,

@@ -20,6 +20,9 @@ SESSION_INVALIDATED = (
     "password or Facebook has changed the session for security reasons."
 )
 LOGGED_OUT = "Error validating access token: The session is invalid because the user logged out."
+DATA_ACCESS_EXPIRED = (
+    "The access token is invalid since the user hasn't engaged the app in longer than 90 days."
+)
 NO_ACTIVE_SESSION = "An active access token must be used to query information about the current user."
 
 

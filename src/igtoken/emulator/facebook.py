@@ -27,6 +27,7 @@ from igtoken.emulator.model import (
     FB_SCOPES,
     FB_SHORT_TTL,
     IG_KINDS,
+    IG_READ_PERMISSION,
     Account,
     App,
     FacebookUser,
@@ -71,6 +72,17 @@ IG_USER_FIELDS = {
     "website",
 }
 USED_CODE = "This authorization code has been used."
+NO_PERMISSION = "(#10) Application does not have permission for this action"
+
+
+def _require_instagram_basic(token: Token) -> None:
+    """Instagram nodes read through graph.facebook.com need ``instagram_basic`` (IG User, IG Media).
+
+    Meta's reference lists it for every read of an IG User or IG Media node, whatever the token
+    (user or Page); without it the answer is (#10).
+    """
+    if token.kind != "fb_app" and IG_READ_PERMISSION not in token.scopes:
+        raise GraphError(10, NO_PERMISSION)
 
 
 # ---------------------------------------------------------------------------------------------- E7
@@ -92,7 +104,14 @@ async def dialog(call: Call) -> Response:
     response_type = params.get("response_type", "code")
     if response_type not in ("code", "token"):
         raise PageError("Error", f"Invalid response_type: {response_type}")
-    if params.get("config_id"):
+    config_id = params.get("config_id")
+    if config_id:
+        if config_id != app.fb_config_id:
+            raise PageError(
+                "Invalid Configuration",
+                f"The configuration ID {config_id} is invalid or does not belong to this app. "
+                "This message is only shown to developers.",
+            )
         scopes = list(app.fb_config_scopes)
     else:
         scopes = split_scopes(params.get("scope", "")) or ["public_profile"]
@@ -109,6 +128,11 @@ async def dialog(call: Call) -> Response:
     who = params.get("emulator_account")
     decision = params.get("emulator_decision")
     user = world.fb_users_by_username.get(who) if who else None
+    # A permission declined before is not asked again unless auth_type=rerequest (Meta's rule); a
+    # Login for Business configuration is all or nothing, so nothing can be unticked there.
+    rerequest = params.get("auth_type") == "rerequest"
+    earlier = set(world.declined_scopes(app.meta_app_id, user.fb_user_id)) if user is not None else set()
+    asked = scopes if rerequest or config_id else [s for s in scopes if s not in earlier]
     if decision is None or user is None:
         choices = [(u.username, f"{u.name} ({u.username})") for u in world.fb_users.values()]
         error = f"No Facebook user named {who!r}." if who and user is None else None
@@ -118,8 +142,9 @@ async def dialog(call: Call) -> Response:
             host="www.facebook.com",
             accounts=choices,
             selected=who,
-            scopes=scopes,
+            scopes=asked,
             error=error,
+            optional=not config_id,
         )
     extra = {"state": state} if state is not None else {}
     if app.mode == "development" and user.username not in app.testers and user.fb_user_id not in app.testers:
@@ -147,7 +172,11 @@ async def dialog(call: Call) -> Response:
             "_=_",
         )
     call.account = user.fb_user_id
-    world.record_grant(app.meta_app_id, user.fb_user_id, scopes)
+    declined = [s for s in scopes if s not in asked]
+    if not config_id:
+        declined += [s for s in _unticked(call, params, asked) if s not in declined]
+    scopes = [s for s in scopes if s not in declined]
+    world.record_grant(app.meta_app_id, user.fb_user_id, scopes, declined=declined)
     if response_type == "token":
         short = world.mint_token(app.meta_app_id, "fb_user_short", user.fb_user_id, scopes=scopes)
         long = world.mint_token(app.meta_app_id, "fb_user_long", user.fb_user_id, scopes=scopes)
@@ -163,6 +192,16 @@ async def dialog(call: Call) -> Response:
         return RedirectResponse(f"{redirect_uri}#{fragment}", status_code=302)
     code = world.new_code("facebook", app, redirect_uri, user.fb_user_id, scopes)
     return redirect_with(redirect_uri, {"code": code.value, **extra}, "_=_")
+
+
+def _unticked(call: Call, params: dict[str, str], asked: list[str]) -> list[str]:
+    """What the person unticked: the consent form's boxes, or the ``emulator_decline`` shortcut."""
+    if "emulator_offered" in params:
+        offered = split_scopes(params["emulator_offered"])
+        kept = {value for key, value in (call.form or []) if key == "emulator_grant"}
+        kept.update(v for k, v in call.pairs if k == "emulator_grant")
+        return [s for s in offered if s in asked and s not in kept]
+    return [s for s in split_scopes(params.get("emulator_decline", "")) if s in asked]
 
 
 # -------------------------------------------------------------------------------------- E8, E9, E9b
@@ -307,6 +346,7 @@ def _page_json(call: Call, token: Token, page: Page, names: list[str]) -> dict[s
             if page.instagram_account_id is not None:
                 account = call.world.accounts.get(page.instagram_account_id)
                 if subfields and account is not None:
+                    _require_instagram_basic(token)
                     out[name] = _ig_user_json(account, subfields)
                 else:
                     out[name] = {"id": page.instagram_account_id}
@@ -374,12 +414,14 @@ async def node(call: Call) -> Response:
     account = world.accounts.get(node_id)
     if account is not None and _manages_ig(call, token, node_id):
         call.endpoint = "fb_ig_user"
+        _require_instagram_basic(token)
         return json_response(_ig_user_json(account, call.fields(("id",))), headers=call.usage_headers)
     if node_id[:2] in ("17", "18") and token.kind != "fb_app":
         for managed in _managed_accounts(call, token):
             answer = media_node(call, managed, node_id)
             if answer is not None:
                 call.endpoint = "fb_media_node"
+                _require_instagram_basic(token)
                 return answer
     raise unsupported_get(node_id)
 
@@ -414,6 +456,8 @@ async def permissions(call: Call) -> Response:
     if call.segments[0] not in ("me", token.owner):
         raise unsupported_get(call.segments[0])
     data = [{"permission": s, "status": "granted"} for s in token.scopes]
+    declined = call.world.declined_scopes(token.app_id, token.owner)
+    data += [{"permission": s, "status": "declined"} for s in declined if s not in token.scopes]
     return json_response({"data": data}, headers=call.usage_headers)
 
 
@@ -441,6 +485,7 @@ async def ig_media(call: Call) -> Response:
     account = call.world.accounts.get(ig_id)
     if account is None or not _manages_ig(call, token, ig_id):
         raise unsupported_get(ig_id)
+    _require_instagram_basic(token)
     return media_page(call, account)
 
 
@@ -479,7 +524,8 @@ async def debug_token(call: Call) -> Response:
         "scopes": list(token.scopes),
     }
     if token.data_access_expires_at is not None:
-        data["data_access_expires_at"] = int(token.data_access_expires_at)
+        until = world.data_access_until(token)
+        data["data_access_expires_at"] = int(until if until is not None else token.data_access_expires_at)
     if kind != "APP":
         data["user_id"] = token.owner
         data["granular_scopes"] = _granular(call, token)

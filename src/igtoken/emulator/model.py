@@ -20,6 +20,10 @@ FB_LONG_EXPIRES_IN: Final = 5_183_944
 IG_CODE_TTL: Final = HOUR
 FB_CODE_TTL: Final = 600  # undocumented; "commonly ~10 minutes"
 DATA_ACCESS_TTL: Final = 90 * DAY
+#: Token kinds whose data access lapses 90 days on (190/493): Facebook user and Page tokens.
+DATA_ACCESS_KINDS: Final = frozenset({"fb_user_short", "fb_user_long", "fb_page"})
+#: The permission Instagram nodes read through graph.facebook.com need (IG User, IG Media).
+IG_READ_PERMISSION: Final = "instagram_basic"
 
 #: Instagram Login scope names (S1), and the retired ``business_*`` names they replaced.
 IG_LOGIN_SCOPES: Final = frozenset(
@@ -97,6 +101,8 @@ class App:
     call_limit_per_hour: int = 4800
     require_appsecret_proof: bool = False
     fb_config_scopes: list[str] = field(default_factory=lambda: list(FB_DEFAULT_CONFIG_SCOPES))
+    #: The id of the app's Facebook Login for Business configuration; the dialog refuses any other.
+    fb_config_id: str = ""
 
     def as_json(self) -> dict[str, object]:
         """The app as the control API shows it (secrets included: they are the emulator's own)."""
@@ -116,6 +122,7 @@ class App:
             "call_limit_per_hour": self.call_limit_per_hour,
             "require_appsecret_proof": self.require_appsecret_proof,
             "fb_config_scopes": list(self.fb_config_scopes),
+            "fb_config_id": self.fb_config_id,
         }
 
 
@@ -271,6 +278,11 @@ class Grant:
     removed_at: float | None = None
     #: Tokens with ``seq`` up to this died when the app was removed (190/458).
     tokens_before: int = 0
+    #: Facebook Login permissions the person unticked in the dialog; asked again only with
+    #: ``auth_type=rerequest``, listed by ``/me/permissions`` with ``status: declined``.
+    declined: tuple[str, ...] = ()
+    #: Data access of the pair lasts until then (renewed by each login); ``None`` before any login.
+    data_access_expires_at: float | None = None
 
 
 # ------------------------------------------------------------------------------------- IG Media

@@ -22,6 +22,7 @@ from typing import Any
 from igtoken.emulator.clock import EmulatorClock
 from igtoken.emulator.errors import (
     CANNOT_PARSE,
+    DATA_ACCESS_EXPIRED,
     LOGGED_OUT,
     NO_ACTIVE_SESSION,
     SESSION_INVALIDATED,
@@ -29,6 +30,7 @@ from igtoken.emulator.errors import (
 )
 from igtoken.emulator.faults import FaultBook
 from igtoken.emulator.model import (
+    DATA_ACCESS_KINDS,
     DATA_ACCESS_TTL,
     FB_KINDS,
     FB_LONG_EXPIRES_IN,
@@ -65,6 +67,13 @@ class WorldError(ValueError):
 
 def _digits(n: int) -> str:
     return "".join(str(secrets.randbelow(10)) for _ in range(n))
+
+
+def default_config_id(meta_app_id: str) -> str:
+    """The id of an app's Login for Business configuration when none was given: stable for the app,
+    so a state file written before configurations had ids loads the same way in every process."""
+    digest = int.from_bytes(hashlib.sha256(f"config:{meta_app_id}".encode()).digest()[:8], "big")
+    return "9" + str(digest % 10**14).zfill(14)
 
 
 def _meta_time(ts: float) -> str:
@@ -187,6 +196,7 @@ class World:
         call_limit_per_hour: int = 4800,
         require_appsecret_proof: bool = False,
         fb_config_scopes: Iterable[str] | None = None,
+        fb_config_id: str | None = None,
     ) -> App:
         """Register an app; ids and secrets are generated when not given.
 
@@ -218,6 +228,7 @@ class World:
                 webhook_verify_token=webhook_verify_token,
                 call_limit_per_hour=call_limit_per_hour,
                 require_appsecret_proof=require_appsecret_proof,
+                fb_config_id=fb_config_id or default_config_id(meta_app_id),
             )
             if fb_config_scopes is not None:
                 app.fb_config_scopes = list(fb_config_scopes)
@@ -240,6 +251,7 @@ class World:
             "call_limit_per_hour",
             "require_appsecret_proof",
             "fb_config_scopes",
+            "fb_config_id",
             "add_redirect_uris",
             "remove_redirect_uris",
             "add_testers",
@@ -490,7 +502,21 @@ class World:
             return self._revoked_error(token, 460)
         if token.expires_at is not None and now >= token.expires_at:
             return GraphError(190, expired_message(token.expires_at, now), subcode=463)
+        until = self.data_access_until(token)
+        if until is not None and now >= until:
+            return GraphError(190, DATA_ACCESS_EXPIRED, subcode=493)
         return None
+
+    def data_access_until(self, token: Token) -> float | None:
+        """When ``token`` loses data access (190/493): 90 days after the person last logged in to the app.
+
+        Only Facebook user and Page tokens have it; a new login renews it for every token of the pair.
+        """
+        if token.kind not in DATA_ACCESS_KINDS or token.data_access_expires_at is None:
+            return None
+        grant = self.grants.get((token.app_id, token.owner))
+        renewed = grant.data_access_expires_at if grant is not None else None
+        return max(token.data_access_expires_at, renewed or 0.0)
 
     def _revoked_error(self, token: Token, subcode: int) -> GraphError:
         if subcode == 460:
@@ -572,12 +598,30 @@ class World:
             grant.tokens_before = self._last_seq
             self.changes += 1
 
-    def record_grant(self, app_id: str, owner_id: str, scopes: Iterable[str]) -> None:
-        """Remember what the person granted the app (a new login clears an earlier removal)."""
+    def record_grant(
+        self, app_id: str, owner_id: str, scopes: Iterable[str], *, declined: Iterable[str] = ()
+    ) -> None:
+        """Remember what the person granted (and declined); a new login clears an earlier removal.
+
+        The login also renews the pair's data access for 90 days (Facebook Login's 190/493 rule).
+        """
         with self.lock:
             previous = self.grants.get((app_id, owner_id))
             cut = previous.tokens_before if previous is not None else 0
-            self.grants[(app_id, owner_id)] = Grant(tuple(scopes), tokens_before=cut)
+            self.grants[(app_id, owner_id)] = Grant(
+                tuple(scopes),
+                tokens_before=cut,
+                declined=tuple(declined),
+                data_access_expires_at=self.clock.timestamp() + DATA_ACCESS_TTL,
+            )
+            self.changes += 1
+
+    def declined_scopes(self, app_id: str, owner_id: str) -> tuple[str, ...]:
+        """The permissions the person declined for the app at their last login (none after a removal)."""
+        grant = self.grants.get((app_id, owner_id))
+        if grant is None or grant.removed_at is not None:
+            return ()
+        return grant.declined
 
     def refresh(self, token: Token, now: float) -> tuple[Token, int]:
         """Refresh a long-lived IG token that passed every check; returns the token and expires_in."""
@@ -764,6 +808,8 @@ class World:
                         "scopes": list(g.scopes),
                         "removed_at": g.removed_at,
                         "tokens_before": g.tokens_before,
+                        "declined": list(g.declined),
+                        "data_access_expires_at": g.data_access_expires_at,
                     }
                     for k, g in self.grants.items()
                 ],
@@ -814,6 +860,7 @@ class World:
                 call_limit_per_hour=a["call_limit_per_hour"],
                 require_appsecret_proof=a["require_appsecret_proof"],
                 fb_config_scopes=a["fb_config_scopes"],
+                fb_config_id=a.get("fb_config_id") or default_config_id(a["meta_app_id"]),
             )
             world.apps[app.meta_app_id] = app
             if app.instagram_app_id:
@@ -842,7 +889,11 @@ class World:
         world._last_seq = highest
         for g in state["grants"]:
             world.grants[(g["app_id"], g["owner"])] = Grant(
-                tuple(g["scopes"]), g["removed_at"], g["tokens_before"]
+                tuple(g["scopes"]),
+                g["removed_at"],
+                g["tokens_before"],
+                tuple(g.get("declined", ())),
+                g.get("data_access_expires_at"),
             )
         for *key, value in state["page_tokens"]:
             world.page_tokens[(key[0], key[1], key[2], key[3])] = value

@@ -76,3 +76,17 @@ def stale_link_page(request: Request, view: ConnectOutcome) -> Response:
     return service_state(request).pages.render(
         request, "connect/stale_link.html", {"view": view}, status_code=410
     )
+
+
+def development_mode_page(request: Request, view: ConnectOutcome) -> Response:
+    """Facebook's ``error_code=200``: the app is in development mode and this person has no role (403)."""
+    return service_state(request).pages.render(
+        request, "connect/development_mode.html", {"view": view}, status_code=403
+    )
+
+
+def permissions_declined_page(request: Request, view: ConnectOutcome) -> Response:
+    """A permission the sign-in needs was declined (403): which, why, and a link to ask again."""
+    return service_state(request).pages.render(
+        request, "connect/permissions_declined.html", {"view": view}, status_code=403
+    )

@@ -152,3 +152,9 @@ class ConnectOutcome:
     connected: tuple[str, ...] = ()
     #: Facebook Login: the Pages found without a linked Instagram account.
     unlinked_pages: tuple[str, ...] = ()
+    #: Permissions the sign-in needs but did not get, as ``(name, what it lets the app do)``.
+    permissions: tuple[tuple[str, str], ...] = ()
+    #: Facebook Login: where to ask again for declined permissions (``auth_type=rerequest``).
+    ask_again_url: str | None = None
+    #: A remark for the person that does not change the outcome (e.g. a business Page may be missing).
+    note: str | None = None

@@ -34,7 +34,8 @@ def test_sandbox_login_then_page_token_valid_forever() -> None:
     assert account["username"] == demo.DEMO_BUSINESS
     assert account["ig_user_id"] == demo.DEMO_BUSINESS_IG_ID
     assert account["page_id"] == demo.DEMO_PAGE_LINKED_ID and account["expires_at"] is None
-    assert account["account_type"] == "BUSINESS"
+    # graph.facebook.com does not say whether a Page's account is business or creator: not guessed.
+    assert account["account_type"] is None
     assert report["unlinked_pages"] == [{"id": demo.DEMO_PAGE_UNLINKED_ID, "name": "Demo Agency Page"}]
     assert report["user_token_expires_at"] and report["data_access_expires_at"]
 
@@ -127,3 +128,62 @@ def test_doctor_refuses_instagram_login_scope_names_on_facebook_app() -> None:
     failed = {c["name"]: c for c in json.loads(doctor.stdout)["checks"] if not c["ok"]}
     assert "'instagram_basic'" in failed["scope"]["fix"]
     assert "not granted: instagram_business_basic" in failed["permissions"]["detail"]
+
+
+def test_declined_instagram_basic_exits_3_then_rerequest_connects() -> None:
+    """Issue 20: declining instagram_basic connects nothing and exits 3 naming it; a plain login
+    again is not asked again (still refused); --rerequest asks again and then connects."""
+    args = ["login", "--sandbox", "--app", "demo-facebook", "--no-browser", "--json"]
+    declined = invoke([*args, "--decline", "instagram_basic"])
+    assert declined.exit_code == 3, declined.output
+    error = json.loads(declined.stdout)["error"]
+    assert "declined instagram_basic" in error["message"]
+    assert "rerequest" in error["fix"]
+    assert json.loads(invoke(["--sandbox", "accounts", "list", "--json"]).stdout) == {"accounts": []}
+    again = invoke(args)
+    assert again.exit_code == 3 and "instagram_basic" in json.loads(again.stdout)["error"]["message"]
+    report = sandbox_login("--rerequest")
+    assert [a["username"] for a in report["accounts"]] == [demo.DEMO_BUSINESS]
+
+
+def test_declined_pages_show_list_exits_3_naming_it() -> None:
+    """Declining pages_show_list is an exit 3 naming the permission, not an unclassified (#10)."""
+    result = invoke(
+        [
+            "login",
+            "--sandbox",
+            "--app",
+            "demo-facebook",
+            "--no-browser",
+            "--json",
+            "--decline",
+            "pages_show_list",
+        ]
+    )
+    assert result.exit_code == 3, result.output
+    error = json.loads(result.stdout)["error"]
+    assert "pages_show_list" in error["message"] and "pages_show_list" in error["fix"]
+
+
+def test_business_management_declined_connects_with_a_note() -> None:
+    """Without business_management the linked Page still connects, with the business-Page hint; the
+    next login sees the stored account lacks it and asks again by itself (auth_type=rerequest)."""
+    report = sandbox_login("--decline", "business_management")
+    assert [a["username"] for a in report["accounts"]] == [demo.DEMO_BUSINESS]
+    assert "business_management" in report["business_management_hint"]
+    again = invoke(["login", "--sandbox", "--app", "demo-facebook", "--no-browser", "--json"])
+    assert again.exit_code == 0, again.output
+    assert "auth_type=rerequest" in again.stderr
+    (account,) = json.loads(again.stdout)["accounts"]
+    assert "business_management" in account["scopes"]
+    assert json.loads(again.stdout)["business_management_hint"] is None
+
+
+def test_development_mode_non_tester_exits_3_with_the_fix() -> None:
+    """A development-mode app and a person without a role: exit 3 explaining development mode."""
+    change_sandbox_world(lambda world: world.update_app(demo.DEMO_FB_APP_ID, mode="development"))
+    result = invoke(["login", "--sandbox", "--app", "demo-facebook", "--no-browser", "--json"])
+    assert result.exit_code == 3, result.output
+    error = json.loads(result.stdout)["error"]
+    assert "development mode" in error["message"]
+    assert "App roles" in error["fix"] and "Live" in error["fix"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import httpx
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from igtoken import Secret, redact_text, redact_url
@@ -52,7 +52,10 @@ def test_secrets_in_reads_query_form_and_bearer() -> None:
 @given(st.text(alphabet=st.characters(min_codepoint=48, max_codepoint=122), min_size=8, max_size=40))
 def test_any_token_value_is_masked_in_urls(token: str) -> None:
     """Whatever the token value, a URL carrying it as access_token never shows it."""
-    url = f"https://graph.instagram.com/refresh_access_token?grant_type=ig_refresh_token&access_token={token}"
+    base = "https://graph.instagram.com/refresh_access_token?grant_type=ig_refresh_token&access_token="
+    # A value that the redacted URL holds anyway (e.g. "[redacte", part of the placeholder) proves nothing.
+    assume(token not in base + "[redacted]")
+    url = base + token
     assert f"access_token={token}" not in redact_url(url)
     assert token not in redact_url(url, [token])
 

@@ -31,9 +31,11 @@ from fb_fakes import (
 
 from igtoken import StateMismatchError, TokenKind, UnexpectedResponseError
 from igtoken import _fb_flows as flows
+from igtoken._secret import Secret
 
 CALLBACK = f"{REDIRECT_URI}?code={FB_CODE}&state=st-1#_=_"
 SCOPES = ("instagram_basic", "pages_show_list", "business_management", "instagram_content_publish")
+LONG_USER_TOKEN_SECRET = Secret(LONG_USER_TOKEN)
 
 
 def run_to_pages(config, *, debug=None, requested=SCOPES):
@@ -131,3 +133,98 @@ def test_an_invalid_new_token_is_reported(config) -> None:
     with pytest.raises(UnexpectedResponseError, match="could not be decrypted") as info:
         flow.send(meta(200, debug))
     assert LONG_USER_TOKEN not in str(info.value)
+
+
+# ---------------------------------------------------------------- issue 20: declined permissions
+
+
+def test_declined_required_permission_is_named_and_nothing_is_returned(config) -> None:
+    """instagram_basic missing from debug_token: /me/permissions says declined, and the login fails
+    with PermissionsDeclinedError naming it (an AuthorizationError), before any Page is read."""
+    from igtoken import AuthorizationError, PermissionsDeclinedError
+
+    flow, seen = run_to_pages(config, debug=debug_body(scopes=["pages_show_list", "business_management"]))
+    permissions_request = seen[-1]
+    assert permissions_request.url.path == "/v25.0/me/permissions"
+    assert_authenticated(permissions_request, LONG_USER_TOKEN)
+    body = {
+        "data": [
+            {"permission": "pages_show_list", "status": "granted"},
+            {"permission": "instagram_basic", "status": "declined"},
+        ]
+    }
+    with pytest.raises(PermissionsDeclinedError) as info:
+        flow.send(meta(200, body))
+    error = info.value
+    assert isinstance(error, AuthorizationError)
+    assert error.permissions == ("instagram_basic",) and error.declined == ("instagram_basic",)
+    assert "declined instagram_basic" in error.message
+    assert "auth_type=rerequest" in error.fix
+
+
+def test_pages_show_list_10_on_accounts_names_the_permission(config) -> None:
+    """A (#10) on /me/accounts (e.g. a configuration without pages_show_list) becomes a
+    PermissionsDeclinedError for pages_show_list with the fix."""
+    from fb_fakes import graph_error
+
+    from igtoken import PermissionsDeclinedError
+
+    flow, seen = run_to_pages(config, requested=())
+    assert seen[-1].url.path == "/v25.0/me/accounts"
+    answer = graph_error(10, "(#10) This endpoint requires the 'pages_show_list' permission.")
+    with pytest.raises(PermissionsDeclinedError) as info:
+        flow.send(answer)
+    assert info.value.permissions == ("pages_show_list",)
+    assert "pages_show_list" in info.value.fix
+
+
+def test_not_required_missing_scope_does_not_fail(config) -> None:
+    """Only the required permissions stop a login; business_management missing gives a hint even
+    though a Page came back."""
+    flow, seen = run_to_pages(config, debug=debug_body(scopes=["instagram_basic", "pages_show_list"]))
+    assert seen[-1].url.path == "/v25.0/me/accounts"
+    flow.send(meta(200, accounts_body(unlinked=False)))
+    result = finish(flow, meta(200, page_body()))
+    assert result.linked_pages and result.hint is None
+    assert "business_management" in result.business_management_hint
+    assert result.instagram_accounts[0].account_type is None  # not guessed as BUSINESS
+
+
+def test_development_mode_callback(config) -> None:
+    """error_code=200 on the redirect is DevelopmentModeError (an AuthorizationDenied) with the fix."""
+    from igtoken import AuthorizationDenied, DevelopmentModeError, parse_callback
+
+    url = (
+        f"{REDIRECT_URI}?error=access_denied&error_code=200&error_description=Permissions+error"
+        "&error_reason=user_denied&state=st-1#_=_"
+    )
+    with pytest.raises(DevelopmentModeError) as info:
+        parse_callback(url, expected_state="st-1")
+    assert isinstance(info.value, AuthorizationDenied)
+    assert "development mode" in info.value.message
+    assert "App roles" in info.value.fix and "Live" in info.value.fix
+
+
+def test_dialog_url_auth_type(config) -> None:
+    """auth_type='rerequest' (or rerequest=True) is sent; unknown values are refused."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from igtoken import ConfigurationError, facebook_authorization_url
+
+    url = facebook_authorization_url(config.facebook, state="s", auth_type="rerequest")
+    assert parse_qs(urlsplit(url).query)["auth_type"] == ["rerequest"]
+    with pytest.raises(ConfigurationError):
+        facebook_authorization_url(config.facebook, state="s", auth_type="again")
+
+
+def test_pages_flow_alone_gives_the_pages_show_list_fix(config) -> None:
+    """The bare pages() flow keeps PermissionDeniedError for (#10), with a fix naming pages_show_list."""
+    from fb_fakes import graph_error
+
+    from igtoken import PermissionDeniedError
+
+    flow = flows.pages(config, LONG_USER_TOKEN_SECRET, now=NOW)
+    next(flow)
+    with pytest.raises(PermissionDeniedError) as info:
+        flow.send(graph_error(10, "(#10) This endpoint requires the 'pages_show_list' permission."))
+    assert "pages_show_list" in info.value.fix and "rerequest" in info.value.fix

@@ -30,6 +30,7 @@ from igtoken._exceptions import (
     AuthorizationError,
     ConflictError,
     NotFoundError,
+    PermissionsDeclinedError,
     PersonalAccountError,
 )
 from igtoken._models import FlowKind
@@ -38,6 +39,9 @@ from igtoken.service.onboarding import (
     connect_denied_page,
     connect_landing_page,
     connect_success_page,
+    describe_permission,
+    development_mode_page,
+    permissions_declined_page,
     personal_account_page,
     stale_link_page,
     wrong_account_page,
@@ -93,8 +97,15 @@ async def connect_landing(request: Request, code: LinkCode) -> Response:
 
 
 @router.get("/connect/{code}/authorize")
-async def connect_authorize(request: Request, code: LinkCode) -> Response:
-    """Issue a state bound to this link and send the browser to Instagram's (or Facebook's) dialog."""
+async def connect_authorize(
+    request: Request, code: LinkCode, rerequest: Annotated[bool, Query()] = False
+) -> Response:
+    """Issue a state bound to this link and send the browser to Instagram's (or Facebook's) dialog.
+
+    Facebook Login sends ``auth_type=rerequest`` (Meta asks again for declined permissions only
+    then) when the person follows "Ask me again" (``?rerequest=1``) and on every re-authorization
+    link, whose account may well have declined one before.
+    """
     from igtoken._authorize import authorization_url
     from igtoken._fb_authorize import facebook_authorization_url
 
@@ -117,7 +128,11 @@ async def connect_authorize(request: Request, code: LinkCode) -> Response:
     )
     if app.flow_kind is FlowKind.FACEBOOK_LOGIN:
         url = facebook_authorization_url(
-            config.facebook, state=state.reveal(), scopes=scopes, endpoints=config.endpoints
+            config.facebook,
+            state=state.reveal(),
+            scopes=scopes,
+            endpoints=config.endpoints,
+            rerequest=rerequest or link.account_id is not None,
         )
     else:
         url = authorization_url(
@@ -178,6 +193,7 @@ async def oauth_callback(
     error: Annotated[str | None, Query(max_length=256)] = None,
     error_reason: Annotated[str | None, Query(max_length=256)] = None,
     error_description: Annotated[str | None, Query(max_length=1024)] = None,
+    error_code: Annotated[str | None, Query(max_length=16)] = None,
 ) -> Response:
     """Finish onboarding: verify the state, exchange the code, store the account, show the outcome."""
     from igtoken._client import AsyncClient
@@ -210,6 +226,13 @@ async def oauth_callback(
         outcome = ConnectOutcome(
             app_name=app.name, reason=error_description or error_reason or error, retry_url=retry
         )
+        if error_code == "200" and app.flow_kind is FlowKind.FACEBOOK_LOGIN:
+            # Facebook's "Permissions error": a development-mode app and a person without a role.
+            from igtoken._authorize import DEVELOPMENT_MODE_FIX
+
+            fix = DEVELOPMENT_MODE_FIX[0].upper() + DEVELOPMENT_MODE_FIX[1:] + "."
+            dev = ConnectOutcome(app_name=app.name, fix=fix, retry_url=retry)
+            return development_mode_page(request, dev)
         if "professional" in (error_description or "").lower():
             # Instagram offers a personal account no Allow button; the denial says why.
             return personal_account_page(request, outcome)
@@ -279,6 +302,14 @@ async def _finish_facebook(
     client = AsyncClient(wiring.client_config(app), http=wiring.http)
     try:
         result = await client.facebook_login(code, requested_scopes=issued.scopes, now=now)
+    except PermissionsDeclinedError as exc:
+        log.info("required permissions not granted", extra={"permissions": list(exc.permissions)})
+        outcome = ConnectOutcome(
+            app_name=app.name,
+            permissions=tuple((p, describe_permission(p)) for p in exc.permissions),
+            ask_again_url=f"{retry}/authorize?rerequest=1" if retry else None,
+        )
+        return permissions_declined_page(request, outcome)
     except AuthorizationDenied as exc:
         return connect_denied_page(request, ConnectOutcome(app_name=app.name, reason=exc.message))
     if issued.account_id is not None:
@@ -322,5 +353,16 @@ async def _finish_facebook(
         username=connection.accounts[0].username,
         connected=tuple(f"@{a.username} ({a.page_name or a.page_id})" for a in connection.accounts),
         unlinked_pages=tuple(connection.unlinked_names()),
+        note=_business_note(connection.business_management_hint),
     )
     return connect_success_page(request, outcome)
+
+
+def _business_note(hint: str | None) -> str | None:
+    """The success page's remark when ``business_management`` was not granted, in plain words."""
+    if hint is None:
+        return None
+    return (
+        "Pages owned by a business portfolio are only listed when you allow managing your business "
+        "assets (business_management); if an account is missing, open the link again and allow it."
+    )

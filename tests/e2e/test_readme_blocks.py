@@ -3,7 +3,8 @@
 Every ```sh block of the README that uses the sandbox (`--sandbox`) is run line by line, in the
 order the README gives them, in one home. Only what a test cannot do as a person does is adapted:
 `make install` and activating `.venv` are this test's own interpreter, the emulator port is a free
-one instead of 8790, and a command sent to the background is waited for before the next line.
+one instead of 8790, a command sent to the background is waited for before the next line, and a
+line whose comment starts with "exit N" must exit with N.
 """
 
 from __future__ import annotations
@@ -37,10 +38,18 @@ def as_script(block: str, port: int) -> str:
     """The block as a bash script: comments kept, set-up lines replaced, background jobs awaited."""
     lines = ["set -euo pipefail", "trap 'kill $(jobs -p) 2>/dev/null || true' EXIT"]
     for line in block.replace("\\\n", "").splitlines():
-        command = line.split("  #", 1)[0].strip() if not line.lstrip().startswith("#") else ""
+        command, _, comment = line.partition("  #") if not line.lstrip().startswith("#") else ("", "", "")
+        command = command.strip()
         if not command or command.startswith(("make install", ". .venv/bin/activate")):
             continue
         command = command.replace("8790", str(port))
+        expected = re.match(r"\s*exit (\d+)", comment)  # "# exit 3: …" says the line fails, and how
+        if expected:
+            code = expected.group(1)
+            lines.append(
+                f'set +e; {command}; rc=$?; set -e; [ "$rc" = {code} ] || {{ echo "exit $rc"; exit 1; }}'
+            )
+            continue
         lines.append(command)
         if command.endswith("&"):
             ready = f"curl -s -o /dev/null http://127.0.0.1:{port}/"

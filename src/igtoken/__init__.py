@@ -37,6 +37,9 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "ConnectedPage",
+    "DatabaseCorruptError",
+    "DatabaseLockedError",
+    "DatabaseUnavailableError",
     "DecryptionError",
     "DevelopmentModeError",
     "Endpoints",
@@ -86,6 +89,7 @@ __all__ = [
     "appsecret_proof",
     "authorization_url",
     "can_refresh",
+    "canonical_signed_request",
     "check_facebook_scopes",
     "check_scopes",
     "ensure_refreshable",
@@ -120,6 +124,9 @@ if TYPE_CHECKING:
         CallbackTimeout,
         ConfigurationError,
         ConflictError,
+        DatabaseCorruptError,
+        DatabaseLockedError,
+        DatabaseUnavailableError,
         DecryptionError,
         DevelopmentModeError,
         IGTokenError,
@@ -153,7 +160,7 @@ if TYPE_CHECKING:
     from igtoken.core.models import AccessToken, AccountType, FlowKind, LoginResult, Profile, TokenKind
     from igtoken.core.redact import redact_text, redact_url
     from igtoken.core.secret import Secret
-    from igtoken.core.signed_request import parse_signed_request
+    from igtoken.core.signed_request import canonical_signed_request, parse_signed_request
     from igtoken.core.usage import BusinessUseCaseUsage, Usage, parse_usage
     from igtoken.facebook.appsecret_proof import app_access_token, appsecret_proof
     from igtoken.facebook.authorize import facebook_authorization_url
@@ -215,6 +222,9 @@ _LAZY: dict[str, str] = {
     "DEFAULT_FACEBOOK_SCOPES": "igtoken.facebook.scopes",
     "DEFAULT_GRAPH_VERSION": "igtoken.core.endpoints",
     "DEFAULT_SCOPES": "igtoken.instagram.scopes",
+    "DatabaseCorruptError": "igtoken.core.exceptions",
+    "DatabaseLockedError": "igtoken.core.exceptions",
+    "DatabaseUnavailableError": "igtoken.core.exceptions",
     "DecryptionError": "igtoken.core.exceptions",
     "Endpoints": "igtoken.core.endpoints",
     "FACEBOOK_LOGIN_SCOPES": "igtoken.facebook.scopes",
@@ -276,6 +286,7 @@ _LAZY: dict[str, str] = {
     "new_state": "igtoken.instagram.authorize",
     "no_pages_hint": "igtoken.facebook.scopes",
     "parse_callback": "igtoken.instagram.authorize",
+    "canonical_signed_request": "igtoken.core.signed_request",
     "parse_signed_request": "igtoken.core.signed_request",
     "parse_usage": "igtoken.core.usage",
     "redact_text": "igtoken.core.redact",

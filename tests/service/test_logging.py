@@ -109,3 +109,36 @@ def test_redact_text_finds_percent_encoded_credentials():
     """A URL carried percent-encoded inside another (a ``next`` or ``redirect_uri``) is scrubbed too."""
     text = "GET /signin?next=%2Fdashboard%3Fcode%3DSECRET%26state%3Ds1 HTTP/1.1"
     assert redact_text(text) == "GET /signin?next=%2Fdashboard%3Fcode%3D[redacted]%26state%3Ds1 HTTP/1.1"
+
+
+def test_http_client_records_are_redacted_on_every_logger_once_logging_is_set_up():
+    """After install_log_redaction (called by every logging setup), httpx's and httpcore's records, child
+    loggers included, reach a plain handler with credentials masked; installing twice adds nothing."""
+    import httpx
+
+    from igtoken.client.log_redaction import HTTP_CLIENT_LOGGERS, RedactingFilter, install_log_redaction
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    root = logging.getLogger()
+    old_level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    try:
+        install_log_redaction()
+        install_log_redaction()
+        assert sum(isinstance(f, RedactingFilter) for f in handler.filters) == 1
+        for name in HTTP_CLIENT_LOGGERS:
+            assert sum(isinstance(f, RedactingFilter) for f in logging.getLogger(name).filters) == 1
+        url = httpx.URL(f"https://graph.facebook.com/oauth/access_token?client_id=1&client_secret={PLANTED}")
+        logging.getLogger("httpx").info('HTTP Request: %s %s "%s"', "GET", url, "HTTP/1.1 200 OK")
+        logging.getLogger("httpcore.http11").debug(
+            "send_request_headers.started request=%r", [(b"authorization", f"Bearer {PLANTED}".encode())]
+        )
+        logging.getLogger("httpcore.some_new_child").debug("url=%s", f"/x?access_token={PLANTED}")
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(old_level)
+    text = stream.getvalue()
+    assert PLANTED not in text
+    assert text.count("[redacted]") == 3

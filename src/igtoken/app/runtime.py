@@ -79,12 +79,15 @@ class Runtime:
             paths = self.embedded_paths()
             if paths is not None:
                 paths.database.parent.mkdir(parents=True, exist_ok=True)
-                self._opened = open_vault(None, keys=keys, embedded=paths)
+                self._opened = open_vault(
+                    None, keys=keys, embedded=paths, busy_timeout=self.settings.database_busy_timeout
+                )
             else:
                 self._opened = open_vault(
                     self.settings.database_url,
                     keys=keys,
                     key_file=None if keys else self.settings.key_file,
+                    busy_timeout=self.settings.database_busy_timeout,
                 )
         return self._opened
 

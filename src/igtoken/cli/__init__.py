@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from igtoken.cli._context import AppContext
+from igtoken.cli._context import AppContext, add_global_options, configure_verbosity
 from igtoken.cli._output import ReportingGroup
 
 
@@ -34,11 +34,13 @@ from igtoken.cli._output import ReportingGroup
 def main(
     ctx: click.Context, sandbox: bool | None, json_output: bool, env_file: Path | None, verbose: int
 ) -> None:
-    """Get and keep Instagram access tokens."""
-    if verbose:
-        import logging
+    """Get and keep Instagram access tokens.
 
-        logging.basicConfig(level=logging.DEBUG if verbose > 1 else logging.INFO)
+    The options below (--sandbox, --json, -v, --env-file) may also follow the
+    command: `igtoken token --sandbox` is `igtoken --sandbox token`.
+    """
+    if verbose:
+        configure_verbosity(verbose)
     # A test may hand in a ready AppContext through CliRunner.invoke(obj=...): keep it.
     if not isinstance(ctx.obj, AppContext):
         ctx.obj = AppContext(json_output=json_output, sandbox=sandbox, env_file=env_file, verbose=verbose)
@@ -91,3 +93,10 @@ main.add_command(worker)
 from igtoken.cli.refresh import refresh  # noqa: E402
 
 main.add_command(refresh)
+from igtoken.cli.transfer import export, import_  # noqa: E402
+
+main.add_command(export)
+main.add_command(import_)
+
+# Last: the global options are accepted after any command's name too (igtoken token --sandbox).
+add_global_options(main)

@@ -1,8 +1,9 @@
 """Finding the account a command means, and the command that re-authorizes it.
 
 An ``ACCOUNT`` argument may be the username (with or without ``@``), the vault's account id
-or the Instagram user id. Without one, the only connected account is used; with several,
-the error lists them.
+or the Instagram user id; ``--app NAME`` narrows the choice to one app's accounts (the same
+Instagram account connected through two apps is two accounts). Without one, the only connected
+account is used; with several, the error lists them (exit 2) and says how to pick.
 """
 
 from __future__ import annotations
@@ -10,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from igtoken.core.exceptions import ConfigurationError, NotFoundError
+from igtoken.core.exceptions import NotFoundError
 
 if TYPE_CHECKING:
     from igtoken.vault import AccountRecord, AppRecord, Vault
 
-__all__ = ["app_names", "login_command", "match_account", "resolve_account"]
+__all__ = ["account_args", "app_names", "command_for", "login_command", "match_account", "resolve_account"]
 
 
 def app_names(vault: Vault) -> dict[str, str]:
@@ -53,38 +54,98 @@ def match_account(accounts: Sequence[AccountRecord], wanted: str | None) -> Acco
     return matches[0] if len(matches) == 1 else None
 
 
-def resolve_account(vault: Vault, wanted: str | None, *, sandbox: bool = False) -> AccountRecord:
-    """The account ``wanted`` names, or the only one there is.
+def account_args(accounts: Sequence[AccountRecord], account: AccountRecord, app_name: str) -> list[str]:
+    """The fewest arguments that make a command pick ``account`` among ``accounts``.
+
+    Nothing when it is the only one, its username when that is unique, else the username and
+    ``--app NAME`` (one account per app and Instagram user).
+    """
+    live = [a for a in accounts if a.status.value != "deleted"]
+    if match_account(live, None) is not None and live[0].id == account.id:
+        return []
+    if not account.username:
+        return [account.id]
+    if len(_matches(live, account.username)) == 1:
+        return [account.username]
+    return [account.username, "--app", app_name]
+
+
+def command_for(verb: str, args: Sequence[str] = (), *, sandbox: bool = False) -> str:
+    """``igtoken [--sandbox] VERB ARGS…``, as a person types it."""
+    return " ".join(["igtoken", *(["--sandbox"] if sandbox else []), verb, *args])
+
+
+def resolve_account(
+    vault: Vault,
+    wanted: str | None,
+    *,
+    sandbox: bool = False,
+    app: str | None = None,
+    verb: str | None = "token",
+) -> AccountRecord:
+    """The account ``wanted`` names (among ``app``'s accounts when given), or the only one there is.
+
+    ``verb`` is the command the hints name (``token``, ``accounts show``, …); ``None`` for a
+    command without ``--app``, whose hints name account ids instead.
 
     Raises:
-        NotFoundError: nothing matches, or no account is connected yet.
-        ConfigurationError: ``wanted`` is missing or ambiguous among several accounts.
+        NotConnectedError: no account is connected yet (exit 3: log in).
+        AmbiguousError: ``wanted`` is missing or names several accounts (exit 2: usage).
+        NotFoundError: nothing matches ``wanted``, or there is no app ``app``.
     """
+    from igtoken.core.exceptions import AmbiguousError, NotConnectedError
+
     accounts = [a for a in vault.list_accounts() if a.status.value != "deleted"]
     names = app_names(vault)
+    if app is not None:
+        app_id = vault.get_app(app).id
+        everywhere = accounts
+        accounts = [a for a in accounts if a.app_id == app_id]
+        if not accounts and everywhere:
+            raise NotFoundError(
+                f"app {names[app_id]!r} has no connected account; "
+                f"connected: {', '.join(_label(a, names) for a in everywhere)}",
+                fix=f"connect one: {login_command(names[app_id], sandbox=sandbox)}",
+            )
     found = match_account(accounts, wanted)
     if found is not None:
         return found
+    if not accounts:
+        raise NotConnectedError(
+            "no Instagram account is connected yet",
+            fix=f"connect one: {login_command(app, sandbox=sandbox)}",
+        )
     if wanted is None:
-        if not accounts:
-            raise NotFoundError(
-                "no Instagram account is connected yet",
-                fix=f"connect one: {login_command(None, sandbox=sandbox)}",
-            )
         listing = ", ".join(_label(a, names) for a in accounts)
-        raise ConfigurationError(
+        if verb is None:  # pragma: no cover - every such command names its account
+            raise AmbiguousError(f"say which account: {listing}", fix="pass its username or id")
+        first = accounts[0]
+        example = command_for(
+            verb, account_args(accounts, first, names.get(first.app_id, "")), sandbox=sandbox
+        )
+        raise AmbiguousError(
             f"{len(accounts)} accounts are connected; say which one: {listing}",
-            fix="pass the username, e.g. `igtoken token USERNAME` (see `igtoken accounts list`)",
+            fix=f"name the account, e.g. `{example}` (see `{command_for('accounts list', sandbox=sandbox)}`)",
         )
     matches = _matches(accounts, wanted)
     if not matches:
-        known = ", ".join(_label(a, names) for a in accounts) or "none"
+        known = ", ".join(_label(a, names) for a in accounts)
         raise NotFoundError(
             f"no connected account matches {wanted!r}; connected: {known}",
-            fix="pass a username or id from `igtoken accounts list`",
+            fix=f"pass a username or id from `{command_for('accounts list', sandbox=sandbox)}`",
         )
-    listing = ", ".join(f"{_label(a, names)} id {a.id}" for a in matches)
-    raise ConfigurationError(
-        f"{wanted!r} matches several accounts (one per app): {listing}",
-        fix="pass the account id instead",
+    listing = ", ".join(_label(a, names) for a in matches)
+    if verb is None:
+        raise AmbiguousError(
+            f"{wanted!r} matches {len(matches)} accounts (one per app): {listing}",
+            fix="pass the account id instead: "
+            + " or ".join(f"{a.id} ({names.get(a.app_id)})" for a in matches),
+        )
+    choices = " or ".join(
+        f"`{command_for(verb, [wanted, '--app', names.get(a.app_id, a.app_id)], sandbox=sandbox)}`"
+        for a in matches
+    )
+    raise AmbiguousError(
+        f"{wanted!r} matches {len(matches)} accounts (one per app): {listing}",
+        fix=f"say which app: {choices}",
     )

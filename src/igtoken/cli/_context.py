@@ -79,6 +79,11 @@ class AppContext:
             self.err_console.print(f"[yellow]warning:[/] {_escape(warning)}")
         return settings
 
+    def getenv(self, name: str) -> str | None:
+        """One environment variable (for the few a single command reads, such as a passphrase)."""
+        environ = os.environ if self._environ is None else self._environ
+        return environ.get(name)
+
     def use_sandbox(self) -> None:
         """A command's own ``--sandbox`` flag: same as the global one (call before using the vault)."""
         if "runtime" in self.__dict__:
@@ -172,3 +177,98 @@ def json_option(func: F) -> F:
         callback=_set_json,
         help="Print one JSON document instead of tables.",
     )(func)
+
+
+def _context_of(ctx: click.Context) -> AppContext:
+    found = ctx.find_object(AppContext)
+    if found is None:  # pragma: no cover - the top-level group always makes one
+        raise RuntimeError("no AppContext: run the command through the igtoken group")
+    return found
+
+
+def _late_sandbox(ctx: click.Context, _param: click.Parameter, value: bool | None) -> None:
+    if value is not None:
+        _context_of(ctx)._sandbox_flag = value
+
+
+def _late_json(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value:
+        _context_of(ctx).json = True
+
+
+def _late_env_file(ctx: click.Context, _param: click.Parameter, value: Path | None) -> None:
+    if value is not None:
+        _context_of(ctx).env_file = value
+
+
+def _late_verbose(ctx: click.Context, _param: click.Parameter, value: int) -> None:
+    if value:
+        app = _context_of(ctx)
+        app.verbose += value
+        configure_verbosity(app.verbose)
+
+
+def configure_verbosity(verbose: int) -> None:
+    """``-v`` logs at INFO, ``-vv`` at DEBUG (on stderr), through the log redaction filter."""
+    import logging
+
+    from igtoken.client.log_redaction import install_log_redaction
+
+    logging.basicConfig(level=logging.DEBUG if verbose > 1 else logging.INFO)
+    # Before the first request: httpx logs URLs that carry tokens and app secrets.
+    install_log_redaction()
+
+
+def _global_params() -> list[click.Option]:
+    """The global options, as a subcommand takes them (``igtoken token --sandbox``); hidden in its help."""
+    return [
+        click.Option(
+            ["--sandbox/--no-sandbox"],
+            default=None,
+            expose_value=False,
+            callback=_late_sandbox,
+            hidden=True,
+            help="Same as the global option.",
+        ),
+        click.Option(
+            ["--json", "json_flag"],
+            is_flag=True,
+            expose_value=False,
+            callback=_late_json,
+            hidden=True,
+            help="Same as the global option.",
+        ),
+        click.Option(
+            ["--env-file"],
+            type=click.Path(dir_okay=False, path_type=Path),
+            default=None,
+            expose_value=False,
+            callback=_late_env_file,
+            hidden=True,
+            help="Same as the global option.",
+        ),
+        click.Option(
+            ["-v", "--verbose", "verbose_flag"],
+            count=True,
+            expose_value=False,
+            callback=_late_verbose,
+            hidden=True,
+            help="Same as the global option.",
+        ),
+    ]
+
+
+def add_global_options(group: click.Group) -> None:
+    """Let every command under ``group`` (at any depth) take the global options after its name too.
+
+    A command that already has an option of that name (``login --sandbox``, ``--json`` from
+    :func:`json_option`) keeps its own; both set the same :class:`AppContext` field.
+    """
+    for command in group.commands.values():
+        taken = {opt for param in command.params for opt in getattr(param, "opts", ())}
+        taken |= {opt for param in command.params for opt in getattr(param, "secondary_opts", ())}
+        for param in _global_params():
+            if not taken.intersection(param.opts) and not taken.intersection(param.secondary_opts):
+                command.params.append(param)
+        if isinstance(command, click.Group):
+            add_global_options(command)

@@ -4,16 +4,16 @@ Exit codes (also in the README, "Exit codes")::
 
     0  ok
     1  unexpected error, or an igtoken error with no better code
-    2  usage: bad option or argument (click)
+    2  usage: bad option or argument (click), an ACCOUNT that names several accounts
     3  needs login / re-authorization: NeedsReauthorizationError, TokenExpiredError,
-       AuthorizationError and subclasses
+       AuthorizationError and subclasses, nothing connected yet (NotConnectedError)
     4  temporary, retry later: every ``retryable`` error (TransportError, ThrottledError,
        TransientError)
     5  storage: StorageError and subclasses
     6  configuration: ConfigurationError and subclasses
 
-Errors are written as ``error: …`` / ``fix: …`` lines on stderr, or with ``--json`` as
-one object ``{"error": {"type", "message", "fix", "exit_code"}}`` on stdout, so a
+Errors (click's usage errors too) are written as ``error: …`` / ``fix: …`` lines on stderr,
+or with ``--json`` as one object ``{"error": {"type", "message", "fix", "exit_code"}}`` on stdout, so a
 script reads exactly one JSON document from stdout whether the command worked or not.
 
 Nothing heavy is imported at module level: this module loads for ``igtoken --help``.
@@ -34,10 +34,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from igtoken.core.exceptions import (
+    AmbiguousError,
     AuthorizationError,
     ConfigurationError,
     IGTokenError,
     NeedsReauthorizationError,
+    NotConnectedError,
     StorageError,
     ThrottledError,
     TokenExpiredError,
@@ -78,6 +80,16 @@ class ExitCode(enum.IntEnum):
 # Checked in order; the first match wins. ``retryable`` is read from the class, not the
 # name, so a new retryable subclass lands on 4 without touching this table.
 _TABLE: tuple[tuple[Callable[[BaseException], bool], ExitCode, str], ...] = (
+    (
+        lambda e: isinstance(e, AmbiguousError),
+        ExitCode.USAGE,
+        "say which one on the command line",
+    ),
+    (
+        lambda e: isinstance(e, NotConnectedError),
+        ExitCode.NEEDS_LOGIN,
+        "connect an account first: igtoken login",
+    ),
     (
         lambda e: isinstance(e, ConfigurationError),
         ExitCode.CONFIGURATION,
@@ -141,14 +153,33 @@ def error_payload(exc: BaseException) -> dict[str, Any]:
 def _click_error_payload(exc: click.exceptions.ClickException) -> dict[str, Any]:
     ctx = getattr(exc, "ctx", None)
     fix = f"see `{ctx.command_path} --help`" if ctx is not None else "see `igtoken --help`"
+    message = exc.format_message()
     return {
         "error": {
             "type": type(exc).__name__,
-            "message": exc.format_message(),
+            "message": message,
             "fix": fix,
             "exit_code": exc.exit_code,
         }
     }
+
+
+def _print_pair(message: str, fix: str) -> None:
+    from rich.markup import escape
+
+    console = stderr_console()
+    console.print(f"[bold red]error:[/] {escape(message)}")
+    if fix:
+        console.print(f"[bold]fix:[/] {escape(fix)}")
+
+
+def _render_click_error(exc: click.exceptions.ClickException, *, as_json: bool) -> None:
+    """A usage error as the same error/fix pair (or JSON object) as every other failure."""
+    payload = _click_error_payload(exc)
+    if as_json:
+        click.echo(json.dumps(payload))
+    else:
+        _print_pair(payload["error"]["message"], payload["error"]["fix"])
 
 
 def _render_error(exc: BaseException, *, as_json: bool, verbose: int) -> None:
@@ -156,27 +187,23 @@ def _render_error(exc: BaseException, *, as_json: bool, verbose: int) -> None:
     if as_json:
         click.echo(json.dumps({"error": payload}))
     else:
-        from rich.markup import escape
-
-        console = stderr_console()
-        console.print(f"[bold red]error:[/] {escape(payload['message'])}")
-        if payload["fix"]:
-            console.print(f"[bold]fix:[/] {escape(payload['fix'])}")
+        _print_pair(payload["message"], payload["fix"])
     if verbose:
         # Tracebacks go to stderr only; stdout keeps its single JSON document.
         click.echo("".join(traceback.format_exception(exc)), err=True, nl=False)
 
 
 @contextmanager
-def report_errors(*, as_json: bool | Callable[[], bool] = False, verbose: int = 0) -> Iterator[None]:
+def report_errors(
+    *, as_json: bool | Callable[[], bool] = False, verbose: int | Callable[[], int] = 0
+) -> Iterator[None]:
     """Turn any exception raised inside into its message and exit code.
 
-    click's own exceptions (usage errors, ``Exit``, ``Abort``) pass through: click
-    already prints them and uses code 2 for usage. With ``as_json``, a usage error
-    of a subcommand is printed as the JSON error object instead (still code 2);
-    one in the global options comes before ``--json`` is known and stays as text.
-    ``as_json`` may be a callable, asked when an error happens (a command's own
-    ``--json`` is only known once it has been parsed).
+    click's usage errors keep their code (2) but are printed as the same ``error:`` / ``fix:``
+    pair as every other failure (or, with ``as_json``, as the JSON error object); ``Exit``,
+    ``Abort`` and "no arguments: show the help" pass through untouched. ``as_json`` and
+    ``verbose`` may be callables, asked when an error happens (a command's own ``--json``
+    or ``-v`` is only known once it has been parsed).
     """
 
     def wants_json() -> bool:
@@ -184,32 +211,59 @@ def report_errors(*, as_json: bool | Callable[[], bool] = False, verbose: int = 
 
     try:
         yield
+    except click.exceptions.NoArgsIsHelpError:
+        raise
     except click.exceptions.ClickException as exc:
-        if not wants_json():
-            raise
-        click.echo(json.dumps(_click_error_payload(exc)))
+        _render_click_error(exc, as_json=wants_json())
         raise click.exceptions.Exit(exc.exit_code) from exc
     except (click.exceptions.Exit, click.exceptions.Abort):
         raise
     except Exception as exc:
-        _render_error(exc, as_json=wants_json(), verbose=verbose)
+        _render_error(exc, as_json=wants_json(), verbose=int(verbose()) if callable(verbose) else verbose)
         raise click.exceptions.Exit(int(exit_code_for(exc))) from exc
+
+
+def _asks_json(args: Sequence[str]) -> bool:
+    """Whether ``--json`` is among the options in ``args`` (before a ``--``)."""
+    for arg in args:
+        if arg == "--":
+            return False
+        if arg == "--json":
+            return True
+    return False
 
 
 class ReportingGroup(click.Group):
     """A click group whose every subcommand (at any depth) runs inside :func:`report_errors`.
 
     Wrapping at the top group means no command can forget the wrapper: a command
-    added with ``main.add_command(...)`` gets the same error handling for free.
+    added with ``main.add_command(...)`` gets the same error handling for free. The
+    group's own usage errors (``igtoken --bogus``) are reported the same way.
     """
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """Parse the global options; a usage error among them is an error/fix pair too."""
+        wants_json = _asks_json(args)  # the parser consumes ``args``: look first
+        with report_errors(as_json=wants_json):
+            return super().parse_args(ctx, args)
 
     def invoke(self, ctx: click.Context) -> Any:
         """Run the group and its subcommand, mapping errors to messages and exit codes."""
-        verbose = int(ctx.params.get("verbose", 0) or 0)
+
+        def verbose() -> int:
+            # The global -v, or a command's own -v recorded on the AppContext.
+            return max(int(ctx.params.get("verbose", 0) or 0), int(getattr(ctx.obj, "verbose", 0) or 0))
+
+        # A usage error in a command's own options comes before its --json is recorded: look ahead.
+        later_json = _asks_json([*ctx._protected_args, *ctx.args])
 
         def as_json() -> bool:
             # The global --json, or a command's own --json recorded on the AppContext.
-            return bool(ctx.params.get("json_output", False)) or bool(getattr(ctx.obj, "json", False))
+            return (
+                later_json
+                or bool(ctx.params.get("json_output", False))
+                or bool(getattr(ctx.obj, "json", False))
+            )
 
         with report_errors(as_json=as_json, verbose=verbose):
             return super().invoke(ctx)
@@ -276,14 +330,96 @@ def print_json(value: Any) -> None:
 
 
 def print_table(
-    columns: Sequence[str], rows: Sequence[Sequence[object]], *, title: str | None = None
+    columns: Sequence[str],
+    rows: Sequence[Sequence[object]],
+    *,
+    title: str | None = None,
+    optional: Sequence[str] = (),
 ) -> None:
-    """Print a table for humans on stdout."""
+    """Print a table for humans on stdout, readable at the terminal's width (80 columns and up).
+
+    Cells wrap between words, never inside one (a username, an id, a date stays whole), as long
+    as the widest words fit. When they do not, the ``optional`` columns are dropped, in the order
+    given, until they do (``--json`` always has everything); only then is a word folded.
+    """
+    cells = [["" if cell is None else str(cell) for cell in row] for row in rows]
+    console = stdout_console()
+    shown = list(columns)
+    for name in optional:
+        if _widths(columns, shown, cells, console.width) is not None:
+            break
+        if name in shown and len(shown) > 1:
+            shown.remove(name)
+    widths = _widths(columns, shown, cells, console.width)
+    if widths is None:  # some word is wider than any room: fold the widest columns only
+        widths = _squeezed(columns, shown, cells, console.width)
+    console.print(_table(columns, shown, cells, title, widths))
+
+
+def _words(text: str) -> int:
+    return max((len(word) for line in text.splitlines() for word in line.split()), default=0)
+
+
+def _widths(
+    columns: Sequence[str], shown: Sequence[str], cells: list[list[str]], width: int
+) -> list[int | None] | None:
+    """Column widths (without padding) that keep every word whole within ``width``; ``None`` if
+    none do. All ``None`` inside means the table fits as it is."""
+    keep = [i for i, name in enumerate(columns) if name in shown]
+    lows = [max(_words(columns[i]), *(_words(row[i]) for row in cells)) for i in keep]
+    highs = [
+        max(
+            len(line)
+            for text in (columns[i], *(row[i] for row in cells))
+            for line in text.splitlines() or [""]
+        )
+        for i in keep
+    ]
+    highs = [max(h, lo) for h, lo in zip(highs, lows, strict=True)]
+    chrome = 3 * len(keep) - 1  # one space of padding on each side, one rule between columns
+    room = width - chrome
+    if sum(highs) <= room:
+        return [None] * len(keep)
+    if sum(lows) > room:
+        return None
+    # Share the spare room max-min fairly: columns that want little get all of it (a date stays
+    # on one line), the rest split what is left evenly (long prose wraps).
+    spare = room - sum(lows)
+    wants = [h - lo for h, lo in zip(highs, lows, strict=True)]
+    given = list(lows)
+    order = sorted(range(len(keep)), key=lambda n: wants[n])
+    for left, n in enumerate(order):
+        share = min(wants[n], spare // (len(order) - left))
+        given[n] += share
+        spare -= share
+    return list(given)
+
+
+def _squeezed(
+    columns: Sequence[str], shown: Sequence[str], cells: list[list[str]], width: int
+) -> list[int | None]:
+    """Widths when even the longest words do not fit: the widest columns give up room, one at a time."""
+    keep = [i for i, name in enumerate(columns) if name in shown]
+    given = [max(_words(columns[i]), *(_words(row[i]) for row in cells)) for i in keep]
+    room = width - (3 * len(keep) - 1)
+    while sum(given) > room and max(given) > 4:
+        given[given.index(max(given))] -= 1
+    return list(given)
+
+
+def _table(
+    columns: Sequence[str],
+    shown: Sequence[str],
+    cells: list[list[str]],
+    title: str | None,
+    widths: Sequence[int | None] | None,
+) -> Any:
     from rich.table import Table
 
     table = Table(title=title, show_edge=False, header_style="bold")
-    for column in columns:
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        table.add_row(*("" if cell is None else str(cell) for cell in row))
-    stdout_console().print(table)
+    keep = [i for i, name in enumerate(columns) if name in shown]
+    for n, i in enumerate(keep):
+        table.add_column(columns[i], overflow="fold", width=None if widths is None else widths[n])
+    for row in cells:
+        table.add_row(*(row[i] for i in keep))
+    return table

@@ -107,12 +107,22 @@ def list_accounts(app: AppContext) -> None:
                 a["app"],
                 a["account_type"].value if a["account_type"] else "",
                 a["status"].value,
-                "" if t.get("days_left") is None else f"{t['days_left']:g} days",
+                _expires_in(t),
                 _when(t.get("last_refreshed_at")),
                 _when(t.get("next_refresh_at")),
             )
         )
-    print_table(("Account", "App", "Type", "Status", "Expires in", "Last refresh", "Next refresh"), rows)
+    print_table(
+        ("Account", "App", "Type", "Status", "Expires in", "Last refresh", "Next refresh"),
+        rows,
+        optional=("Last refresh", "Type"),
+    )
+
+
+def _expires_in(token: dict[str, Any]) -> str:
+    if not token:
+        return ""
+    return "never" if token.get("days_left") is None else f"{token['days_left']:g} days"
 
 
 def _when(value: datetime | None) -> str:
@@ -121,22 +131,29 @@ def _when(value: datetime | None) -> str:
 
 @accounts.command("show")
 @click.argument("account", required=False)
+@click.option(
+    "--app",
+    "app_name",
+    metavar="NAME",
+    help="The app the account is connected with (when a name matches several).",
+)
 @show_token_option
 @json_option
 @pass_ctx
-def show(app: AppContext, account: str | None, show_token: bool) -> None:
+def show(app: AppContext, account: str | None, app_name: str | None, show_token: bool) -> None:
     """Show one account: profile, scopes, current token (masked) and token history.
 
     \b
     Examples:
       igtoken accounts show demo_business
       igtoken accounts show demo_business --show-token
+      igtoken accounts show demo_business --app demo-facebook
     """
     from igtoken.cli._accounts import app_names, resolve_account
     from igtoken.cli._output import mask_token, print_json, print_table
 
     vault, now = app.vault, app.now()
-    record = resolve_account(vault, account, sandbox=app.runtime.sandbox)
+    record = resolve_account(vault, account, sandbox=app.runtime.sandbox, app=app_name, verb="accounts show")
     shaped = account_json(vault, record, app_names(vault), now)
     if shaped["token"] is not None:
         stored = vault.current_token(
@@ -184,10 +201,16 @@ def show(app: AppContext, account: str | None, show_token: bool) -> None:
 
 @accounts.command("remove")
 @click.argument("account")
+@click.option(
+    "--app",
+    "app_name",
+    metavar="NAME",
+    help="The app the account is connected with (when a name matches several).",
+)
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @json_option
 @pass_ctx
-def remove(app: AppContext, account: str, yes: bool) -> None:
+def remove(app: AppContext, account: str, app_name: str | None, yes: bool) -> None:
     """Delete an account's tokens and personal data for good (a tombstone remains).
 
     \b
@@ -198,7 +221,9 @@ def remove(app: AppContext, account: str, yes: bool) -> None:
     from igtoken.cli._output import print_json
 
     vault = app.vault
-    record = resolve_account(vault, account, sandbox=app.runtime.sandbox)
+    record = resolve_account(
+        vault, account, sandbox=app.runtime.sandbox, app=app_name, verb="accounts remove"
+    )
     if not yes and not app.json:
         click.confirm(f"Delete @{record.username} and all its tokens for good?", abort=True, err=True)
     vault.delete_account_data(record.id, now=app.now())

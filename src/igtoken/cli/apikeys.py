@@ -56,7 +56,7 @@ def create(app: AppContext, name: str, accounts: tuple[str, ...]) -> None:
     from igtoken.cli._output import print_json
 
     vault = app.vault
-    ids = [resolve_account(vault, a).id for a in accounts] or None
+    ids = [resolve_account(vault, a, sandbox=app.sandbox, verb=None).id for a in accounts] or None
     record, key = vault.api_keys.create(name, now=app.now(), account_ids=ids)
     if app.json:
         print_json({**key_json(record), "key": key.reveal()})
@@ -97,7 +97,11 @@ def list_keys(app: AppContext) -> None:
         )
         for r in records
     ]
-    print_table(("Prefix", "Name", "Accounts", "Created", "Last used", "Status"), rows)
+    print_table(
+        ("Prefix", "Name", "Accounts", "Created", "Last used", "Status"),
+        rows,
+        optional=("Created", "Last used"),
+    )
 
 
 @apikeys.command("revoke")

@@ -1,4 +1,8 @@
-"""``igtoken apps add|list|remove``: the Meta apps igtoken acts for.
+"""``igtoken apps add|list|update|remove|set-secret``: the Meta apps igtoken acts for.
+
+Redirect URIs must be https: Meta refuses plain http except for loopback addresses
+(``127.0.0.1``, ``localhost``, ``[::1]``), which ``igtoken login`` receives on itself; with
+``IGTOKEN_DEV=1`` any http URI is accepted (a local service behind plain http).
 
 The app secret is never taken from a command-line argument (it would land in shell history
 and ``ps``): it is read from a prompt, a file (``--secret-file``) or an environment variable
@@ -47,8 +51,41 @@ def apps() -> None:
       IG_SECRET=… igtoken apps add shop --app-id 990602627938098 --secret-env IG_SECRET \\
           --redirect-uri https://localhost:8443/callback
       igtoken apps list --json
+      igtoken apps update shop --scope instagram_business_basic
       igtoken apps remove shop
     """
+
+
+_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def check_redirect_uris(uris: tuple[str, ...] | list[str], *, dev: bool) -> list[str]:
+    """The redirect URIs, refused unless https (or http on a loopback host, or any http with dev)."""
+    from urllib.parse import urlsplit
+
+    from igtoken.core.exceptions import ConfigurationError
+
+    checked: list[str] = []
+    for uri in uris:
+        parts = urlsplit(uri.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigurationError(
+                f"redirect URI {uri!r} is not an absolute http(s) URL",
+                fix="give it exactly as registered with Meta, e.g. https://example.com/ig/callback",
+            )
+        if parts.fragment:
+            raise ConfigurationError(
+                f"redirect URI {uri!r} has a #fragment, which Meta does not allow",
+                fix="drop the part from '#'",
+            )
+        if parts.scheme == "http" and parts.hostname not in _LOOPBACK_HOSTS and not dev:
+            raise ConfigurationError(
+                f"redirect URI {uri!r} is plain http: Meta accepts only https (loopback addresses aside)",
+                fix=f"use https://{uri.strip()[len('http://') :]} , a loopback URI such as "
+                "http://127.0.0.1:8765/callback, or set IGTOKEN_DEV=1 for local development",
+            )
+        checked.append(uri.strip())
+    return checked
 
 
 def read_secret(secret_file: Path | None, secret_env: str | None, *, prompt: str) -> Secret:
@@ -140,12 +177,13 @@ def add(
     names = split_scopes(scopes)
     if names and kind is FlowKind.INSTAGRAM_LOGIN:
         names = check_scopes(names)
+    uris = check_redirect_uris(redirect_uris, dev=app.settings.dev)
     secret = read_secret(secret_file, secret_env, prompt=f"App secret for {name}")
     record = app.vault.add_app(
         name,
         instagram_app_id=app_id,
         app_secret=secret,
-        redirect_uris=list(redirect_uris),
+        redirect_uris=uris,
         now=app.now(),
         default_scopes=names,
         flow_kind=kind,
@@ -157,7 +195,8 @@ def add(
         return
     click.echo(f"Registered app {record.name!r} ({record.flow_kind.value}, app id {app_id}).")
     click.echo(
-        f"Next: igtoken login --app {record.name}   (and `igtoken doctor --app {record.name}` to check it)"
+        f"Next: {_cmd(app, 'login')} --app {record.name}   "
+        f"(and `{_cmd(app, 'doctor')} --app {record.name}` to check it)"
     )
 
 
@@ -191,7 +230,7 @@ def list_apps(app: AppContext) -> None:
         )
         for r in records
     ]
-    print_table(("Name", "Flow", "App id", "Redirect URIs", "Scopes"), rows)
+    print_table(("Name", "Flow", "App id", "Redirect URIs", "Scopes"), rows, optional=("Scopes", "Flow"))
 
 
 @apps.command("remove")
@@ -248,3 +287,132 @@ def set_secret(app: AppContext, name: str, secret_file: Path | None, secret_env:
         print_json({"updated": record.name})
         return
     click.echo(f"Replaced the secret of app {record.name!r}. Check it: igtoken doctor --app {record.name}")
+
+
+@apps.command("update")
+@click.argument("name")
+@click.option(
+    "--scope", "scopes", multiple=True, help="Default scope to request (repeatable): replaces the list."
+)
+@click.option("--add-scope", "add_scopes", multiple=True, help="Add a default scope (repeatable).")
+@click.option("--remove-scope", "remove_scopes", multiple=True, help="Drop a default scope (repeatable).")
+@click.option(
+    "--redirect-uri",
+    "redirect_uris",
+    multiple=True,
+    help="A redirect URI exactly as registered with Meta (repeatable): replaces the list.",
+)
+@click.option("--add-redirect-uri", "add_uris", multiple=True, help="Add a redirect URI (repeatable).")
+@click.option("--remove-redirect-uri", "remove_uris", multiple=True, help="Drop a redirect URI (repeatable).")
+@click.option(
+    "--secret-file", type=click.Path(dir_okay=False, path_type=Path), help="New app secret from this file."
+)
+@click.option("--secret-env", metavar="VAR", help="New app secret from this environment variable.")
+@click.option("--prompt-secret", is_flag=True, help="Prompt for a new app secret.")
+@json_option
+@pass_ctx
+def update(
+    app: AppContext,
+    name: str,
+    scopes: tuple[str, ...],
+    add_scopes: tuple[str, ...],
+    remove_scopes: tuple[str, ...],
+    redirect_uris: tuple[str, ...],
+    add_uris: tuple[str, ...],
+    remove_uris: tuple[str, ...],
+    secret_file: Path | None,
+    secret_env: str | None,
+    prompt_secret: bool,
+) -> None:
+    """Change an app's default scopes, redirect URIs or secret (what is not given stays).
+
+    Accounts keep what they were granted until they log in again: after dropping scopes,
+    re-authorize them (`igtoken login --app NAME`), and make the same change in the App
+    Dashboard (Meta checks redirect URIs byte for byte).
+
+    \b
+    Examples:
+      igtoken apps update shop --scope instagram_business_basic
+      igtoken apps update shop --remove-scope instagram_business_manage_messages
+      igtoken apps update shop --add-redirect-uri https://shop.example.com/ig/callback
+      igtoken apps update shop --secret-file ~/.ig-secret
+    """
+    from igtoken.cli._output import print_json
+    from igtoken.core.models import FlowKind
+    from igtoken.instagram.scopes import check_scopes, split_scopes
+
+    vault = app.vault
+    record = vault.get_app(name)
+    facebook = record.flow_kind is FlowKind.FACEBOOK_LOGIN
+    if scopes and (add_scopes or remove_scopes):
+        raise click.UsageError("give --scope (the whole list) or --add-scope/--remove-scope, not both")
+    if redirect_uris and (add_uris or remove_uris):
+        raise click.UsageError(
+            "give --redirect-uri (the whole list) or --add-redirect-uri/--remove-redirect-uri, not both"
+        )
+    new_scopes: list[str] | None = None
+    if scopes or add_scopes or remove_scopes:
+        current = list(split_scopes(scopes)) if scopes else list(record.default_scopes)
+        current += [s for s in split_scopes(add_scopes) if s not in current]
+        dropped = set(split_scopes(remove_scopes))
+        new_scopes = [s for s in current if s not in dropped]
+        if new_scopes:
+            if facebook:
+                from igtoken.facebook.scopes import check_facebook_scopes
+
+                new_scopes = list(check_facebook_scopes(new_scopes))
+            else:
+                new_scopes = list(check_scopes(new_scopes))
+    new_uris: list[str] | None = None
+    if redirect_uris or add_uris or remove_uris:
+        from igtoken.core.exceptions import ConfigurationError
+
+        current_uris = list(redirect_uris) if redirect_uris else list(record.redirect_uris)
+        current_uris += [u for u in add_uris if u not in current_uris]
+        unknown = [u for u in remove_uris if u not in current_uris]
+        if unknown:
+            raise ConfigurationError(
+                f"app {record.name!r} has no redirect URI {unknown[0]!r}",
+                fix=f"its redirect URIs: {', '.join(record.redirect_uris) or 'none'}",
+            )
+        new_uris = check_redirect_uris(
+            [u for u in current_uris if u not in remove_uris], dev=app.settings.dev
+        )
+        if not new_uris:
+            raise ConfigurationError(
+                f"app {record.name!r} would have no redirect URI left",
+                fix="keep at least one (igtoken login and connect links need one)",
+            )
+    wants_secret = prompt_secret or secret_file is not None or secret_env is not None
+    if new_scopes is None and new_uris is None and not wants_secret:
+        raise click.UsageError("nothing to change: give --scope, --redirect-uri or a new secret")
+    now = app.now()
+    if wants_secret:
+        secret = read_secret(secret_file, secret_env, prompt=f"New app secret for {record.name}")
+        vault.set_app_secret(record.id, secret, now=now)
+        if facebook:
+            vault.set_app_secret(record.id, secret, now=now, meta=True)
+    if new_scopes is not None or new_uris is not None:
+        vault.update_app(record.id, now=now, redirect_uris=new_uris, default_scopes=new_scopes)
+    updated = vault.get_app(record.id)
+    if app.json:
+        print_json(app_json(updated))
+        return
+    changed = []
+    if new_scopes is not None:
+        changed.append(f"default scopes: {', '.join(updated.default_scopes) or '(the default)'}")
+    if new_uris is not None:
+        changed.append(f"redirect URIs: {', '.join(updated.redirect_uris)}")
+    if wants_secret:
+        changed.append("secret replaced")
+    click.echo(f"Updated app {record.name!r}: " + "; ".join(changed) + ".")
+    click.echo(
+        f"Next: {_cmd(app, 'doctor')} --app {record.name}   (then re-authorize its accounts: "
+        f"{_cmd(app, 'login')} --app {record.name})"
+    )
+
+
+def _cmd(app: AppContext, verb: str) -> str:
+    from igtoken.cli._accounts import command_for
+
+    return command_for(verb, sandbox=app.sandbox)

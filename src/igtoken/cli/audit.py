@@ -24,7 +24,10 @@ def audit_permissions(app: AppContext) -> None:
       igtoken audit-permissions
       igtoken audit-permissions --json | jq '.accounts[] | select(.unused != [])'
     """
+    from igtoken.cli._accounts import login_command
     from igtoken.cli._output import print_json, print_table
+    from igtoken.core.models import FlowKind
+    from igtoken.facebook.scopes import DEFAULT_FACEBOOK_SCOPES
     from igtoken.instagram.scopes import DEFAULT_SCOPES
 
     vault = app.vault
@@ -34,7 +37,8 @@ def audit_permissions(app: AppContext) -> None:
         if account.status.value == "deleted":
             continue
         record = apps[account.app_id]
-        used = set(record.default_scopes or DEFAULT_SCOPES)
+        facebook = record.flow_kind is FlowKind.FACEBOOK_LOGIN
+        used = set(record.default_scopes or (DEFAULT_FACEBOOK_SCOPES if facebook else DEFAULT_SCOPES))
         granted = set(account.scopes)
         rows.append(
             {
@@ -54,22 +58,25 @@ def audit_permissions(app: AppContext) -> None:
         click.echo("No accounts connected.")
         return
     print_table(
-        ("Account", "App", "Granted", "Unused: drop", "Missing"),
+        ("Account (app)", "Granted", "Unused: drop", "Missing"),
         [
             (
-                f"@{r['account']}",
-                r["app"],
-                ", ".join(r["granted"]),
-                ", ".join(r["unused"]) or "-",
-                ", ".join(r["missing"]) or "-",
+                f"@{r['account']}\n({r['app']})",
+                "\n".join(r["granted"]),
+                "\n".join(r["unused"]) or "-",
+                "\n".join(r["missing"]) or "-",
             )
             for r in rows
         ],
+        optional=("Granted",),
     )
-    drop = {r["app"] for r in rows if r["unused"]}
-    for name in sorted(drop):
+    sandbox = app.runtime.sandbox
+    for name in sorted({r["app"] for r in rows if r["unused"] or r["missing"]}):
+        requested = " ".join(f"--scope {s}" for s in next(r["used"] for r in rows if r["app"] == name))
         click.echo(
-            f"App {name!r}: accounts granted permissions it never requests; stop asking for them in the "
-            f"App Dashboard and re-authorize with `igtoken login --app {name}`.",
+            f"App {name!r}: its accounts' permissions differ from what it requests; re-authorize them "
+            f"with `{login_command(name, sandbox=sandbox)}` (it asks for what the app requests); to "
+            f"change what it requests: `igtoken{' --sandbox' if sandbox else ''} apps update {name} "
+            f"{requested}` (and the same in the App Dashboard).",
             err=True,
         )

@@ -45,7 +45,7 @@ def doctor(app: AppContext, app_name: str | None, account: str | None) -> None:
 
     vault, runtime, now = app.vault, app.runtime, app.now()
     if account is not None:
-        target = resolve_account(vault, account, sandbox=runtime.sandbox)
+        target = resolve_account(vault, account, sandbox=runtime.sandbox, app=app_name, verb="doctor")
         apps = [vault.get_app(target.app_id)]
         accounts = [target]
     else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import click
@@ -11,11 +12,19 @@ from igtoken.cli._context import AppContext, json_option, pass_ctx
 
 @click.command("events")
 @click.argument("account", required=False)
+@click.option(
+    "--app",
+    "app_name",
+    metavar="NAME",
+    help="The app the account is connected with (when a name matches several).",
+)
 @click.option("--type", "types", multiple=True, help="Only events of this type (repeatable).")
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000), help="Most recent N.")
 @json_option
 @pass_ctx
-def events(app: AppContext, account: str | None, types: tuple[str, ...], limit: int) -> None:
+def events(
+    app: AppContext, account: str | None, app_name: str | None, types: tuple[str, ...], limit: int
+) -> None:
     """Show the audit trail, oldest first; for one ACCOUNT or for everything.
 
     Events never contain a token.
@@ -30,7 +39,11 @@ def events(app: AppContext, account: str | None, types: tuple[str, ...], limit: 
     from igtoken.cli._output import print_json, print_table
 
     vault = app.vault
-    account_id = resolve_account(vault, account).id if account else None
+    account_id = (
+        resolve_account(vault, account, sandbox=app.sandbox, app=app_name, verb="events").id
+        if account
+        else None
+    )
     # The vault pages forward from the oldest: walk to the end and keep the last `limit`.
     found = []
     after: int | None = None
@@ -65,10 +78,25 @@ def events(app: AppContext, account: str | None, types: tuple[str, ...], limit: 
         (
             f"{e['at']:%Y-%m-%d %H:%M:%S}",
             e["type"],
-            f"@{e['username']}" if e["username"] else (e["account_id"] or ""),
-            e["app"] or "",
-            ", ".join(f"{k}={v}" for k, v in e["data"].items()),
+            "\n".join(
+                part
+                for part in (
+                    f"@{e['username']}" if e["username"] else e["account_id"],
+                    f"({e['app']})" if e["app"] else None,
+                )
+                if part
+            ),
+            ", ".join(f"{k}={_short(v)}" for k, v in e["data"].items()),
         )
         for e in shaped
     ]
-    print_table(("At (UTC)", "Type", "Account", "App", "Details"), rows)
+    print_table(("At (UTC)", "Type", "Account (app)", "Details"), rows)
+
+
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+def _short(value: object) -> str:
+    """A value for the table: our own row ids shortened to 8 characters (--json has them whole)."""
+    text = str(value)
+    return f"{text[:8]}…" if _UUID.match(text) else text

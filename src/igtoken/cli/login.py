@@ -71,6 +71,11 @@ if TYPE_CHECKING:
 )
 @click.option("--timeout", default=300.0, show_default=True, help="Seconds to wait for the redirect.")
 @click.option("--show-token", is_flag=True, help="Print the token in full instead of masked.")
+@click.option(
+    "--with-token",
+    is_flag=True,
+    help="Adopt a token you already have, read from stdin: checked with Meta, stored, kept refreshed.",
+)
 @json_option
 @pass_ctx
 def login(
@@ -86,6 +91,7 @@ def login(
     redirect_uri: str | None,
     timeout: float,
     show_token: bool,
+    with_token: bool,
 ) -> None:
     """Connect an Instagram account: authorize in the browser, store its token.
 
@@ -101,6 +107,7 @@ def login(
       igtoken login --app shop                  # opens the browser, waits on the loopback redirect URI
       igtoken login --app shop --paste          # paste the final URL from the address bar
       igtoken login --app shop --no-browser     # print the URL (e.g. over SSH)
+      printf %s "$IG_TOKEN" | igtoken login --with-token --app shop   # adopt a 60-day token
     """
     from igtoken.core.models import FlowKind, LoginResult
 
@@ -108,6 +115,9 @@ def login(
         app.use_sandbox()
     record = _pick_app(app, app_name)
     facebook = record.flow_kind is FlowKind.FACEBOOK_LOGIN
+    if with_token:
+        _adopt(app, record, facebook=facebook, show_token=show_token)
+        return
     requested = _requested_scopes(record, scopes, facebook=facebook)
     if (declines or rerequest) and not facebook:
         raise click.UsageError("--decline and --rerequest are for Facebook Login apps only")
@@ -145,6 +155,37 @@ def login(
     _report_facebook(app, record, connection, show_token=show_token)
 
 
+def _adopt(app: AppContext, record: AppRecord, *, facebook: bool, show_token: bool) -> None:
+    """``--with-token``: check the token on stdin with Meta, then store and report it as a login."""
+    import sys
+
+    from igtoken.cli._accounts import login_command
+    from igtoken.cli._adopt import adopt_facebook_token, adopt_instagram_token, read_token_from_stdin
+    from igtoken.cli._meta import meta_link
+    from igtoken.client.clients import Client
+
+    if sys.stdin.isatty():
+        text = click.prompt("Paste the access token", hide_input=True, err=True)
+    else:
+        text = sys.stdin.read()
+    value = read_token_from_stdin(text)
+    runtime, now = app.runtime, app.now()
+    relogin = login_command(record, sandbox=runtime.sandbox)
+    with meta_link(runtime) as link:
+        config = runtime.client_config(record, endpoints=link.endpoints)
+        with Client(config, http=link.http) as client:
+            if facebook:
+                result = adopt_facebook_token(client, record, value, now=now, relogin=relogin)
+            else:
+                login_result = adopt_instagram_token(client, value, now=now, relogin=relogin)
+    if facebook:
+        connection = _store_facebook(app, record, result)
+        _report_facebook(app, record, connection, show_token=show_token)
+        return
+    account = _store(app, record, login_result)
+    _report(app, record, account, login_result, show_token=show_token, adopted=True)
+
+
 def _requested_scopes(record: AppRecord, scopes: tuple[str, ...], *, facebook: bool) -> tuple[str, ...]:
     """The scopes to ask for, checked against the app's product (the two use different names)."""
     from igtoken.instagram.scopes import split_scopes
@@ -179,7 +220,7 @@ def _declined_before(app: AppContext, record: AppRecord, requested: tuple[str, .
 
 def _pick_app(app: AppContext, name: str | None) -> AppRecord:
     from igtoken.app.runtime import SANDBOX_APP
-    from igtoken.core.exceptions import ConfigurationError, NotFoundError
+    from igtoken.core.exceptions import AmbiguousError, NotFoundError
 
     vault = app.vault
     if name is not None:
@@ -195,9 +236,9 @@ def _pick_app(app: AppContext, name: str | None) -> AppRecord:
             fix="register one with `igtoken apps add NAME --app-id ID --redirect-uri URL`, "
             "or try the demo: igtoken login --sandbox",
         )
-    raise ConfigurationError(
+    raise AmbiguousError(
         f"{len(records)} apps are registered: {', '.join(r.name for r in records)}",
-        fix="say which one with --app NAME",
+        fix=f"say which one: igtoken login --app {records[0].name}",
     )
 
 
@@ -342,7 +383,13 @@ def _store(app: AppContext, record: AppRecord, result: LoginResult) -> AccountRe
 
 
 def _report(
-    app: AppContext, record: AppRecord, account: AccountRecord, result: LoginResult, *, show_token: bool
+    app: AppContext,
+    record: AppRecord,
+    account: AccountRecord,
+    result: LoginResult,
+    *,
+    show_token: bool,
+    adopted: bool = False,
 ) -> None:
     from igtoken.cli._output import mask_token, print_json
 
@@ -365,15 +412,21 @@ def _report(
         )
         return
     kind = account.account_type.value if account.account_type else "unknown type"
-    click.echo(f"Logged in as @{account.username} ({kind}) with app {record.name!r}.")
+    if adopted:
+        click.echo(
+            f"Adopted the token of @{account.username} ({kind}) for app {record.name!r}; "
+            "igtoken keeps it fresh."
+        )
+    else:
+        click.echo(f"Logged in as @{account.username} ({kind}) with app {record.name!r}.")
     click.echo(
         f"Token {mask_token(token.value, show=show_token)}, "
         f"valid until {token.expires_at:%Y-%m-%d %H:%M} UTC."
     )
     if result.missing_scopes:
         click.echo(f"Not granted: {', '.join(result.missing_scopes)} (the person unticked them).", err=True)
-    prefix = "igtoken --sandbox" if app.runtime.sandbox else "igtoken"
-    click.echo(f'Next: {prefix} token   (e.g. curl -H "Authorization: Bearer $({prefix} token)" …)')
+    command = _token_command(app, record, account)
+    click.echo(f'Next: {command}   (e.g. curl -H "Authorization: Bearer $({command})" …)')
 
 
 def _store_facebook(app: AppContext, record: AppRecord, result: FacebookLoginResult) -> FacebookConnection:
@@ -450,6 +503,12 @@ def _report_facebook(
         )
     if connection.business_management_hint:
         click.echo(f"Note: {connection.business_management_hint}.", err=True)
-    prefix = "igtoken --sandbox" if app.runtime.sandbox else "igtoken"
-    first = connection.accounts[0].username
-    click.echo(f"Next: {prefix} token {first}")
+    click.echo(f"Next: {_token_command(app, record, connection.accounts[0])}")
+
+
+def _token_command(app: AppContext, record: AppRecord, account: AccountRecord) -> str:
+    """The ``igtoken token …`` that prints this account's token, as short as still unambiguous."""
+    from igtoken.cli._accounts import account_args, command_for
+
+    args = account_args(app.vault.list_accounts(), account, record.name)
+    return command_for("token", args, sandbox=app.runtime.sandbox)

@@ -16,12 +16,13 @@ FORCE_NOTE = (
 )
 
 
-def _select(vault: Any, account: str | None) -> list[Any]:
-    """The accounts to act on: one by id, username or Instagram user id, or every active one."""
+def _select(vault: Any, account: str | None, app_name: str | None = None) -> list[Any]:
+    """The accounts to act on: one by id, username or Instagram user id, or every active one
+    (of app ``app_name`` when given)."""
     from igtoken.core.exceptions import NotFoundError
     from igtoken.vault import AccountStatus
 
-    accounts = vault.list_accounts(status=AccountStatus.ACTIVE)
+    accounts = vault.list_accounts(status=AccountStatus.ACTIVE, app=app_name)
     if account is None:
         return list(accounts)
     matches = [a for a in accounts if account in (a.id, a.username, a.ig_user_id)]
@@ -73,12 +74,14 @@ def _plan_rows(vault: Any, accounts: list[Any], now: datetime, policy: Any) -> l
     return rows
 
 
-async def _run(ctx: AppContext, account: str | None, force: bool) -> tuple[dict[str, Any], list[str]]:
+async def _run(
+    ctx: AppContext, account: str | None, force: bool, app_name: str | None = None
+) -> tuple[dict[str, Any], list[str]]:
     from igtoken.cli.worker import _runtime
 
     vault = _runtime(ctx).vault
     now = datetime.now(UTC)
-    accounts = _select(vault, account)
+    accounts = _select(vault, account, app_name)
     notes: list[str] = []
     if force:
         too_young = sum(
@@ -88,7 +91,7 @@ async def _run(ctx: AppContext, account: str | None, force: bool) -> tuple[dict[
             if stored.token.kind.value == "ig_long" and not can_refresh_at(stored.token, now)
         )
         notes.append(FORCE_NOTE + (f" ({too_young} such token(s) here)" if too_young else ""))
-    if account is not None:
+    if account is not None or app_name is not None:  # one account, or one app's (--all --app NAME)
         return await _run_one(ctx, accounts, force), notes
     if force:
         for acct in accounts:
@@ -168,12 +171,20 @@ def _result_json(result: Any) -> dict[str, Any]:
 @click.option(
     "--all", "all_accounts", is_flag=True, help="Every active account (what is due, or all with --force)."
 )
+@click.option(
+    "--app",
+    "app_name",
+    metavar="NAME",
+    help="The app the account is connected with (when a name matches several).",
+)
 @click.option("--dry-run", is_flag=True, help="Print what would be done and when; call nothing.")
 @click.option(
     "--force", is_flag=True, help="Refresh now even if not yet scheduled (Meta's 24-hour rule still holds)."
 )
 @pass_ctx
-def refresh(ctx: AppContext, account: str | None, all_accounts: bool, dry_run: bool, force: bool) -> None:
+def refresh(
+    ctx: AppContext, account: str | None, all_accounts: bool, app_name: str | None, dry_run: bool, force: bool
+) -> None:
     """Refresh ACCOUNT (id, username or Instagram user id), or with --all every due token, now."""
     from igtoken.cli._output import print_json, print_table
     from igtoken.refresh import DEFAULT_POLICY
@@ -185,7 +196,7 @@ def refresh(ctx: AppContext, account: str | None, all_accounts: bool, dry_run: b
 
         vault = _runtime(ctx).vault
         now = datetime.now(UTC)
-        rows = _plan_rows(vault, _select(vault, account), now, DEFAULT_POLICY)
+        rows = _plan_rows(vault, _select(vault, account, app_name), now, DEFAULT_POLICY)
         if ctx.json:
             print_json({"dry_run": True, "plan": rows, "force": force, "note": FORCE_NOTE if force else None})
             return
@@ -196,19 +207,20 @@ def refresh(ctx: AppContext, account: str | None, all_accounts: bool, dry_run: b
                     r["account_id"],
                     r["username"],
                     r["kind"],
-                    r["expires_at"],
+                    f"{r['expires_at']:%Y-%m-%d %H:%M}" if r["expires_at"] else "never",
                     r["action"],
-                    r["next_check_at"],
+                    f"{r['next_check_at']:%Y-%m-%d %H:%M}" if r["next_check_at"] else "",
                     r["reason"],
                 ]
                 for r in rows
             ],
             title="refresh plan (dry run: nothing was called)",
+            optional=("account", "kind"),
         )
         if force:
             ctx.err_console.print(FORCE_NOTE)
         return
-    summary, notes = asyncio.run(_run(ctx, account, force))
+    summary, notes = asyncio.run(_run(ctx, account, force, app_name))
     if ctx.json:
         print_json(summary | {"notes": notes})
         return

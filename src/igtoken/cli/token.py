@@ -173,9 +173,15 @@ def _use_case(app: AppContext, account: AccountRecord) -> Result:
 
 @click.command("token")
 @click.argument("account", required=False)
+@click.option(
+    "--app",
+    "app_name",
+    metavar="NAME",
+    help="The app the account is connected with (when a name matches several).",
+)
 @json_option
 @pass_ctx
-def token(app: AppContext, account: str | None) -> None:
+def token(app: AppContext, account: str | None, app_name: str | None) -> None:
     """Print a valid access token for ACCOUNT (the only account when omitted).
 
     The token is printed in full on stdout, so it can be used in scripts; it is
@@ -186,17 +192,18 @@ def token(app: AppContext, account: str | None) -> None:
     Examples:
       curl -H "Authorization: Bearer $(igtoken token)" "https://graph.instagram.com/me?fields=username"
       igtoken token demo_business
+      igtoken token demo_business --app demo-facebook   # the same account through another app
       igtoken token shop_account --json | jq -r .access_token
     """
     from igtoken.cli._accounts import resolve_account
     from igtoken.cli._output import print_json
 
     # Most calls find a valid token that is not due: answered without loading the full vault.
-    quick = quick_token(app, account)
+    quick = quick_token(app, account) if app_name is None else None
     if quick is not None:
         record, fresh = quick
     else:
-        record = resolve_account(app.vault, account, sandbox=app.runtime.sandbox)
+        record = resolve_account(app.vault, account, sandbox=app.runtime.sandbox, app=app_name)
         fresh = fresh_token(app, record)
     if fresh.warning:
         click.echo(f"warning: {fresh.warning}", err=True)

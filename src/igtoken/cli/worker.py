@@ -125,12 +125,15 @@ def _http(slots: int) -> httpx.AsyncClient:
 
 
 def _setup_logging(ctx: AppContext) -> None:
+    from igtoken.client.log_redaction import install_log_redaction
+
     root = logging.getLogger()
     if not root.handlers:
         logging.basicConfig(
             level=ctx.settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
         )
     logging.getLogger("igtoken.worker").setLevel(ctx.settings.log_level)
+    install_log_redaction()
     # igtoken.http already logs each call to Meta once, redacted; httpx's own line would double it.
     logging.getLogger("httpx").setLevel(logging.WARNING)
 

@@ -15,6 +15,7 @@ from typing import TypeVar, cast
 
 import httpx
 
+from igtoken.client.log_redaction import install_log_redaction
 from igtoken.client.retry import RetryPolicy
 from igtoken.core.exceptions import (
     APIError,
@@ -35,37 +36,8 @@ ResponseHook = Callable[[httpx.Response], None]
 logger = logging.getLogger("igtoken.http")
 
 
-class RedactingFilter(logging.Filter):
-    """Scrub credentials from records of loggers igtoken does not own.
-
-    httpx logs every request URL at INFO, and Meta's token exchange and refresh
-    must carry the token and app secret in the query, so without this filter
-    turning on INFO logging would print them.
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        """Redact the record's message and arguments in place; never drop a record."""
-        if isinstance(record.msg, str):
-            record.msg = redact_text(record.msg)
-        if isinstance(record.args, tuple):
-            record.args = tuple(
-                redact_url(arg)
-                if isinstance(arg, httpx.URL)
-                else redact_text(arg)
-                if isinstance(arg, str)
-                else arg
-                for arg in record.args
-            )
-        return True
-
-
-def _install_filter(name: str) -> None:
-    target = logging.getLogger(name)
-    if not any(isinstance(f, RedactingFilter) for f in target.filters):
-        target.addFilter(RedactingFilter())
-
-
-_install_filter("httpx")
+# Applications using the library without igtoken's logging setup get the logger filters too.
+install_log_redaction(handlers=())
 
 _DEFAULT_POLICY = RetryPolicy()
 

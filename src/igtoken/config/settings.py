@@ -24,6 +24,12 @@ Variable                        Meaning (default)
 ``IGTOKEN_GRAPH_VERSION``       Graph API version, ``vNN.N`` (``v25.0``)
 ``IGTOKEN_WEBHOOK_URLS``        comma-separated http(s) URLs that get igtoken's signed events (none)
 ``IGTOKEN_WEBHOOK_SECRET``      the key events are signed with, a secret (required with URLs)
+``IGTOKEN_DATABASE_BUSY_TIMEOUT``  seconds to wait for a SQLite file another process has locked
+                                (30 for commands and the worker, 3 for the service's requests)
+``IGTOKEN_TRUSTED_PROXIES``     comma-separated addresses or networks of reverse proxies whose
+                                ``X-Forwarded-For``/``-Proto`` the service believes (none)
+``IGTOKEN_PROXY_MAX_BODY``      largest request body the Graph proxy forwards: bytes, or with a
+                                KiB/MiB suffix (``8MiB``); larger ones are refused with 413
 ==============================  ===========================================================
 
 Booleans accept ``1/true/yes/on`` and ``0/false/no/off`` in any case.
@@ -31,6 +37,7 @@ Booleans accept ``1/true/yes/on`` and ``0/false/no/off`` in any case.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
@@ -51,12 +58,19 @@ DEFAULT_GRAPH_VERSION: Final = "v25.0"
 
 LogFormat: TypeAlias = Literal["json", "text"]
 
-#: Variables that belong to igtoken but not to :class:`Settings` (tests, CI): never "unknown".
-_OTHER_KNOWN: Final = frozenset({"IGTOKEN_TEST_DATABASE_URL"})
+#: Variables that belong to igtoken but not to :class:`Settings` (tests, CI, the passphrase of
+#: ``igtoken export``/``import``, read by those commands alone): never "unknown".
+_OTHER_KNOWN: Final = frozenset({"IGTOKEN_TEST_DATABASE_URL", "IGTOKEN_EXPORT_PASSPHRASE"})
 _TRUE: Final = frozenset({"1", "true", "yes", "on"})
 _FALSE: Final = frozenset({"0", "false", "no", "off"})
 _LOG_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _GRAPH_VERSION = re.compile(r"v\d{1,3}\.\d{1,2}")
+#: The Graph proxy's body limit unless ``IGTOKEN_PROXY_MAX_BODY`` says otherwise (Meta's own uploads
+#: go by URL, so a proxied body is a form or a small JSON document).
+DEFAULT_PROXY_MAX_BODY: Final = 8 * 1024 * 1024
+_MIN_PROXY_MAX_BODY: Final = 1024
+_BYTE_SIZE = re.compile(r"(\d{1,12})\s*(b|k|kb|kib|m|mb|mib|g|gb|gib)?", re.IGNORECASE)
+_BYTE_UNITS: Final = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 
 
 def default_database_url() -> str:
@@ -97,6 +111,10 @@ class Settings:
     graph_version: str = DEFAULT_GRAPH_VERSION
     webhook_urls: tuple[str, ...] = ()
     webhook_secret: Secret | None = None
+    proxy_max_body: int = DEFAULT_PROXY_MAX_BODY
+    #: ``None``: each front door's own default (see the table above).
+    database_busy_timeout: float | None = None
+    trusted_proxies: tuple[str, ...] = ()
     #: Human-readable warnings found while loading (unknown ``IGTOKEN_*`` names); the caller shows them.
     warnings: tuple[str, ...] = field(default=(), compare=False)
     #: Where each setting came from, by variable name: ``environment``, ``.env`` or ``default``.
@@ -263,6 +281,48 @@ def _graph_version(name: str, raw: str) -> str:
     return value
 
 
+def _byte_size(name: str, raw: str) -> int:
+    form = f"set {name} to a number of bytes, or with a KiB/MiB suffix, e.g. 8MiB"
+    match = _BYTE_SIZE.fullmatch(raw.strip())
+    if match is None:
+        raise ConfigurationError(f"{name} must be a size in bytes, got {raw!r}", fix=form)
+    size = int(match.group(1)) * _BYTE_UNITS[(match.group(2) or "")[:1].lower()]
+    if size < _MIN_PROXY_MAX_BODY:
+        raise ConfigurationError(
+            f"{name} must be at least {_MIN_PROXY_MAX_BODY} bytes, got {raw!r}", fix=form
+        )
+    return size
+
+
+def _seconds(name: str, raw: str) -> float:
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 3600:
+        raise ConfigurationError(
+            f"{name} must be a number of seconds from 0 to 3600, got {raw!r}", fix=f"set {name} to e.g. 5"
+        )
+    return value
+
+
+def _networks(name: str, raw: str) -> tuple[str, ...]:
+    out = []
+    for part in (p.strip() for p in raw.split(",")):
+        if not part:
+            continue
+        if part != "*":
+            try:
+                ipaddress.ip_network(part, strict=False)
+            except ValueError:
+                raise ConfigurationError(
+                    f"{name} must list IP addresses or networks, got {part!r}",
+                    fix=f"set {name} to the reverse proxies' addresses, e.g. 10.0.0.5,10.0.1.0/24",
+                ) from None
+        out.append(part)
+    return tuple(out)
+
+
 @dataclass(frozen=True, slots=True)
 class _Spec:
     field: str
@@ -290,6 +350,9 @@ _SPECS: Final = (
     _Spec("graph_version", _graph_version),
     _Spec("webhook_urls", _http_urls),
     _Spec("webhook_secret", _secret),
+    _Spec("proxy_max_body", _byte_size),
+    _Spec("database_busy_timeout", _seconds),
+    _Spec("trusted_proxies", _networks),
 )
 assert {s.field for s in _SPECS} == {f.name for f in fields(Settings)} - {"warnings", "sources"}
 

@@ -4,7 +4,8 @@
 
     IGTokenError                           base of everything igtoken raises
     ├── ConfigurationError (ValueError)    bad app id, secret, redirect URI, scope, key material
-    │   └── ScopeError                     a scope name from the wrong product or a retired API
+    │   ├── ScopeError                     a scope name from the wrong product or a retired API
+    │   └── AmbiguousError                 a name matches several accounts or apps: say which (CLI: 2)
     ├── TransportError                     the network failed talking to Meta                  retryable
     │   └── RequestTimeout (TimeoutError)                                                      retryable
     ├── APIError                           Meta answered with an error body (wire fields as attributes)
@@ -28,9 +29,13 @@
     │   └── TokenExpiredError              already expired: only a new login helps
     ├── StorageError                       the vault could not do what was asked
     │   ├── NotFoundError (LookupError)    no such app, account, token, link or key
+    │   │   └── NotConnectedError          no account is connected yet: log in first (CLI: 3)
     │   ├── ConflictError                  a uniqueness rule or a lease held by someone else
     │   ├── DecryptionError                tampered ciphertext or wrong associated data
-    │   └── MissingKeyError                a row is encrypted under a key id we do not have
+    │   ├── MissingKeyError                a row is encrypted under a key id we do not have
+    │   └── DatabaseUnavailableError       the database cannot be used now (unreachable, I/O error)
+    │       ├── DatabaseLockedError        another process holds the SQLite file's lock         retryable
+    │       └── DatabaseCorruptError       the file is not a SQLite database, or it is damaged
     ├── SignedRequestError (ValueError)    Meta's ``signed_request`` did not verify
     │   ├── MalformedSignedRequest         not ``<sig>.<payload>``, bad base64url or JSON
     │   ├── UnsupportedAlgorithm           an algorithm other than HMAC-SHA256
@@ -89,6 +94,10 @@ class ScopeError(ConfigurationError):
         super().__init__(message, fix=fix)
         self.scope = scope
         self.replacement = replacement
+
+
+class AmbiguousError(ConfigurationError):
+    """A name matches several accounts or apps: the caller must say which (the CLI's usage error, 2)."""
 
 
 class TransportError(IGTokenError):
@@ -251,6 +260,10 @@ class NotFoundError(StorageError, LookupError):
     """No such app, account, token, link or key."""
 
 
+class NotConnectedError(NotFoundError):
+    """No account is connected yet, so there is nothing to act on: log in first (the CLI exits 3)."""
+
+
 class ConflictError(StorageError):
     """A uniqueness rule was hit, or a lease is held by another worker."""
 
@@ -268,6 +281,23 @@ class MissingKeyError(StorageError):
             fix=f"add key {key_id!r} to IGTOKEN_KEYS or the key file",
         )
         self.key_id = key_id
+
+
+class DatabaseUnavailableError(StorageError):
+    """The database cannot be used right now: unreachable, read-only, an I/O error, locked or damaged.
+
+    The service answers 503 with ``Retry-After``; the CLI exits 5 with the fix.
+    """
+
+
+class DatabaseLockedError(DatabaseUnavailableError):
+    """Another process held the SQLite file's lock for longer than the busy timeout."""
+
+    retryable = True
+
+
+class DatabaseCorruptError(DatabaseUnavailableError):
+    """The database file is not a SQLite database, or its pages are damaged."""
 
 
 class SignedRequestError(IGTokenError, ValueError):

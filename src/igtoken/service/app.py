@@ -26,7 +26,7 @@ from igtoken.service.metrics import HTTPMetricsMiddleware, ServiceMetrics
 from igtoken.service.pages import STATIC_DIR, Pages
 from igtoken.service.ratelimit import TokenBucketLimiter
 from igtoken.service.routes import assets, dashboard, health, meta_webhooks, signin
-from igtoken.service.security import SessionCodec, SessionMiddleware
+from igtoken.service.security import InMemorySessionRevocations, SessionCodec, SessionMiddleware
 from igtoken.service.state import ServiceState
 
 log = logging.getLogger("igtoken.service")
@@ -120,6 +120,10 @@ def create_app(config: ServiceConfig, *, deps: ServiceDeps | None = None) -> Fas
         # Only reachable in sandbox mode: ServiceConfig refuses a missing password otherwise.
         admin_password = Secret(secrets.token_urlsafe(18))
     session_secret = config.session_secret or Secret(secrets.token_urlsafe(48))
+    codec = SessionCodec(
+        session_secret, max_age=config.session_max_age, secure=config.https, password=admin_password
+    )
+    wall_clock = lambda: deps.clock().timestamp()  # noqa: E731
     state = ServiceState(
         config=config,
         deps=deps,
@@ -128,6 +132,8 @@ def create_app(config: ServiceConfig, *, deps: ServiceDeps | None = None) -> Fas
         metrics=ServiceMetrics(deps.inventory),
         limiter=TokenBucketLimiter(config.rate_limits, monotonic=deps.monotonic or time.monotonic),
         pages=Pages(app_name=config.app_name, clock=deps.clock),
+        sessions=deps.session_revocations or InMemorySessionRevocations(wall_clock),
+        session_codec=codec,
     )
     app = FastAPI(
         title="igtoken",
@@ -152,12 +158,16 @@ def create_app(config: ServiceConfig, *, deps: ServiceDeps | None = None) -> Fas
             app.include_router(dashboard.actions)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
-    codec = SessionCodec(session_secret, max_age=config.session_max_age, secure=config.https)
     # Added innermost first: the request log sees every answer, including the error pages.
-    app.add_middleware(SessionMiddleware, codec=codec, clock=lambda: deps.clock().timestamp())
+    app.add_middleware(SessionMiddleware, codec=codec, clock=wall_clock, revocations=state.sessions)
     app.add_middleware(SecurityHeadersMiddleware, hsts=config.https)
     app.add_middleware(HTTPMetricsMiddleware, metrics=state.metrics)
     app.add_middleware(RequestLogMiddleware)
+    if config.trusted_proxies:
+        # Outermost, so the rate limiter, the request log and the session all see the real client.
+        from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(config.trusted_proxies))
     return app
 
 
@@ -170,7 +180,9 @@ def make_server(app: FastAPI, *, host: str = "127.0.0.1", port: int = 8000) -> u
         log_config=None,
         access_log=False,
         server_header=False,
-        proxy_headers=True,
+        # Forwarded headers are the app's business, and only from ServiceConfig.trusted_proxies
+        # (uvicorn's own default would believe any process on 127.0.0.1).
+        proxy_headers=False,
         lifespan="on",
     )
     return uvicorn.Server(server_config)

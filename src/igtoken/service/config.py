@@ -7,6 +7,7 @@ module only says what a valid one looks like and refuses anything else with a
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -75,6 +76,9 @@ class ServiceConfig:
     rate_limits: RateLimits = field(default_factory=RateLimits)
     max_webhook_body: int = 1024 * 1024
     app_name: str = "igtoken"
+    #: Peers whose ``X-Forwarded-For``/``-Proto`` headers are believed (IPs or networks; ``*``: all).
+    #: None by default: the client is the TCP peer, so a header cannot dodge the sign-in limit.
+    trusted_proxies: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.public_url)
@@ -111,6 +115,15 @@ class ServiceConfig:
             )
         if self.session_max_age < 60:
             raise ConfigurationError("the session lifetime must be at least 60 seconds")
+        for proxy in self.trusted_proxies:
+            if proxy != "*":
+                try:
+                    ipaddress.ip_network(proxy, strict=False)
+                except ValueError:
+                    raise ConfigurationError(
+                        f"trusted proxy {proxy!r} is not an IP address or network",
+                        fix="list the reverse proxies' addresses, e.g. 10.0.0.5 or 10.0.0.0/24",
+                    ) from None
         if self.max_webhook_body < 1024:
             raise ConfigurationError("the webhook body limit must be at least 1024 bytes")
 

@@ -27,6 +27,9 @@ from igtoken.core.exceptions import (
     AuthorizationError,
     ConfigurationError,
     ConflictError,
+    DatabaseCorruptError,
+    DatabaseLockedError,
+    DatabaseUnavailableError,
     ForbiddenError,
     IGTokenError,
     InvalidRequestError,
@@ -52,6 +55,8 @@ API_PREFIXES = ("/api/", "/v1/", "/meta/", "/healthz", "/readyz", "/metrics")
 
 #: When Meta (or our limiter) gives no wait hint, ask the caller to wait this long.
 DEFAULT_RETRY_AFTER = 60
+#: When the database is locked, damaged or unreachable, ask the caller to come back this soon.
+STORAGE_RETRY_AFTER = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +95,23 @@ def classify(exc: IGTokenError) -> ErrorBody:
         )
     if isinstance(exc, ThrottledError):
         return ErrorBody(429, "throttled", exc.message, exc.fix, _retry_after(exc.retry_after))
+    if isinstance(exc, DatabaseUnavailableError):
+        # The message names the file or server: the operator's log gets it, the caller does not.
+        log.error("storage unavailable", extra={"error_class": kind, "error": exc.message, "fix": exc.fix})
+        what = (
+            "locked by another process"
+            if isinstance(exc, DatabaseLockedError)
+            else "damaged"
+            if isinstance(exc, DatabaseCorruptError)
+            else "unavailable"
+        )
+        return ErrorBody(
+            503,
+            "storage_unavailable",
+            f"the service's database is {what}",
+            "try again shortly; the service's log says what the operator must fix",
+            _retry_after(STORAGE_RETRY_AFTER),
+        )
     if exc.retryable:
         return ErrorBody(
             503, "temporarily_unavailable", exc.message, exc.fix or "try again shortly", _retry_after(None)

@@ -93,6 +93,26 @@ class ApiKeyPrincipal:
         return self.account_ids is None or account_id in self.account_ids
 
 
+class SessionRevocations(Protocol):
+    """Dashboard sessions ended server-side (sign-out), shared by every instance of the service."""
+
+    async def revoke(self, session_id: str, *, until: datetime) -> None:
+        """Refuse the session ``session_id`` from now until ``until`` (when its cookie expires anyway)."""
+        ...
+
+    async def is_revoked(self, session_id: str) -> bool:
+        """Whether the session ``session_id`` was ended."""
+        ...
+
+
+class SharedRateLimiter(Protocol):
+    """Token buckets every instance of the service shares (the sign-in limit), e.g. in the database."""
+
+    async def take(self, group: str, client: str, *, per_minute: float, burst: int) -> float | None:
+        """Spend one token of ``client`` in ``group``; ``None`` if allowed, else seconds to wait."""
+        ...
+
+
 class ApiKeyVerifier(Protocol):
     """Checks an API key (stored hashed by the vault) and says whom it speaks for."""
 
@@ -168,6 +188,10 @@ class ServiceDeps:
     readiness_checks: Sequence[ReadinessCheck] = ()
     background_tasks: Sequence[BackgroundTask] = ()
     inventory: InventorySource | None = None
+    #: Where sign-outs are recorded; ``None``: in this process's memory (one instance only).
+    session_revocations: SessionRevocations | None = None
+    #: Where the sign-in limit is counted; ``None``: in this process's memory (one instance only).
+    shared_limiter: SharedRateLimiter | None = None
     #: The wall clock, for pages ("in 12 days") and webhook receipt times.
     clock: Callable[[], datetime] = field(default=_utc_now)
     #: A monotonic clock in seconds, for the rate limiter.

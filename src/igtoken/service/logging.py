@@ -19,6 +19,7 @@ from typing import IO, Any, Final
 
 from starlette.types import ASGIApp, Scope
 
+from igtoken.client.log_redaction import install_log_redaction
 from igtoken.service.observe import ObservedRequestMiddleware, route_template
 
 REDACTED: Final = "[redacted]"
@@ -110,6 +111,7 @@ def configure_logging(level: str | int = "INFO", stream: IO[str] | None = None) 
         root.removeHandler(existing)
     root.addHandler(handler)
     root.setLevel(level)
+    install_log_redaction([handler])
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         uvicorn_logger = logging.getLogger(name)
         uvicorn_logger.handlers.clear()

@@ -1,8 +1,11 @@
-"""An in-memory token bucket per client IP and route group.
+"""A token bucket per client IP and route group.
 
-One process, one memory: with several instances each keeps its own buckets, so the
-effective limit is the configured one times the instance count. That is good
-enough to blunt password guessing and floods; a shared limiter belongs in front.
+The sign-in group is counted by the :class:`~igtoken.service.interfaces.SharedRateLimiter`
+when one is wired in (the vault, for the wired service), so several instances allow the
+configured number of password guesses together, not each. The other groups (API, webhooks,
+public pages) are counted in this process's memory: a database write per API call would
+cost more than the limit saves, and with several instances their effective limit is the
+configured one times the instance count.
 """
 
 from __future__ import annotations
@@ -10,11 +13,15 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Final
 
 from fastapi import Request
 
 from igtoken.core.exceptions import RateLimitedError
 from igtoken.service.config import RateLimits
+
+#: Route groups counted by the shared limiter when there is one.
+SHARED_GROUPS: Final = frozenset({"signin"})
 
 
 @dataclass(slots=True)
@@ -70,7 +77,7 @@ class TokenBucketLimiter:
 
 
 def client_address(request: Request) -> str:
-    """The client's address as the ASGI server saw it (uvicorn applies trusted proxy headers)."""
+    """The client's address: the TCP peer, or what a proxy in IGTOKEN_TRUSTED_PROXIES forwarded."""
     return request.client.host if request.client else "unknown"
 
 
@@ -78,8 +85,16 @@ def rate_limit(group: str) -> Callable[[Request], Awaitable[None]]:
     """A FastAPI dependency charging one request to ``group`` for the calling client."""
 
     async def dependency(request: Request) -> None:
-        limiter: TokenBucketLimiter = request.app.state.igtoken.limiter
-        wait = limiter.take(group, client_address(request))
+        state = request.app.state.igtoken
+        shared = state.deps.shared_limiter
+        if group in SHARED_GROUPS and shared is not None:
+            limit = state.config.rate_limits.for_group(group)
+            wait = await shared.take(
+                group, client_address(request), per_minute=limit.per_minute, burst=limit.burst
+            )
+        else:
+            limiter: TokenBucketLimiter = state.limiter
+            wait = limiter.take(group, client_address(request))
         if wait is not None:
             raise RateLimitedError(
                 f"too many requests to {group} endpoints from this address",

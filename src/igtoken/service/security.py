@@ -1,10 +1,17 @@
 """Dashboard sessions, sign-in and CSRF, with nothing but the standard library's ``hmac``.
 
-The session lives in one signed cookie (no server-side store, so any number of
-instances sharing ``session_secret`` accept it): ``v1.<payload>.<mac>``, the
-payload base64url JSON, the MAC HMAC-SHA256 over ``v1.<payload>``. Every visitor
-gets a session on first need, even before signing in, so the sign-in form has a
-CSRF token too; signing in or out starts a new session with a new token.
+The session lives in one signed cookie, so any number of instances sharing
+``session_secret`` accept it: ``v1.<payload>.<mac>``, the payload base64url JSON,
+the MAC HMAC-SHA256 over ``v1.<payload>``. Every visitor gets a session on first
+need, even before signing in, so the sign-in form has a CSRF token too; signing in
+or out starts a new session with a new token.
+
+Two things end a signed-in session before its cookie expires. Signing out records
+the session's random id with :class:`~igtoken.service.interfaces.SessionRevocations`
+(the vault, shared by every instance), and a cookie naming a recorded id is refused,
+so a copy taken before sign-out stops working. And the cookie carries a fingerprint
+of the admin password it signed in with: after a password change every session
+signed in with the old one is refused.
 """
 
 from __future__ import annotations
@@ -13,10 +20,12 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Final
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Final
 
 from fastapi import Request
 from starlette.datastructures import MutableHeaders
@@ -26,6 +35,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from igtoken.core.exceptions import AuthenticationError, ForbiddenError
 from igtoken.core.secret import Secret
+
+if TYPE_CHECKING:
+    from igtoken.service.interfaces import SessionRevocations
+
+log = logging.getLogger("igtoken.service.security")
 
 _VERSION: Final = "v1"
 _SCOPE_KEY: Final = "igtoken.session"
@@ -51,20 +65,44 @@ class Session:
     issued_at: int
     user: str | None = None
     flashes: list[tuple[str, str]] = field(default_factory=list)
+    #: A random id, what sign-out revokes server-side.
+    sid: str = ""
 
     @classmethod
     def fresh(cls, now: int, user: str | None = None) -> Session:
-        """A new session with a new CSRF token."""
-        return cls(csrf=secrets.token_urlsafe(32), issued_at=now, user=user)
+        """A new session with a new CSRF token and a new id."""
+        return cls(csrf=secrets.token_urlsafe(32), issued_at=now, user=user, sid=secrets.token_urlsafe(18))
+
+
+class InMemorySessionRevocations:
+    """:class:`~igtoken.service.interfaces.SessionRevocations` for one process (no vault wired in)."""
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self._until: dict[str, float] = {}
+        self._clock = clock
+
+    async def revoke(self, session_id: str, *, until: datetime) -> None:
+        """Refuse ``session_id`` until ``until``."""
+        now = self._clock()
+        self._until = {sid: t for sid, t in self._until.items() if t > now}
+        self._until[session_id] = until.timestamp()
+
+    async def is_revoked(self, session_id: str) -> bool:
+        """Whether ``session_id`` was revoked."""
+        return self._until.get(session_id, 0.0) > self._clock()
 
 
 class SessionCodec:
     """Turns a :class:`Session` into a signed cookie value and back."""
 
-    def __init__(self, secret: Secret, *, max_age: int, secure: bool) -> None:
+    def __init__(self, secret: Secret, *, max_age: int, secure: bool, password: Secret | None = None) -> None:
         self._key = hashlib.sha256(b"igtoken-session\x00" + secret.reveal().encode()).digest()
         self.max_age = max_age
         self.secure = secure
+        # Which admin password a signed-in session signed in with (a MAC, so it tells nothing about it).
+        self._password_mark = (
+            "" if password is None else self._mac(b"admin-password\x00" + password.reveal().encode())[:22]
+        )
         # __Host- binds the cookie to this exact origin (no Domain, Path=/), which only Secure allows.
         self.cookie_name = "__Host-igtoken_session" if secure else "igtoken_session"
 
@@ -73,7 +111,14 @@ class SessionCodec:
 
     def dumps(self, session: Session) -> str:
         """The cookie value for ``session``."""
-        data = {"c": session.csrf, "i": session.issued_at, "u": session.user, "f": session.flashes}
+        data = {
+            "c": session.csrf,
+            "i": session.issued_at,
+            "u": session.user,
+            "f": session.flashes,
+            "s": session.sid,
+            "p": self._password_mark if session.user is not None else "",
+        }
         payload = _b64encode(json.dumps(data, separators=(",", ":")).encode())
         signed = f"{_VERSION}.{payload}"
         return f"{signed}.{self._mac(signed.encode())}"
@@ -93,12 +138,22 @@ class SessionCodec:
                 issued_at=int(data["i"]),
                 user=None if data["u"] is None else str(data["u"]),
                 flashes=[(str(level), str(text)) for level, text in data.get("f", [])],
+                sid=str(data.get("s") or ""),
             )
+            mark = str(data.get("p") or "")
         except (ValueError, KeyError, TypeError):
             return None
         if not 0 <= now - session.issued_at <= self.max_age:
             return None
+        if session.user is not None and (
+            not session.sid or not hmac.compare_digest(mark, self._password_mark)
+        ):
+            return None  # signed in before sessions had ids, or with a password that has changed since
         return session
+
+    def expires_at(self, session: Session) -> datetime:
+        """When ``session``'s cookie stops being accepted anyway."""
+        return datetime.fromtimestamp(session.issued_at + self.max_age, UTC)
 
     def set_cookie_header(self, session: Session | None) -> str:
         """A ``Set-Cookie`` value storing ``session``, or expiring the cookie when ``None``."""
@@ -163,10 +218,18 @@ class SessionHolder:
 class SessionMiddleware:
     """Loads the session cookie into the request scope and writes it back when it changed."""
 
-    def __init__(self, app: ASGIApp, *, codec: SessionCodec, clock: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        codec: SessionCodec,
+        clock: Callable[[], float],
+        revocations: SessionRevocations | None = None,
+    ) -> None:
         self.app = app
         self.codec = codec
         self.clock = clock
+        self.revocations = revocations
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -180,6 +243,8 @@ class SessionMiddleware:
                 if raw:
                     loaded = self.codec.loads(raw, now=now)
                 break
+        if loaded is not None and loaded.user is not None and await self._revoked(loaded):
+            loaded = None
         holder = SessionHolder(self.codec, loaded, now)
         scope[_SCOPE_KEY] = holder
 
@@ -189,6 +254,18 @@ class SessionMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_cookie)
+
+    async def _revoked(self, session: Session) -> bool:
+        if self.revocations is None:
+            return False
+        try:
+            return await self.revocations.is_revoked(session.sid)
+        except Exception as exc:
+            # Fail closed: when it cannot be told whether the session was ended, it is not trusted.
+            log.warning(
+                "could not check the session against sign-outs", extra={"error_class": type(exc).__name__}
+            )
+            return True
 
 
 def maybe_session_of(request: Request) -> SessionHolder | None:

@@ -8,10 +8,11 @@ from fastapi import Request
 
 from igtoken.core.secret import Secret
 from igtoken.service.config import ServiceConfig
-from igtoken.service.interfaces import ServiceDeps
+from igtoken.service.interfaces import ServiceDeps, SessionRevocations
 from igtoken.service.metrics import ServiceMetrics
 from igtoken.service.pages import Pages
 from igtoken.service.ratelimit import TokenBucketLimiter
+from igtoken.service.security import SessionCodec
 
 
 @dataclass(slots=True)
@@ -25,6 +26,10 @@ class ServiceState:
     metrics: ServiceMetrics
     limiter: TokenBucketLimiter
     pages: Pages
+    #: Where sign-outs are recorded (the vault when wired, else this process's memory).
+    sessions: SessionRevocations
+    #: Turns sessions into cookies and back.
+    session_codec: SessionCodec
     #: Names of background tasks that stopped on their own; ``/readyz`` reports them.
     stopped_tasks: list[str] = field(default_factory=list)
 

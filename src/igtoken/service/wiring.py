@@ -60,6 +60,8 @@ log = logging.getLogger("igtoken.service.wiring")
 CALLBACK_PATH: Final = "/oauth/callback"
 #: How long a person has between clicking Continue and coming back from Instagram.
 STATE_TTL: Final = timedelta(minutes=15)
+#: How long (seconds) a request waits for a SQLite file another process holds locked, then 503.
+SERVICE_BUSY_TIMEOUT: Final = 3.0
 #: How long a re-authorization link made by the service (dashboard, 409 answers) stays valid.
 REAUTH_LINK_TTL: Final = timedelta(days=7)
 
@@ -88,6 +90,11 @@ class ServiceWiring:
     #: The API keys the token API accepts (set by :func:`build_app`).
     api_keys: VaultApiKeys | None = None
     _refresher: Refresher | None = field(default=None, init=False, repr=False)
+
+    @property
+    def proxy_max_body(self) -> int:
+        """The largest request body the Graph proxy forwards (``IGTOKEN_PROXY_MAX_BODY``)."""
+        return self.runtime.settings.proxy_max_body
 
     @property
     def redirect_uri(self) -> str:
@@ -240,6 +247,36 @@ class VaultApiKeys:
         return await anyio.to_thread.run_sync(self.principal, key)
 
 
+class VaultSessionRevocations:
+    """:class:`~igtoken.service.interfaces.SessionRevocations` in the vault, shared by every instance."""
+
+    def __init__(self, vault: AsyncVault, clock: Callable[[], datetime] = _utc_now) -> None:
+        self._vault = vault
+        self._clock = clock
+
+    async def revoke(self, session_id: str, *, until: datetime) -> None:
+        """Record the sign-out until the cookie would expire anyway."""
+        await self._vault.sessions.revoke(session_id, now=self._clock(), expires_at=until)
+
+    async def is_revoked(self, session_id: str) -> bool:
+        """Whether the session was signed out."""
+        return await self._vault.sessions.is_revoked(session_id)
+
+
+class VaultRateLimiter:
+    """:class:`~igtoken.service.interfaces.SharedRateLimiter` in the vault, shared by every instance."""
+
+    def __init__(self, vault: AsyncVault, clock: Callable[[], datetime] = _utc_now) -> None:
+        self._vault = vault
+        self._clock = clock
+
+    async def take(self, group: str, client: str, *, per_minute: float, burst: int) -> float | None:
+        """Spend one token of ``client`` in ``group``; ``None`` if allowed, else seconds to wait."""
+        return await self._vault.rate_buckets.take(
+            group, client, per_minute=per_minute, burst=burst, now=self._clock()
+        )
+
+
 def current_tokens(vault: Vault) -> dict[str, datetime | None]:
     """Each account's current token expiry (accounts without a token are absent)."""
     out: dict[str, datetime | None] = {}
@@ -279,6 +316,46 @@ def close_at_shutdown(http: httpx.AsyncClient) -> BackgroundTask:
             await http.aclose()
 
     return close_http_pool_at_shutdown
+
+
+#: How often the service prunes expired states, finished links, old replay records and delivered webhooks.
+HOUSEKEEPING_INTERVAL: Final = 3600.0
+
+
+def housekeeping_task(
+    vault: AsyncVault, *, clock: Callable[[], datetime] = _utc_now, interval: float = HOUSEKEEPING_INTERVAL
+) -> BackgroundTask:
+    """A background task pruning the vault (:meth:`Vault.prune`) at start and every ``interval`` seconds.
+
+    Each pass logs how many rows went, by table. A pass that fails (a locked database) is logged
+    and the next one tries again; the task itself keeps running.
+    """
+
+    async def housekeeping() -> None:
+        while True:
+            await housekeeping_pass(vault, now=clock())
+            await asyncio.sleep(interval)
+
+    return housekeeping
+
+
+async def housekeeping_pass(vault: AsyncVault, *, now: datetime) -> dict[str, int] | None:
+    """One pruning pass, logged; ``None`` if it failed."""
+    from igtoken.core.exceptions import StorageError
+
+    try:
+        counts = await vault.prune(now=now)
+    except StorageError as exc:
+        log.warning(
+            "housekeeping pass failed", extra={"error_class": type(exc).__name__, "error": exc.message}
+        )
+        return None
+    log.info(
+        "housekeeping: pruned %d rows",
+        sum(counts.values()),
+        extra={"pruned": counts, "total": sum(counts.values())},
+    )
+    return counts
 
 
 def refresh_worker_task(
@@ -326,9 +403,12 @@ def refresh_worker_task(
 
 def _vault_ping(vault: AsyncVault) -> ReadinessCheck:
     async def check() -> None:
+        # A read, then an empty write transaction: a SQLite file locked by another process still
+        # reads (WAL) but would refuse every write, and /readyz should say so.
         await vault.list_apps()
+        await vault.check_writable()
 
-    return ReadinessCheck(name="vault", check=check)
+    return ReadinessCheck(name="vault", check=check, timeout=SERVICE_BUSY_TIMEOUT + 2)
 
 
 def build_app(
@@ -353,6 +433,10 @@ def build_app(
     from igtoken.vault import AsyncVault
 
     settings = runtime.settings
+    # A request must not hang on a SQLite file another process has locked: fail over to 503 soon.
+    runtime.vault.set_busy_timeout(
+        SERVICE_BUSY_TIMEOUT if settings.database_busy_timeout is None else settings.database_busy_timeout
+    )
     vault = AsyncVault(runtime.vault)
     if http is None:
         # Meta's calls (token exchange, refresh, proxied Graph reads) share one pool.
@@ -385,9 +469,14 @@ def build_app(
         session_secret=session_secret,
         meta_app_secrets=app_secrets,
         rate_limits=rate_limits or RateLimits(),
+        trusted_proxies=settings.trusted_proxies,
     )
     dashboard = VaultDashboard(wiring)
-    tasks: list[BackgroundTask] = [close_at_shutdown(http), *extra_tasks]
+    tasks: list[BackgroundTask] = [
+        close_at_shutdown(http),
+        housekeeping_task(vault, clock=clock),
+        *extra_tasks,
+    ]
     outcomes: list[Callable[[str], None]] = []  # filled once the app (and its metrics) exists
     if worker:
 
@@ -412,6 +501,8 @@ def build_app(
         readiness_checks=(_vault_ping(vault),),
         background_tasks=tuple(tasks),
         inventory=vault_inventory(runtime.vault, clock),
+        session_revocations=VaultSessionRevocations(vault, clock),
+        shared_limiter=VaultRateLimiter(vault, clock),
         clock=clock,
         **deps_kwargs,
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import threading
 import uuid
@@ -13,8 +12,8 @@ from typing import Any, TypeAlias
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from igtoken.core.exceptions import StorageError
-from igtoken.vault.engine import WRITE
+from igtoken.vault.engine import WRITE, busy_timeout_of
+from igtoken.vault.faults import locked_error, storage_faults
 
 __all__ = ["AnyRow", "Database", "clip_error", "new_id", "sha256_hex"]
 
@@ -46,6 +45,12 @@ class Database:
         self.engine = engine
         self.dialect = engine.dialect.name
         self._writer = engine.execution_options(**{WRITE: True})
+        #: How errors name the database: the SQLite file, or the URL without its password.
+        self.where = (
+            str(engine.url.database)
+            if self.dialect == "sqlite"
+            else engine.url.render_as_string(hide_password=True)
+        )
         # SQLite has one writer at a time. Threads of this process queue for it here, woken the
         # moment it is free; left to SQLite, each waiter polls with sleeps of up to 100 ms, and
         # with a dozen writers most of the time went to sleeping while the lock sat free.
@@ -58,20 +63,45 @@ class Database:
         """Whether row locks (``FOR UPDATE``, ``SKIP LOCKED``) are available."""
         return self.dialect == "postgresql"
 
+    @property
+    def busy_timeout(self) -> float | None:
+        """How long (seconds) a SQLite connection waits for another process's lock; ``None`` elsewhere."""
+        return busy_timeout_of(self.engine)
+
     @contextmanager
     def write(self) -> Iterator[sa.Connection]:
-        """A write transaction: ``BEGIN IMMEDIATE`` on SQLite; commits on success."""
-        try:
-            with self._write_gate or contextlib.nullcontext(), self._writer.begin() as conn:
-                yield conn
-        except sa.exc.OperationalError as exc:
-            raise StorageError(f"the database refused a write: {type(exc.orig).__name__}") from exc
+        """A write transaction: ``BEGIN IMMEDIATE`` on SQLite; commits on success.
+
+        A database fault (locked past the busy timeout, damaged, unreachable) is raised as a
+        :class:`~igtoken.core.exceptions.DatabaseUnavailableError` subclass, wherever it happens:
+        taking this process's write gate, opening the connection, ``BEGIN IMMEDIATE``, a
+        statement or the commit.
+        """
+        with storage_faults(self.where, waited=self.busy_timeout), self._gate(), self._writer.begin() as conn:
+            yield conn
 
     @contextmanager
     def read(self) -> Iterator[sa.Connection]:
-        """A read-only transaction (rolled back at the end)."""
-        with self.engine.connect() as conn:
+        """A read-only transaction (rolled back at the end); faults raised as in :meth:`write`."""
+        with storage_faults(self.where, waited=self.busy_timeout), self.engine.connect() as conn:
             yield conn
+
+    @contextmanager
+    def _gate(self) -> Iterator[None]:
+        gate = self._write_gate
+        if gate is None:
+            yield
+            return
+        # Wait no longer than SQLite itself would: with the file locked by another process, the
+        # writer ahead holds the gate for the whole busy timeout, and the queue behind it must not
+        # add one timeout each.
+        timeout = self.busy_timeout
+        if not gate.acquire(timeout=-1 if timeout is None else timeout):
+            raise locked_error(self.where, timeout)
+        try:
+            yield
+        finally:
+            gate.release()
 
     def insert(self, table: Any) -> Any:
         """A dialect-specific INSERT, for ``on_conflict_do_nothing``."""

@@ -15,9 +15,12 @@ import anyio.to_thread
 from igtoken.vault.apikeys import ApiKeys
 from igtoken.vault.deletions import DeletionRequests
 from igtoken.vault.links import ConnectLinks
+from igtoken.vault.ratebuckets import RateBuckets
 from igtoken.vault.replays import SeenSignedRequests
 from igtoken.vault.repository import Vault
+from igtoken.vault.sessions import RevokedSessions
 from igtoken.vault.states import OAuthStates
+from igtoken.vault.throttles import ProxyThrottles
 from igtoken.vault.webhooks import WebhookDeliveries
 
 __all__ = ["AsyncVault"]
@@ -63,6 +66,35 @@ class _AsyncSignedRequests:
 
     first_sight = _offload(SeenSignedRequests.first_sight)
     count = _offload(SeenSignedRequests.count)
+
+
+class _AsyncSessions:
+    """:class:`RevokedSessions`, awaited."""
+
+    def __init__(self, target: RevokedSessions) -> None:
+        self._target = target
+
+    revoke = _offload(RevokedSessions.revoke)
+    is_revoked = _offload(RevokedSessions.is_revoked)
+
+
+class _AsyncThrottles:
+    """:class:`ProxyThrottles`, awaited."""
+
+    def __init__(self, target: ProxyThrottles) -> None:
+        self._target = target
+
+    hold = _offload(ProxyThrottles.hold)
+    remaining = _offload(ProxyThrottles.remaining)
+
+
+class _AsyncRateBuckets:
+    """:class:`RateBuckets`, awaited."""
+
+    def __init__(self, target: RateBuckets) -> None:
+        self._target = target
+
+    take = _offload(RateBuckets.take)
 
 
 class _AsyncStates:
@@ -125,6 +157,9 @@ class AsyncVault:
         self.deletions = _AsyncDeletions(vault.deletions)
         self.webhooks = _AsyncWebhooks(vault.webhooks)
         self.signed_requests = _AsyncSignedRequests(vault.signed_requests)
+        self.sessions = _AsyncSessions(vault.sessions)
+        self.throttles = _AsyncThrottles(vault.throttles)
+        self.rate_buckets = _AsyncRateBuckets(vault.rate_buckets)
 
     @property
     def sync(self) -> Vault:
@@ -134,6 +169,8 @@ class AsyncVault:
     add_app = _offload(Vault.add_app)
     get_app = _offload(Vault.get_app)
     list_apps = _offload(Vault.list_apps)
+    check_writable = _offload(Vault.check_writable)
+    prune = _offload(Vault.prune)
     remove_app = _offload(Vault.remove_app)
     set_app_secret = _offload(Vault.set_app_secret)
     update_app = _offload(Vault.update_app)

@@ -152,7 +152,8 @@ class KeyRing:
 
     @property
     def key_ids(self) -> frozenset[str]:
-        """Every key id this ring can decrypt with."""
+        """Every key id this ring can decrypt with (a watched key file is read again if it changed)."""
+        self._maybe_reload()
         return frozenset(self._ciphers)
 
     def material(self) -> dict[str, Secret]:

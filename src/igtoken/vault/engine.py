@@ -7,6 +7,7 @@ one does not copy the other.
 
 from __future__ import annotations
 
+import weakref
 from pathlib import Path
 from typing import Any, Final
 
@@ -22,15 +23,20 @@ from igtoken.vault._sqlite import SQLITE_BUSY_TIMEOUT_MS, SQLITE_CONNECT_PRAGMAS
 __all__ = [
     "SQLITE_BUSY_TIMEOUT_MS",
     "WRITE",
+    "busy_timeout_of",
     "create_vault_engine",
     "default_database_path",
     "default_database_url",
     "default_key_file_path",
     "normalize_url",
+    "set_busy_timeout",
 ]
 
 #: Execution option marking a write transaction; on SQLite it becomes ``BEGIN IMMEDIATE``.
 WRITE: Final = "igtoken_write"
+
+# Each SQLite engine's busy timeout in seconds (how long a connection waits for another process's lock).
+_BUSY_TIMEOUTS: weakref.WeakKeyDictionary[Engine, float] = weakref.WeakKeyDictionary()
 
 
 def default_database_url() -> str:
@@ -70,14 +76,20 @@ def normalize_url(url: str | sa.URL) -> sa.URL:
     )
 
 
-def create_vault_engine(url: str | sa.URL, **kwargs: Any) -> Engine:
-    """An engine configured for the vault; extra keyword arguments go to ``create_engine``."""
+def create_vault_engine(url: str | sa.URL, *, busy_timeout: float | None = None, **kwargs: Any) -> Engine:
+    """An engine configured for the vault; extra keyword arguments go to ``create_engine``.
+
+    ``busy_timeout`` (SQLite only) is how many seconds a connection waits for a lock another
+    process holds before failing with :class:`~igtoken.core.exceptions.DatabaseLockedError`
+    (default :data:`SQLITE_BUSY_TIMEOUT_MS`).
+    """
     parsed = normalize_url(url)
     if parsed.get_backend_name() == "sqlite":
         assert parsed.database is not None
         Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         kwargs.setdefault("connect_args", {}).setdefault("check_same_thread", False)
         engine = sa.create_engine(parsed, **kwargs)
+        _BUSY_TIMEOUTS[engine] = SQLITE_BUSY_TIMEOUT_MS / 1000 if busy_timeout is None else busy_timeout
         _configure_sqlite(engine)
         return engine
     require_extra("postgres")
@@ -98,6 +110,7 @@ def _configure_sqlite(engine: Engine) -> None:
         try:
             for pragma in SQLITE_CONNECT_PRAGMAS:
                 cursor.execute(pragma)
+            cursor.execute(f"PRAGMA busy_timeout={round(_BUSY_TIMEOUTS.get(engine, 0) * 1000)}")
         finally:
             cursor.close()
 
@@ -108,3 +121,21 @@ def _configure_sqlite(engine: Engine) -> None:
         write = conn.get_execution_options().get(WRITE, False)
         # Straight to the driver: a full SQLAlchemy execute here would double the cost of a read.
         conn.connection.driver_connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")  # type: ignore[union-attr]
+
+
+def busy_timeout_of(engine: Engine) -> float | None:
+    """The busy timeout (seconds) of a SQLite vault engine; ``None`` for other databases."""
+    return _BUSY_TIMEOUTS.get(engine)
+
+
+def set_busy_timeout(engine: Engine, seconds: float) -> None:
+    """Change a SQLite vault engine's busy timeout; pooled connections are replaced to take it.
+
+    Call it before handing the engine to concurrent users (the service does at start-up).
+    """
+    if seconds < 0:
+        raise ConfigurationError(f"a busy timeout cannot be negative, got {seconds!r}")
+    if engine not in _BUSY_TIMEOUTS:
+        return
+    _BUSY_TIMEOUTS[engine] = seconds
+    engine.dispose()

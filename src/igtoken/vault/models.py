@@ -28,6 +28,9 @@ __all__ = [
     "DeletionRequest",
     "Event",
     "OAuthState",
+    "ProxyThrottle",
+    "RateBucket",
+    "RevokedSession",
     "SeenSignedRequest",
     "Token",
     "UTCDateTime",
@@ -243,6 +246,42 @@ class SeenSignedRequest(Base):
     digest: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
     seen_at: Mapped[datetime]
     expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class RevokedSession(Base):
+    """A dashboard session ended server-side (its id's SHA-256), kept while its cookie could still be valid.
+
+    Every service instance sharing the vault refuses a copied cookie after sign-out.
+    """
+
+    __tablename__ = "revoked_sessions"
+
+    digest: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    revoked_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class ProxyThrottle(Base):
+    """Until when Meta throttles an account: the Graph proxy answers 429 itself until then.
+
+    In the database so that every service instance holds back, not only the one Meta answered.
+    """
+
+    __tablename__ = "proxy_throttles"
+
+    account_id: Mapped[str] = mapped_column(_ID, primary_key=True)
+    until: Mapped[datetime] = mapped_column(index=True)
+
+
+class RateBucket(Base):
+    """A token bucket of the service's shared rate limits (sign-in attempts per client address)."""
+
+    __tablename__ = "rate_buckets"
+
+    group: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    client: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    tokens: Mapped[float] = mapped_column(sa.Float)
+    updated: Mapped[datetime] = mapped_column(index=True)
 
 
 class OAuthState(Base):

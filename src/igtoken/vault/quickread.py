@@ -26,7 +26,7 @@ from typing import Any, Final
 
 from igtoken.core.exceptions import IGTokenError
 from igtoken.core.models import AccessToken, AccountType, TokenKind
-from igtoken.vault._sqlite import SQLITE_BUSY_TIMEOUT_MS, SQLITE_CONNECT_PRAGMAS
+from igtoken.vault._sqlite import SQLITE_CONNECT_PRAGMAS
 from igtoken.vault.crypto import KeyRing, Sealed, app_secret_aad, token_aad
 from igtoken.vault.records import AccountRecord, AccountStatus, EventType, StoredToken
 
@@ -34,7 +34,9 @@ __all__ = ["SCHEMA_COLUMNS", "SCHEMA_REVISION", "QuickRead", "read_current_token
 
 #: The schema revision the statements below were written for; any other revision means "not sure".
 #: A test keeps it equal to the migrations' head, so a new migration makes someone look here.
-SCHEMA_REVISION: Final = "0003"
+SCHEMA_REVISION: Final = "0004"
+#: How long the quick path waits for a lock another process holds before leaving it to the full path.
+QUICK_BUSY_TIMEOUT_MS: Final = 1000
 
 #: Every table and column read or written here; a test checks them against the vault's models.
 SCHEMA_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
@@ -151,12 +153,14 @@ def _connect(database: Path) -> sqlite3.Connection:
         f"{database.resolve().as_uri()}?mode=rw",
         uri=True,
         isolation_level=None,
-        timeout=SQLITE_BUSY_TIMEOUT_MS / 1000,
+        timeout=QUICK_BUSY_TIMEOUT_MS / 1000,
         check_same_thread=False,
     )
     try:
         for pragma in SQLITE_CONNECT_PRAGMAS:
             conn.execute(pragma)
+        # Only a short wait here: a file locked for longer is the full path's to wait for and explain.
+        conn.execute(f"PRAGMA busy_timeout={QUICK_BUSY_TIMEOUT_MS}")
     except BaseException:
         conn.close()
         raise

@@ -41,10 +41,12 @@ from igtoken.vault._db import AnyRow, Database, clip_error, new_id
 from igtoken.vault.apikeys import ApiKeys
 from igtoken.vault.crypto import KeyRing, Sealed, app_secret_aad, token_aad
 from igtoken.vault.deletions import DeletionRequests
-from igtoken.vault.engine import create_vault_engine
+from igtoken.vault.engine import create_vault_engine, set_busy_timeout
+from igtoken.vault.faults import storage_faults
 from igtoken.vault.links import ConnectLinks
 from igtoken.vault.migrate import ensure_current, ensure_upgraded
 from igtoken.vault.models import Account, App, AppSecret, Event, Token
+from igtoken.vault.ratebuckets import RateBuckets
 from igtoken.vault.records import (
     AccountRecord,
     AccountStatus,
@@ -58,7 +60,9 @@ from igtoken.vault.records import (
     TokenInfo,
 )
 from igtoken.vault.replays import SeenSignedRequests
+from igtoken.vault.sessions import RevokedSessions
 from igtoken.vault.states import OAuthStates
+from igtoken.vault.throttles import ProxyThrottles
 from igtoken.vault.webhooks import WebhookDeliveries
 
 __all__ = ["Vault", "app_secret_aad", "token_aad"]
@@ -150,7 +154,7 @@ class Vault:
 
     Companion repositories share its database: :attr:`links`,
     :attr:`states`, :attr:`api_keys`, :attr:`deletions`, :attr:`webhooks`,
-    :attr:`signed_requests`.
+    :attr:`signed_requests`, :attr:`sessions`, :attr:`throttles`, :attr:`rate_buckets`.
     """
 
     def __init__(self, engine: Engine, keyring: KeyRing) -> None:
@@ -162,23 +166,58 @@ class Vault:
         self.deletions = DeletionRequests(self._db)
         self.webhooks = WebhookDeliveries(self._db)
         self.signed_requests = SeenSignedRequests(self._db)
+        self.sessions = RevokedSessions(self._db)
+        self.throttles = ProxyThrottles(self._db)
+        self.rate_buckets = RateBuckets(self._db)
 
     def __repr__(self) -> str:
         return f"Vault({self._db.engine.url.render_as_string(hide_password=True)!r})"
 
     @classmethod
-    def open(cls, url: str | sa.URL, keyring: KeyRing, *, auto_upgrade: bool = False) -> Vault:
-        """Connect to ``url``; migrate it if ``auto_upgrade``, else insist the schema is current."""
-        engine = create_vault_engine(url)
+    def open(
+        cls,
+        url: str | sa.URL,
+        keyring: KeyRing,
+        *,
+        auto_upgrade: bool = False,
+        busy_timeout: float | None = None,
+    ) -> Vault:
+        """Connect to ``url``; migrate it if ``auto_upgrade``, else insist the schema is current.
+
+        ``busy_timeout``: on SQLite, seconds to wait for a lock another process holds (30 by default).
+        A locked, damaged or unreachable database raises a
+        :class:`~igtoken.core.exceptions.DatabaseUnavailableError` subclass.
+        """
+        engine = create_vault_engine(url, busy_timeout=busy_timeout)
+        db = Database(engine)
         try:
-            if auto_upgrade:
-                ensure_upgraded(engine)
-            else:
-                ensure_current(engine)
+            with storage_faults(db.where, waited=db.busy_timeout):
+                if auto_upgrade:
+                    ensure_upgraded(engine)
+                else:
+                    ensure_current(engine)
         except BaseException:
             engine.dispose()
             raise
         return cls(engine, keyring)
+
+    def prune(self, *, now: datetime, keep: timedelta | None = None) -> dict[str, int]:
+        """Delete expired states, finished links, old replay records and delivered webhooks (see
+        :mod:`igtoken.vault.housekeeping`); how many rows went, by table."""
+        from igtoken.vault.housekeeping import DEFAULT_KEEP, prune
+
+        _check_aware("now", now)
+        return prune(self._db, now=now, keep=DEFAULT_KEEP if keep is None else keep)
+
+    def check_writable(self) -> None:
+        """Open and commit an empty write transaction: raises what a write would now (a lock another
+        process holds, a damaged file, an unreachable server) without changing anything."""
+        with self._db.write():
+            pass
+
+    def set_busy_timeout(self, seconds: float) -> None:
+        """On SQLite, wait at most ``seconds`` for a lock another process holds (no effect elsewhere)."""
+        set_busy_timeout(self._db.engine, seconds)
 
     @property
     def engine(self) -> Engine:

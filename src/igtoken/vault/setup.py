@@ -85,12 +85,14 @@ def open_vault(
     keys: str | None = None,
     key_file: Path | None = None,
     embedded: EmbeddedPaths | None = None,
+    busy_timeout: float | None = None,
 ) -> OpenedVault:
     """Open the configured vault, or the embedded default when ``database_url`` is ``None``.
 
     The embedded default is migrated on first use and gets a key file if it
     has none; a configured database must already be at the current schema
-    (``igtoken db upgrade``) and must be given its keys.
+    (``igtoken db upgrade``) and must be given its keys. ``busy_timeout``: on SQLite, seconds
+    to wait for a lock another process holds (30 by default).
     """
     # Imported here: the repository brings SQLAlchemy, which a caller that only resolves paths
     # and keys (``igtoken token``'s quick read) should not pay for.
@@ -99,7 +101,7 @@ def open_vault(
     if database_url is None:
         paths = embedded or EmbeddedPaths.default()
         ring, path, created = resolve_keyring(keys=keys, key_file=key_file, create_at=paths.key_file)
-        vault = Vault.open(f"sqlite:///{paths.database}", ring, auto_upgrade=True)
+        vault = Vault.open(f"sqlite:///{paths.database}", ring, auto_upgrade=True, busy_timeout=busy_timeout)
         return OpenedVault(vault, path, created)
     ring, path, created = resolve_keyring(keys=keys, key_file=key_file, create_at=None)
-    return OpenedVault(Vault.open(database_url, ring), path, created)
+    return OpenedVault(Vault.open(database_url, ring, busy_timeout=busy_timeout), path, created)

@@ -117,7 +117,7 @@ def test_token_picks_only_account_or_lists_choices(registered: str, emulator: Ru
     assert invoke(["token"]).exit_code == 0
     seed_account(emulator, age=timedelta(hours=1), username="demo_creator", due=False)
     result = invoke(["token"])
-    assert result.exit_code == 6
+    assert result.exit_code == 2  # usage: say which
     assert "@demo_business" in result.stderr and "@demo_creator" in result.stderr
     assert invoke(["token", "@demo_creator"]).exit_code == 0
     missing = invoke(["token", "nobody"])
@@ -155,7 +155,7 @@ def test_keys_status_rotate_and_db_upgrade(registered: str, emulator: RunningEmu
     status = json.loads(invoke(["keys", "status", "--json"]).stdout)
     assert sum(k["tokens"] for k in status["keys"]) == 1
     rotated = json.loads(invoke(["keys", "rotate", "--json"]).stdout)
-    assert rotated["key_id"] == status["active_key_id"]
+    assert rotated["previous_key_id"] == status["active_key_id"] != rotated["key_id"]  # a new key
     upgraded = json.loads(invoke(["db", "upgrade", "--json"]).stdout)
     assert upgraded["revision"] == upgraded["head"]
 

@@ -119,3 +119,37 @@ def test_arbitrary_input_raises_only_signed_request_errors(value: str) -> None:
     """Any string either verifies or raises from the SignedRequestError subtree."""
     with contextlib.suppress(SignedRequestError):
         parse_signed_request(value, Secret(KEY), now=NOW)
+
+
+def _respell(segment: str) -> list[str]:
+    """Other spellings of a segment's bytes: '=' padding, '+'/'/', other unused low bits."""
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    out = [segment + "=" * (-len(segment) % 4 or 4), segment.replace("-", "+").replace("_", "/")]
+    unused = {2: 4, 3: 2}.get(len(segment) % 4, 0)
+    last = alphabet.index(segment[-1])
+    out += [segment[:-1] + alphabet[last ^ flip] for flip in range(1, 2**unused)]
+    return [s for s in out if s != segment]
+
+
+@settings(deadline=None, max_examples=50)
+@given(st.integers(min_value=0, max_value=10**9))
+def test_only_the_canonical_spelling_verifies(nonce: int) -> None:
+    """A request verifies in its one canonical spelling only; every re-spelling of either segment is
+    malformed, and surrounding whitespace does not change the canonical form a replay guard keys on."""
+    from igtoken.core.signed_request import canonical_signed_request
+
+    signed = sign(payload(nonce=nonce))
+    assert parse_signed_request(signed, Secret(KEY), now=NOW)["nonce"] == nonce
+    assert canonical_signed_request(signed) == signed
+    signature, encoded = signed.split(".")
+    variants = [f"{s}.{encoded}" for s in _respell(signature)] + [
+        f"{signature}.{p}" for p in _respell(encoded)
+    ]
+    assert len(variants) >= 4
+    for variant in variants:
+        with pytest.raises(MalformedSignedRequest):
+            parse_signed_request(variant, Secret(KEY), now=NOW)
+        with pytest.raises(MalformedSignedRequest):
+            canonical_signed_request(variant)
+    for spaced in (f" {signed}", f"{signed}\n", f"\t{signed} "):
+        assert canonical_signed_request(spaced) == signed

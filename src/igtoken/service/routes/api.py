@@ -8,21 +8,24 @@ the token on the caller's behalf — is an audit event naming the key.
 
 from __future__ import annotations
 
+import json
 import logging
-import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
+import httpx
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
-from starlette.exceptions import HTTPException
 
 from igtoken.core.exceptions import ThrottledError
 from igtoken.core.models import FlowKind, TokenKind
 from igtoken.core.secret import Secret
+from igtoken.core.usage import Usage, parse_usage
+from igtoken.facebook.appsecret_proof import appsecret_proof
 from igtoken.service.apikeys import api_key, api_principal, require_scope
 from igtoken.service.interfaces import ApiKeyPrincipal
+from igtoken.service.proxy import CALLER_CREDENTIALS, check_graph_path, proxy_paging, read_body
 from igtoken.service.ratelimit import rate_limit
 from igtoken.service.wiring import require_usable, token_body, wiring_of
 
@@ -102,6 +105,10 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorOut, "description": "no such account, or its data was deleted"},
     409: {"model": ErrorOut, "description": "needs re-authorization; `reauthorize_url` is the link to send"},
     429: {"model": ErrorOut, "description": "rate limited (ours or Meta's); see Retry-After"},
+    503: {
+        "model": ErrorOut,
+        "description": "the database is locked, damaged or unreachable; see Retry-After",
+    },
 }
 
 
@@ -167,92 +174,131 @@ async def refresh_token(request: Request, account_id: AccountId, principal: Prin
     return TokenMeta.model_validate(token_body(stored, include_token=False))
 
 
-class _Backoff:
-    """Per-account "Meta said wait until": proxied calls before then are answered 429 locally."""
-
-    def __init__(self) -> None:
-        self.until: dict[str, float] = {}
-
-    def remaining(self, account_id: str) -> float | None:
-        until = self.until.get(account_id)
-        if until is None:
-            return None
-        left = until - time.monotonic()
-        if left <= 0:
-            del self.until[account_id]
-            return None
-        return left
-
-
-def _backoff(request: Request) -> _Backoff:
-    state = request.app.state
-    if getattr(state, "graph_backoff", None) is None:
-        state.graph_backoff = _Backoff()
-    backoff = state.graph_backoff
-    assert isinstance(backoff, _Backoff)
-    return backoff
-
-
 #: When Meta throttles without saying for how long, wait this long before calling again.
 DEFAULT_THROTTLE_WAIT = 60.0
+#: From this share of Meta's limit (usage headers, percent) the proxy spaces an account's calls out...
+PACE_FROM_PERCENT = 90.0
+#: ...by up to this many seconds between calls, growing as usage nears 100 %.
+PACE_MAX_SECONDS = 10.0
+
+
+def pacing_wait(usage: Usage | None) -> float | None:
+    """How long to hold an account's next proxied call after an answer reporting ``usage``.
+
+    Below :data:`PACE_FROM_PERCENT`: not at all. From there the gap grows linearly to
+    :data:`PACE_MAX_SECONDS` at 100 %; at or over 100 % Meta is about to throttle (or is), so the
+    account waits Meta's own estimate of the time to regain access, or :data:`DEFAULT_THROTTLE_WAIT`.
+    """
+    top = usage.max_percent if usage is not None else None
+    if usage is None or top is None or top < PACE_FROM_PERCENT:
+        return None
+    if top >= 100:
+        regain = usage.regain_after()
+        return regain.total_seconds() if regain else DEFAULT_THROTTLE_WAIT
+    return PACE_MAX_SECONDS * (top - PACE_FROM_PERCENT) / (100 - PACE_FROM_PERCENT) or None
 
 
 async def graph_proxy(request: Request, account_id: AccountId, path: str, principal: Principal) -> Response:
-    """Forward to the account's Graph host with its token; Meta's answer and usage headers come back."""
+    """Forward to the account's Graph host with its token; Meta's answer and usage headers come back.
+
+    The account's token goes in the ``Authorization`` header. For a Facebook Login account
+    (graph.facebook.com) the call also carries ``appsecret_proof``, the HMAC-SHA256 of that
+    token keyed by the Meta app secret, so an app with "Require App Secret" on accepts it.
+    ``access_token``, ``appsecret_proof`` and ``appsecret_time`` in the caller's query are
+    dropped, never forwarded.
+
+    ``path`` is a relative Graph path such as ``me/media`` (letters, digits, ``_``, ``-``,
+    ``.``; anything else is 400). A request body over the proxy's limit (8 MiB unless
+    ``IGTOKEN_PROXY_MAX_BODY`` says otherwise) is refused with 413. While Meta throttles the
+    account, every call is answered 429 with ``Retry-After`` without reaching Meta; from 90 % of
+    Meta's limit (its usage headers) the account's calls are spaced out, up to 10 seconds apart
+    near 100 %, the same way.
+    ``paging.next`` and ``paging.previous`` in Meta's JSON answers point back at this proxy,
+    without the token.
+    """
     from igtoken.instagram.parse import error_from_response
 
     require_scope(principal, account_id)
-    if not path or ".." in path.split("/") or "://" in path or path.startswith("/"):
-        raise HTTPException(400, "the Graph path must be relative, e.g. me/media")
+    check_graph_path(path)
     wiring = wiring_of(request)
-    backoff = _backoff(request)
-    wait = backoff.remaining(account_id)
+    # Shared through the vault: every instance holds back while Meta throttles the account.
+    wait = await wiring.vault.throttles.remaining(account_id, now=wiring.clock())
     if wait is not None:
         raise ThrottledError(
             "Meta is throttling this account; the call was not sent",
             retry_after=wait,
+            status_code=429,
             fix="wait for the time in Retry-After",
         )
+    body = await read_body(request, wiring.proxy_max_body)
     account = await wiring.vault.get_account(account_id)
     require_usable(account)
     app = await wiring.vault.get_app(account.app_id)
     now = wiring.clock()
-    kind = TokenKind.IG_LONG if app.flow_kind is FlowKind.INSTAGRAM_LOGIN else account.served_kind
+    instagram = app.flow_kind is FlowKind.INSTAGRAM_LOGIN
+    kind = TokenKind.IG_LONG if instagram else account.served_kind
     stored = await wiring.vault.current_token(
         account_id, kind, record_read=True, now=now, reader=f"{principal.id} (graph proxy)"
     )
-    if app.flow_kind is FlowKind.INSTAGRAM_LOGIN:
-        url = wiring.endpoints.instagram_graph(path)
+    if instagram:
+        url, graph_root = wiring.endpoints.instagram_graph(path), wiring.endpoints.graph_instagram
     else:
-        url = wiring.endpoints.facebook_graph(path)
+        url, graph_root = wiring.endpoints.facebook_graph(path), wiring.endpoints.graph_facebook
     params: list[tuple[str, str | int | float | bool | None]] = [
-        (k, v) for k, v in request.query_params.multi_items() if k != "access_token"
+        (k, v) for k, v in request.query_params.multi_items() if k.lower() not in CALLER_CREDENTIALS
     ]
+    if not instagram:
+        # graph.facebook.com: the proof of the token under the Meta app secret, as the library sends it,
+        # so apps with "Require App Secret" on accept the call.
+        secret = wiring.client_config(app).facebook.app_secret
+        params.append(("appsecret_proof", appsecret_proof(secret, stored.token.value)))
     headers = {k: v for k, v in request.headers.items() if k.lower() not in _DROP_REQUEST_HEADERS}
     headers["authorization"] = f"Bearer {stored.token.value.reveal()}"
-    upstream = await wiring.http.request(
-        request.method, url, params=params, headers=headers, content=await request.body()
-    )
+    upstream = await wiring.http.request(request.method, url, params=params, headers=headers, content=body)
     passed = {k: v for k, v in upstream.headers.items() if k.lower() in USAGE_HEADERS}
     error = error_from_response(upstream, secrets=[stored.token.value.reveal()])
     if isinstance(error, ThrottledError):
         retry = error.retry_after if error.retry_after else DEFAULT_THROTTLE_WAIT
-        backoff.until[account_id] = time.monotonic() + retry
+        await wiring.vault.throttles.hold(account_id, until=now + timedelta(seconds=retry), now=now)
         passed["Retry-After"] = str(max(1, int(retry + 0.999)))
         log.warning("Meta throttled a proxied call", extra={"account_id": account_id, "retry_after": retry})
         return Response(upstream.content, status_code=429, headers=passed, media_type=_media(upstream))
-    return Response(
-        upstream.content, status_code=upstream.status_code, headers=passed, media_type=_media(upstream)
-    )
+    pace = pacing_wait(parse_usage(upstream.headers))
+    if pace is not None:
+        # Near Meta's limit: space this account's calls out before Meta throttles it (then for longer).
+        await wiring.vault.throttles.hold(account_id, until=now + timedelta(seconds=pace), now=now)
+        log.info("pacing an account near Meta's limit", extra={"account_id": account_id, "wait": pace})
+    content = _proxied_content(upstream, graph_root, f"{wiring.public_url}/v1/accounts/{account_id}/graph")
+    return Response(content, status_code=upstream.status_code, headers=passed, media_type=_media(upstream))
+
+
+def _proxied_content(upstream: httpx.Response, graph_root: str, proxy_base: str) -> bytes:
+    """Meta's body, with its paging links turned into the proxy's own (JSON answers only)."""
+    content = upstream.content
+    media = _media(upstream)
+    # Graph has answered JSON as text/javascript in the past; the body decides, not the label.
+    if b'"paging"' not in content or not ("json" in media or "javascript" in media):
+        return content
+    try:
+        document = json.loads(content)
+    except ValueError:
+        return content
+    if not proxy_paging(document, graph_root=graph_root, proxy_base=proxy_base):
+        return content
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 for _method in ("GET", "POST", "DELETE"):
     # One route per method, so each has its own OpenAPI operation id.
     router.add_api_route(
-        "/accounts/{account_id}/graph/{path:path}",
+        "/accounts/{account_id}/graph/{path:graph_path}",
         graph_proxy,
         methods=[_method],
-        responses=_ERRORS,
+        responses={
+            **_ERRORS,
+            400: {"model": ErrorOut, "description": "not a Graph path"},
+            413: {"model": ErrorOut, "description": "the request body is over the proxy's limit"},
+        },
         response_class=Response,
         operation_id=f"graph_proxy_{_method.lower()}",
         summary=f"Graph proxy ({_method})",

@@ -6,10 +6,12 @@ encoded payload in constant time, ``issued_at`` within an hour). The signing app
 found by trying each registered app's secret: the Instagram app secret for Instagram
 Login apps, the Meta app secret for Facebook Login apps (Meta signs with the secret of
 the product the person removed the app from); a request that verified once is refused
-if it comes again (409), so a replay changes nothing. "Once" is recorded in the vault
-(:class:`~igtoken.vault.replays.SeenSignedRequests`, first insert wins), so every
-instance sharing the database agrees. Refusals change nothing either: verification
-happens before any write.
+if it comes again (409), so a replay changes nothing. Both segments are decoded strictly
+(one spelling per request) and the replay record is keyed on that canonical spelling, so
+a re-encoded copy (padding, ``+``/``/``, other unused bits, whitespace) is no new
+request. "Once" is recorded in the vault (:class:`~igtoken.vault.replays.SeenSignedRequests`,
+first insert wins), so every instance sharing the database agrees. Refusals change
+nothing either: verification happens before any write.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from fastapi.responses import JSONResponse, Response
 from igtoken.core.exceptions import ConflictError, InvalidSignature, NotFoundError
 from igtoken.core.models import FlowKind
 from igtoken.core.secret import Secret
-from igtoken.core.signed_request import DEFAULT_MAX_AGE, parse_signed_request
+from igtoken.core.signed_request import DEFAULT_MAX_AGE, canonical_signed_request, parse_signed_request
 from igtoken.service.ratelimit import rate_limit
 from igtoken.service.state import service_state
 from igtoken.service.wiring import ServiceWiring, wiring_of
@@ -67,8 +69,9 @@ async def _verify(request: Request, endpoint: str, signed_request: str) -> tuple
                     "refused a signed_request", extra={"endpoint": endpoint, "reason": type(exc).__name__}
                 )
                 raise
+            # Keyed on the one canonical spelling: no re-encoding of a processed request gets through.
             first = await wiring.vault.signed_requests.first_sight(
-                signed_request, now=now, expires_at=now + REPLAY_MEMORY
+                canonical_signed_request(signed_request), now=now, expires_at=now + REPLAY_MEMORY
             )
             if not first:
                 metrics.record_callback(endpoint, "replayed")

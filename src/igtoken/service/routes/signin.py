@@ -66,7 +66,13 @@ async def signin(
 
 @router.post("/signout", dependencies=[Depends(require_csrf)])
 async def signout(request: Request) -> RedirectResponse:
-    """End the session; the next visit starts a fresh one with a new CSRF token."""
+    """End the session, here and server-side (a copy of the cookie stops working everywhere); the next
+    visit starts a fresh one with a new CSRF token."""
+    state = service_state(request)
+    ended = session_of(request).peek()
+    if ended is not None and ended.user is not None:
+        await state.sessions.revoke(ended.sid, until=state.session_codec.expires_at(ended))
+        log.info("dashboard sign-out", extra={"client": client_address(request)})
     session_of(request).restart(None)
     session_of(request).flash("info", "You are signed out.")
     return RedirectResponse("/signin", status_code=303)

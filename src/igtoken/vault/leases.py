@@ -1,0 +1,336 @@
+"""Leases on due tokens and what a lease holder may record: refreshed, checked, failed, rescheduled."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from igtoken.core.exceptions import (
+    ConflictError,
+    NotFoundError,
+    StorageError,
+)
+from igtoken.core.models import AccessToken, TokenKind
+from igtoken.vault._db import AnyRow, clip_error
+from igtoken.vault._store import (
+    _CURRENT_ANY,
+    _CURRENT_KIND,
+    _RETIRE_HELD,
+    _TOKEN_SELECT,
+    VaultStore,
+    _check_aware,
+    _check_event_data,
+)
+from igtoken.vault.models import Account, Token
+from igtoken.vault.records import (
+    AccountStatus,
+    Claim,
+    EventType,
+)
+
+
+class Leases(VaultStore):
+    """Claim tokens under a lease and record outcomes only while the lease is held."""
+
+    def claim_due(
+        self, *, now: datetime, owner: str, limit: int = 100, lease_seconds: float = 300
+    ) -> list[Claim]:
+        """Lease up to ``limit`` current tokens of active accounts that are due at ``now``.
+
+        On PostgreSQL rows are picked with ``FOR UPDATE SKIP LOCKED``, so any
+        number of workers claim disjoint sets. A row whose ciphertext cannot
+        be opened is not handed out: its failure is recorded on the row
+        (``last_error`` names the key id) and in a ``refresh_failed`` event.
+        """
+        _check_aware("now", now)
+        if limit < 1 or lease_seconds <= 0:
+            raise ValueError("limit and lease_seconds must be positive")
+        until = now + timedelta(seconds=lease_seconds)
+        with self._db.write() as conn:
+            active = (
+                sa.select(Account.id)
+                .where(Account.id == Token.account_id, Account.status == AccountStatus.ACTIVE.value)
+                .exists()
+            )
+            pick = (
+                sa.select(Token.id)
+                # The account's status as a correlated EXISTS, not a join: without table statistics
+                # (SQLite always, PostgreSQL right after a bulk load) a join lets the planner start
+                # from every active account and sort them all on each claim; EXISTS keeps the
+                # due-token index as the driving side.
+                .where(
+                    Token.is_current,
+                    Token.next_refresh_at <= now,
+                    active,
+                    sa.or_(Token.lease_expires_at.is_(None), Token.lease_expires_at <= now),
+                )
+                # Exactly the order of ix_tokens_due, so PostgreSQL walks that index and stops after
+                # ``limit`` rows; a tie-break column (the id) would force it to sort every due row on
+                # every claim, which with thousands due made each claim cost tens of milliseconds.
+                .order_by(Token.next_refresh_at)
+                .limit(limit)
+            )
+            if self._db.is_postgres:
+                pick = pick.with_for_update(skip_locked=True, of=Token)
+            ids = list(conn.scalars(pick))
+            if not ids:
+                return []
+            conn.execute(
+                sa.update(Token).where(Token.id.in_(ids)).values(lease_owner=owner, lease_expires_at=until)
+            )
+            rows = conn.execute(_TOKEN_SELECT.where(Token.id.in_(ids)).order_by(Token.next_refresh_at)).all()
+        claims: list[Claim] = []
+        for row in rows:
+            try:
+                token = self._open(row)
+            except StorageError as exc:
+                self._record_unreadable(row, exc, now=now, owner=owner, until=until)
+                continue
+            claims.append(
+                Claim(
+                    token_id=row.id,
+                    account_id=row.account_id,
+                    app_id=row.app_id,
+                    owner=owner,
+                    lease_expires_at=until,
+                    token=token,
+                    next_refresh_at=row.next_refresh_at,
+                    failure_count=row.failure_count,
+                )
+            )
+        return claims
+
+    def claim_account(
+        self,
+        account_id: str,
+        *,
+        now: datetime,
+        owner: str,
+        kind: TokenKind | None = None,
+        lease_seconds: float = 120,
+    ) -> Claim:
+        """Lease one account's current token now, due or not (``igtoken token`` refreshing on demand).
+
+        :class:`NotFoundError` without a current token; :class:`ConflictError` while another
+        owner holds an unexpired lease on it (a worker is refreshing it right now).
+        """
+        _check_aware("now", now)
+        if lease_seconds <= 0:
+            raise ValueError("lease_seconds must be positive")
+        until = now + timedelta(seconds=lease_seconds)
+        with self._db.write() as conn:
+            self._lock_account(conn, account_id)
+            if kind is None:
+                row = conn.execute(_CURRENT_ANY, {"account_id": account_id}).one_or_none()
+            else:
+                row = conn.execute(
+                    _CURRENT_KIND, {"account_id": account_id, "kind": TokenKind(kind).value}
+                ).one_or_none()
+            if row is None:
+                raise NotFoundError(f"account {account_id!r} has no current token")
+            taken = conn.execute(
+                sa.update(Token)
+                .where(
+                    Token.id == row.id,
+                    sa.or_(
+                        Token.lease_expires_at.is_(None),
+                        Token.lease_expires_at <= now,
+                        Token.lease_owner == owner,
+                    ),
+                )
+                .values(lease_owner=owner, lease_expires_at=until)
+            )
+            if taken.rowcount != 1:
+                raise ConflictError(
+                    f"token {row.id!r} is being refreshed by another worker",
+                    fix="try again in a minute",
+                )
+        return Claim(
+            token_id=row.id,
+            account_id=row.account_id,
+            app_id=row.app_id,
+            owner=owner,
+            lease_expires_at=until,
+            token=self._open(row),
+            next_refresh_at=row.next_refresh_at,
+            failure_count=row.failure_count,
+        )
+
+    def _record_unreadable(
+        self, row: AnyRow, exc: StorageError, *, now: datetime, owner: str, until: datetime
+    ) -> None:
+        # The lease stays until it expires, so the row is retried later, not in a tight loop.
+        text = clip_error(f"{type(exc).__name__}: {exc.message}")
+        with self._db.write() as conn:
+            conn.execute(
+                sa.update(Token)
+                .where(Token.id == row.id, Token.lease_owner == owner)
+                .values(failure_count=Token.failure_count + 1, last_error=text)
+            )
+            self._event(
+                conn,
+                EventType.REFRESH_FAILED,
+                now=now,
+                app_id=row.app_id,
+                account_id=row.account_id,
+                data={"token_id": row.id, "error": text, "retry_after": until.isoformat()},
+            )
+
+    def extend_lease(self, claim: Claim, *, now: datetime, lease_seconds: float = 300) -> Claim:
+        """Push a held lease out to ``now + lease_seconds``; :class:`ConflictError` if it was lost."""
+        until = now + timedelta(seconds=lease_seconds)
+        with self._db.write() as conn:
+            res = conn.execute(sa.update(Token).where(self._held(claim, now)).values(lease_expires_at=until))
+            if res.rowcount != 1:
+                raise ConflictError(
+                    f"the lease on token {claim.token_id!r} is no longer held by {claim.owner!r}"
+                )
+        return dataclasses.replace(claim, lease_expires_at=until)
+
+    def release(self, claim: Claim) -> bool:
+        """Give a lease back without recording anything; whether it was still ours."""
+        with self._db.write() as conn:
+            res = conn.execute(
+                sa.update(Token)
+                .where(Token.id == claim.token_id, Token.lease_owner == claim.owner)
+                .values(lease_owner=None, lease_expires_at=None)
+            )
+        return res.rowcount == 1
+
+    def record_refresh_success(
+        self,
+        claim: Claim,
+        new_token: AccessToken,
+        *,
+        now: datetime,
+        next_refresh_at: datetime | None,
+        details: dict[str, Any] | None = None,
+    ) -> str:
+        """Store the refreshed token and retire the claimed one, atomically; returns the new row id.
+
+        Only while the lease is held at ``now``: otherwise :class:`ConflictError`
+        and nothing is written (the claimed token stays current). ``details`` (plain JSON,
+        no secret) go into the ``refreshed`` event, e.g. what triggered the refresh.
+        """
+        _check_aware("now", now)
+        extra = _check_event_data(details)
+        _check_aware("next_refresh_at", next_refresh_at)
+        with self._db.write() as conn:
+            self._lock_account(conn, claim.account_id)
+            token_id = self._insert_token(
+                conn,
+                claim.account_id,
+                new_token,
+                now=now,
+                next_refresh_at=next_refresh_at,
+                last_refreshed_at=now,
+            )
+            held = conn.execute(_RETIRE_HELD, {"b_id": claim.token_id, "b_owner": claim.owner, "b_now": now})
+            if held.rowcount != 1:
+                # Leaving the block with an exception rolls the insert back too.
+                raise ConflictError(
+                    f"the lease on token {claim.token_id!r} is no longer held by {claim.owner!r}; "
+                    "the refreshed token was not stored"
+                )
+            self._promote(conn, claim.account_id, token_id, {new_token.kind.value}, now=now)
+            self._event(
+                conn,
+                EventType.REFRESHED,
+                now=now,
+                app_id=claim.app_id,
+                account_id=claim.account_id,
+                data={
+                    **extra,
+                    "token_id": token_id,
+                    "kind": new_token.kind.value,
+                    "expires_at": new_token.expires_at.isoformat() if new_token.expires_at else None,
+                },
+            )
+        return token_id
+
+    def record_check_success(
+        self, claim: Claim, data: dict[str, Any], *, now: datetime, next_check_at: datetime
+    ) -> None:
+        """Record a token checked and still valid (``debug_token``): clear its failures, schedule
+        the next check, release the lease and append a ``token_checked`` event with ``data``.
+
+        Only while the lease is held at ``now``: otherwise :class:`ConflictError`.
+        """
+        _check_aware("now", now)
+        _check_aware("next_check_at", next_check_at)
+        with self._db.write() as conn:
+            res = conn.execute(
+                sa.update(Token)
+                .where(self._held(claim, now))
+                .values(
+                    failure_count=0,
+                    last_error=None,
+                    next_refresh_at=next_check_at,
+                    lease_owner=None,
+                    lease_expires_at=None,
+                )
+            )
+            if res.rowcount != 1:
+                raise ConflictError(
+                    f"the lease on token {claim.token_id!r} is no longer held by {claim.owner!r}"
+                )
+            self._event(
+                conn,
+                EventType.TOKEN_CHECKED,
+                now=now,
+                app_id=claim.app_id,
+                account_id=claim.account_id,
+                data={"token_id": claim.token_id, **data},
+            )
+
+    def record_refresh_failure(
+        self, claim: Claim, error: str, *, now: datetime, next_attempt_at: datetime | None
+    ) -> int:
+        """Count a failed refresh, keep its error text, schedule the next attempt, release the lease.
+
+        Returns the new failure count; :class:`ConflictError` if the lease was lost.
+        ``error`` must not contain a token (igtoken's own error messages never do).
+        """
+        _check_aware("next_attempt_at", next_attempt_at)
+        text = clip_error(error)
+        with self._db.write() as conn:
+            res = conn.execute(
+                sa.update(Token)
+                .where(self._held(claim, now))
+                .values(
+                    failure_count=Token.failure_count + 1,
+                    last_error=text,
+                    next_refresh_at=next_attempt_at,
+                    lease_owner=None,
+                    lease_expires_at=None,
+                )
+                .returning(Token.failure_count)
+            )
+            count = res.scalar_one_or_none()
+            if count is None:
+                raise ConflictError(
+                    f"the lease on token {claim.token_id!r} is no longer held by {claim.owner!r}"
+                )
+            self._event(
+                conn,
+                EventType.REFRESH_FAILED,
+                now=now,
+                app_id=claim.app_id,
+                account_id=claim.account_id,
+                data={"token_id": claim.token_id, "error": text, "failure_count": count},
+            )
+        return int(count)
+
+    def set_next_refresh(
+        self, account_id: str, next_refresh_at: datetime | None, *, kind: TokenKind | None = None
+    ) -> int:
+        """Reschedule the current token(s) of an account; how many rows changed."""
+        _check_aware("next_refresh_at", next_refresh_at)
+        stmt = sa.update(Token).where(Token.account_id == account_id, Token.is_current)
+        if kind is not None:
+            stmt = stmt.where(Token.kind == TokenKind(kind).value)
+        with self._db.write() as conn:
+            return conn.execute(stmt.values(next_refresh_at=next_refresh_at)).rowcount

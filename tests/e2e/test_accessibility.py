@@ -89,7 +89,7 @@ def browser() -> Iterator[Callable[[], BrowserContext]]:
         chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
 
         def new_context() -> BrowserContext:
-            context = chromium.new_context(viewport=PHONE)
+            context = chromium.new_context(viewport=PHONE)  # type: ignore[arg-type]
             context.add_init_script(path=str(AXE))
             return context
 

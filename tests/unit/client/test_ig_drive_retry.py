@@ -6,10 +6,10 @@ import json
 import logging
 import socket
 from datetime import timedelta
+from typing import Any
 
 import httpx
 import pytest
-from ig_meta_fakes import APP_SECRET, CODE, LONG_TOKEN, NOW, graph_error, make_config, meta
 
 from igtoken import (
     NO_RETRY,
@@ -29,6 +29,8 @@ from igtoken import (
     run_sync,
 )
 from igtoken.instagram import flows as flows
+
+from .ig_meta_fakes import APP_SECRET, CODE, LONG_TOKEN, NOW, graph_error, make_config, meta
 
 PROFILE = {"user_id": "17841400000000001", "username": "acme", "id": "1"}
 
@@ -182,7 +184,7 @@ def test_one_log_line_per_request_with_redacted_url(config, caplog) -> None:
 
 def test_on_response_sees_every_response(config) -> None:
     """The response hook is called for each answer, so usage can be recorded even from retried ones."""
-    seen = []
+    seen: list[Any] = []
     handler = Scripted(httpx.Response(500), meta(200, PROFILE))
     with client_for(handler) as http:
         run_sync(profile_flow(config), http, on_response=seen.append)

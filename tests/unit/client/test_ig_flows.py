@@ -3,26 +3,11 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 from urllib.parse import parse_qs
 
 import httpx
 import pytest
-from ig_meta_fakes import (
-    APP_ID,
-    APP_SCOPED_ID,
-    APP_SECRET,
-    CODE,
-    IG_USER_ID,
-    LONG_TOKEN,
-    NOW,
-    REDIRECT_URI,
-    REFRESHED_TOKEN,
-    SHORT_TOKEN,
-    graph_error,
-    make_config,
-    meta,
-    oauth_error,
-)
 
 from igtoken import (
     AccessToken,
@@ -41,6 +26,23 @@ from igtoken import (
     UnexpectedResponseError,
 )
 from igtoken.instagram import flows as flows
+
+from .ig_meta_fakes import (
+    APP_ID,
+    APP_SCOPED_ID,
+    APP_SECRET,
+    CODE,
+    IG_USER_ID,
+    LONG_TOKEN,
+    NOW,
+    REDIRECT_URI,
+    REFRESHED_TOKEN,
+    SHORT_TOKEN,
+    graph_error,
+    make_config,
+    meta,
+    oauth_error,
+)
 
 SCOPES = ("instagram_business_basic", "instagram_business_content_publish")
 
@@ -337,7 +339,7 @@ def test_profile_type_spellings_and_missing_fields(config) -> None:
 
 
 def page(ids, next_url=None):
-    body = {
+    body: dict[str, Any] = {
         "data": [{"id": i, "media_type": "IMAGE", "like_count": 3} for i in ids],
         "paging": {"cursors": {"after": "X"}},
     }

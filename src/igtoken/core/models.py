@@ -31,6 +31,17 @@ class AccountType(enum.StrEnum):
     PERSONAL = "PERSONAL"
 
 
+class AccountStatus(enum.StrEnum):
+    """Where a connected account stands; anything but ``ACTIVE`` means igtoken leaves its token alone."""
+
+    ACTIVE = "active"  #: tokens are kept fresh
+    NEEDS_REAUTH = "needs_reauth"  #: the token is dead or will die; a person must log in again
+    DEAUTHORIZED = (
+        "deauthorized"  #: the person removed the app (Meta's deauthorize callback); tokens destroyed
+    )
+    DELETED = "deleted"  #: a data-deletion request was carried out; a tombstone remains
+
+
 class FlowKind(enum.StrEnum):
     """Which of Meta's two login products an app uses."""
 

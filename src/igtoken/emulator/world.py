@@ -10,6 +10,7 @@ import secrets
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from igtoken.emulator import outbound
 from igtoken.emulator.model import (
     IG_ACCOUNT_TYPES,
     Account,

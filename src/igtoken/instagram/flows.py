@@ -29,7 +29,7 @@ from igtoken.core.media import DEFAULT_MEDIA_FIELDS, Media
 from igtoken.core.models import AccessToken, AccountType, LoginResult, Profile, TokenKind
 from igtoken.core.redact import redact_url
 from igtoken.core.secret import Secret
-from igtoken.instagram.authorize import code_from
+from igtoken.instagram.authorize import SWITCH_TO_PROFESSIONAL, code_from
 from igtoken.instagram.parse import (
     CodeExchangeResult,
     parse_code_exchange,
@@ -60,10 +60,7 @@ MAX_PAGES: Final = 1000
 
 _NODE = re.compile(r"me|\d{1,32}")
 _FIELD = re.compile(r"[a-z_]{1,64}(\{[^{}]*\})?")
-_SWITCH_TO_PROFESSIONAL: Final = (
-    "in the Instagram app open Settings and activity > Account type and tools > Switch to professional "
-    "account, choose Creator or Business, then log in again"
-)
+_SWITCH_TO_PROFESSIONAL: Final = SWITCH_TO_PROFESSIONAL
 
 
 def _request(

@@ -11,7 +11,7 @@
     ├── APIError                           Meta answered with an error body (wire fields as attributes)
     │   ├── InvalidRequestError            code 100, 101 and the OAuth host's messages: fix the request
     │   │   └── InvalidGrantError          the code is unknown, used, expired or its redirect_uri differs
-    │   ├── NeedsReauthorizationError      190 (any subcode) and 102: the token is dead     also a LoginRequiredError
+    │   ├── NeedsReauthorizationError      190 (any subcode), 102: the token is dead; a LoginRequiredError
     │   ├── PermissionDeniedError          3, 10, 200–299: a permission is missing or not granted
     │   ├── ThrottledError                 4, 17, 32, 341, 613, 80000–80014: wait ``retry_after``   retryable
     │   └── TransientError                 1, 2 and 5xx without a known code                       retryable
@@ -29,7 +29,7 @@
     │   └── CallbackTimeout (TimeoutError) the loopback receiver got nothing in time
     ├── RefreshError                       a lifecycle rule is broken, found before any request
     │   ├── TokenTooNewError               a long-lived token under 24 hours old
-    │   └── TokenExpiredError              already expired: only a new login helps          also a LoginRequiredError
+    │   └── TokenExpiredError              already expired; also a LoginRequiredError
     ├── StorageError                       the vault could not do what was asked
     │   ├── NotFoundError (LookupError)    no such app, account, token, link or key
     │   │   └── NotConnectedError          no account is connected yet: log in first (CLI: 3)

@@ -102,7 +102,7 @@ class AccessToken:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> AccessToken:
-        """Read what :meth:`to_dict` wrote with ``reveal=True``; raises :class:`ConfigurationError` if unusable."""
+        """Read what :meth:`to_dict` wrote with ``reveal=True``; :class:`ConfigurationError` if unusable."""
         if not isinstance(data, Mapping):
             raise ConfigurationError(f"expected a mapping, not {type(data).__name__}")
         value = data.get("value")
@@ -115,7 +115,7 @@ class AccessToken:
                 "the token dict holds a mask, not the token", fix="write it with to_dict(reveal=True)"
             )
         try:
-            kind = TokenKind(data.get("kind"))
+            kind = TokenKind(str(data.get("kind")))
         except ValueError:
             names = ", ".join(k.value for k in TokenKind)
             raise ConfigurationError(f"the token dict's 'kind' must be one of {names}") from None
@@ -176,3 +176,22 @@ class LoginResult:
     granted_scopes: tuple[str, ...] = ()
     #: Scopes that were asked for but not granted; empty when all were.
     missing_scopes: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class TokenInspection:
+    """What Meta says a bare token string is (:meth:`igtoken.Client.inspect`).
+
+    ``token`` is a full :class:`AccessToken` (kind, issue and expiry as far as Meta
+    tells them, ``user_id``, scopes), ready for :meth:`~igtoken.Client.refresh` or
+    your storage. Where Meta does not say when a token was issued, ``issued_at`` is
+    the latest moment it can have been, so the 24-hour refresh rule is never broken,
+    and ``expires_at`` the earliest moment it can expire.
+
+    ``profile`` is the Instagram account for an Instagram Login token (``/me``);
+    ``app_id`` the Meta app a Facebook token belongs to (``debug_token``).
+    """
+
+    token: AccessToken
+    profile: Profile | None = None
+    app_id: str | None = None

@@ -139,8 +139,8 @@ def parse_callback(url_or_query: str, *, expected_state: str | None = None) -> C
     Returns the code (Meta's trailing ``#_`` stripped). Raises
     :class:`AuthorizationDenied` for ``error=…`` callbacks (its subclass
     :class:`DevelopmentModeError` for Facebook's ``error_code=200``, and
-    :class:`PersonalAccountError` when the denial says a professional account is needed), :class:`CallbackError`
-    when there is neither a usable code nor an error, and, when
+    :class:`PersonalAccountError` when the denial says a professional account is needed),
+    :class:`CallbackError` when there is neither a usable code nor an error, and, when
     ``expected_state`` is given, :class:`StateMismatchError` unless the callback
     carries exactly that state.
     """

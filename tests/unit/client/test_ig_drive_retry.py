@@ -101,7 +101,10 @@ def test_throttle_with_a_short_wait_hint_is_retried_when_waiting(config) -> None
     with client_for(handler) as http:
         run_sync(profile_flow(config), http, retry=RetryPolicy(wait=True))
     assert len(handler.calls) == 2
-    assert RetryPolicy(wait=True).decide(ThrottledError("x", status_code=400, retry_after=30), method="GET") == 30
+    assert (
+        RetryPolicy(wait=True).decide(ThrottledError("x", status_code=400, retry_after=30), method="GET")
+        == 30
+    )
 
 
 def test_throttle_hint_beyond_a_few_seconds_is_raised_by_default(config) -> None:

@@ -143,3 +143,33 @@ def _run_as_pytest(code: str, tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "2 passed" in done.stdout, done.stdout
+
+
+def test_the_examples_pass_mypy_strict(tmp_path: Path) -> None:
+    """The examples type-check as a user's strict project would (the pytest one as a test module)."""
+    script = ["callback_url: str = ''  # the URL the browser came back with"]
+    for directive, code, _ in _blocks():
+        if directive == "pytest":
+            (tmp_path / "test_docs_example.py").write_text(code)
+        else:
+            script.append(code)
+    (tmp_path / "docs_script.py").write_text("\n".join(script))
+    (tmp_path / "mypy.ini").write_text("[mypy]\nstrict = True\n")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--config-file",
+            "mypy.ini",
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            ".",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -18,6 +18,7 @@ import pytest
 
 from igtoken import (
     AccessToken,
+    AsyncClient,
     Client,
     LoginRequiredError,
     LoginResult,
@@ -287,3 +288,20 @@ def test_instagram_profile_and_media_through_a_page_token(
     rest = igtoken_client.media(page_token, user_id=DEMO_BUSINESS_IG_ID, after=first.after)
     assert [m.id for m in [*first.items, *rest]] == [m.id for m in media]
     assert all(isinstance(m.timestamp, datetime) for m in media)
+
+
+# -- the async twin ----------------------------------------------------------------------------------
+
+
+async def test_async_client_reads_through_a_page_token_and_inspects(
+    igtoken_async_client: AsyncClient, igtoken_client: Client, emulator_client: httpx.Client
+) -> None:
+    """AsyncClient has the same surface: Facebook-side profile and media, inspect, the clock."""
+    page_token = _page_token(igtoken_client, emulator_client)
+    profile = await igtoken_async_client.profile(page_token, user_id=DEMO_BUSINESS_IG_ID)
+    assert profile.username == DEMO_BUSINESS
+    page = await igtoken_async_client.media_page(page_token, user_id=DEMO_BUSINESS_IG_ID, page_size=1)
+    assert len(page.items) == 1 and page.after is not None
+    inspected = await igtoken_async_client.inspect(page_token.value.reveal())
+    assert inspected.token.kind is TokenKind.FB_PAGE
+    assert igtoken_async_client.now() == igtoken_client.now()

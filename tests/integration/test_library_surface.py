@@ -20,6 +20,7 @@ from igtoken import (
     AccessToken,
     AsyncClient,
     Client,
+    InvalidRequestError,
     LoginRequiredError,
     LoginResult,
     MediaPage,
@@ -305,3 +306,17 @@ async def test_async_client_reads_through_a_page_token_and_inspects(
     inspected = await igtoken_async_client.inspect(page_token.value.reveal())
     assert inspected.token.kind is TokenKind.FB_PAGE
     assert igtoken_async_client.now() == igtoken_client.now()
+
+
+def test_inspect_says_what_to_do_with_short_and_dead_tokens(
+    igtoken_client: Client, emulator_client: httpx.Client
+) -> None:
+    """A short-lived Instagram token: exchange it first (the fix says so); a dead Facebook token: log in."""
+    state = new_state()
+    url = igtoken_client.authorization_url(state=state, scopes=IG_SCOPES)
+    short = igtoken_client.exchange_code(emulator_consent(emulator_client, url, DEMO_BUSINESS)).token
+    with pytest.raises(InvalidRequestError) as caught:
+        igtoken_client.inspect(short.value)
+    assert "exchange_long_lived" in caught.value.fix
+    with pytest.raises(LoginRequiredError):
+        igtoken_client.inspect("EAA" + "x" * 60)

@@ -9,9 +9,10 @@ implementation serves the sync and async drivers, and you can drive one with any
 HTTP library, or by hand::
 
     flow = flows.refresh(config, token, now=now)
-    request = next(flow)                   # <Request('GET', '…access_token=[redacted]')>
+    request = next(flow)                     # <Request('GET', '…access_token=[redacted]')>
     try:
-        flow.send(httpx.get(request.url))  # send it however you like
+        while True:
+            request = flow.send(http.send(request))  # any HTTP client; here an httpx.Client
     except StopIteration as done:
         token = done.value
 

@@ -91,8 +91,8 @@ def test_exhausted_retries_raise_the_flows_error(config) -> None:
     assert len(handler.calls) == 3
 
 
-def test_throttle_with_a_short_wait_hint_is_retried(config) -> None:
-    """A throttle whose wait hint is within the budget is retried; the hint becomes the wait."""
+def test_throttle_with_a_short_wait_hint_is_retried_when_waiting(config) -> None:
+    """With wait=True a throttle whose wait hint is within the budget is retried; the hint is the wait."""
     buc = json.dumps(
         {"1": [{"type": "instagram", "call_count": 100, "estimated_time_to_regain_access": 0.5}]}
     )
@@ -101,8 +101,30 @@ def test_throttle_with_a_short_wait_hint_is_retried(config) -> None:
         meta(200, PROFILE),
     )
     with client_for(handler) as http:
-        run_sync(profile_flow(config), http)
+        run_sync(profile_flow(config), http, retry=RetryPolicy(wait=True))
     assert len(handler.calls) == 2
+    assert (
+        RetryPolicy(wait=True).decide(ThrottledError("x", status_code=400, retry_after=30), method="GET")
+        == 30
+    )
+
+
+def test_throttle_hint_beyond_a_few_seconds_is_raised_by_default(config) -> None:
+    """By default a 30 s hint is not slept through: ThrottledError at once, with retry_after."""
+    buc = json.dumps(
+        {"1": [{"type": "instagram", "call_count": 100, "estimated_time_to_regain_access": 0.5}]}
+    )
+    handler = Scripted(
+        meta(*graph_error(80002, "too many calls"), headers={"x-business-use-case-usage": buc}),
+        meta(200, PROFILE),
+    )
+    with client_for(handler) as http, pytest.raises(ThrottledError) as caught:
+        run_sync(profile_flow(config), http)
+    assert len(handler.calls) == 1
+    assert caught.value.retry_after == 30
+    policy = RetryPolicy()
+    assert policy.decide(ThrottledError("x", status_code=400, retry_after=2), method="GET") == 2
+    assert policy.decide(ThrottledError("x", status_code=400, retry_after=6), method="GET") is False
 
 
 def test_throttle_with_a_long_wait_hint_is_raised_at_once(config) -> None:
@@ -120,7 +142,7 @@ def test_throttle_with_a_long_wait_hint_is_raised_at_once(config) -> None:
 
 def test_policy_decisions() -> None:
     """decide(): Meta's hint is the wait, capped; non-retryable never; POSTs only when surely unsent."""
-    policy = RetryPolicy(max_wait=60)
+    policy = RetryPolicy(max_wait=60, wait=True)
     throttled = ThrottledError("t", status_code=400, retry_after=30)
     assert policy.decide(throttled, method="GET") == 30.0
     assert policy.decide(throttled, method="POST") == 30.0

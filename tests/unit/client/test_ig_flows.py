@@ -99,7 +99,8 @@ def test_code_exchange_flat_shape(config) -> None:
     assert result.token.value.reveal() == SHORT_TOKEN
     assert TokenKind.IG_SHORT is result.token.kind
     assert (NOW, NOW + timedelta(hours=1)) == (result.token.issued_at, result.token.expires_at)
-    assert result.token.user_id == APP_SCOPED_ID
+    # The app-scoped id is kept apart: token.user_id is always the professional account id (from /me).
+    assert (result.app_scoped_id, result.token.user_id) == (APP_SCOPED_ID, None)
     assert ("instagram_business_basic",) == result.granted_scopes == result.token.scopes
     assert result.missing_scopes == ("instagram_business_content_publish",)
 
@@ -112,7 +113,8 @@ def test_code_exchange_documented_shape(config) -> None:
         "data": [{"access_token": SHORT_TOKEN, "user_id": APP_SCOPED_ID, "permissions": ",".join(SCOPES)}]
     }
     result = finish(flow, meta(200, body))
-    assert result.token.user_id == APP_SCOPED_ID
+    # The app-scoped id is kept apart: token.user_id is always the professional account id (from /me).
+    assert (result.app_scoped_id, result.token.user_id) == (APP_SCOPED_ID, None)
     assert result.granted_scopes == SCOPES
     assert result.missing_scopes == ()
 
@@ -122,7 +124,7 @@ def test_code_exchange_without_permissions_reports_nothing_missing(config) -> No
     flow = flows.exchange_code(config, CODE, now=NOW, requested_scopes=SCOPES)
     next(flow)
     result = finish(flow, meta(200, {"access_token": SHORT_TOKEN}))
-    assert (result.granted_scopes, result.missing_scopes, result.token.user_id) == ((), (), None)
+    assert (result.granted_scopes, result.missing_scopes, result.app_scoped_id) == ((), (), None)
 
 
 @pytest.mark.parametrize(

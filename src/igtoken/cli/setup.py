@@ -274,3 +274,15 @@ def _print(body: dict[str, Any]) -> None:
     from igtoken.cli._output import print_json
 
     print_json(body)
+
+
+def register_lines(apps: list[Any], public_url: str) -> list[str]:
+    """For the service's banner: the three URLs each app must have registered with Meta."""
+    from igtoken.app.meta_setup import meta_urls
+
+    urls = meta_urls(public_url)
+    lines: list[str] = []
+    for record in apps:
+        lines.append(f"Register in Meta's App Dashboard for app {record.name!r} ({record.flow_kind.value}):")
+        lines += urls.lines("  ")
+    return lines

@@ -150,3 +150,18 @@ def test_live_against_emulator_meta_app_id_and_unregistered_uri(meta: RunningEmu
     code, body = run_json([*base, "--app-id", demo.DEMO_IG_APP_ID, "--name", "shop"])
     assert code == 0, body
     assert app_names(sandbox=False) == ["shop"]
+
+
+def test_doctor_prints_the_three_urls(monkeypatch: pytest.MonkeyPatch) -> None:
+    """doctor lists, per app, the redirect, deauthorize and data-deletion URLs to register."""
+    assert run(["setup", "--sandbox", "--yes", "--name", "shop"]).exit_code == 0
+    monkeypatch.setenv("IGTOKEN_PUBLIC_URL", "https://tokens.example.com")
+    result = run(["--sandbox", "doctor", "--app", "shop", "--json"])
+    lines = [c["detail"] for c in json.loads(result.stdout)["checks"] if c["name"] == "register with Meta"]
+    assert lines == [
+        "OAuth redirect URI: https://tokens.example.com/oauth/callback",
+        "Deauthorize callback URL: https://tokens.example.com/meta/deauthorize",
+        "Data deletion request URL: https://tokens.example.com/meta/data-deletion",
+    ]
+    text = run(["--sandbox", "doctor", "--app", "shop"]).stdout
+    assert "Data deletion request URL: https://tokens.example.com/meta/data-deletion" in text

@@ -477,6 +477,11 @@ def build_app(
         housekeeping_task(vault, clock=clock),
         *extra_tasks,
     ]
+    if worker:
+        from igtoken.app.permission_audit import auditor_task, build_auditor
+
+        # The weekly permission audit (IGTOKEN_PERMISSION_AUDIT_DAYS), beside the refresh worker.
+        tasks.append(auditor_task(build_auditor(runtime), clock=clock))
     outcomes: list[Callable[[str], None]] = []  # filled once the app (and its metrics) exists
     if worker:
 

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
 #: Where a sandbox service listens by default, so the derived redirect URI is one the demo app knows.
 SANDBOX_PUBLIC_URL = "http://127.0.0.1:8000"
+#: How many times a person at the terminal may re-enter an app id or secret Meta refused.
+MAX_ATTEMPTS = 3
 
 
 @click.command("setup")
@@ -129,11 +131,18 @@ def setup(
     name, app_id, secret = _gather(
         app, kind, name, app_id, secret_file, secret_env, asks=asks, sandbox=sandbox
     )
-    findings = check_values(kind, app_id, uris, scopes, dev=settings.dev)
-    if all(f.ok for f in findings):
-        findings += _live(app, kind, app_id, secret, uris)
-    if not all(f.ok for f in findings):
-        _refuse(app, kind, urls, findings)
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        findings = check_values(kind, app_id, uris, scopes, dev=settings.dev)
+        if all(f.ok for f in findings):
+            findings += _live(app, kind, app_id, secret, uris)
+        if all(f.ok for f in findings):
+            break
+        retry = {f.field for f in findings if not f.ok} <= {"app_id", "app_secret"}
+        if not (asks and retry and attempt < MAX_ATTEMPTS):
+            _refuse(app, kind, urls, findings)
+        _show_failures(findings)
+        click.echo("Copy the value(s) again from the App Dashboard:", err=True)
+        app_id, secret = _ask_again(kind, app_id, findings)
     record = _save(app, kind, name, app_id, secret, uris, scopes)
     if app.json:
         from igtoken.cli.apps import app_json
@@ -212,6 +221,25 @@ def _live(app: AppContext, kind: Any, app_id: str, secret: Secret, uris: list[st
                 return await check_live(kind, app_id, secret, uris, http, link.endpoints)
 
         return asyncio.run(run())
+
+
+def _show_failures(findings: list[Finding]) -> None:
+    for f in findings:
+        if not f.ok:
+            click.echo(f"  FAIL  {f.field} {f.value}: {f.detail}\n        fix: {f.fix}", err=True)
+
+
+def _ask_again(kind: Any, app_id: str, findings: list[Finding]) -> tuple[str, Secret]:
+    """At a terminal, after Meta refused the id or the secret: ask for the one(s) it refused."""
+    from igtoken.core.models import FlowKind
+    from igtoken.core.secret import Secret
+
+    facebook = kind is FlowKind.FACEBOOK_LOGIN
+    failed = {f.field for f in findings if not f.ok}
+    if "app_id" in failed:
+        app_id = click.prompt("App ID (App settings > Basic)" if facebook else "Instagram app ID", err=True)
+    where = "App secret (App settings > Basic)" if facebook else "Instagram app secret"
+    return str(app_id).strip(), Secret(click.prompt(where, hide_input=True, err=True).strip())
 
 
 def _refuse(app: AppContext, kind: Any, urls: MetaUrls, findings: list[Finding]) -> None:

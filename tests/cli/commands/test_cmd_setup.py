@@ -165,3 +165,24 @@ def test_doctor_prints_the_three_urls(monkeypatch: pytest.MonkeyPatch) -> None:
     ]
     text = run(["--sandbox", "doctor", "--app", "shop"]).stdout
     assert "Data deletion request URL: https://tokens.example.com/meta/data-deletion" in text
+
+
+def test_interactive_wrong_secret_is_asked_again() -> None:
+    """At a terminal, a secret Meta refuses is shown with its fix and asked for again; the right one saves."""
+    answers = (
+        "\n".join(["instagram_login", "shop", demo.DEMO_IG_APP_ID, "wrong", demo.DEMO_IG_APP_SECRET]) + "\n"
+    )
+    result = run(["setup"], input=answers, sandbox=True, interactive=True)
+    assert result.exit_code == 0, result.output
+    assert (
+        "Meta rejects the app secret" in result.stderr
+        and "fix: copy the Instagram app secret" in result.stderr
+    )
+    assert "Registered app 'shop'" in result.stdout
+
+
+def test_interactive_gives_up_after_three_tries() -> None:
+    answers = "\n".join(["instagram_login", "shop", demo.DEMO_IG_APP_ID, "wrong1", "wrong2", "wrong3"]) + "\n"
+    result = run(["setup"], input=answers, sandbox=True, interactive=True)
+    assert result.exit_code == 6
+    assert "shop" not in app_names(sandbox=True)

@@ -264,6 +264,35 @@ def test_every_page_state_passes_axe(running, browser):
     assert not audit.failures, "\n".join(audit.failures)
 
 
+def test_meta_apps_page_states_pass_axe(running, browser):
+    """The dashboard's Meta apps page: the guide for each product, a refusal with its fix, a saved app."""
+    audit = Auditor()
+    page = browser().new_page()
+    _sign_in(page, running)
+    page.click("nav a[href='/dashboard/apps']")
+    page.wait_for_url(f"{running.service}/dashboard/apps")
+    assert page.get_attribute("nav a[href='/dashboard/apps']", "aria-current") == "page"
+    audit(page, "meta apps, Instagram Login guide")
+    page.click("text=Facebook Login for Business")
+    page.wait_for_url(f"{running.service}/dashboard/apps?flow=facebook_login")
+    audit(page, "meta apps, Facebook Login guide")
+    page.goto(f"{running.service}/dashboard/apps")
+    page.fill("#name", "a11y")
+    page.fill("#app_id", DEMO_IG_APP_ID)
+    page.fill("#app_secret", "not-the-secret")
+    page.click("form[action='/dashboard/apps'] button[type=submit]")
+    page.wait_for_selector("#setup-errors")
+    assert "Meta rejects the app secret" in page.inner_text("#setup-errors")
+    audit(page, "meta apps, refused with the fix")
+    page.fill("#app_secret", "demo-instagram-app-secret")
+    page.click("form[action='/dashboard/apps'] button[type=submit]")
+    page.wait_for_url(f"{running.service}/dashboard/apps")
+    assert "Meta accepted app 'a11y'" in page.inner_text(".notices")
+    audit(page, "meta apps, saved")
+    audit.write()
+    assert not audit.failures, "\n".join(audit.failures)
+
+
 def _luminance(rgb: str) -> float:
     channels = [int(c) / 255 for c in re.findall(r"\d+", rgb)[:3]]
     linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]

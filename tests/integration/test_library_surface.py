@@ -12,6 +12,7 @@ import copy
 import dataclasses
 import json
 from datetime import datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -234,7 +235,8 @@ def test_media_pages_resume_from_a_cursor_with_datetimes(
     """media_page(after=…) walks the same media as media(); timestamps are aware datetimes."""
     token = _login(igtoken_client, emulator_client).token
     everything = igtoken_client.media(token)
-    walked, cursor = [], None
+    walked: list[Any] = []
+    cursor: str | None = None
     while True:
         page = igtoken_client.media_page(token, page_size=2, after=cursor)
         walked += page.items

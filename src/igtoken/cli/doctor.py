@@ -37,12 +37,14 @@ def doctor(app: AppContext, app_name: str | None, account: str | None) -> None:
       igtoken doctor --app shop
       igtoken doctor demo_business --json | jq '.checks[] | select(.ok | not)'
     """
+    import httpx
     from rich.markup import escape
 
     from igtoken.cli._accounts import login_command, resolve_account
-    from igtoken.cli._doctor import account_checks, app_checks
+    from igtoken.cli._doctor import account_checks, app_checks, static_app_checks, unreachable
     from igtoken.cli._meta import meta_link
     from igtoken.cli._output import print_json
+    from igtoken.core.exceptions import TransportError
 
     vault, runtime, now = app.vault, app.runtime, app.now()
     if account is not None:
@@ -61,16 +63,22 @@ def doctor(app: AppContext, app_name: str | None, account: str | None) -> None:
             return asyncio.run(_check_now(app, link, acct.id))
 
         for record in apps:
-            checks += app_checks(record, link.http, link.endpoints, emulator=emulator)
+            try:
+                checks += app_checks(record, link.http, link.endpoints, emulator=emulator)
+            except httpx.TransportError as exc:
+                checks += [*static_app_checks(record, emulator=emulator), unreachable(record.name, exc)]
             checks += _register_checks(app, record)
         by_id = {r.id: r for r in apps}
         for acct in accounts:
             record = by_id[acct.app_id]
             relogin = login_command(record, sandbox=runtime.sandbox)
             http, where = link.http, link.endpoints
-            checks += account_checks(
-                vault, record, acct, http, where, now=now, relogin=relogin, check_page=check_page
-            )
+            try:
+                checks += account_checks(
+                    vault, record, acct, http, where, now=now, relogin=relogin, check_page=check_page
+                )
+            except (httpx.TransportError, TransportError) as exc:
+                checks.append(unreachable(f"@{acct.username}" if acct.username else acct.id, exc))
     failed = [c for c in checks if not c.ok]
     if app.json:
         print_json({"ok": not failed, "checks": [c.as_json() for c in checks]})

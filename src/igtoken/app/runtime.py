@@ -52,6 +52,16 @@ class Runtime:
         """Whether this run talks to the sandbox emulator instead of Meta."""
         return self.settings.sandbox
 
+    def now(self) -> datetime:
+        """The current time, tz-aware UTC; in the sandbox, sandbox time (the emulator's moved clock)."""
+        from datetime import UTC
+
+        if self.sandbox and not self.settings.meta_base_url:
+            from igtoken.sandbox import sandbox_now
+
+            return sandbox_now()
+        return datetime.now(UTC)
+
     def _database_is_default(self) -> bool:
         return self.settings.sources.get("IGTOKEN_DATABASE_URL", "default") == "default"
 

@@ -140,12 +140,14 @@ def build_worker(
     """A refresh worker over ``runtime``'s vault, calling Meta (or an emulator) at ``endpoints``.
 
     ``public_url`` (default: ``IGTOKEN_PUBLIC_URL``) makes re-authorization links absolute;
-    the service passes its own URL, which in sandbox mode is where it listens.
+    the service passes its own URL, which in sandbox mode is where it listens. The worker rides
+    out a database outage for ``IGTOKEN_WORKER_MAX_OUTAGE`` seconds unless ``max_outage`` says.
     """
     from igtoken.refresh.worker import RefreshWorker, default_owner
     from igtoken.vault import AsyncVault
 
     owner = owner or default_owner()
+    options.setdefault("max_outage", runtime.settings.worker_max_outage)
     clients, notifier = _parts(runtime, endpoints, http, owner, False)
     worker = RefreshWorker(
         AsyncVault(runtime.vault),

@@ -70,6 +70,20 @@ class Runtime:
             return EmbeddedPaths(_paths.sandbox_database_path(), _paths.sandbox_key_file_path())
         return EmbeddedPaths(_paths.default_database_path(), self.settings.key_file)
 
+    def session_secret(self) -> Secret | None:
+        """What signs dashboard cookies: ``IGTOKEN_SESSION_SECRET``, else the embedded default's file.
+
+        ``None`` with a database URL and no setting: the service then makes one per process.
+        """
+        if self.settings.session_secret is not None:
+            return self.settings.session_secret
+        paths = self.embedded_paths()
+        if paths is None:
+            return None
+        from igtoken.app.session_secret import SESSION_SECRET_FILE, load_or_create_secret
+
+        return load_or_create_secret(paths.database.parent / SESSION_SECRET_FILE)
+
     def open_vault(self) -> OpenedVault:
         """Open the configured vault (once); the embedded default is created and migrated on first use."""
         if self._opened is None:

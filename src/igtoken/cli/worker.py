@@ -166,6 +166,12 @@ async def _serve(ctx: AppContext, until_idle: bool, options: dict[str, Any]) -> 
 @click.option("--call-timeout", default=30.0, show_default=True, help="Give up on a call after this long.")
 @click.option("--poll-interval", default=30.0, show_default=True, help="Seconds between looks when idle.")
 @click.option(
+    "--max-outage",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Seconds to ride out an unavailable database, then exit. Default: IGTOKEN_WORKER_MAX_OUTAGE (300).",
+)
+@click.option(
     "--until-idle", is_flag=True, help="Exit once nothing is due (cron, tests) instead of running on."
 )
 @pass_ctx
@@ -176,13 +182,16 @@ def worker(
     lease_seconds: float,
     call_timeout: float,
     poll_interval: float,
+    max_outage: float | None,
     until_idle: bool,
 ) -> None:
     """Keep every token alive: refresh what is due, retry failures, flag dead tokens.
 
     Runs until SIGTERM or SIGINT, then finishes the refreshes in flight and exits. On SQLite
     one worker runs per database (a lock file says so); on PostgreSQL run as many as you like.
-    Logs one line per outcome; prints its counters when it stops.
+    A database outage is ridden out (retried with backoff) for --max-outage seconds; only then
+    does the worker exit 5, naming the cause. Logs one line per outcome; prints its counters
+    when it stops.
     """
     _setup_logging(ctx)
     options = {
@@ -191,6 +200,7 @@ def worker(
         "lease_seconds": lease_seconds,
         "call_timeout": call_timeout,
         "poll_interval": poll_interval,
+        "max_outage": ctx.settings.worker_max_outage if max_outage is None else max_outage,
     }
     state = asyncio.run(_serve(ctx, until_idle, options))
     if ctx.json:

@@ -259,3 +259,34 @@ def test_refused_credentials_and_missing_databases_are_named():
         with pytest.raises(DatabaseRefusedError, match=said), storage_faults("db"), engine.connect():
             pass
         engine.dispose()
+
+
+@pytest.mark.postgres
+def test_worker_started_before_its_database_waits_for_it():
+    """`igtoken worker` started while the database refuses connections waits, then works; past
+    --max-outage it exits 5 naming the cause."""
+    ring = keyring()
+    with fresh_pg_database() as (url, admin):
+        database = sa.make_url(url).database
+        open_vault(url, ring).close()
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS false')
+        env = {k: v for k, v in os.environ.items() if not k.startswith("IGTOKEN_")}
+        env.update(IGTOKEN_DATABASE_URL=url, IGTOKEN_KEYS=keys_setting(ring), IGTOKEN_WORKER_MAX_OUTAGE="2")
+        gave_up = subprocess.run([*WORKER, "--until-idle"], env=env, capture_output=True, timeout=60)
+        assert gave_up.returncode == 5, gave_up.stderr
+        assert b"waiting for the database" in gave_up.stderr
+        assert b"not currently accepting connections" in gave_up.stderr
+        waiting = subprocess.Popen(
+            [*WORKER, "--until-idle", "--max-outage", "60"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        time.sleep(3)
+        assert waiting.poll() is None
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS true')
+        out, err = waiting.communicate(timeout=60)
+        assert waiting.returncode == 0, err
+        assert b"nothing to do" in out

@@ -138,11 +138,41 @@ def _setup_logging(ctx: AppContext) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
+async def _wait_for_database(ctx: AppContext, max_outage: float, stop: asyncio.Event) -> None:
+    """Open the vault, waiting (with backoff) up to ``max_outage`` seconds while the database is down.
+
+    A worker started with (or before) its database, as systemd or a container platform may do,
+    waits for it instead of failing at once.
+    """
+    import time
+
+    from igtoken.core.exceptions import DatabaseUnavailableError
+    from igtoken.refresh.worker import is_outage
+
+    runtime = _runtime(ctx)  # the same runtime open_worker uses, so the vault opened here is the worker's
+    started, delay = time.monotonic(), 1.0
+    while True:
+        try:
+            runtime.open_vault()
+            return
+        except DatabaseUnavailableError as exc:
+            waited = time.monotonic() - started
+            if not is_outage(exc) or waited >= max_outage or stop.is_set():
+                raise
+            logging.getLogger("igtoken.worker").warning(
+                "waiting for the database (%.0f of %g s): %s", waited, max_outage, exc.message
+            )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=min(delay, max_outage - waited))
+            delay = min(delay * 2, 30.0)
+
+
 async def _serve(ctx: AppContext, until_idle: bool, options: dict[str, Any]) -> dict[str, Any]:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    await _wait_for_database(ctx, float(options.get("max_outage", 0.0)), stop)
     async with open_worker(ctx, **options) as worker:
         logging.getLogger("igtoken.worker").info("worker %s started", worker.owner)
         if until_idle:

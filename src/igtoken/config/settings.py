@@ -35,10 +35,9 @@ Variable                        Meaning (default)
                                 one per process, which signs everyone out at restart)
 ``IGTOKEN_WORKER_MAX_OUTAGE``   seconds a worker rides out an unreachable database before it
                                 exits (300)
-``IGTOKEN_RATE_LIMIT_SIGNIN``   per-client limit of a route group: requests per minute, optionally
-``IGTOKEN_RATE_LIMIT_PUBLIC``   ``:burst`` (signin ``10:5``, public ``60:20``, api ``600:60``,
-``IGTOKEN_RATE_LIMIT_API``      webhooks ``600:100``)
-``IGTOKEN_RATE_LIMIT_WEBHOOKS``
+``IGTOKEN_RATE_LIMIT_*``        per-client limits of the route groups ``SIGNIN`` (``10:5``), ``PUBLIC``
+                                (``60:20``), ``API`` (``600:60``) and ``WEBHOOKS`` (``600:100``):
+                                requests per minute, optionally ``:burst``
 ==============================  ===========================================================
 
 Booleans accept ``1/true/yes/on`` and ``0/false/no/off`` in any case.

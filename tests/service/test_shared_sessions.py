@@ -141,9 +141,14 @@ def test_the_secret_file_is_made_once(tmp_path):
         load_or_create_secret(path)
 
 
-def test_database_url_without_the_setting_has_no_shared_secret(tmp_path):
+def test_a_sqlite_url_keeps_the_secret_beside_its_file_and_postgres_has_none(tmp_path):
     settings = load_settings({"IGTOKEN_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"})
-    assert Runtime(settings).session_secret() is None
+    made = Runtime(settings).session_secret()
+    assert made is not None
+    assert (tmp_path / "x.db.session-secret").read_text().strip() == made.reveal()
+    assert Runtime(settings).session_secret().reveal() == made.reveal()  # type: ignore[union-attr]
+    postgres = load_settings({"IGTOKEN_DATABASE_URL": "postgresql://igtoken@db.internal/igtoken"})
+    assert Runtime(postgres).session_secret() is None
     with_secret = load_settings({"IGTOKEN_DATABASE_URL": "sqlite:///x.db", "IGTOKEN_SESSION_SECRET": SHARED})
     assert Runtime(with_secret).session_secret().reveal() == SHARED  # type: ignore[union-attr]
 

@@ -5,11 +5,12 @@ behind a load balancer) and by the next one (a restart): so the signing secret c
 per process. In order:
 
 1. ``IGTOKEN_SESSION_SECRET``: what a fleet sets, the same on every replica.
-2. The embedded default (SQLite in the user's data directory, and the sandbox): a secret
-   generated once into ``session-secret`` beside the database (mode 0600), since every
-   process of that installation runs on this machine.
-3. Otherwise (a database URL and no setting): ``None``, and the service makes one per process,
-   which it says at start-up: sessions then end at each restart and work on one replica only.
+2. SQLite (the embedded default, the sandbox, or a ``sqlite:///`` URL): a secret generated once
+   into a file beside the database (mode 0600): ``session-secret`` in the embedded default's and
+   the sandbox's directory, ``<file>.session-secret`` for a URL. Every process of a SQLite vault
+   runs on this machine.
+3. Otherwise (PostgreSQL and no setting): ``None``, and the service makes one per process, which
+   ``igtoken serve`` warns about: sessions then end at each restart and work on one replica only.
 """
 
 from __future__ import annotations

@@ -31,8 +31,8 @@ Variable                        Meaning (default)
 ``IGTOKEN_PROXY_MAX_BODY``      largest request body the Graph proxy forwards: bytes, or with a
                                 KiB/MiB suffix (``8MiB``); larger ones are refused with 413
 ``IGTOKEN_SESSION_SECRET``      signs dashboard cookies, a secret of 32+ characters; every replica
-                                needs the same one (none: a file beside the embedded database, or
-                                one per process, which signs everyone out at restart)
+                                needs the same one (none: a file beside a SQLite database; with
+                                PostgreSQL one per process, which signs everyone out at restart)
 ``IGTOKEN_WORKER_MAX_OUTAGE``   seconds a worker rides out an unreachable database before it
                                 exits (300)
 ``IGTOKEN_RATE_LIMIT_*``        per-client limits of the route groups ``SIGNIN`` (``10:5``), ``PUBLIC``

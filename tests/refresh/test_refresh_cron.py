@@ -21,8 +21,7 @@ from igtoken.core.secret import Secret
 from igtoken.emulator import EmulatorClock
 from igtoken.notify import SIGNATURE_HEADER, verify
 from igtoken.testing import run_emulator_on_loopback
-
-from .fleet import add_demo_app, keyring, keys_setting, open_vault, seed_fleet
+from tests.support.fleet import add_demo_app, keyring, keys_setting, open_vault, seed_fleet
 
 SIGNING_KEY = "cron-webhook-signing-key-0123456789"
 

@@ -24,8 +24,7 @@ from igtoken.emulator import EmulatorClock
 from igtoken.refresh.worker import is_outage
 from igtoken.testing import run_emulator_on_loopback
 from igtoken.vault.engine import normalize_url
-
-from .fleet import Rig, add_demo_app, keyring, keys_setting, open_vault, seed_fleet
+from tests.support.fleet import Rig, add_demo_app, keyring, keys_setting, open_vault, seed_fleet
 
 LOST = DatabaseUnavailableError(
     "the connection to the database db was lost: terminating connection due to administrator command"
@@ -194,7 +193,7 @@ def test_worker_process_survives_terminated_connections_and_refreshes_within_a_m
     the worker keeps running, says what happened, and refreshes a token that became due."""
     ring = keyring()
     with fresh_pg_database() as (url, admin), run_emulator_on_loopback(clock=EmulatorClock()) as emu:
-        database = sa.make_url(url).database
+        database = str(sa.make_url(url).database)
         vault = open_vault(url, ring)
         now = datetime.now(UTC)
         add_demo_app(vault, now)
@@ -267,7 +266,7 @@ def test_worker_started_before_its_database_waits_for_it():
     --max-outage it exits 5 naming the cause."""
     ring = keyring()
     with fresh_pg_database() as (url, admin):
-        database = sa.make_url(url).database
+        database = str(sa.make_url(url).database)
         open_vault(url, ring).close()
         with admin.connect() as conn:
             conn.exec_driver_sql(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS false')

@@ -6,15 +6,9 @@ once beside the embedded (and sandbox) database otherwise.
 
 from __future__ import annotations
 
-import os
-import secrets
 import stat
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
-import sqlalchemy as sa
-from sqlalchemy.pool import NullPool
 
 from igtoken.app.runtime import Runtime
 from igtoken.config.settings import Settings, load_settings
@@ -23,33 +17,14 @@ from igtoken.core.exceptions import ConfigurationError
 from igtoken.core.secret import Secret
 from igtoken.service.wiring import build_app as build_wired_app
 from igtoken.vault.crypto import generate_key_material
-from igtoken.vault.engine import normalize_url
 from igtoken.vault.migrate import upgrade
+from tests.support.postgres import fresh_pg_database
 
 from .conftest import ADMIN_PASSWORD, client_for, sign_in
 
 COOKIE = "igtoken_session"
 PUBLIC = "http://replica.test"
 SHARED = "a shared session secret of more than thirty-two characters"
-PG_URL = os.environ.get("IGTOKEN_TEST_DATABASE_URL")
-
-
-@contextmanager
-def fresh_pg_database() -> Iterator[str]:
-    """A new, randomly named PostgreSQL database, dropped afterwards."""
-    if not PG_URL:
-        pytest.skip("IGTOKEN_TEST_DATABASE_URL is not set; PostgreSQL tests run where it is (CI sets it)")
-    base = normalize_url(PG_URL)
-    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT", poolclass=NullPool)
-    name = f"igtoken_test_{secrets.token_hex(6)}"
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield base.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
 
 
 def replica(runtime: Runtime, *, sandbox: bool = False):

@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from conftest import invoke, seed_account
 from igtoken.cli._context import AppContext
 from igtoken.core.models import FlowKind
 from igtoken.core.secret import Secret
 from igtoken.emulator import demo
 from igtoken.testing import RunningEmulator
+from tests.support.cli import invoke, seed_account
 
 CHECK_KEYS = {"name", "subject", "ok", "detail", "fix"}
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import stat
 
 import pytest
+import sqlalchemy as sa
+from sqlalchemy.pool import NullPool
 
 from igtoken.app.runtime import Runtime
 from igtoken.config.settings import Settings, load_settings
@@ -25,6 +27,25 @@ from .conftest import ADMIN_PASSWORD, client_for, sign_in
 COOKIE = "igtoken_session"
 PUBLIC = "http://replica.test"
 SHARED = "a shared session secret of more than thirty-two characters"
+
+
+def terminate_connections(url: str) -> int:
+    """``pg_terminate_backend`` on every other connection to ``url``'s database; how many."""
+    target = sa.make_url(url)
+    admin = sa.create_engine(target, poolclass=NullPool)
+    try:
+        with admin.connect() as conn:
+            return len(
+                conn.execute(
+                    sa.text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                        " WHERE datname = :db AND pid <> pg_backend_pid()"
+                    ),
+                    {"db": target.database},
+                ).all()
+            )
+    finally:
+        admin.dispose()
 
 
 def replica(runtime: Runtime, *, sandbox: bool = False):
@@ -70,6 +91,11 @@ async def test_two_replicas_over_postgres_share_sessions_across_a_restart():
             a, b = replica(first), replica(second)
             cookie = await signed_in_cookie(a)
             assert await dashboard_status(b, cookie) == 200  # replica B accepts A's session
+            # Every connection of both replicas terminated: the pools notice at checkout (pre-ping)
+            # and reconnect, so the next request is served, not answered 503.
+            assert terminate_connections(url) >= 1
+            assert await dashboard_status(a, cookie) == 200
+            assert await dashboard_status(b, cookie) == 200
             # Restart both: new processes, new apps, same settings.
             first.close()
             second.close()

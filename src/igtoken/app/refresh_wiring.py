@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from igtoken.app.runtime import Runtime
     from igtoken.config.settings import Settings
     from igtoken.core.endpoints import Endpoints
-    from igtoken.notify import Endpoint, Notifier
+    from igtoken.notify import Attempt, Endpoint, Notifier
     from igtoken.refresh.usecase import Refresher
     from igtoken.refresh.worker import RefreshWorker
     from igtoken.vault import Vault
@@ -30,6 +30,7 @@ __all__ = [
     "WorkerParts",
     "build_refresher",
     "build_worker",
+    "deliver_queued",
     "single_worker_lock",
     "webhook_endpoints",
 ]
@@ -140,12 +141,14 @@ def build_worker(
     """A refresh worker over ``runtime``'s vault, calling Meta (or an emulator) at ``endpoints``.
 
     ``public_url`` (default: ``IGTOKEN_PUBLIC_URL``) makes re-authorization links absolute;
-    the service passes its own URL, which in sandbox mode is where it listens.
+    the service passes its own URL, which in sandbox mode is where it listens. The worker rides
+    out a database outage for ``IGTOKEN_WORKER_MAX_OUTAGE`` seconds unless ``max_outage`` says.
     """
     from igtoken.refresh.worker import RefreshWorker, default_owner
     from igtoken.vault import AsyncVault
 
     owner = owner or default_owner()
+    options.setdefault("max_outage", runtime.settings.worker_max_outage)
     clients, notifier = _parts(runtime, endpoints, http, owner, False)
     worker = RefreshWorker(
         AsyncVault(runtime.vault),
@@ -157,6 +160,29 @@ def build_worker(
         **options,
     )
     return WorkerParts(worker, notifier)
+
+
+async def deliver_queued(
+    runtime: Runtime, *, owner: str | None = None, clock: Callable[[], datetime] = _now, limit: int = 1000
+) -> list[Attempt]:
+    """Send the webhooks due now over a client of its own; the attempts made (none without receivers).
+
+    For one-shot commands (``igtoken refresh``) whose refreshes only queued their events: what
+    is due goes out before the command exits, and a receiver that is down gets it later from
+    any worker (the deliveries stay in the vault with their retry schedule).
+    """
+    from igtoken.notify import Notifier
+    from igtoken.refresh.deliveries import VaultDeliveryLog
+    from igtoken.refresh.worker import default_owner
+
+    endpoints = webhook_endpoints(runtime.settings)
+    if not endpoints:
+        return []
+    notifier = Notifier(endpoints, VaultDeliveryLog(runtime.vault, owner=owner or default_owner()))
+    try:
+        return await notifier.run_due(clock(), limit=limit)
+    finally:
+        await notifier.aclose()
 
 
 def webhook_endpoints(settings: Settings) -> tuple[Endpoint, ...]:

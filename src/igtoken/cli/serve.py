@@ -185,6 +185,11 @@ def serve(ctx: AppContext, sandbox_flag: bool, host: str | None, port: int | Non
                         f"warning: app {app.name!r} has not registered {redirect_uri}; "
                         "its connect links will be refused until it does"
                     )
+        if runtime.session_secret() is None:
+            lines.append(
+                "warning: IGTOKEN_SESSION_SECRET is not set: dashboard sessions end at each restart "
+                "and work on this instance only (set the same one on every replica)"
+            )
         worker = settings.worker and not no_worker
         service = build_app(
             runtime,

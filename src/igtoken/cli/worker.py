@@ -139,11 +139,41 @@ def _setup_logging(ctx: AppContext) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
+async def _wait_for_database(ctx: AppContext, max_outage: float, stop: asyncio.Event) -> None:
+    """Open the vault, waiting (with backoff) up to ``max_outage`` seconds while the database is down.
+
+    A worker started with (or before) its database, as systemd or a container platform may do,
+    waits for it instead of failing at once.
+    """
+    import time
+
+    from igtoken.core.exceptions import DatabaseUnavailableError
+    from igtoken.refresh.worker import is_outage
+
+    runtime = _runtime(ctx)  # the same runtime open_worker uses, so the vault opened here is the worker's
+    started, delay = time.monotonic(), 1.0
+    while True:
+        try:
+            runtime.open_vault()
+            return
+        except DatabaseUnavailableError as exc:
+            waited = time.monotonic() - started
+            if not is_outage(exc) or waited >= max_outage or stop.is_set():
+                raise
+            logging.getLogger("igtoken.worker").warning(
+                "waiting for the database (%.0f of %g s): %s", waited, max_outage, exc.message
+            )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=min(delay, max_outage - waited))
+            delay = min(delay * 2, 30.0)
+
+
 async def _serve(ctx: AppContext, until_idle: bool, options: dict[str, Any]) -> dict[str, Any]:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    await _wait_for_database(ctx, float(options.get("max_outage", 0.0)), stop)
     async with open_worker(ctx, **options) as worker:
         logging.getLogger("igtoken.worker").info("worker %s started", worker.owner)
         audit = _permission_audit(ctx)
@@ -182,6 +212,12 @@ def _permission_audit(ctx: AppContext) -> PermissionAuditor:
 @click.option("--call-timeout", default=30.0, show_default=True, help="Give up on a call after this long.")
 @click.option("--poll-interval", default=30.0, show_default=True, help="Seconds between looks when idle.")
 @click.option(
+    "--max-outage",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Seconds to ride out an unavailable database, then exit. Default: IGTOKEN_WORKER_MAX_OUTAGE (300).",
+)
+@click.option(
     "--until-idle", is_flag=True, help="Exit once nothing is due (cron, tests) instead of running on."
 )
 @pass_ctx
@@ -192,13 +228,16 @@ def worker(
     lease_seconds: float,
     call_timeout: float,
     poll_interval: float,
+    max_outage: float | None,
     until_idle: bool,
 ) -> None:
     """Keep every token alive: refresh what is due, retry failures, flag dead tokens.
 
     Runs until SIGTERM or SIGINT, then finishes the refreshes in flight and exits. On SQLite
     one worker runs per database (a lock file says so); on PostgreSQL run as many as you like.
-    Logs one line per outcome; prints its counters when it stops.
+    A database outage is ridden out (retried with backoff) for --max-outage seconds; only then
+    does the worker exit 5, naming the cause. Logs one line per outcome; prints its counters
+    when it stops.
     """
     _setup_logging(ctx)
     options = {
@@ -207,6 +246,7 @@ def worker(
         "lease_seconds": lease_seconds,
         "call_timeout": call_timeout,
         "poll_interval": poll_interval,
+        "max_outage": ctx.settings.worker_max_outage if max_outage is None else max_outage,
     }
     state = asyncio.run(_serve(ctx, until_idle, options))
     if ctx.json:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,10 +34,6 @@ __all__ = [
     "single_worker_lock",
     "webhook_endpoints",
 ]
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass
@@ -99,7 +95,7 @@ def build_refresher(
     endpoints: Endpoints,
     http: httpx.AsyncClient,
     owner: str | None = None,
-    clock: Callable[[], datetime] = _now,
+    clock: Callable[[], datetime] | None = None,
     public_url: str | None = None,
     **options: Any,
 ) -> RefresherParts:
@@ -119,7 +115,7 @@ def build_refresher(
     refresher = Refresher(
         AsyncVault(runtime.vault),
         clients,
-        clock=clock,
+        clock=clock or runtime.now,
         notifier=notifier,
         owner=owner,
         public_url=public_url or runtime.settings.public_url,
@@ -134,7 +130,7 @@ def build_worker(
     endpoints: Endpoints,
     http: httpx.AsyncClient,
     owner: str | None = None,
-    clock: Callable[[], datetime] = _now,
+    clock: Callable[[], datetime] | None = None,
     public_url: str | None = None,
     **options: Any,
 ) -> WorkerParts:
@@ -153,7 +149,7 @@ def build_worker(
     worker = RefreshWorker(
         AsyncVault(runtime.vault),
         clients,
-        clock=clock,
+        clock=clock or runtime.now,
         notifier=notifier,
         owner=owner,
         public_url=public_url or runtime.settings.public_url,
@@ -163,7 +159,11 @@ def build_worker(
 
 
 async def deliver_queued(
-    runtime: Runtime, *, owner: str | None = None, clock: Callable[[], datetime] = _now, limit: int = 1000
+    runtime: Runtime,
+    *,
+    owner: str | None = None,
+    clock: Callable[[], datetime] | None = None,
+    limit: int = 1000,
 ) -> list[Attempt]:
     """Send the webhooks due now over a client of its own; the attempts made (none without receivers).
 
@@ -180,7 +180,7 @@ async def deliver_queued(
         return []
     notifier = Notifier(endpoints, VaultDeliveryLog(runtime.vault, owner=owner or default_owner()))
     try:
-        return await notifier.run_due(clock(), limit=limit)
+        return await notifier.run_due((clock or runtime.now)(), limit=limit)
     finally:
         await notifier.aclose()
 

@@ -86,8 +86,8 @@ async def _run(
 ) -> tuple[dict[str, Any], list[str]]:
     from igtoken.cli.worker import _runtime
 
-    vault = _runtime(ctx).vault
-    now = datetime.now(UTC)
+    runtime = _runtime(ctx)
+    vault, now = runtime.vault, runtime.now()
     accounts = _select(vault, account, app_name)
     notes: list[str] = []
     if force:
@@ -238,8 +238,8 @@ def refresh(
     if dry_run:
         from igtoken.cli.worker import _runtime
 
-        vault = _runtime(ctx).vault
-        now = datetime.now(UTC)
+        runtime = _runtime(ctx)
+        vault, now = runtime.vault, runtime.now()
         rows = _plan_rows(vault, _select(vault, account, app_name), now, DEFAULT_POLICY)
         if ctx.json:
             print_json({"dry_run": True, "plan": rows, "force": force, "note": FORCE_NOTE if force else None})

@@ -14,7 +14,6 @@ import logging
 import os
 import signal
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -42,10 +41,6 @@ def _runtime(ctx: AppContext) -> Runtime:
     if ctx.sandbox != settings.sandbox:
         settings = dataclasses.replace(settings, sandbox=ctx.sandbox)
     return Runtime(settings)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 @contextlib.asynccontextmanager
@@ -178,7 +173,7 @@ async def _serve(ctx: AppContext, until_idle: bool, options: dict[str, Any]) -> 
         logging.getLogger("igtoken.worker").info("worker %s started", worker.owner)
         audit = _permission_audit(ctx)
         if until_idle:
-            await asyncio.to_thread(audit.run_if_due, _now())
+            await asyncio.to_thread(audit.run_if_due, _runtime(ctx).now())
             while not stop.is_set():
                 report = await worker.run_once(stop=stop)
                 await worker.deliver_notifications()
@@ -187,7 +182,7 @@ async def _serve(ctx: AppContext, until_idle: bool, options: dict[str, Any]) -> 
         else:
             from igtoken.app.permission_audit import auditor_task
 
-            audits = asyncio.create_task(auditor_task(audit, clock=_now)())
+            audits = asyncio.create_task(auditor_task(audit, clock=_runtime(ctx).now)())
             try:
                 await worker.run_forever(stop)
             finally:

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 
     #: Checks an account's page token now (through the refresh use case) and says how it went.
     PageCheck = Callable[[AccountRecord], Result]
+    #: Meta called a token dead in one of doctor's own calls: mark the account (refresh use case).
+    DeadToken = Callable[[AccountRecord, str, BaseException], "Result | None"]
 
 __all__ = ["Check", "account_checks", "app_checks"]
 
@@ -268,13 +270,17 @@ def account_checks(
     now: datetime,
     relogin: str,
     check_page: PageCheck,
+    token_dead: DeadToken,
 ) -> list[Check]:
     """Checks of one connected account: token, type, permissions, expiry, usage, Page link.
 
-    ``check_page`` checks a Facebook Login account's page token now, with the refresh use case.
+    ``check_page`` checks a Facebook Login account's page token now, with the refresh use case;
+    ``token_dead`` marks the account when Meta calls its token dead in a call made here.
     """
+    from igtoken.core.exceptions import TokenExpiredError
     from igtoken.core.models import AccountType, FlowKind
     from igtoken.core.usage import parse_usage
+    from igtoken.instagram.parse import error_from_response
     from igtoken.instagram.scopes import DEFAULT_SCOPES
 
     who = f"@{account.username}" if account.username else account.id
@@ -286,21 +292,35 @@ def account_checks(
         ]
     if app.flow_kind is FlowKind.FACEBOOK_LOGIN:
         return _facebook_account_checks(
-            vault, app, account, http, endpoints, now=now, relogin=relogin, check_page=check_page
+            vault,
+            app,
+            account,
+            http,
+            endpoints,
+            now=now,
+            relogin=relogin,
+            check_page=check_page,
+            token_dead=token_dead,
         )
     stored = vault.current_token(account.id)
     token = stored.token
     if token.is_expired(now):
-        return [Check("token", who, False, f"expired on {token.expires_at:%Y-%m-%d}", f"run `{relogin}`")]
+        expired = TokenExpiredError(f"expired on {token.expires_at:%Y-%m-%d}")
+        marked = token_dead(account, stored.token_id, expired)
+        return [_dead_check("token", who, expired.message, marked, relogin)]
     answer = http.get(
         endpoints.instagram_graph("me"),
         params={"fields": "user_id,username,account_type"},
         headers={"Authorization": f"Bearer {token.value.reveal()}"},
     )
     if not answer.is_success:
-        checks.append(
-            Check("token", who, False, f"Meta refuses the token: {_error_text(answer)}", f"run `{relogin}`")
-        )
+        error = error_from_response(answer, secrets=[token.value.reveal()])
+        marked = token_dead(account, stored.token_id, error) if error is not None else None
+        code = getattr(error, "code", None)
+        subcode = getattr(error, "error_subcode", None)
+        label = "" if code is None else f" (code {code}" + (f"/{subcode}" if subcode else "") + ")"
+        detail = f"Meta refuses the token: {_error_text(answer)}{label}"
+        checks.append(_dead_check("token", who, detail, marked, relogin))
         return checks
     checks.append(Check("token", who, True, "Meta accepts it"))
     body = answer.json()
@@ -383,6 +403,7 @@ def _facebook_account_checks(
     now: datetime,
     relogin: str,
     check_page: PageCheck,
+    token_dead: DeadToken,
 ) -> list[Check]:
     """A Facebook Login account: page token (debug_token), Page link, permissions, user token and
     data-access expiry. A page token Meta calls dead (190: password changed, role lost, app
@@ -426,7 +447,8 @@ def _facebook_account_checks(
     try:
         node = client.page_instagram_account(stored.token.value, account.page_id or "", now=now)
     except NeedsReauthorizationError as exc:
-        checks.append(Check("Page link", who, False, exc.message, f"run `{relogin}`"))
+        marked = token_dead(account, stored.token_id, exc)
+        checks.append(_dead_check("Page link", who, exc.message, marked, relogin))
         return checks
     except IGTokenError as exc:
         checks.append(Check("Page link", who, False, f"cannot read the {page}: {exc.message}", exc.fix))
@@ -451,6 +473,18 @@ def _facebook_account_checks(
     )
     checks.append(_facebook_expiry(vault, account, now=now, relogin=relogin, who=who))
     return checks
+
+
+def _dead_check(name: str, who: str, detail: str, marked: Result | None, relogin: str) -> Check:
+    """A failed token check; says so when Meta's answer marked the account for re-authorization."""
+    from igtoken.refresh.outcomes import Outcome
+
+    fix = f"run `{relogin}`"
+    if marked is not None and marked.outcome is Outcome.NEEDS_REAUTH:
+        detail += "; the account is now marked as needing re-authorization"
+        if marked.reauthorize_url:
+            fix += f" (or open {marked.reauthorize_url})"
+    return Check(name, who, False, detail, fix)
 
 
 def _permissions_check(

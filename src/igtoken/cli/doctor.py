@@ -59,6 +59,9 @@ def doctor(app: AppContext, app_name: str | None, account: str | None) -> None:
         def check_page(acct: AccountRecord) -> Result:
             return asyncio.run(_check_now(app, link, acct.id))
 
+        def token_dead(acct: AccountRecord, token_id: str, error: BaseException) -> Result | None:
+            return asyncio.run(_mark_dead(app, link, acct.id, token_id, error))
+
         for record in apps:
             checks += app_checks(record, link.http, link.endpoints, emulator=emulator)
         by_id = {r.id: r for r in apps}
@@ -67,7 +70,15 @@ def doctor(app: AppContext, app_name: str | None, account: str | None) -> None:
             relogin = login_command(record, sandbox=runtime.sandbox)
             http, where = link.http, link.endpoints
             checks += account_checks(
-                vault, record, acct, http, where, now=now, relogin=relogin, check_page=check_page
+                vault,
+                record,
+                acct,
+                http,
+                where,
+                now=now,
+                relogin=relogin,
+                check_page=check_page,
+                token_dead=token_dead,
             )
     failed = [c for c in checks if not c.ok]
     if app.json:
@@ -94,3 +105,13 @@ async def _check_now(app: AppContext, link: MetaLink, account_id: str) -> Result
 
     async with open_refresher(app, link) as refresher:
         return await refresher.refresh_account(account_id, force=True, trigger="doctor")
+
+
+async def _mark_dead(
+    app: AppContext, link: MetaLink, account_id: str, token_id: str, error: BaseException
+) -> Result | None:
+    """Meta called the token dead in doctor's own call: the refresh use case marks the account."""
+    from igtoken.cli.worker import open_refresher
+
+    async with open_refresher(app, link) as refresher:
+        return await refresher.token_dead(account_id, token_id, error, source="doctor")

@@ -18,7 +18,6 @@ if TYPE_CHECKING:
 
     import httpx
 
-    from igtoken.client.clients import Client
     from igtoken.core.endpoints import Endpoints
     from igtoken.refresh.usecase import Result
     from igtoken.vault import AccountRecord, AppRecord, Vault
@@ -147,7 +146,9 @@ def _scope_checks(app: AppRecord) -> list[Check]:
 
     bad: list[Check] = []
     if app.flow_kind is FlowKind.FACEBOOK_LOGIN:
-        return _facebook_scope_checks(app)
+        from igtoken.cli._doctor_facebook import facebook_scope_checks
+
+        return facebook_scope_checks(app)
     scopes = app.default_scopes or DEFAULT_SCOPES
     for scope in scopes:
         try:
@@ -161,23 +162,6 @@ def _scope_checks(app: AppRecord) -> list[Check]:
     return bad or [Check("scopes", app.name, True, ", ".join(scopes))]
 
 
-def _facebook_scope_checks(app: AppRecord) -> list[Check]:
-    """Facebook Login permission names: the Instagram Login look-alikes fail with "Invalid Scopes"."""
-    from igtoken.core.exceptions import ScopeError
-    from igtoken.facebook.scopes import DEFAULT_FACEBOOK_SCOPES, check_facebook_scope
-
-    bad: list[Check] = []
-    for scope in app.default_scopes:
-        try:
-            check_facebook_scope(scope)
-        except ScopeError as exc:
-            bad.append(Check("scope", scope, False, exc.message, exc.fix))
-    if bad:
-        return bad
-    shown = ", ".join(app.default_scopes) or f"none set; login asks for {', '.join(DEFAULT_FACEBOOK_SCOPES)}"
-    return [Check("scopes", app.name, True, shown)]
-
-
 def app_checks(app: AppRecord, http: httpx.Client, endpoints: Endpoints, *, emulator: bool) -> list[Check]:
     """Checks of one registered app: redirect URIs, scope names, app id and secret."""
     from igtoken.core.models import FlowKind
@@ -185,7 +169,9 @@ def app_checks(app: AppRecord, http: httpx.Client, endpoints: Endpoints, *, emul
     checks = _static_redirect_checks(app, emulator=emulator)
     checks += _scope_checks(app)
     if app.flow_kind is FlowKind.FACEBOOK_LOGIN:
-        return checks + _facebook_app_checks(app, http, endpoints)
+        from igtoken.cli._doctor_facebook import facebook_app_checks
+
+        return checks + facebook_app_checks(app, http, endpoints)
     if not app.redirect_uris:
         return checks
     answer = _authorize(http, endpoints, app.instagram_app_id, app.redirect_uris[0])
@@ -239,27 +225,6 @@ def app_checks(app: AppRecord, http: httpx.Client, endpoints: Endpoints, *, emul
     return checks
 
 
-def _facebook_app_checks(app: AppRecord, http: httpx.Client, endpoints: Endpoints) -> list[Check]:
-    client_id = app.meta_app_id or app.instagram_app_id
-    secret = app.meta_app_secret or app.app_secret
-    answer = http.get(
-        endpoints.facebook_graph("oauth/access_token"),
-        params={"client_id": client_id, "client_secret": secret.reveal(), "grant_type": "client_credentials"},
-    )
-    if answer.is_success:
-        return [Check("app id and secret", client_id, True, "Meta issues an app token")]
-    text = _error_text(answer)
-    return [
-        Check(
-            "app id and secret",
-            client_id,
-            False,
-            f"Meta refuses the Facebook app id or secret ({text})",
-            "use the Meta app id and secret from App settings > Basic",
-        )
-    ]
-
-
 def account_checks(
     vault: Vault,
     app: AppRecord,
@@ -291,7 +256,9 @@ def account_checks(
             Check("token", who, False, f"the account is {account.status.value}{reason}", f"run `{relogin}`")
         ]
     if app.flow_kind is FlowKind.FACEBOOK_LOGIN:
-        return _facebook_account_checks(
+        from igtoken.cli._doctor_facebook import facebook_account_checks
+
+        return facebook_account_checks(
             vault,
             app,
             account,
@@ -380,101 +347,6 @@ def account_checks(
     return checks
 
 
-def _facebook_client(app: AppRecord, http: httpx.Client, endpoints: Endpoints) -> Client:
-    """A library client acting as the app's Meta app (the redirect URI is not used by these checks)."""
-    from igtoken.client.clients import Client
-    from igtoken.core.config import AppCredentials, ClientConfig
-
-    credentials = AppCredentials(
-        app.meta_app_id or app.instagram_app_id,
-        app.meta_app_secret or app.app_secret,
-        app.redirect_uris[0] if app.redirect_uris else "https://localhost/igtoken-doctor",
-    )
-    return Client(ClientConfig(credentials, endpoints=endpoints, retry_attempts=1), http=http)
-
-
-def _facebook_account_checks(
-    vault: Vault,
-    app: AppRecord,
-    account: AccountRecord,
-    http: httpx.Client,
-    endpoints: Endpoints,
-    *,
-    now: datetime,
-    relogin: str,
-    check_page: PageCheck,
-    token_dead: DeadToken,
-) -> list[Check]:
-    """A Facebook Login account: page token (debug_token), Page link, permissions, user token and
-    data-access expiry. A page token Meta calls dead (190: password changed, role lost, app
-    removed) marks the account for re-authorization, as the refresh worker would."""
-    from igtoken.core.exceptions import IGTokenError, NeedsReauthorizationError
-    from igtoken.core.models import TokenKind
-    from igtoken.refresh.outcomes import Outcome
-
-    who = f"@{account.username}" if account.username else account.id
-    page = f"Page {account.page_name or account.page_id!r}"
-    client = _facebook_client(app, http, endpoints)
-    # The one page-token check, as the worker and the service make it: under the token's lease,
-    # a dead token marks the account (with its re-authorization link and webhook).
-    result = check_page(account)
-    if result.outcome is Outcome.NEEDS_REAUTH:
-        link = f" (or open {result.reauthorize_url})" if result.reauthorize_url else ""
-        return [
-            Check(
-                "page token",
-                who,
-                False,
-                f"{result.detail}; the account is now marked as needing re-authorization",
-                f"run `{relogin}` and approve as the Facebook user who manages the {page}{link}",
-            )
-        ]
-    verdict = result.verdict
-    if verdict is None:
-        fix = result.error.fix if isinstance(result.error, IGTokenError) else ""
-        detail = f"cannot ask Meta about the page token: {result.detail}"
-        return [Check("page token", who, False, detail, fix)]
-    stored = vault.current_token(account.id, TokenKind.FB_PAGE)
-    checks = [
-        Check(
-            "page token",
-            who,
-            verdict.ok,
-            f"{page}: {verdict.detail}",
-            "" if verdict.ok else f"run `{relogin}`",
-        )
-    ]
-    try:
-        node = client.page_instagram_account(stored.token.value, account.page_id or "", now=now)
-    except NeedsReauthorizationError as exc:
-        marked = token_dead(account, stored.token_id, exc)
-        checks.append(_dead_check("Page link", who, exc.message, marked, relogin))
-        return checks
-    except IGTokenError as exc:
-        checks.append(Check("Page link", who, False, f"cannot read the {page}: {exc.message}", exc.fix))
-        node = None
-    if node is not None:
-        linked = node.instagram_account
-        if linked is None or linked.user_id != account.ig_user_id:
-            checks.append(
-                Check(
-                    "Page link",
-                    who,
-                    False,
-                    f"{who} is no longer linked to the {page}",
-                    "link the Instagram professional account to the Page again (Instagram app: Settings > "
-                    f"Account type and tools > Connect a Facebook Page), then `{relogin}`",
-                )
-            )
-        else:
-            checks.append(Check("Page link", who, True, f"linked to the {page}"))
-    checks.append(
-        _permissions_check(set(app.default_scopes), set(account.scopes), who, relogin, none="none recorded")
-    )
-    checks.append(_facebook_expiry(vault, account, now=now, relogin=relogin, who=who))
-    return checks
-
-
 def _dead_check(name: str, who: str, detail: str, marked: Result | None, relogin: str) -> Check:
     """A failed token check; says so when Meta's answer marked the account for re-authorization."""
     from igtoken.refresh.outcomes import Outcome
@@ -502,32 +374,3 @@ def _permissions_check(
         f"not granted: {', '.join(missing)} (granted: {', '.join(sorted(granted)) or 'none'})",
         f"run `{relogin} {scope_args}` and leave every permission ticked",
     )
-
-
-def _facebook_expiry(vault: Vault, account: AccountRecord, *, now: datetime, relogin: str, who: str) -> Check:
-    """The user token's 60 days and the 90-day data access: a new login renews both."""
-    from igtoken.core.exceptions import NotFoundError
-    from igtoken.core.models import TokenKind
-
-    deadlines: list[tuple[str, datetime]] = []
-    try:
-        user = vault.current_token(account.id, TokenKind.FB_USER).token
-    except NotFoundError:
-        user = None
-    if user is not None and user.expires_at is not None:
-        deadlines.append(("the Facebook user token", user.expires_at))
-    if account.data_access_expires_at is not None:
-        deadlines.append(("data access", account.data_access_expires_at))
-    if not deadlines:
-        return Check("expiry", who, True, "page token never expires")
-    what, when = min(deadlines, key=lambda d: d[1])
-    days = (when - now) / timedelta(days=1)
-    if days < EXPIRY_WARN_DAYS:
-        return Check(
-            "expiry",
-            who,
-            False,
-            f"{what} ends in {days:.1f} days ({when:%Y-%m-%d})",
-            f"run `{relogin}` before then: a new Facebook login renews both",
-        )
-    return Check("expiry", who, True, f"page token never expires; {what} ends in {days:.0f} days")

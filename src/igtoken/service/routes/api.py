@@ -217,7 +217,10 @@ async def graph_proxy(request: Request, account_id: AccountId, path: str, princi
     Meta's limit (its usage headers) the account's calls are spaced out, up to 10 seconds apart
     near 100 %, the same way.
     ``paging.next`` and ``paging.previous`` in Meta's JSON answers point back at this proxy,
-    without the token.
+    without the token. When Meta answers that the token is dead (code 190 with subcode 458, 459,
+    460, 463, 464, 467, 492, 493 or none), its answer comes back as it is and the account is marked
+    as needing re-authorization at once: from then on the token endpoint answers 409 with
+    ``reauthorize_url``.
     """
     from igtoken.instagram.parse import error_from_response
 

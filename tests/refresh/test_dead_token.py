@@ -26,8 +26,7 @@ from igtoken.core.exceptions import (
 )
 from igtoken.refresh.outcomes import DEAD_TOKEN_SUBCODES, Outcome, classify, token_is_dead
 from igtoken.vault import AccountStatus, EventType
-
-from .fleet import PUBLIC_URL, Rig, seed_fleet
+from tests.support.fleet import PUBLIC_URL, Rig, seed_fleet
 
 
 def reauth(code: int | None, subcode: int | None = None) -> NeedsReauthorizationError:

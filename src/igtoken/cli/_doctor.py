@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     import httpx
 
     from igtoken.core.endpoints import Endpoints
+    from igtoken.core.exceptions import IGTokenError
     from igtoken.refresh.usecase import Result
     from igtoken.vault import AccountRecord, AppRecord, Vault
 
@@ -162,12 +163,16 @@ def _scope_checks(app: AppRecord) -> list[Check]:
     return bad or [Check("scopes", app.name, True, ", ".join(scopes))]
 
 
+def static_app_checks(app: AppRecord, *, emulator: bool) -> list[Check]:
+    """The checks of an app that need no answer from Meta: redirect URI shapes and scope names."""
+    return _static_redirect_checks(app, emulator=emulator) + _scope_checks(app)
+
+
 def app_checks(app: AppRecord, http: httpx.Client, endpoints: Endpoints, *, emulator: bool) -> list[Check]:
     """Checks of one registered app: redirect URIs, scope names, app id and secret."""
     from igtoken.core.models import FlowKind
 
-    checks = _static_redirect_checks(app, emulator=emulator)
-    checks += _scope_checks(app)
+    checks = static_app_checks(app, emulator=emulator)
     if app.flow_kind is FlowKind.FACEBOOK_LOGIN:
         from igtoken.cli._doctor_facebook import facebook_app_checks
 
@@ -283,11 +288,7 @@ def account_checks(
     if not answer.is_success:
         error = error_from_response(answer, secrets=[token.value.reveal()])
         marked = token_dead(account, stored.token_id, error) if error is not None else None
-        code = getattr(error, "code", None)
-        subcode = getattr(error, "error_subcode", None)
-        label = "" if code is None else f" (code {code}" + (f"/{subcode}" if subcode else "") + ")"
-        detail = f"Meta refuses the token: {_error_text(answer)}{label}"
-        checks.append(_dead_check("token", who, detail, marked, relogin))
+        checks.append(_refused_token_check(answer, error, marked, who, relogin))
         return checks
     checks.append(Check("token", who, True, "Meta accepts it"))
     body = answer.json()
@@ -345,6 +346,47 @@ def account_checks(
     else:
         checks.append(Check("Meta usage", who, True, "no figures sent" if top is None else f"{top:.0f}%"))
     return checks
+
+
+def _refused_token_check(
+    answer: httpx.Response, error: IGTokenError | None, marked: Result | None, who: str, relogin: str
+) -> Check:
+    """What a refused ``/me`` means: a throttle (wait) or a transient fault is not a dead token; a dead
+    one (Meta's 190) has marked the account (``marked``) and says so."""
+    from igtoken.core.exceptions import APIError, ThrottledError
+
+    if isinstance(error, ThrottledError):
+        wait = f"; Meta says to wait {error.retry_after:.0f} s" if error.retry_after else ""
+        return Check(
+            "Meta usage",
+            who,
+            False,
+            f"Meta is throttling calls for this account ({error.message}){wait}",
+            "wait and run doctor again; spread calls out or cache results (the token itself was not judged)",
+        )
+    if error is not None and error.retryable:
+        return Check(
+            "token",
+            who,
+            False,
+            f"Meta could not answer now ({error.message})",
+            "run doctor again in a minute; nothing says the token is bad",
+        )
+    label = ""
+    if isinstance(error, APIError) and error.code is not None:
+        label = f" (code {error.code}" + (f"/{error.error_subcode}" if error.error_subcode else "") + ")"
+    return _dead_check("token", who, f"Meta refuses the token: {_error_text(answer)}{label}", marked, relogin)
+
+
+def unreachable(subject: str, exc: Exception) -> Check:
+    """The check that stands for the ones Meta could not be reached for."""
+    return Check(
+        "Meta reachable",
+        subject,
+        False,
+        f"cannot reach Meta ({type(exc).__name__}: {exc})",
+        "check the network, a proxy, or IGTOKEN_META_BASE_URL; the checks that need no Meta still ran",
+    )
 
 
 def _dead_check(name: str, who: str, detail: str, marked: Result | None, relogin: str) -> Check:

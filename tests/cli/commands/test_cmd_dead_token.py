@@ -6,7 +6,7 @@ never do. `refresh ACCOUNT` on a Facebook Login account always works on the page
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -14,10 +14,9 @@ from click.testing import CliRunner, Result
 
 from igtoken.cli import main
 from igtoken.cli._context import AppContext
-from igtoken.core.models import AccessToken, AccountType, Profile, TokenKind
-from igtoken.core.secret import Secret
 from igtoken.emulator import demo
 from igtoken.testing import RunningEmulator
+from tests.support.cli import seed_account
 
 PUBLIC = "https://tokens.example"
 
@@ -26,29 +25,9 @@ def run(args: list[str]) -> Result:
     return CliRunner().invoke(main, args, catch_exceptions=False)
 
 
-def seed_due_account(emulator: RunningEmulator, *, age: timedelta = timedelta(days=8)) -> str:
-    """An account of app 'shop' (registered by the `registered` fixture) whose token is due for refresh."""
-    now = datetime.now(UTC)
-    issued = now - age
-    minted = emulator.world.mint_token(
-        demo.DEMO_IG_APP_ID,
-        "ig_long",
-        "demo_business",
-        scopes=("instagram_business_basic",),
-        issued_at=emulator.clock.timestamp() - age.total_seconds(),
-    )
-    person = emulator.world.find_account("demo_business")
-    context = AppContext()
-    token = AccessToken(
-        Secret(minted.value), TokenKind.IG_LONG, issued, issued + timedelta(days=60),
-        user_id=person.ig_id, scopes=("instagram_business_basic",),
-    )  # fmt: skip
-    record = context.vault.save_login(
-        "shop", Profile(person.ig_id, "demo_business", AccountType.BUSINESS), token, now=now,
-        next_refresh_at=now - timedelta(minutes=1),
-    )  # fmt: skip
-    context.close()
-    return record.id
+def seed_due_account(emulator: RunningEmulator) -> str:
+    """An account of app 'shop' (the `registered` fixture's) whose 8-day-old token is due for refresh."""
+    return seed_account(emulator, age=timedelta(days=8))
 
 
 def account_state(account_id: str) -> tuple[str, list[dict[str, Any]]]:
@@ -140,7 +119,7 @@ def test_doctor_throttled_leaves_the_account_active(registered: str, emulator: R
     doctor = run(["--json", "doctor"])
     assert doctor.exit_code == 1
     failed = {c["name"]: c for c in json.loads(doctor.stdout)["checks"] if not c["ok"]}
-    assert "needing re-authorization" not in failed["token"]["detail"]
+    assert "throttling" in failed["Meta usage"]["detail"] and "token" not in failed
     assert account_state(account_id) == ("active", [])
 
 

@@ -18,12 +18,11 @@ depends_on = None
 
 def upgrade() -> None:
     """Apply this revision."""
-    # batch_alter_table: SQLite cannot drop columns in place, so the downgrade needs the copy dance.
-    with op.batch_alter_table("apps") as batch:
-        batch.add_column(sa.Column("config_id", sa.String(length=32), nullable=True))
+    op.add_column("apps", sa.Column("config_id", sa.String(length=32), nullable=True))
 
 
 def downgrade() -> None:
     """Revert this revision."""
-    with op.batch_alter_table("apps") as batch:
-        batch.drop_column("config_id")
+    # Not batch_alter_table: on SQLite its copy-and-rename would drop ``apps``, and with it (ON DELETE
+    # CASCADE) every row that refers to an app. SQLite 3.35+ drops a plain column in place.
+    op.drop_column("apps", "config_id")

@@ -61,11 +61,9 @@ def token_is_dead(exc: BaseException) -> bool:
     """
     if isinstance(exc, TokenExpiredError):
         return True
-    if not isinstance(exc, NeedsReauthorizationError):
-        return False
-    if exc.code == 102 or exc.code is None:
-        return exc.error_subcode is None or exc.error_subcode in DEAD_TOKEN_SUBCODES
-    return exc.code == 190 and (exc.error_subcode is None or exc.error_subcode in DEAD_TOKEN_SUBCODES)
+    if not isinstance(exc, NeedsReauthorizationError) or exc.code not in (190, 102, None):
+        return False  # (no code: igtoken's own "needs re-authorization", e.g. an account's status)
+    return exc.error_subcode is None or exc.error_subcode in DEAD_TOKEN_SUBCODES
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,15 @@ from igtoken.core.exceptions import NotFoundError
 if TYPE_CHECKING:
     from igtoken.vault import AccountRecord, AppRecord, Vault
 
-__all__ = ["account_args", "app_names", "command_for", "login_command", "match_account", "resolve_account"]
+__all__ = [
+    "account_args",
+    "app_names",
+    "command_for",
+    "login_command",
+    "match_account",
+    "reauthorize_link",
+    "resolve_account",
+]
 
 
 def app_names(vault: Vault) -> dict[str, str]:
@@ -33,6 +41,20 @@ def login_command(app: AppRecord | str | None, *, sandbox: bool = False) -> str:
     if sandbox:
         parts.append("--sandbox")
     return " ".join(parts)
+
+
+def reauthorize_link(vault: Vault, account: AccountRecord) -> str | None:
+    """The re-authorization link recorded when the account was last marked as needing it, if any.
+
+    Absolute only when a public URL was known then (the service's, or ``IGTOKEN_PUBLIC_URL``).
+    """
+    from igtoken.vault import EventType
+
+    if account.status.value != "needs_reauth":
+        return None
+    events = vault.events(account_id=account.id, types=[EventType.NEEDS_REAUTH], limit=1000)
+    url = events[-1].data.get("reauthorize_url") if events else None
+    return url if isinstance(url, str) and url.startswith(("https://", "http://")) else None
 
 
 def _label(account: AccountRecord, names: dict[str, str]) -> str:

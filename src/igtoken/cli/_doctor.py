@@ -18,13 +18,15 @@ if TYPE_CHECKING:
 
     import httpx
 
-    from igtoken.client.clients import Client
     from igtoken.core.endpoints import Endpoints
+    from igtoken.core.exceptions import IGTokenError
     from igtoken.refresh.usecase import Result
     from igtoken.vault import AccountRecord, AppRecord, Vault
 
     #: Checks an account's page token now (through the refresh use case) and says how it went.
     PageCheck = Callable[[AccountRecord], Result]
+    #: Meta called a token dead in one of doctor's own calls: mark the account (refresh use case).
+    DeadToken = Callable[[AccountRecord, str, BaseException], "Result | None"]
 
 __all__ = ["Check", "account_checks", "app_checks"]
 
@@ -145,7 +147,9 @@ def _scope_checks(app: AppRecord) -> list[Check]:
 
     bad: list[Check] = []
     if app.flow_kind is FlowKind.FACEBOOK_LOGIN:
-        return _facebook_scope_checks(app)
+        from igtoken.cli._doctor_facebook import facebook_scope_checks
+
+        return facebook_scope_checks(app)
     scopes = app.default_scopes or DEFAULT_SCOPES
     for scope in scopes:
         try:
@@ -159,23 +163,6 @@ def _scope_checks(app: AppRecord) -> list[Check]:
     return bad or [Check("scopes", app.name, True, ", ".join(scopes))]
 
 
-def _facebook_scope_checks(app: AppRecord) -> list[Check]:
-    """Facebook Login permission names: the Instagram Login look-alikes fail with "Invalid Scopes"."""
-    from igtoken.core.exceptions import ScopeError
-    from igtoken.facebook.scopes import DEFAULT_FACEBOOK_SCOPES, check_facebook_scope
-
-    bad: list[Check] = []
-    for scope in app.default_scopes:
-        try:
-            check_facebook_scope(scope)
-        except ScopeError as exc:
-            bad.append(Check("scope", scope, False, exc.message, exc.fix))
-    if bad:
-        return bad
-    shown = ", ".join(app.default_scopes) or f"none set; login asks for {', '.join(DEFAULT_FACEBOOK_SCOPES)}"
-    return [Check("scopes", app.name, True, shown)]
-
-
 def static_app_checks(app: AppRecord, *, emulator: bool) -> list[Check]:
     """The checks of an app that need no answer from Meta: redirect URI shapes and scope names."""
     return _static_redirect_checks(app, emulator=emulator) + _scope_checks(app)
@@ -187,7 +174,9 @@ def app_checks(app: AppRecord, http: httpx.Client, endpoints: Endpoints, *, emul
 
     checks = static_app_checks(app, emulator=emulator)
     if app.flow_kind is FlowKind.FACEBOOK_LOGIN:
-        return checks + _facebook_app_checks(app, http, endpoints)
+        from igtoken.cli._doctor_facebook import facebook_app_checks
+
+        return checks + facebook_app_checks(app, http, endpoints)
     if not app.redirect_uris:
         return checks
     answer = _authorize(http, endpoints, app.instagram_app_id, app.redirect_uris[0])
@@ -241,27 +230,6 @@ def app_checks(app: AppRecord, http: httpx.Client, endpoints: Endpoints, *, emul
     return checks
 
 
-def _facebook_app_checks(app: AppRecord, http: httpx.Client, endpoints: Endpoints) -> list[Check]:
-    client_id = app.meta_app_id or app.instagram_app_id
-    secret = app.meta_app_secret or app.app_secret
-    answer = http.get(
-        endpoints.facebook_graph("oauth/access_token"),
-        params={"client_id": client_id, "client_secret": secret.reveal(), "grant_type": "client_credentials"},
-    )
-    if answer.is_success:
-        return [Check("app id and secret", client_id, True, "Meta issues an app token")]
-    text = _error_text(answer)
-    return [
-        Check(
-            "app id and secret",
-            client_id,
-            False,
-            f"Meta refuses the Facebook app id or secret ({text})",
-            "use the Meta app id and secret from App settings > Basic",
-        )
-    ]
-
-
 def account_checks(
     vault: Vault,
     app: AppRecord,
@@ -272,13 +240,17 @@ def account_checks(
     now: datetime,
     relogin: str,
     check_page: PageCheck,
+    token_dead: DeadToken,
 ) -> list[Check]:
     """Checks of one connected account: token, type, permissions, expiry, usage, Page link.
 
-    ``check_page`` checks a Facebook Login account's page token now, with the refresh use case.
+    ``check_page`` checks a Facebook Login account's page token now, with the refresh use case;
+    ``token_dead`` marks the account when Meta calls its token dead in a call made here.
     """
+    from igtoken.core.exceptions import TokenExpiredError
     from igtoken.core.models import AccountType, FlowKind
     from igtoken.core.usage import parse_usage
+    from igtoken.instagram.parse import error_from_response
     from igtoken.instagram.scopes import DEFAULT_SCOPES
 
     who = f"@{account.username}" if account.username else account.id
@@ -289,20 +261,34 @@ def account_checks(
             Check("token", who, False, f"the account is {account.status.value}{reason}", f"run `{relogin}`")
         ]
     if app.flow_kind is FlowKind.FACEBOOK_LOGIN:
-        return _facebook_account_checks(
-            vault, app, account, http, endpoints, now=now, relogin=relogin, check_page=check_page
+        from igtoken.cli._doctor_facebook import facebook_account_checks
+
+        return facebook_account_checks(
+            vault,
+            app,
+            account,
+            http,
+            endpoints,
+            now=now,
+            relogin=relogin,
+            check_page=check_page,
+            token_dead=token_dead,
         )
     stored = vault.current_token(account.id)
     token = stored.token
     if token.is_expired(now):
-        return [Check("token", who, False, f"expired on {token.expires_at:%Y-%m-%d}", f"run `{relogin}`")]
+        expired = TokenExpiredError(f"expired on {token.expires_at:%Y-%m-%d}")
+        marked = token_dead(account, stored.token_id, expired)
+        return [_dead_check("token", who, expired.message, marked, relogin)]
     answer = http.get(
         endpoints.instagram_graph("me"),
         params={"fields": "user_id,username,account_type"},
         headers={"Authorization": f"Bearer {token.value.reveal()}"},
     )
     if not answer.is_success:
-        checks.append(_refused_token_check(answer, who, relogin))
+        error = error_from_response(answer, secrets=[token.value.reveal()])
+        marked = token_dead(account, stored.token_id, error) if error is not None else None
+        checks.append(_refused_token_check(answer, error, marked, who, relogin))
         return checks
     checks.append(Check("token", who, True, "Meta accepts it"))
     body = answer.json()
@@ -362,12 +348,13 @@ def account_checks(
     return checks
 
 
-def _refused_token_check(answer: httpx.Response, who: str, relogin: str) -> Check:
-    """What a refused ``/me`` means: a throttle (wait) or a transient fault is not a dead token."""
-    from igtoken.core.exceptions import ThrottledError
-    from igtoken.instagram.parse import error_from_response
+def _refused_token_check(
+    answer: httpx.Response, error: IGTokenError | None, marked: Result | None, who: str, relogin: str
+) -> Check:
+    """What a refused ``/me`` means: a throttle (wait) or a transient fault is not a dead token; a dead
+    one (Meta's 190) has marked the account (``marked``) and says so."""
+    from igtoken.core.exceptions import APIError, ThrottledError
 
-    error = error_from_response(answer)
     if isinstance(error, ThrottledError):
         wait = f"; Meta says to wait {error.retry_after:.0f} s" if error.retry_after else ""
         return Check(
@@ -385,7 +372,10 @@ def _refused_token_check(answer: httpx.Response, who: str, relogin: str) -> Chec
             f"Meta could not answer now ({error.message})",
             "run doctor again in a minute; nothing says the token is bad",
         )
-    return Check("token", who, False, f"Meta refuses the token: {_error_text(answer)}", f"run `{relogin}`")
+    label = ""
+    if isinstance(error, APIError) and error.code is not None:
+        label = f" (code {error.code}" + (f"/{error.error_subcode}" if error.error_subcode else "") + ")"
+    return _dead_check("token", who, f"Meta refuses the token: {_error_text(answer)}{label}", marked, relogin)
 
 
 def unreachable(subject: str, exc: Exception) -> Check:
@@ -399,97 +389,16 @@ def unreachable(subject: str, exc: Exception) -> Check:
     )
 
 
-def _facebook_client(app: AppRecord, http: httpx.Client, endpoints: Endpoints) -> Client:
-    """A library client acting as the app's Meta app (the redirect URI is not used by these checks)."""
-    from igtoken.client.clients import Client
-    from igtoken.core.config import AppCredentials, ClientConfig
-
-    credentials = AppCredentials(
-        app.meta_app_id or app.instagram_app_id,
-        app.meta_app_secret or app.app_secret,
-        app.redirect_uris[0] if app.redirect_uris else "https://localhost/igtoken-doctor",
-    )
-    return Client(ClientConfig(credentials, endpoints=endpoints, retry_attempts=1), http=http)
-
-
-def _facebook_account_checks(
-    vault: Vault,
-    app: AppRecord,
-    account: AccountRecord,
-    http: httpx.Client,
-    endpoints: Endpoints,
-    *,
-    now: datetime,
-    relogin: str,
-    check_page: PageCheck,
-) -> list[Check]:
-    """A Facebook Login account: page token (debug_token), Page link, permissions, user token and
-    data-access expiry. A page token Meta calls dead (190: password changed, role lost, app
-    removed) marks the account for re-authorization, as the refresh worker would."""
-    from igtoken.core.exceptions import IGTokenError, NeedsReauthorizationError
-    from igtoken.core.models import TokenKind
+def _dead_check(name: str, who: str, detail: str, marked: Result | None, relogin: str) -> Check:
+    """A failed token check; says so when Meta's answer marked the account for re-authorization."""
     from igtoken.refresh.outcomes import Outcome
 
-    who = f"@{account.username}" if account.username else account.id
-    page = f"Page {account.page_name or account.page_id!r}"
-    client = _facebook_client(app, http, endpoints)
-    # The one page-token check, as the worker and the service make it: under the token's lease,
-    # a dead token marks the account (with its re-authorization link and webhook).
-    result = check_page(account)
-    if result.outcome is Outcome.NEEDS_REAUTH:
-        link = f" (or open {result.reauthorize_url})" if result.reauthorize_url else ""
-        return [
-            Check(
-                "page token",
-                who,
-                False,
-                f"{result.detail}; the account is now marked as needing re-authorization",
-                f"run `{relogin}` and approve as the Facebook user who manages the {page}{link}",
-            )
-        ]
-    verdict = result.verdict
-    if verdict is None:
-        fix = result.error.fix if isinstance(result.error, IGTokenError) else ""
-        detail = f"cannot ask Meta about the page token: {result.detail}"
-        return [Check("page token", who, False, detail, fix)]
-    stored = vault.current_token(account.id, TokenKind.FB_PAGE)
-    checks = [
-        Check(
-            "page token",
-            who,
-            verdict.ok,
-            f"{page}: {verdict.detail}",
-            "" if verdict.ok else f"run `{relogin}`",
-        )
-    ]
-    try:
-        node = client.page_instagram_account(stored.token.value, account.page_id or "", now=now)
-    except NeedsReauthorizationError as exc:
-        checks.append(Check("Page link", who, False, exc.message, f"run `{relogin}`"))
-        return checks
-    except IGTokenError as exc:
-        checks.append(Check("Page link", who, False, f"cannot read the {page}: {exc.message}", exc.fix))
-        node = None
-    if node is not None:
-        linked = node.instagram_account
-        if linked is None or linked.user_id != account.ig_user_id:
-            checks.append(
-                Check(
-                    "Page link",
-                    who,
-                    False,
-                    f"{who} is no longer linked to the {page}",
-                    "link the Instagram professional account to the Page again (Instagram app: Settings > "
-                    f"Account type and tools > Connect a Facebook Page), then `{relogin}`",
-                )
-            )
-        else:
-            checks.append(Check("Page link", who, True, f"linked to the {page}"))
-    checks.append(
-        _permissions_check(set(app.default_scopes), set(account.scopes), who, relogin, none="none recorded")
-    )
-    checks.append(_facebook_expiry(vault, account, now=now, relogin=relogin, who=who))
-    return checks
+    fix = f"run `{relogin}`"
+    if marked is not None and marked.outcome is Outcome.NEEDS_REAUTH:
+        detail += "; the account is now marked as needing re-authorization"
+        if marked.reauthorize_url:
+            fix += f" (or open {marked.reauthorize_url})"
+    return Check(name, who, False, detail, fix)
 
 
 def _permissions_check(
@@ -507,32 +416,3 @@ def _permissions_check(
         f"not granted: {', '.join(missing)} (granted: {', '.join(sorted(granted)) or 'none'})",
         f"run `{relogin} {scope_args}` and leave every permission ticked",
     )
-
-
-def _facebook_expiry(vault: Vault, account: AccountRecord, *, now: datetime, relogin: str, who: str) -> Check:
-    """The user token's 60 days and the 90-day data access: a new login renews both."""
-    from igtoken.core.exceptions import NotFoundError
-    from igtoken.core.models import TokenKind
-
-    deadlines: list[tuple[str, datetime]] = []
-    try:
-        user = vault.current_token(account.id, TokenKind.FB_USER).token
-    except NotFoundError:
-        user = None
-    if user is not None and user.expires_at is not None:
-        deadlines.append(("the Facebook user token", user.expires_at))
-    if account.data_access_expires_at is not None:
-        deadlines.append(("data access", account.data_access_expires_at))
-    if not deadlines:
-        return Check("expiry", who, True, "page token never expires")
-    what, when = min(deadlines, key=lambda d: d[1])
-    days = (when - now) / timedelta(days=1)
-    if days < EXPIRY_WARN_DAYS:
-        return Check(
-            "expiry",
-            who,
-            False,
-            f"{what} ends in {days:.1f} days ({when:%Y-%m-%d})",
-            f"run `{relogin}` before then: a new Facebook login renews both",
-        )
-    return Check("expiry", who, True, f"page token never expires; {what} ends in {days:.0f} days")

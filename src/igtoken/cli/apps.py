@@ -20,6 +20,7 @@ import click
 from igtoken.cli._context import AppContext, json_option, pass_ctx
 
 if TYPE_CHECKING:
+    from igtoken.core.models import FlowKind
     from igtoken.core.secret import Secret
     from igtoken.vault import AppRecord
 
@@ -35,6 +36,7 @@ def app_json(app: AppRecord) -> dict[str, Any]:
         "meta_app_id": app.meta_app_id,
         "redirect_uris": list(app.redirect_uris),
         "default_scopes": list(app.default_scopes),
+        "config_id": app.config_id,
         "has_meta_app_secret": app.meta_app_secret is not None,
         "created_at": app.created_at,
         "updated_at": app.updated_at,
@@ -88,6 +90,58 @@ def check_redirect_uris(uris: tuple[str, ...] | list[str], *, dev: bool) -> list
     return checked
 
 
+def checked_scopes(names: tuple[str, ...] | list[str], flow: FlowKind) -> list[str]:
+    """Scope names checked against the app's login product: the two use different names.
+
+    An Instagram Login name on a Facebook Login app (or the reverse) is refused with the name to use
+    instead, and the ``--flow`` that would take it as given.
+    """
+    from igtoken.core.exceptions import ScopeError
+    from igtoken.core.models import FlowKind
+    from igtoken.instagram.scopes import check_scopes, split_scopes
+
+    given = split_scopes(names)
+    if not given:
+        return []
+    try:
+        if flow is FlowKind.FACEBOOK_LOGIN:
+            from igtoken.facebook.scopes import check_facebook_scopes
+
+            return list(check_facebook_scopes(given))
+        return list(check_scopes(given))
+    except ScopeError as exc:
+        other = "instagram_login" if flow is FlowKind.FACEBOOK_LOGIN else "facebook_login"
+        product = "Facebook Login" if flow is FlowKind.FACEBOOK_LOGIN else "Instagram Login"
+        fix = exc.fix.split("; or use Instagram Login", 1)[0]
+        raise ScopeError(
+            f"{exc.message} (this app uses {product})",
+            scope=exc.scope,
+            replacement=exc.replacement,
+            fix=f"{fix}; or, if the app really uses the other product, register it with --flow {other}",
+        ) from None
+
+
+def check_config_id(config_id: str | None, flow: FlowKind) -> str | None:
+    """A Facebook Login for Business configuration id: digits, and only for Facebook Login apps."""
+    from igtoken.core.exceptions import ConfigurationError
+    from igtoken.core.models import FlowKind
+
+    if config_id is None:
+        return None
+    value = config_id.strip()
+    if flow is not FlowKind.FACEBOOK_LOGIN:
+        raise ConfigurationError(
+            "--config-id is a Facebook Login for Business setting; this app uses Instagram Login",
+            fix="drop --config-id, or register the app with --flow facebook_login",
+        )
+    if not (value.isascii() and value.isdigit() and len(value) <= 32):
+        raise ConfigurationError(
+            f"the config id must be the configuration's numeric id, got {config_id!r}",
+            fix="copy it from the App Dashboard: Facebook Login for Business > Configurations",
+        )
+    return value
+
+
 def read_secret(secret_file: Path | None, secret_env: str | None, *, prompt: str) -> Secret:
     """The app secret from a file, an environment variable, or a hidden prompt (in that order)."""
     from igtoken.core.exceptions import ConfigurationError
@@ -137,6 +191,11 @@ def read_secret(secret_file: Path | None, secret_env: str | None, *, prompt: str
 )
 @click.option("--scope", "scopes", multiple=True, help="Default scope to request (repeatable).")
 @click.option(
+    "--config-id",
+    metavar="ID",
+    help="Facebook Login for Business: the configuration to open the dialog with (instead of scopes).",
+)
+@click.option(
     "--secret-file",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Read the app secret from this file.",
@@ -151,6 +210,7 @@ def add(
     redirect_uris: tuple[str, ...],
     flow: str,
     scopes: tuple[str, ...],
+    config_id: str | None,
     secret_file: Path | None,
     secret_env: str | None,
 ) -> None:
@@ -161,11 +221,12 @@ def add(
       igtoken apps add shop --app-id 990602627938098 --redirect-uri https://localhost:8443/callback
       igtoken apps add shop --app-id 990602627938098 --secret-file ~/.ig-secret \\
           --redirect-uri http://127.0.0.1:8765/callback --scope instagram_business_basic
+      igtoken apps add fb --flow facebook_login --app-id 770600000000001 --config-id 987654321 \\
+          --redirect-uri https://tokens.example.com/oauth/callback
     """
     from igtoken.cli._output import print_json
     from igtoken.core.exceptions import ConfigurationError
     from igtoken.core.models import FlowKind
-    from igtoken.instagram.scopes import check_scopes, split_scopes
 
     if not app_id.isdigit():
         raise ConfigurationError(
@@ -174,9 +235,8 @@ def add(
             "(Instagram > API setup with Instagram login)",
         )
     kind = FlowKind(flow)
-    names = split_scopes(scopes)
-    if names and kind is FlowKind.INSTAGRAM_LOGIN:
-        names = check_scopes(names)
+    names = checked_scopes(scopes, kind)
+    config = check_config_id(config_id, kind)
     uris = check_redirect_uris(redirect_uris, dev=app.settings.dev)
     secret = read_secret(secret_file, secret_env, prompt=f"App secret for {name}")
     record = app.vault.add_app(
@@ -189,6 +249,7 @@ def add(
         flow_kind=kind,
         meta_app_id=app_id if kind is FlowKind.FACEBOOK_LOGIN else None,
         meta_app_secret=secret if kind is FlowKind.FACEBOOK_LOGIN else None,
+        config_id=config,
     )
     if app.json:
         print_json(app_json(record))
@@ -305,6 +366,12 @@ def set_secret(app: AppContext, name: str, secret_file: Path | None, secret_env:
 @click.option("--add-redirect-uri", "add_uris", multiple=True, help="Add a redirect URI (repeatable).")
 @click.option("--remove-redirect-uri", "remove_uris", multiple=True, help="Drop a redirect URI (repeatable).")
 @click.option(
+    "--config-id",
+    metavar="ID",
+    help="Facebook Login for Business: open the dialog with this configuration (instead of scopes).",
+)
+@click.option("--remove-config-id", is_flag=True, help="Open the dialog with the scopes again.")
+@click.option(
     "--secret-file", type=click.Path(dir_okay=False, path_type=Path), help="New app secret from this file."
 )
 @click.option("--secret-env", metavar="VAR", help="New app secret from this environment variable.")
@@ -320,6 +387,8 @@ def update(
     redirect_uris: tuple[str, ...],
     add_uris: tuple[str, ...],
     remove_uris: tuple[str, ...],
+    config_id: str | None,
+    remove_config_id: bool,
     secret_file: Path | None,
     secret_env: str | None,
     prompt_secret: bool,
@@ -336,10 +405,12 @@ def update(
       igtoken apps update shop --remove-scope instagram_business_manage_messages
       igtoken apps update shop --add-redirect-uri https://shop.example.com/ig/callback
       igtoken apps update shop --secret-file ~/.ig-secret
+      igtoken apps update fb --config-id 987654321
     """
     from igtoken.cli._output import print_json
     from igtoken.core.models import FlowKind
-    from igtoken.instagram.scopes import check_scopes, split_scopes
+    from igtoken.instagram.scopes import split_scopes
+    from igtoken.vault.apps import KEEP, Keep
 
     vault = app.vault
     record = vault.get_app(name)
@@ -355,14 +426,14 @@ def update(
         current = list(split_scopes(scopes)) if scopes else list(record.default_scopes)
         current += [s for s in split_scopes(add_scopes) if s not in current]
         dropped = set(split_scopes(remove_scopes))
-        new_scopes = [s for s in current if s not in dropped]
-        if new_scopes:
-            if facebook:
-                from igtoken.facebook.scopes import check_facebook_scopes
-
-                new_scopes = list(check_facebook_scopes(new_scopes))
-            else:
-                new_scopes = list(check_scopes(new_scopes))
+        new_scopes = checked_scopes([s for s in current if s not in dropped], record.flow_kind)
+    if config_id is not None and remove_config_id:
+        raise click.UsageError("give --config-id or --remove-config-id, not both")
+    new_config: str | Keep | None = KEEP
+    if config_id is not None:
+        new_config = check_config_id(config_id, record.flow_kind)
+    elif remove_config_id:
+        new_config = None
     new_uris: list[str] | None = None
     if redirect_uris or add_uris or remove_uris:
         from igtoken.core.exceptions import ConfigurationError
@@ -384,16 +455,22 @@ def update(
                 fix="keep at least one (igtoken login and connect links need one)",
             )
     wants_secret = prompt_secret or secret_file is not None or secret_env is not None
-    if new_scopes is None and new_uris is None and not wants_secret:
-        raise click.UsageError("nothing to change: give --scope, --redirect-uri or a new secret")
+    if new_scopes is None and new_uris is None and new_config is KEEP and not wants_secret:
+        raise click.UsageError("nothing to change: give --scope, --redirect-uri, --config-id or a new secret")
     now = app.now()
     if wants_secret:
         secret = read_secret(secret_file, secret_env, prompt=f"New app secret for {record.name}")
         vault.set_app_secret(record.id, secret, now=now)
         if facebook:
             vault.set_app_secret(record.id, secret, now=now, meta=True)
-    if new_scopes is not None or new_uris is not None:
-        vault.update_app(record.id, now=now, redirect_uris=new_uris, default_scopes=new_scopes)
+    if new_scopes is not None or new_uris is not None or new_config is not KEEP:
+        vault.update_app(
+            record.id,
+            now=now,
+            redirect_uris=new_uris,
+            default_scopes=new_scopes,
+            config_id=new_config,
+        )
     updated = vault.get_app(record.id)
     if app.json:
         print_json(app_json(updated))
@@ -403,6 +480,8 @@ def update(
         changed.append(f"default scopes: {', '.join(updated.default_scopes) or '(the default)'}")
     if new_uris is not None:
         changed.append(f"redirect URIs: {', '.join(updated.redirect_uris)}")
+    if new_config is not KEEP:
+        changed.append(f"config id: {updated.config_id}" if updated.config_id else "config id removed")
     if wants_secret:
         changed.append("secret replaced")
     click.echo(f"Updated app {record.name!r}: " + "; ".join(changed) + ".")

@@ -62,6 +62,9 @@ def doctor(app: AppContext, app_name: str | None, account: str | None) -> None:
         def check_page(acct: AccountRecord) -> Result:
             return asyncio.run(_check_now(app, link, acct.id))
 
+        def token_dead(acct: AccountRecord, token_id: str, error: BaseException) -> Result | None:
+            return asyncio.run(_mark_dead(app, link, acct.id, token_id, error))
+
         for record in apps:
             try:
                 checks += app_checks(record, link.http, link.endpoints, emulator=emulator)
@@ -75,7 +78,15 @@ def doctor(app: AppContext, app_name: str | None, account: str | None) -> None:
             http, where = link.http, link.endpoints
             try:
                 checks += account_checks(
-                    vault, record, acct, http, where, now=now, relogin=relogin, check_page=check_page
+                    vault,
+                    record,
+                    acct,
+                    http,
+                    where,
+                    now=now,
+                    relogin=relogin,
+                    check_page=check_page,
+                    token_dead=token_dead,
                 )
             except (httpx.TransportError, TransportError) as exc:
                 checks.append(unreachable(f"@{acct.username}" if acct.username else acct.id, exc))
@@ -104,6 +115,16 @@ async def _check_now(app: AppContext, link: MetaLink, account_id: str) -> Result
 
     async with open_refresher(app, link) as refresher:
         return await refresher.refresh_account(account_id, force=True, trigger="doctor")
+
+
+async def _mark_dead(
+    app: AppContext, link: MetaLink, account_id: str, token_id: str, error: BaseException
+) -> Result | None:
+    """Meta called the token dead in doctor's own call: the refresh use case marks the account."""
+    from igtoken.cli.worker import open_refresher
+
+    async with open_refresher(app, link) as refresher:
+        return await refresher.token_dead(account_id, token_id, error, source="doctor")
 
 
 def _register_checks(app: AppContext, record: AppRecord) -> list[Check]:

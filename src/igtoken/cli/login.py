@@ -62,6 +62,11 @@ if TYPE_CHECKING:
 )
 @click.option("--scope", "scopes", multiple=True, help="Scope to request (repeatable). Default: the app's.")
 @click.option(
+    "--config-id",
+    metavar="ID",
+    help="Facebook Login for Business: open the dialog with this configuration (default: the app's).",
+)
+@click.option(
     "--rerequest",
     is_flag=True,
     help="Facebook Login: ask again for permissions the person declined before (auth_type=rerequest).",
@@ -87,6 +92,7 @@ def login(
     demo_account: str | None,
     declines: tuple[str, ...],
     scopes: tuple[str, ...],
+    config_id: str | None,
     rerequest: bool,
     redirect_uri: str | None,
     timeout: float,
@@ -119,8 +125,18 @@ def login(
         _adopt(app, record, facebook=facebook, show_token=show_token)
         return
     requested = _requested_scopes(record, scopes, facebook=facebook)
-    if (declines or rerequest) and not facebook:
-        raise click.UsageError("--decline and --rerequest are for Facebook Login apps only")
+    if (declines or rerequest or config_id) and not facebook:
+        raise click.UsageError("--decline, --rerequest and --config-id are for Facebook Login apps only")
+    if config_id is not None and scopes:
+        raise click.UsageError(
+            "give --scope or --config-id, not both (a configuration fixes the permissions)"
+        )
+    if config_id is not None:
+        from igtoken.cli.apps import check_config_id
+
+        config_id = check_config_id(config_id, record.flow_kind)
+    elif facebook and not scopes:
+        config_id = record.config_id  # the app's Login for Business configuration, unless --scope says
     if declines and not app.runtime.sandbox:
         raise click.UsageError("--decline plays the emulator's dialog: use it with --sandbox")
     if facebook and not rerequest:
@@ -146,6 +162,7 @@ def login(
             facebook=facebook,
             declines=declines,
             rerequest=rerequest,
+            config_id=config_id,
         )
     if isinstance(result, LoginResult):
         account = _store(app, record, result)
@@ -304,8 +321,13 @@ def _authorize_and_login(
     facebook: bool,
     declines: tuple[str, ...] = (),
     rerequest: bool = False,
+    config_id: str | None = None,
 ) -> LoginResult | FacebookLoginResult:
-    """Send the person to the dialog of the app's product, take the redirect back, finish the login."""
+    """Send the person to the dialog of the app's product, take the redirect back, finish the login.
+
+    With ``config_id`` (Facebook Login for Business) the dialog is opened with that configuration,
+    which fixes the permissions; ``scopes`` are then only what the login is checked against.
+    """
     import httpx
 
     from igtoken.cli._browser import default_opener, is_interactive, present_url
@@ -315,7 +337,10 @@ def _authorize_and_login(
     with httpx.Client(timeout=config.timeout) as http, Client(config, http=http) as client:
         if facebook:
             url = client.facebook_authorization_url(
-                state=state, scopes=scopes, auth_type="rerequest" if rerequest else None
+                state=state,
+                scopes=None if config_id else scopes,
+                config_id=config_id,
+                auth_type="rerequest" if rerequest else None,
             )
         else:
             url = client.authorization_url(state=state, scopes=scopes)
@@ -357,6 +382,15 @@ def _approve_in_emulator(
     answer = http.get(f"{authorize_url}&{shortcut}", follow_redirects=False)
     location = answer.headers.get("location")
     if answer.status_code not in (302, 303) or not location:
+        if answer.status_code >= 400:  # the dialog refused the app's settings (redirect URI, config id)
+            import re
+
+            page = re.sub(r"(?is)<(head|style|script)\b.*?</\1>", " ", answer.text)
+            said = " ".join(re.sub(r"<[^>]+>", " ", page).split())[:300]
+            raise ConfigurationError(
+                f"the sandbox dialog refused the login: {said}",
+                fix="check the app with `igtoken --sandbox doctor --app NAME`",
+            )
         raise ConfigurationError(
             f"the sandbox emulator did not approve the login as {account!r} (HTTP {answer.status_code})",
             fix="pick a demo account: --account demo_business or --account demo_creator "

@@ -23,10 +23,11 @@ FORCE_NOTE = (
 )
 
 
-def _select(vault: Any, account: str | None, app_name: str | None = None) -> list[Any]:
+def _select(
+    vault: Any, account: str | None, app_name: str | None = None, *, sandbox: bool = False
+) -> list[Any]:
     """The accounts to act on: one by id, username or Instagram user id, or every active one
     (of app ``app_name`` when given)."""
-    from igtoken.core.exceptions import NotFoundError
     from igtoken.vault import AccountStatus
 
     accounts = vault.list_accounts(status=AccountStatus.ACTIVE, app=app_name)
@@ -34,16 +35,36 @@ def _select(vault: Any, account: str | None, app_name: str | None = None) -> lis
         return list(accounts)
     matches = [a for a in accounts if account in (a.id, a.username, a.ig_user_id)]
     if not matches:
-        try:
-            found = vault.get_account(account)
-        except NotFoundError:
+        named = account.removeprefix("@")
+        others = [
+            a
+            for a in vault.list_accounts(app=app_name)
+            if named in (a.id, a.username, a.ig_user_id) and a.status is not AccountStatus.DELETED
+        ]
+        if not others:
             raise click.ClickException(
                 f"no account {account!r} (give its id, username or Instagram user id)"
             ) from None
-        raise click.ClickException(
-            f"account {account!r} is {found.status.value}; only active accounts are refreshed"
-        )
+        # Not active: it must log in again (exit 3, with the login command and link).
+        raise _needs_login(vault, others[0], sandbox=sandbox)
     return matches
+
+
+def _needs_login(vault: Any, account: Any, *, sandbox: bool) -> Exception:
+    """Exit 3 for an account that must log in again, with the login command (and link, if known)."""
+    from igtoken.cli._accounts import login_command, reauthorize_link
+    from igtoken.core.exceptions import NeedsReauthorizationError
+
+    relogin = login_command(vault.get_app(account.app_id), sandbox=sandbox)
+    link = reauthorize_link(vault, account)
+    reason = f": {account.status_reason}" if account.status_reason else ""
+    also = f", or open {link}" if link else ""
+    who = f"@{account.username}" if account.username else account.id
+    return NeedsReauthorizationError(
+        f"{who} needs to log in again (status {account.status.value}{reason})",
+        status_code=0,
+        fix=f"run `{relogin}`{also}",
+    )
 
 
 def _plan_rows(vault: Any, accounts: list[Any], now: datetime, policy: Any) -> list[dict[str, Any]]:
@@ -53,7 +74,9 @@ def _plan_rows(vault: Any, accounts: list[Any], now: datetime, policy: Any) -> l
     rows: list[dict[str, Any]] = []
     for account in accounts:
         try:
-            stored = vault.current_token(account.id)
+            # A Facebook Login account's page token, the one it is served and checked by (its user
+            # token carries the same issue time: "the newest" would pick one at random).
+            stored = vault.current_token(account.id, account.served_kind)
         except NotFoundError:
             continue
         token = stored.token
@@ -88,13 +111,13 @@ async def _run(
 
     runtime = _runtime(ctx)
     vault, now = runtime.vault, runtime.now()
-    accounts = _select(vault, account, app_name)
+    accounts = _select(vault, account, app_name, sandbox=runtime.sandbox)
     notes: list[str] = []
     if force:
         too_young = sum(
             1
             for acct in accounts
-            for stored in _current(vault, acct.id)
+            for stored in _current(vault, acct)
             if stored.token.kind.value == "ig_long" and not can_refresh_at(stored.token, now)
         )
         notes.append(FORCE_NOTE + (f" ({too_young} such token(s) here)" if too_young else ""))
@@ -103,7 +126,7 @@ async def _run(
     else:
         if force:
             for acct in accounts:
-                for stored in _current(vault, acct.id):
+                for stored in _current(vault, acct):
                     vault.set_next_refresh(acct.id, now, kind=stored.token.kind)
         summary = await _run_all(ctx, now)
     summary["webhooks"] = await _deliver(ctx)
@@ -190,11 +213,12 @@ async def _deliver(ctx: AppContext) -> dict[str, int] | None:
     return counts
 
 
-def _current(vault: Any, account_id: str) -> list[Any]:
+def _current(vault: Any, account: Any) -> list[Any]:
+    """The account's served token (a Facebook Login account's page token), or none."""
     from igtoken.core.exceptions import NotFoundError
 
     try:
-        return [vault.current_token(account_id)]
+        return [vault.current_token(account.id, account.served_kind)]
     except NotFoundError:
         return []
 
@@ -240,7 +264,8 @@ def refresh(
 
         runtime = _runtime(ctx)
         vault, now = runtime.vault, runtime.now()
-        rows = _plan_rows(vault, _select(vault, account, app_name), now, DEFAULT_POLICY)
+        selected = _select(vault, account, app_name, sandbox=runtime.sandbox)
+        rows = _plan_rows(vault, selected, now, DEFAULT_POLICY)
         if ctx.json:
             print_json({"dry_run": True, "plan": rows, "force": force, "note": FORCE_NOTE if force else None})
             return
@@ -266,6 +291,9 @@ def refresh(
         return
     summary, notes = asyncio.run(_run(ctx, account, force, app_name))
     code = exit_code_of(summary)
+    # One account asked for by name whose token Meta calls dead: the error/fix pair and exit 3, as
+    # `igtoken token` gives (with --json the summary carries exit_code 3).
+    dead = [r for r in summary["results"] if r["outcome"] == "needs_reauth"] if account is not None else []
     if ctx.json:
         print_json(summary | {"notes": notes, "exit_code": code})
     else:
@@ -288,5 +316,11 @@ def refresh(
             if webhooks.get("failed"):
                 line += f", {webhooks['failed']} failed for good"
             click.echo(line)
+    if dead and not ctx.json:
+        from igtoken.cli.worker import _runtime
+
+        runtime = _runtime(ctx)
+        dead_account = runtime.vault.get_account(dead[0]["account_id"])
+        raise _needs_login(runtime.vault, dead_account, sandbox=runtime.sandbox)
     if code:
         raise click.exceptions.Exit(code)

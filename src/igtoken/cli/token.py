@@ -41,7 +41,7 @@ def fresh_token(app: AppContext, account: AccountRecord) -> FreshToken:
         NeedsReauthorizationError: the account is not active, or Meta refused the token.
         TokenExpiredError: the token has expired.
     """
-    from igtoken.cli._accounts import login_command
+    from igtoken.cli._accounts import login_command, reauthorize_link
     from igtoken.core.exceptions import NeedsReauthorizationError, TokenExpiredError
 
     vault = app.vault
@@ -56,10 +56,11 @@ def fresh_token(app: AppContext, account: AccountRecord) -> FreshToken:
     )
     if account.status.value != "active":
         reason = f": {account.status_reason}" if account.status_reason else ""
+        link = reauthorize_link(vault, account)
         raise NeedsReauthorizationError(
             f"{who} needs to log in again (status {account.status.value}{reason})",
             status_code=0,
-            fix=f"run `{relogin}` and approve as {approver}",
+            fix=f"run `{relogin}` and approve as {approver}" + (f", or open {link}" if link else ""),
         )
     # Facebook Login accounts are served their page token; it is checked, never refreshed.
     stored = vault.current_token(account.id, account.served_kind, record_read=True, now=now, reader="cli")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Final
 
 from igtoken.core.exceptions import (
     APIError,
@@ -26,7 +27,7 @@ from igtoken.core.exceptions import (
 )
 from igtoken.core.redact import redact_text
 
-__all__ = ["Failure", "Outcome", "classify"]
+__all__ = ["DEAD_TOKEN_SUBCODES", "Failure", "Outcome", "classify", "token_is_dead"]
 
 
 class Outcome(enum.StrEnum):
@@ -44,6 +45,27 @@ class Outcome(enum.StrEnum):
     IN_PROGRESS = "in_progress"  #: asked for on demand while another holder kept the lease too long
 
 
+#: Meta's ``error_subcode`` values (with code 190) that mean the token is gone for good: app
+#: removed (458), account checkpointed (459), password changed (460), expired (463), unconfirmed
+#: (464), invalid (467), session invalid, e.g. a Page role lost (492), data access expired (493).
+#: Code 190 without a subcode means the same.
+DEAD_TOKEN_SUBCODES: Final = frozenset({458, 459, 460, 463, 464, 467, 492, 493})
+
+
+def token_is_dead(exc: BaseException) -> bool:
+    """Whether ``exc`` is Meta saying the token is gone, so only a new login helps.
+
+    Meta's 190 with a subcode in :data:`DEAD_TOKEN_SUBCODES` or none, 102 (an expired or
+    revoked session), and an expiry igtoken found itself (:class:`TokenExpiredError`). Throttles,
+    transient faults and any other error never are.
+    """
+    if isinstance(exc, TokenExpiredError):
+        return True
+    if not isinstance(exc, NeedsReauthorizationError) or exc.code not in (190, 102, None):
+        return False  # (no code: igtoken's own "needs re-authorization", e.g. an account's status)
+    return exc.error_subcode is None or exc.error_subcode in DEAD_TOKEN_SUBCODES
+
+
 @dataclass(frozen=True, slots=True)
 class Failure:
     """A classified failure: the outcome, a loggable message (never a token), and Meta's hints."""
@@ -58,7 +80,8 @@ class Failure:
 def classify(exc: BaseException) -> Failure:
     """Map an exception raised while refreshing one token to what the worker does next.
 
-    - 190 and 102 (:class:`NeedsReauthorizationError`) and an already expired token stop retries;
+    - a dead token (:func:`token_is_dead`: 190 with a dead-token subcode or none, 102) and an
+      already expired token stop retries; a 190 with another subcode is retried with backoff;
     - throttling keeps Meta's ``retry_after`` so the backoff honours it;
     - 5xx, Graph codes 1/2, network failures and timeouts are retried with backoff;
     - a token under 24 hours old is rescheduled, not counted as a failure;
@@ -69,7 +92,7 @@ def classify(exc: BaseException) -> Failure:
     # igtoken's own messages never hold a token; a foreign exception's text is scrubbed anyway.
     message = redact_text(f"{name}: {text}" if text else name)
     code = exc.code if isinstance(exc, APIError) else None
-    if isinstance(exc, NeedsReauthorizationError | TokenExpiredError):
+    if token_is_dead(exc):
         return Failure(Outcome.NEEDS_REAUTH, message, error_code=code)
     if isinstance(exc, TokenTooNewError):
         return Failure(Outcome.RESCHEDULED, message, refreshable_at=exc.refreshable_at)

@@ -14,7 +14,10 @@ rules, kept here once:
   re-authorization with an absolute, working link (``/connect/{code}`` on the public URL) that
   goes into the event and the ``account.needs_reauth`` webhook;
 - a refresh asked for while another holder has the lease waits for that holder's result and
-  never calls Meta itself; past ``wait_timeout`` it answers "in progress".
+  never calls Meta itself; past ``wait_timeout`` it answers "in progress";
+- a token Meta calls dead in a call made elsewhere (the Graph proxy, ``doctor``, the token API)
+  goes through the same needs-reauth step (:meth:`Refresher.token_dead`), under the lease too, and
+  only while that token is still the current one.
 """
 
 from __future__ import annotations
@@ -26,12 +29,11 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final, TypeVar
 
 from igtoken.client.clients import AsyncClient
-from igtoken.core.exceptions import ConflictError, NeedsReauthorizationError, NotFoundError
+from igtoken.core.exceptions import ConflictError, NotFoundError
 from igtoken.core.models import AccessToken, AccountStatus, TokenKind
 from igtoken.notify import EventType as NotifyEvent
 from igtoken.notify import Notifier
@@ -48,6 +50,7 @@ from igtoken.refresh.plan import (
     plan,
 )
 from igtoken.refresh.policy import RefreshPolicy
+from igtoken.refresh.result import Result, log_result, raise_for
 from igtoken.refresh.state import TokenState
 from igtoken.vault import AppRecord, AsyncVault, Claim, EventType, StoredToken
 
@@ -65,26 +68,6 @@ _FB_KINDS: Final = frozenset({TokenKind.FB_PAGE, TokenKind.FB_USER})
 
 #: Builds the client used for one registered app (it is cached per app).
 ClientFactory = Callable[[AppRecord], AsyncClient]
-
-
-@dataclass(frozen=True, slots=True)
-class Result:
-    """What happened to one account's token. ``detail`` never holds a token.
-
-    ``joined`` is set when another holder had the lease and this caller took that holder's
-    result instead of calling Meta; ``error`` is the exception behind a failure, when there was
-    one here (front doors re-raise it); ``verdict`` is a page-token check's verdict.
-    """
-
-    account_id: str
-    token_id: str
-    outcome: Outcome
-    detail: str = ""
-    next_attempt_at: datetime | None = None
-    reauthorize_url: str | None = None
-    joined: bool = False
-    verdict: PageTokenVerdict | None = None
-    error: BaseException | None = field(default=None, compare=False, repr=False)
 
 
 class Refresher:
@@ -159,6 +142,59 @@ class Refresher:
         if account.status.value != AccountStatus.ACTIVE.value:
             return Result(account_id, "", Outcome.NEEDS_REAUTH, account.status_reason or account.status.value)
         before = await self.vault.current_token(account_id, kind)
+        claim = await self._claim_or_join(account_id, kind, before)
+        if isinstance(claim, Result):
+            return claim
+        return await self.handle(claim, force=force, trigger=trigger)
+
+    async def token_dead(
+        self, account_id: str, token_id: str, error: BaseException, *, source: str
+    ) -> Result | None:
+        """Meta called the account's token ``token_id`` dead in a call made elsewhere: act on it now.
+
+        For a component that used the token itself (the Graph proxy, ``doctor``, the token
+        API): when ``error`` means the token is gone (:func:`~igtoken.refresh.outcomes.token_is_dead`)
+        the account is marked as needing re-authorization by the same step as a failed refresh
+        (the lease taken, the event with the absolute link, the ``account.needs_reauth`` webhook).
+        Nothing is marked when ``token_id`` is no longer the current token (a refresh replaced it,
+        so the answer was about the old one) or the account is no longer active. Returns ``None``
+        when ``error`` does not mean a dead token (a throttle, a transient fault, anything else).
+        """
+        failure = classify(error)
+        if failure.outcome is not Outcome.NEEDS_REAUTH:
+            return None
+        while True:
+            account = await self.vault.get_account(account_id)
+            if account.status.value != AccountStatus.ACTIVE.value:
+                reason = account.status_reason or account.status.value
+                return Result(account_id, token_id, Outcome.NEEDS_REAUTH, reason)
+            try:
+                before = await self.vault.current_token(account_id, account.served_kind)
+            except NotFoundError:
+                return Result(account_id, token_id, Outcome.SKIPPED, "the token is gone")
+            if before.token_id != token_id:
+                return Result(account_id, token_id, Outcome.SKIPPED, "the token was replaced meanwhile")
+            claim = await self._claim_or_join(account_id, account.served_kind, before)
+            if not isinstance(claim, Result):
+                break
+            if claim.outcome is Outcome.IN_PROGRESS:
+                return claim
+            # Another holder had the lease: its result settles it unless it left this token in place
+            # on an active account (then the loop leases it and marks it).
+        try:
+            result = await self._needs_reauth(
+                claim, failure.message, failure.error_code, self.clock(), source=source
+            )
+        except ConflictError as exc:  # the lease ran out meanwhile: the next holder decides
+            result = Result(account_id, token_id, Outcome.LOST_LEASE, exc.message)
+        log_result(result)
+        return result
+
+    async def _claim_or_join(
+        self, account_id: str, kind: TokenKind | None, before: StoredToken
+    ) -> Claim | Result:
+        """Lease the account's token ``before`` under an owner of this call's own, or take the result
+        of the holder that had it (waiting up to ``wait_timeout``; then "in progress")."""
         # Each call its own lease owner: two requests in one process must not share a lease.
         owner = f"{self.owner}:{uuid.uuid4().hex[:8]}"
         deadline = time.monotonic() + self.wait_timeout
@@ -186,7 +222,7 @@ class Refresher:
             # Another holder finished meanwhile: its result is ours; Meta is not asked again.
             await self.vault.release(claim)
             return await self._joined(account_id, kind, before)
-        return await self.handle(claim, force=force, trigger=trigger)
+        return claim
 
     async def _joined(self, account_id: str, kind: TokenKind | None, before: StoredToken) -> Result:
         account = await self.vault.get_account(account_id)
@@ -218,7 +254,7 @@ class Refresher:
             failure = classify(exc)
             log.exception("refreshing account %s failed unexpectedly", claim.account_id)
             result = await self._record_failure(claim, failure, now, exc)
-        _log_result(result)
+        log_result(result)
         return result
 
     def _now(self, now: datetime | None) -> datetime:
@@ -503,6 +539,7 @@ class Refresher:
         now: datetime,
         *,
         error: BaseException | None = None,
+        source: str = "refresh",
     ) -> Result:
         # The account's open re-authorization link (one per account, shared with the service's
         # 409 answers), its code derived from the key ring, so the URL is the one that works.
@@ -514,7 +551,7 @@ class Refresher:
             claim.account_id,
             reason,
             now=now,
-            details={"reauthorize_url": url, "link_id": link.id, "error_code": error_code},
+            details={"reauthorize_url": url, "link_id": link.id, "error_code": error_code, "source": source},
             claim=claim,
         )
         await self._notify(
@@ -538,37 +575,6 @@ class Refresher:
         await asyncio.to_thread(notifier.notify, event, data, now)
 
 
-#: Outcomes after which the account's current token is good to hand out.
-_USABLE: Final = frozenset({Outcome.REFRESHED, Outcome.CHECKED, Outcome.SKIPPED, Outcome.RESCHEDULED})
-
-
-def raise_for(result: Result) -> None:
-    """For on-demand callers: raise what a failed :class:`Result` means; return if the token is usable.
-
-    The exception behind the failure when there was one here (Meta's 190, a 24-hour rule
-    broken, a network failure); otherwise one that says what happened elsewhere: the account
-    needs re-authorization, another holder's refresh failed, or one is still in progress.
-    """
-    if result.error is not None:
-        raise result.error
-    if result.outcome in _USABLE:
-        return
-    if result.outcome is Outcome.NEEDS_REAUTH:
-        raise NeedsReauthorizationError(
-            f"account {result.account_id!r}: {result.detail}",
-            status_code=0,
-            fix="the account's owner must log in again (re-authorization link)",
-        )
-    if result.outcome is Outcome.IN_PROGRESS:
-        raise ConflictError(result.detail, fix="try again in a few seconds")
-    when = result.next_attempt_at
-    later = f"; the next attempt is due at {when:%Y-%m-%d %H:%M} UTC" if when else ""
-    raise ConflictError(
-        f"account {result.account_id!r}: the refresh failed ({result.detail}){later}",
-        fix="try again later; the token in hand is still valid until it expires",
-    )
-
-
 def _forced(claim: Claim, now: datetime) -> Decision:
     """What an on-demand refresh does, whatever the schedule: the kind's action, unless expired."""
     token = claim.token
@@ -581,14 +587,3 @@ def _forced(claim: Claim, now: datetime) -> Decision:
         TokenKind.FB_PAGE: Action.CHECK,
     }.get(token.kind, Action.WAIT)
     return Decision(action, now if action is not Action.WAIT else None, reason="asked for now")
-
-
-def _log_result(result: Result) -> None:
-    """One line per outcome; never a token (details come from igtoken's redacted messages)."""
-    level = logging.WARNING if result.outcome in (Outcome.NEEDS_REAUTH, Outcome.ERROR) else logging.INFO
-    extra = f" next={result.next_attempt_at.isoformat()}" if result.next_attempt_at else ""
-    link = f" link={result.reauthorize_url}" if result.reauthorize_url else ""
-    detail = f" ({result.detail})" if result.detail else ""
-    log.log(
-        level, "account=%s outcome=%s%s%s%s", result.account_id, result.outcome.value, extra, link, detail
-    )

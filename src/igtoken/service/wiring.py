@@ -199,6 +199,24 @@ class ServiceWiring:
         raise_for(await self.refresher().refresh_account(account_id, trigger="on_demand"))
         return await self.vault.current_token(account_id, account.served_kind)
 
+    async def token_dead(self, account_id: str, token_id: str, error: BaseException, *, source: str) -> None:
+        """Meta called the token dead in a call the service made with it (Graph proxy, token API).
+
+        When ``error`` means the token is gone, the account is marked as needing
+        re-authorization by the refresh use case's one step (event, link, webhook), so the next
+        token read answers 409 with the link. Throttles and transient faults change nothing. A
+        failure to record it is logged, never raised: the caller still gets Meta's answer.
+        """
+        try:
+            result = await self.refresher().token_dead(account_id, token_id, error, source=source)
+        except Exception:
+            log.exception("could not mark account %s as needing re-authorization", account_id)
+            return
+        if result is not None:
+            log.warning(
+                "Meta refused the token of account %s (%s): %s", account_id, source, result.outcome.value
+            )
+
 
 def require_usable(account: AccountRecord) -> None:
     """Refuse an account whose tokens are gone or dead, with the error that says what to do."""

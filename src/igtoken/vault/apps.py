@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 import sqlalchemy as sa
 
@@ -32,6 +33,33 @@ from igtoken.vault.records import (
 )
 
 
+class Keep(enum.Enum):
+    """The type of :data:`KEEP`."""
+
+    KEEP = "keep"
+
+
+#: ``update_app(config_id=KEEP)``: leave the app's configuration as it is (the default).
+KEEP: Final = Keep.KEEP
+
+
+def _check_config_id(app: str, flow_kind: FlowKind, config_id: str | None) -> None:
+    if config_id is None:
+        return
+    if flow_kind is not FlowKind.FACEBOOK_LOGIN:
+        raise ConfigurationError(
+            f"app {app!r}: config_id is a Facebook Login for Business setting; this app uses Instagram Login",
+            fix="leave config_id out (Instagram Login asks for scopes)",
+        )
+    if not (
+        isinstance(config_id, str) and config_id.isascii() and config_id.isdigit() and len(config_id) <= 32
+    ):
+        raise ConfigurationError(
+            f"app {app!r}: config_id must be the configuration's numeric id, got {config_id!r}",
+            fix="copy it from Facebook Login for Business > Configurations in the App Dashboard",
+        )
+
+
 class AppStore(VaultStore):
     """The ``apps`` aggregate."""
 
@@ -47,8 +75,12 @@ class AppStore(VaultStore):
         flow_kind: FlowKind = FlowKind.INSTAGRAM_LOGIN,
         meta_app_id: str | None = None,
         meta_app_secret: Secret | None = None,
+        config_id: str | None = None,
     ) -> AppRecord:
-        """Register a Meta app; its secrets are sealed. :class:`ConflictError` if the name is taken."""
+        """Register a Meta app; its secrets are sealed. :class:`ConflictError` if the name is taken.
+
+        ``config_id``: a Facebook Login app's Login for Business configuration (digits).
+        """
         _check_aware("now", now)
         if not name.strip():
             raise ConfigurationError("an app needs a name")
@@ -58,6 +90,7 @@ class AppStore(VaultStore):
             raise ConfigurationError(f"app {name!r} needs its app secret, as a Secret")
         if isinstance(redirect_uris, str) or not all(isinstance(u, str) and u for u in redirect_uris):
             raise ConfigurationError(f"app {name!r}: redirect URIs must be a list of non-empty strings")
+        _check_config_id(name, FlowKind(flow_kind), config_id)
         app_id = new_id()
         with self._db.write() as conn:
             taken = conn.scalar(sa.select(App.id).where(App.name == name))
@@ -70,6 +103,7 @@ class AppStore(VaultStore):
                     flow_kind=FlowKind(flow_kind).value,
                     instagram_app_id=instagram_app_id,
                     meta_app_id=meta_app_id,
+                    config_id=config_id,
                     redirect_uris=list(redirect_uris),
                     default_scopes=list(default_scopes),
                     created_at=now,
@@ -113,8 +147,10 @@ class AppStore(VaultStore):
         now: datetime,
         redirect_uris: Sequence[str] | None = None,
         default_scopes: Sequence[str] | None = None,
+        config_id: str | Keep | None = KEEP,
     ) -> AppRecord:
-        """Replace an app's redirect URIs and/or default scopes (``None`` keeps them)."""
+        """Replace an app's redirect URIs, default scopes and/or ``config_id`` (``None`` keeps the
+        first two; :data:`KEEP` keeps the configuration, ``None`` removes it)."""
         _check_aware("now", now)
         values: dict[str, Any] = {"updated_at": now}
         if redirect_uris is not None:
@@ -127,6 +163,10 @@ class AppStore(VaultStore):
             values["default_scopes"] = list(dict.fromkeys(default_scopes))
         with self._db.write() as conn:
             app_id = self._resolve_app(conn, app)
+            if not isinstance(config_id, Keep):
+                kind = conn.scalar(sa.select(App.flow_kind).where(App.id == app_id))
+                _check_config_id(app, FlowKind(str(kind)), config_id)
+                values["config_id"] = config_id
             conn.execute(sa.update(App).where(App.id == app_id).values(**values))
         return self.get_app(app_id)
 
@@ -158,6 +198,7 @@ class AppStore(VaultStore):
             updated_at=row.updated_at,
             meta_app_id=row.meta_app_id,
             meta_app_secret=opened.get(_PURPOSE_META),
+            config_id=row.config_id,
         )
 
     def list_apps(self) -> list[AppRecord]:

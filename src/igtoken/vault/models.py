@@ -94,6 +94,8 @@ class App(Base):
     flow_kind: Mapped[str] = mapped_column(sa.String(32))
     instagram_app_id: Mapped[str] = mapped_column(sa.String(64))
     meta_app_id: Mapped[str | None] = mapped_column(sa.String(64))
+    #: Facebook Login for Business: the configuration the dialog is opened with (instead of scopes).
+    config_id: Mapped[str | None] = mapped_column(sa.String(32))
     redirect_uris: Mapped[list[str]]
     default_scopes: Mapped[list[str]]
     created_at: Mapped[datetime]

@@ -68,7 +68,11 @@ class WebhookStatus(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class AppRecord:
-    """A Meta app igtoken acts for."""
+    """A Meta app igtoken acts for.
+
+    ``config_id`` (Facebook Login apps only) is the Facebook Login for Business configuration the
+    dialog is opened with; it fixes the permissions, so no ``scope`` is sent with it.
+    """
 
     id: str
     name: str
@@ -81,6 +85,7 @@ class AppRecord:
     updated_at: datetime
     meta_app_id: str | None = None
     meta_app_secret: Secret | None = None
+    config_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

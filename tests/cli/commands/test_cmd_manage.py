@@ -11,7 +11,7 @@ from tests.support.cli import invoke, seed_account
 
 APP_KEYS = {
     "id", "name", "flow", "app_id", "instagram_app_id", "meta_app_id", "redirect_uris",
-    "default_scopes", "has_meta_app_secret", "created_at", "updated_at",
+    "default_scopes", "config_id", "has_meta_app_secret", "created_at", "updated_at",
 }  # fmt: skip
 ACCOUNT_KEYS = {
     "id", "username", "ig_user_id", "app_scoped_id", "app", "account_type", "status",

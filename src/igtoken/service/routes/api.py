@@ -154,10 +154,13 @@ async def get_token(
     if stored.token.is_expired(now):
         from igtoken.core.exceptions import TokenExpiredError
 
-        raise TokenExpiredError(
+        expired = TokenExpiredError(
             f"the token of account {account_id!r} expired at {stored.token.expires_at:%Y-%m-%d %H:%M} UTC",
             fix="the account's owner must log in again (re-authorization link)",
         )
+        # Marked as the refresh worker would (event, link, webhook): every reader says so from now on.
+        await wiring.token_dead(account_id, stored.token_id, expired, source="token API")
+        raise expired
     body = TokenOut.model_validate(token_body(stored, include_token=True))
     return Response(body.model_dump_json(), media_type="application/json", headers=_NO_STORE)
 
@@ -214,7 +217,10 @@ async def graph_proxy(request: Request, account_id: AccountId, path: str, princi
     Meta's limit (its usage headers) the account's calls are spaced out, up to 10 seconds apart
     near 100 %, the same way.
     ``paging.next`` and ``paging.previous`` in Meta's JSON answers point back at this proxy,
-    without the token.
+    without the token. When Meta answers that the token is dead (code 190 with subcode 458, 459,
+    460, 463, 464, 467, 492, 493 or none), its answer comes back as it is and the account is marked
+    as needing re-authorization at once: from then on the token endpoint answers 409 with
+    ``reauthorize_url``.
     """
     from igtoken.instagram.parse import error_from_response
 
@@ -265,6 +271,11 @@ async def graph_proxy(request: Request, account_id: AccountId, path: str, princi
         passed["Retry-After"] = str(max(1, int(retry + 0.999)))
         log.warning("Meta throttled a proxied call", extra={"account_id": account_id, "retry_after": retry})
         return Response(upstream.content, status_code=429, headers=passed, media_type=_media(upstream))
+    if error is not None:
+        # A token Meta calls dead (190 with a dead-token subcode or none) is marked now, so the
+        # next token read is 409 with the link; any other error (a bad request, a missing
+        # permission) leaves the account as it is.
+        await wiring.token_dead(account_id, stored.token_id, error, source="graph proxy")
     pace = pacing_wait(parse_usage(upstream.headers))
     if pace is not None:
         # Near Meta's limit: space this account's calls out before Meta throttles it (then for longer).

@@ -127,10 +127,14 @@ async def connect_authorize(
         account_id=link.account_id,
     )
     if app.flow_kind is FlowKind.FACEBOOK_LOGIN:
+        # A Login for Business configuration fixes the permissions itself; a link that names its
+        # own scopes asks for those instead.
+        config_id = app.config_id if not link.scopes else None
         url = facebook_authorization_url(
             config.facebook,
             state=state.reveal(),
-            scopes=scopes,
+            scopes=None if config_id else scopes,
+            config_id=config_id,
             endpoints=config.endpoints,
             rerequest=rerequest or link.account_id is not None,
         )

@@ -138,12 +138,57 @@ def _setup_logging(ctx: AppContext) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
-async def _serve(ctx: AppContext, until_idle: bool, options: dict[str, Any]) -> dict[str, Any]:
+@contextlib.asynccontextmanager
+async def _metrics_server(
+    ctx: AppContext, worker: RefreshWorker, port: int | None, host: str
+) -> AsyncIterator[None]:
+    """Serve ``/metrics`` and ``/healthz`` on ``host:port`` while the worker runs (no port: nothing)."""
+    if port is None:
+        yield
+        return
+    import uvicorn
+
+    from igtoken.service.metrics import ServiceMetrics, metrics_app
+    from igtoken.service.wiring import vault_inventory
+
+    metrics = ServiceMetrics(vault_inventory(_runtime(ctx).vault))
+    worker.on_result = lambda result: metrics.record_refresh(result.outcome.value)
+    if worker.notifier is not None:
+        worker.notifier.on_attempt = lambda attempt: metrics.record_webhook_attempt(attempt.outcome.value)
+    config = uvicorn.Config(
+        metrics_app(metrics), host=host, port=port, log_config=None, access_log=False, lifespan="off"
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.ensure_future(server.serve())
+    # uvicorn says it is listening through a flag only, not an event.
+    while not server.started and not task.done():  # noqa: ASYNC110
+        await asyncio.sleep(0.01)
+    if task.done():
+        task.result()  # raise the bind error
+        raise click.ClickException(f"could not serve metrics on {host}:{port}")
+    logging.getLogger("igtoken.worker").info("metrics on http://%s:%d/metrics", host, port)
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        await task
+
+
+async def _serve(
+    ctx: AppContext,
+    until_idle: bool,
+    options: dict[str, Any],
+    metrics_port: int | None = None,
+    metrics_host: str = "127.0.0.1",
+) -> dict[str, Any]:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    async with open_worker(ctx, **options) as worker:
+    async with (
+        open_worker(ctx, **options) as worker,
+        _metrics_server(ctx, worker, metrics_port, metrics_host),
+    ):
         logging.getLogger("igtoken.worker").info("worker %s started", worker.owner)
         if until_idle:
             while not stop.is_set():
@@ -168,6 +213,13 @@ async def _serve(ctx: AppContext, until_idle: bool, options: dict[str, Any]) -> 
 @click.option(
     "--until-idle", is_flag=True, help="Exit once nothing is due (cron, tests) instead of running on."
 )
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help="Serve /metrics and /healthz on this port (needs igtoken[server]).",
+)
+@click.option("--metrics-host", default="127.0.0.1", show_default=True, help="Where --metrics-port listens.")
 @pass_ctx
 def worker(
     ctx: AppContext,
@@ -177,6 +229,8 @@ def worker(
     call_timeout: float,
     poll_interval: float,
     until_idle: bool,
+    metrics_port: int | None,
+    metrics_host: str,
 ) -> None:
     """Keep every token alive: refresh what is due, retry failures, flag dead tokens.
 
@@ -184,6 +238,10 @@ def worker(
     one worker runs per database (a lock file says so); on PostgreSQL run as many as you like.
     Logs one line per outcome; prints its counters when it stops.
     """
+    if metrics_port is not None:
+        from igtoken.config.extras import require_extra
+
+        require_extra("server")
     _setup_logging(ctx)
     options = {
         "concurrency": concurrency,
@@ -192,7 +250,7 @@ def worker(
         "call_timeout": call_timeout,
         "poll_interval": poll_interval,
     }
-    state = asyncio.run(_serve(ctx, until_idle, options))
+    state = asyncio.run(_serve(ctx, until_idle, options, metrics_port, metrics_host))
     if ctx.json:
         click.echo(json.dumps(state))
     else:

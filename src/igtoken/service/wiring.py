@@ -289,19 +289,25 @@ def current_tokens(vault: Vault) -> dict[str, datetime | None]:
 
 
 def vault_inventory(vault: Vault, clock: Callable[[], datetime] = _utc_now) -> Callable[[], Inventory]:
-    """An :data:`~igtoken.service.interfaces.InventorySource` reading the vault at scrape time."""
+    """An :data:`~igtoken.service.interfaces.InventorySource` reading the vault at scrape time.
+
+    A fixed number of aggregate queries (:func:`igtoken.vault.stats.ops_snapshot`), whatever the
+    number of accounts.
+    """
+    from igtoken.service.metrics import EXPIRY_BUCKETS
+    from igtoken.vault.stats import ops_snapshot
 
     def read() -> Inventory:
-        now = clock()
-        by_status: dict[str, int] = {}
-        for account in vault.list_accounts():
-            by_status[str(account.status)] = by_status.get(str(account.status), 0) + 1
-        days = [
-            (expires - now).total_seconds() / 86400
-            for expires in current_tokens(vault).values()
-            if expires is not None
-        ]
-        return Inventory(accounts_by_status=by_status, days_to_expiry=days)
+        snap = ops_snapshot(vault.engine, now=clock(), expiry_bounds=EXPIRY_BUCKETS)
+        return Inventory(
+            accounts_by_status=snap.accounts_by_status,
+            expiry_buckets=snap.expiry_buckets,
+            expiry_count=snap.expiry_count,
+            expiry_sum_seconds=snap.expiry_sum_seconds,
+            overdue_tokens=snap.overdue_tokens,
+            oldest_overdue_seconds=snap.oldest_overdue_seconds,
+            webhooks_by_status=snap.webhooks_by_status,
+        )
 
     return read
 
@@ -366,6 +372,7 @@ def refresh_worker_task(
     clock: Callable[[], datetime] = _utc_now,
     on_outcome: Callable[[str], None] | None = None,
     public_url: str | None = None,
+    on_delivery: Callable[[str], None] | None = None,
 ) -> BackgroundTask:
     """The refresh worker as a background task of the service (see :mod:`igtoken.app.refresh_wiring`).
 
@@ -386,6 +393,8 @@ def refresh_worker_task(
             parts = build_worker(runtime, endpoints=endpoints, http=http, clock=clock, public_url=public_url)
             if on_outcome is not None:
                 parts.worker.on_result = lambda result: on_outcome(result.outcome.value)
+            if on_delivery is not None:
+                parts.notifier.on_attempt = lambda attempt: on_delivery(attempt.outcome.value)
             stop = asyncio.Event()
             running = asyncio.ensure_future(parts.worker.run_forever(stop))
             try:
@@ -478,16 +487,27 @@ def build_app(
         *extra_tasks,
     ]
     outcomes: list[Callable[[str], None]] = []  # filled once the app (and its metrics) exists
+    deliveries: list[Callable[[str], None]] = []
     if worker:
 
         def record_outcome(outcome: str) -> None:
             for record in outcomes:
                 record(outcome)
 
+        def record_delivery(outcome: str) -> None:
+            for record in deliveries:
+                record(outcome)
+
         # Re-authorization links in the worker's events and webhooks are made on this service's URL.
         tasks.append(
             refresh_worker_task(
-                runtime, endpoints, http, clock=clock, on_outcome=record_outcome, public_url=wiring.public_url
+                runtime,
+                endpoints,
+                http,
+                clock=clock,
+                on_outcome=record_outcome,
+                public_url=wiring.public_url,
+                on_delivery=record_delivery,
             )
         )
     deps_kwargs: dict[str, Any] = {}
@@ -509,6 +529,7 @@ def build_app(
     app = create_app(config, deps=deps)
     app.state.wiring = wiring
     outcomes.append(app.state.igtoken.metrics.record_refresh)
+    deliveries.append(app.state.igtoken.metrics.record_webhook_attempt)
     app.include_router(connect.router)
     app.include_router(meta_callbacks.router)
     app.include_router(api.router)

@@ -27,6 +27,7 @@ from igtoken.service.apikeys import api_key, api_principal, require_scope
 from igtoken.service.interfaces import ApiKeyPrincipal
 from igtoken.service.proxy import CALLER_CREDENTIALS, check_graph_path, proxy_paging, read_body
 from igtoken.service.ratelimit import rate_limit
+from igtoken.service.state import service_state
 from igtoken.service.wiring import require_usable, token_body, wiring_of
 
 log = logging.getLogger("igtoken.service.api")
@@ -159,6 +160,7 @@ async def get_token(
             fix="the account's owner must log in again (re-authorization link)",
         )
     body = TokenOut.model_validate(token_body(stored, include_token=True))
+    service_state(request).metrics.record_token_read("api")
     return Response(body.model_dump_json(), media_type="application/json", headers=_NO_STORE)
 
 
@@ -254,7 +256,10 @@ async def graph_proxy(request: Request, account_id: AccountId, path: str, princi
         params.append(("appsecret_proof", appsecret_proof(secret, stored.token.value)))
     headers = {k: v for k, v in request.headers.items() if k.lower() not in _DROP_REQUEST_HEADERS}
     headers["authorization"] = f"Bearer {stored.token.value.reveal()}"
+    service_state(request).metrics.record_token_read("graph_proxy")
     upstream = await wiring.http.request(request.method, url, params=params, headers=headers, content=body)
+    usage = parse_usage(upstream.headers)
+    service_state(request).metrics.observe_usage(app.id, account_id, usage)
     passed = {k: v for k, v in upstream.headers.items() if k.lower() in USAGE_HEADERS}
     error = error_from_response(upstream, secrets=[stored.token.value.reveal()])
     if isinstance(error, ThrottledError):
@@ -263,7 +268,7 @@ async def graph_proxy(request: Request, account_id: AccountId, path: str, princi
         passed["Retry-After"] = str(max(1, int(retry + 0.999)))
         log.warning("Meta throttled a proxied call", extra={"account_id": account_id, "retry_after": retry})
         return Response(upstream.content, status_code=429, headers=passed, media_type=_media(upstream))
-    pace = pacing_wait(parse_usage(upstream.headers))
+    pace = pacing_wait(usage)
     if pace is not None:
         # Near Meta's limit: space this account's calls out before Meta throttles it (then for longer).
         await wiring.vault.throttles.hold(account_id, until=now + timedelta(seconds=pace), now=now)

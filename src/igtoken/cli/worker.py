@@ -125,15 +125,11 @@ def _http(slots: int) -> httpx.AsyncClient:
 
 
 def _setup_logging(ctx: AppContext) -> None:
-    from igtoken.client.log_redaction import install_log_redaction
+    from igtoken.app.logs import add_log_handler, set_log_format
 
-    root = logging.getLogger()
-    if not root.handlers:
-        logging.basicConfig(
-            level=ctx.settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
-        )
+    add_log_handler(ctx.settings.log_level, ctx.settings.log_format)
+    set_log_format(ctx.settings.log_format)  # also a handler -v installed before settings were read
     logging.getLogger("igtoken.worker").setLevel(ctx.settings.log_level)
-    install_log_redaction()
     # igtoken.http already logs each call to Meta once, redacted; httpx's own line would double it.
     logging.getLogger("httpx").setLevel(logging.WARNING)
 

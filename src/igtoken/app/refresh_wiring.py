@@ -160,12 +160,18 @@ def build_worker(
 
 
 def webhook_endpoints(settings: Settings) -> tuple[Endpoint, ...]:
-    """The installation's webhook receivers (``IGTOKEN_WEBHOOK_URLS``), all signed with one secret."""
+    """The webhook receivers (``IGTOKEN_WEBHOOK_URLS``), signed with ``IGTOKEN_WEBHOOK_SECRET``.
+
+    While rotating, the setting holds several secrets separated by spaces (newest first): every
+    request is then signed with each, so a receiver holding any of them accepts it.
+    """
+    from igtoken.core.secret import Secret
     from igtoken.notify import Endpoint
 
     if not settings.webhook_urls or settings.webhook_secret is None:
         return ()
-    return tuple(Endpoint(url, settings.webhook_secret) for url in settings.webhook_urls)
+    secrets = tuple(Secret(part) for part in settings.webhook_secret.reveal().split())
+    return tuple(Endpoint(url, secrets) for url in settings.webhook_urls)
 
 
 @contextlib.contextmanager

@@ -97,6 +97,9 @@ from igtoken.cli.transfer import export, import_  # noqa: E402
 
 main.add_command(export)
 main.add_command(import_)
+from igtoken.cli.webhooks import webhooks  # noqa: E402
+
+main.add_command(webhooks)
 
 # Last: the global options are accepted after any command's name too (igtoken token --sandbox).
 add_global_options(main)

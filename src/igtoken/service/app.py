@@ -23,6 +23,7 @@ from igtoken.service.errors import install_error_handlers
 from igtoken.service.interfaces import BackgroundTask, ServiceDeps
 from igtoken.service.logging import RequestIdMiddleware, RequestLogMiddleware, configure_logging
 from igtoken.service.metrics import HTTPMetricsMiddleware, ServiceMetrics
+from igtoken.service.openapi import install_openapi, operation_id
 from igtoken.service.pages import STATIC_DIR, Pages
 from igtoken.service.ratelimit import TokenBucketLimiter
 from igtoken.service.routes import assets, dashboard, health, meta_webhooks, signin
@@ -142,7 +143,9 @@ def create_app(config: ServiceConfig, *, deps: ServiceDeps | None = None) -> Fas
         docs_url=None,  # served by routes.assets with igtoken's own copy of Swagger UI (works offline)
         redoc_url=None,
         openapi_url="/api/openapi.json",
+        generate_unique_id_function=operation_id,
     )
+    install_openapi(app)
     app.state.igtoken = state
     install_error_handlers(app)
 

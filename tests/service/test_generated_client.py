@@ -96,8 +96,9 @@ def _generate(tmp_path: Path, spec_file: Path, config: Path) -> None:
 
 
 async def test_a_generated_client_lists_accounts_and_reads_a_token(wired, generated):
-    """The generated client, over the in-process service, lists accounts and reads the token with
-    the Bearer header and with X-API-Key; a 404 comes back parsed as the documented error."""
+    """The generated client, over the in-process service, lists accounts, reads the token and
+    creates a connect link, with the Bearer header and with X-API-Key; a 404 comes back parsed as
+    the documented error."""
     write_spec, tmp_path, spec_file, config = generated
     account_id = await connect(wired)
     await write_spec()
@@ -106,6 +107,8 @@ async def test_a_generated_client_lists_accounts_and_reads_a_token(wired, genera
     client_module = importlib.import_module(PACKAGE)
     list_accounts = importlib.import_module(f"{PACKAGE}.api.tokens.list_accounts")
     get_token = importlib.import_module(f"{PACKAGE}.api.tokens.get_token")
+    create_link = importlib.import_module(f"{PACKAGE}.api.onboarding.create_connect_link")
+    link_in = importlib.import_module(f"{PACKAGE}.models").ConnectLinkIn
     transport = wired.service._transport  # the in-process service, as the wired fixture reaches it
     base = str(wired.service.base_url)
     bearer = client_module.AuthenticatedClient(
@@ -128,3 +131,5 @@ async def test_a_generated_client_lists_accounts_and_reads_a_token(wired, genera
             missing = await get_token.asyncio_detailed("no-such-account", client=client)
             assert missing.status_code == 404
             assert missing.parsed.error.type_ == "not_found"  # the generator renames `type`
+            link = await create_link.asyncio(client=client, body=link_in(app="demo", external_id="cust-9"))
+            assert link.url.startswith("http://service.test/connect/") and link.external_id == "cust-9"

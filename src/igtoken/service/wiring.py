@@ -437,7 +437,7 @@ def build_app(
 ) -> FastAPI:
     """The whole service over ``runtime``'s vault, talking to Meta (or an emulator) at ``endpoints``."""
     from igtoken.service.app import create_app
-    from igtoken.service.routes import api, connect, meta_callbacks
+    from igtoken.service.routes import api, connect, meta_callbacks, onboarding_api
     from igtoken.service.vault_dashboard import VaultDashboard
     from igtoken.vault import AsyncVault
 
@@ -533,6 +533,7 @@ def build_app(
     app.include_router(connect.router)
     app.include_router(meta_callbacks.router)
     app.include_router(api.router)
+    app.include_router(onboarding_api.router)
     return app
 
 

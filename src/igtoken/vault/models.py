@@ -143,6 +143,10 @@ class Account(Base):
     page_name: Mapped[str | None] = mapped_column(sa.String(200))
     fb_user_id: Mapped[str | None] = mapped_column(sa.String(64), index=True)
     data_access_expires_at: Mapped[datetime | None]
+    #: The integrating platform's own id for this account (its customer), from the connect link.
+    external_id: Mapped[str | None] = mapped_column(sa.String(200), index=True)
+    #: The label of the connect link the account came through.
+    label: Mapped[str | None] = mapped_column(sa.String(200))
 
 
 class Token(Base):
@@ -232,6 +236,8 @@ class ConnectLink(Base):
     max_uses: Mapped[int | None] = mapped_column(sa.Integer)
     uses: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
     revoked_at: Mapped[datetime | None]
+    #: Given to every account connected through the link (the platform's customer id).
+    external_id: Mapped[str | None] = mapped_column(sa.String(200))
 
 
 class SeenSignedRequest(Base):

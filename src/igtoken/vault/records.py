@@ -116,6 +116,9 @@ class AccountRecord:
     page_name: str | None = None
     fb_user_id: str | None = None
     data_access_expires_at: datetime | None = None
+    #: The platform's own id and the label, from the connect link the account came through.
+    external_id: str | None = None
+    label: str | None = None
 
     @property
     def via_facebook(self) -> bool:
@@ -206,6 +209,8 @@ class ConnectLinkRecord:
     max_uses: int | None = 1
     uses: int = 0
     revoked_at: datetime | None = None
+    #: Given to every account connected through the link.
+    external_id: str | None = None
 
     @property
     def is_used_up(self) -> bool:

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 import httpx
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
@@ -25,6 +25,7 @@ from igtoken.core.usage import Usage, parse_usage
 from igtoken.facebook.appsecret_proof import appsecret_proof
 from igtoken.service.apikeys import api_key, api_principal, require_scope
 from igtoken.service.interfaces import ApiKeyPrincipal
+from igtoken.service.openapi import ErrorOut
 from igtoken.service.proxy import CALLER_CREDENTIALS, check_graph_path, proxy_paging, read_body
 from igtoken.service.ratelimit import rate_limit
 from igtoken.service.state import service_state
@@ -58,6 +59,10 @@ class AccountOut(BaseModel):
     scopes: list[str]
     created_at: datetime
     updated_at: datetime
+    external_id: str | None = Field(
+        default=None, description="your id, from the connect link it came through"
+    )
+    label: str | None = Field(default=None, description="the label of the connect link it came through")
 
 
 class AccountList(BaseModel):
@@ -85,21 +90,6 @@ class TokenOut(TokenMeta):
     token_type: str = "bearer"  # noqa: S105 - a token type, not a token
 
 
-class ErrorDetail(BaseModel):
-    """What went wrong and what to do."""
-
-    type: str
-    message: str
-    fix: str
-    reauthorize_url: str | None = None
-
-
-class ErrorOut(BaseModel):
-    """Every error answer of the API."""
-
-    error: ErrorDetail
-
-
 _ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorOut, "description": "no, unknown or revoked API key"},
     403: {"model": ErrorOut, "description": "the key is not scoped to this account"},
@@ -125,13 +115,21 @@ def _account_out(account: Any) -> AccountOut:
         scopes=list(account.scopes),
         created_at=account.created_at,
         updated_at=account.updated_at,
+        external_id=account.external_id,
+        label=account.label,
     )
 
 
 @router.get("/accounts", response_model=AccountList, responses={401: _ERRORS[401]})
-async def list_accounts(request: Request, principal: Principal) -> AccountList:
-    """The accounts this API key may read."""
-    accounts = await wiring_of(request).vault.list_accounts()
+async def list_accounts(
+    request: Request,
+    principal: Principal,
+    external_id: Annotated[
+        str | None, Query(min_length=1, max_length=200, description="only accounts with this external id")
+    ] = None,
+) -> AccountList:
+    """The accounts this API key may read (with ``external_id``: those connected under that id)."""
+    accounts = await wiring_of(request).vault.list_accounts(external_id=external_id)
     return AccountList(accounts=[_account_out(a) for a in accounts if principal.may_read(a.id)])
 
 

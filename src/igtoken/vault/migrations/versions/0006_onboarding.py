@@ -1,0 +1,40 @@
+"""Programmatic onboarding: the platform's own id on connect links and the accounts they connect.
+
+``connect_links.external_id``: given to every account connected through the link.
+``accounts.external_id`` (indexed, for ``GET /v1/accounts?external_id=…``) and ``accounts.label``:
+copied from the link the account came through.
+
+Revision ID: 0006
+Revises: 0004 (0005 once merged with the config_id migration: set ``down_revision`` to it)
+Create Date: 2026-12-01
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0006"
+down_revision = "0004"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    """Apply this revision."""
+    with op.batch_alter_table("connect_links") as batch:
+        batch.add_column(sa.Column("external_id", sa.String(length=200), nullable=True))
+    with op.batch_alter_table("accounts") as batch:
+        batch.add_column(sa.Column("external_id", sa.String(length=200), nullable=True))
+        batch.add_column(sa.Column("label", sa.String(length=200), nullable=True))
+        batch.create_index(batch.f("ix_accounts_external_id"), ["external_id"], unique=False)
+
+
+def downgrade() -> None:
+    """Revert this revision."""
+    with op.batch_alter_table("accounts") as batch:
+        batch.drop_index(batch.f("ix_accounts_external_id"))
+        batch.drop_column("label")
+        batch.drop_column("external_id")
+    with op.batch_alter_table("connect_links") as batch:
+        batch.drop_column("external_id")

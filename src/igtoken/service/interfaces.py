@@ -83,14 +83,20 @@ class DashboardActions(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class ApiKeyPrincipal:
-    """Who an API key speaks for: every account (``account_ids is None``) or the listed ones."""
+    """Who an API key speaks for: every account (``account_ids is None``) or the listed ones,
+    and what it may do (``capabilities is None``: everything)."""
 
     id: str
     account_ids: frozenset[str] | None = None
+    capabilities: frozenset[str] | None = None
 
     def may_read(self, account_id: str) -> bool:
         """Whether this key is scoped to ``account_id``."""
         return self.account_ids is None or account_id in self.account_ids
+
+    def may(self, capability: str) -> bool:
+        """Whether this key has ``capability`` (``tokens:read``, ``graph``, …)."""
+        return self.capabilities is None or capability in self.capabilities
 
 
 class SessionRevocations(Protocol):

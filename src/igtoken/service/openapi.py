@@ -9,7 +9,8 @@ FastAPI's defaults are close; this module closes the gaps, once, for every route
 - **errors** are documented with the body the service really sends
   (``{"error": {"type", "message", "fix", …}}``, see :mod:`igtoken.service.errors`): the
   framework's ``HTTPValidationError`` for 422 is replaced, and every ``/v1`` operation lists
-  401 (no key), 422 (bad input), 429 (rate limited) and 503 (storage down) with that body.
+  401 (no key), 403 (capability or scope), 422 (bad input), 429 (rate limited) and 503 (storage
+  down) with that body.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ class ErrorOut(BaseModel):
 _ERROR_REF: Final = {"$ref": "#/components/schemas/ErrorOut"}
 _COMMON_V1_ERRORS: Final = {
     "401": "no, unknown or revoked API key",
+    "403": "the key lacks this operation's capability, or is not scoped to the account",
     "422": "an input is invalid; `error.fields` lists each",
     "429": "rate limited (ours or Meta's); see Retry-After",
     "503": "the database is locked, damaged or unreachable; see Retry-After",

@@ -121,7 +121,7 @@ class ServiceWiring:
         refused (403) before anything about the account is looked up; an unusable account
         is refused without recording a read. The ``token_read`` event names the key.
         """
-        from igtoken.service.apikeys import known_principal, require_scope
+        from igtoken.service.apikeys import known_principal, require_capability, require_scope
 
         api_keys = self.api_keys
         if api_keys is None:
@@ -130,6 +130,7 @@ class ServiceWiring:
 
         def serve() -> StoredToken:
             principal = known_principal(api_keys.principal(key))
+            require_capability(principal, "tokens:read")
             require_scope(principal, account_id)
             _account, stored = vault.serve_token(
                 account_id, now=now, reader=principal.id, check=require_usable
@@ -240,7 +241,8 @@ class VaultApiKeys:
         except NotFoundError:
             return None
         scope = None if record.account_ids is None else frozenset(record.account_ids)
-        return ApiKeyPrincipal(id=record.prefix, account_ids=scope)
+        able = None if record.capabilities is None else frozenset(record.capabilities)
+        return ApiKeyPrincipal(id=record.prefix, account_ids=scope, capabilities=able)
 
     async def verify(self, key: Secret) -> ApiKeyPrincipal | None:
         """The principal of a valid, unrevoked key; ``None`` for anything else."""

@@ -318,6 +318,8 @@ class ApiKey(Base):
     name: Mapped[str] = mapped_column(sa.String(100))
     #: ``None`` means every account; otherwise the account ids this key may read.
     account_ids: Mapped[list[str] | None] = mapped_column(sa.JSON)
+    #: What the key may do (``tokens:read``, ``graph``, …); ``None``: everything (keys made before 0006).
+    capabilities: Mapped[list[str] | None] = mapped_column(sa.JSON)
     created_at: Mapped[datetime]
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]

@@ -5,12 +5,13 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 from igtoken.core.models import AccessToken, AccountType, FlowKind, TokenKind
 from igtoken.core.secret import Secret
 
 __all__ = [
+    "CAPABILITIES",
     "AccountRecord",
     "AccountStatus",
     "ApiKeyRecord",
@@ -245,6 +246,16 @@ class OAuthStateRecord:
     consumed_at: datetime | None
 
 
+#: What an API key may be allowed to do, each checked by the service route that needs it.
+CAPABILITIES: Final = (
+    "accounts:read",  # GET /v1/accounts, GET /v1/accounts/{id}
+    "tokens:read",  # GET /v1/accounts/{id}/token
+    "graph",  # /v1/accounts/{id}/graph/{path}
+    "refresh",  # POST /v1/accounts/{id}/refresh
+    "links:create",  # POST /v1/connect-links
+)
+
+
 @dataclass(frozen=True, slots=True)
 class ApiKeyRecord:
     """A service API key (the key itself is only shown once, at creation)."""
@@ -256,6 +267,8 @@ class ApiKeyRecord:
     created_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
+    #: What the key may do (see :data:`CAPABILITIES`); ``None``: everything.
+    capabilities: tuple[str, ...] | None = None
 
     def allows(self, account_id: str) -> bool:
         """Whether this key may act on ``account_id``."""

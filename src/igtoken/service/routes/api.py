@@ -23,7 +23,7 @@ from igtoken.core.models import FlowKind, TokenKind
 from igtoken.core.secret import Secret
 from igtoken.core.usage import Usage, parse_usage
 from igtoken.facebook.appsecret_proof import appsecret_proof
-from igtoken.service.apikeys import api_key, api_principal, require_scope
+from igtoken.service.apikeys import api_key, api_principal, capable, require_scope
 from igtoken.service.interfaces import ApiKeyPrincipal
 from igtoken.service.openapi import ErrorOut
 from igtoken.service.proxy import CALLER_CREDENTIALS, check_graph_path, proxy_paging, read_body
@@ -36,6 +36,10 @@ router = APIRouter(prefix="/v1", tags=["tokens"], dependencies=[Depends(rate_lim
 
 AccountId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.:-]{1,128}$", description="the account's id")]
 Principal = Annotated[ApiKeyPrincipal, Depends(api_principal)]
+# The key's principal, refused (403) unless the key has the capability the route needs.
+ReadsAccounts = Annotated[ApiKeyPrincipal, Depends(capable("accounts:read"))]
+Refreshes = Annotated[ApiKeyPrincipal, Depends(capable("refresh"))]
+Proxies = Annotated[ApiKeyPrincipal, Depends(capable("graph"))]
 
 #: Meta's usage headers, passed through so callers can pace themselves.
 USAGE_HEADERS = ("x-app-usage", "x-business-use-case-usage", "x-ad-account-usage", "x-fb-trace-id")
@@ -123,7 +127,7 @@ def _account_out(account: Any) -> AccountOut:
 @router.get("/accounts", response_model=AccountList, responses={401: _ERRORS[401]})
 async def list_accounts(
     request: Request,
-    principal: Principal,
+    principal: ReadsAccounts,
     external_id: Annotated[
         str | None, Query(min_length=1, max_length=200, description="only accounts with this external id")
     ] = None,
@@ -134,7 +138,7 @@ async def list_accounts(
 
 
 @router.get("/accounts/{account_id}", response_model=AccountOut, responses=_ERRORS)
-async def get_account(request: Request, account_id: AccountId, principal: Principal) -> AccountOut:
+async def get_account(request: Request, account_id: AccountId, principal: ReadsAccounts) -> AccountOut:
     """One account."""
     require_scope(principal, account_id)
     return _account_out(await wiring_of(request).vault.get_account(account_id))
@@ -163,7 +167,7 @@ async def get_token(
 
 
 @router.post("/accounts/{account_id}/refresh", response_model=TokenMeta, responses=_ERRORS)
-async def refresh_token(request: Request, account_id: AccountId, principal: Principal) -> TokenMeta:
+async def refresh_token(request: Request, account_id: AccountId, principal: Refreshes) -> TokenMeta:
     """Refresh the account's long-lived token now (Meta allows it from 24 hours of age).
 
     A Facebook Login account's page token never expires and cannot be refreshed: it is
@@ -198,7 +202,7 @@ def pacing_wait(usage: Usage | None) -> float | None:
     return PACE_MAX_SECONDS * (top - PACE_FROM_PERCENT) / (100 - PACE_FROM_PERCENT) or None
 
 
-async def graph_proxy(request: Request, account_id: AccountId, path: str, principal: Principal) -> Response:
+async def graph_proxy(request: Request, account_id: AccountId, path: str, principal: Proxies) -> Response:
     """Forward to the account's Graph host with its token; Meta's answer and usage headers come back.
 
     The account's token goes in the ``Authorization`` header. For a Facebook Login account

@@ -5,8 +5,8 @@ its code is kept). The link's ``external_id`` — the platform's own id for its 
 ``label`` are given to every account that connects through it, so the platform finds the
 account again with ``GET /v1/accounts?external_id=…``.
 
-Creating links takes an API key that speaks for every account (an account-scoped key could
-otherwise hand out access to accounts it cannot see).
+Creating links takes an API key with the ``links:create`` capability that speaks for every
+account (an account-scoped key could otherwise hand out access to accounts it cannot see).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from igtoken.core.exceptions import ForbiddenError
-from igtoken.service.apikeys import api_principal
+from igtoken.service.apikeys import capable
 from igtoken.service.interfaces import ApiKeyPrincipal
 from igtoken.service.openapi import ErrorOut
 from igtoken.service.ratelimit import rate_limit
@@ -27,7 +27,7 @@ from igtoken.service.wiring import wiring_of
 
 router = APIRouter(prefix="/v1", tags=["onboarding"], dependencies=[Depends(rate_limit("api"))])
 
-Principal = Annotated[ApiKeyPrincipal, Depends(api_principal)]
+Principal = Annotated[ApiKeyPrincipal, Depends(capable("links:create"))]
 
 #: The longest a connect link may live: 30 days.
 MAX_EXPIRY_HOURS = 720
@@ -65,7 +65,7 @@ class ConnectLinkOut(BaseModel):
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorOut, "description": "the app cannot make links (wrong flow, no redirect URI)"},
-    403: {"model": ErrorOut, "description": "the key is scoped to some accounts; links need an unscoped key"},
+    403: {"model": ErrorOut, "description": "the key lacks links:create, or is scoped to some accounts"},
     404: {"model": ErrorOut, "description": "no such app"},
 }
 

@@ -2,7 +2,8 @@
 
 ``connect_links.external_id``: given to every account connected through the link.
 ``accounts.external_id`` (indexed, for ``GET /v1/accounts?external_id=…``) and ``accounts.label``:
-copied from the link the account came through.
+copied from the link the account came through. ``api_keys.capabilities``: what a key may do
+(null: everything, as keys made before this revision could).
 
 Revision ID: 0006
 Revises: 0004 (0005 once merged with the config_id migration: set ``down_revision`` to it)
@@ -24,6 +25,8 @@ def upgrade() -> None:
     """Apply this revision."""
     with op.batch_alter_table("connect_links") as batch:
         batch.add_column(sa.Column("external_id", sa.String(length=200), nullable=True))
+    with op.batch_alter_table("api_keys") as batch:
+        batch.add_column(sa.Column("capabilities", sa.JSON(), nullable=True))
     with op.batch_alter_table("accounts") as batch:
         batch.add_column(sa.Column("external_id", sa.String(length=200), nullable=True))
         batch.add_column(sa.Column("label", sa.String(length=200), nullable=True))
@@ -38,3 +41,5 @@ def downgrade() -> None:
         batch.drop_column("external_id")
     with op.batch_alter_table("connect_links") as batch:
         batch.drop_column("external_id")
+    with op.batch_alter_table("api_keys") as batch:
+        batch.drop_column("capabilities")

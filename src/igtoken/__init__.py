@@ -54,9 +54,11 @@ __all__ = [
     "InvalidGrantError",
     "InvalidRequestError",
     "InvalidSignature",
+    "LoginRequiredError",
     "LoginResult",
     "MalformedSignedRequest",
     "Media",
+    "MediaPage",
     "MissingKeyError",
     "NeedsReauthorizationError",
     "NotFoundError",
@@ -78,6 +80,7 @@ __all__ = [
     "TokenDebugError",
     "TokenDebugInfo",
     "TokenExpiredError",
+    "TokenInspection",
     "TokenKind",
     "TokenTooNewError",
     "TransientError",
@@ -133,6 +136,7 @@ if TYPE_CHECKING:
         InvalidGrantError,
         InvalidRequestError,
         InvalidSignature,
+        LoginRequiredError,
         MalformedSignedRequest,
         MissingKeyError,
         NeedsReauthorizationError,
@@ -156,8 +160,16 @@ if TYPE_CHECKING:
         UnsupportedAlgorithm,
     )
     from igtoken.core.lifecycle import can_refresh, ensure_refreshable, refreshable_from
-    from igtoken.core.media import Media
-    from igtoken.core.models import AccessToken, AccountType, FlowKind, LoginResult, Profile, TokenKind
+    from igtoken.core.media import Media, MediaPage
+    from igtoken.core.models import (
+        AccessToken,
+        AccountType,
+        FlowKind,
+        LoginResult,
+        Profile,
+        TokenInspection,
+        TokenKind,
+    )
     from igtoken.core.redact import redact_text, redact_url
     from igtoken.core.secret import Secret
     from igtoken.core.signed_request import canonical_signed_request, parse_signed_request
@@ -240,9 +252,11 @@ _LAZY: dict[str, str] = {
     "InvalidGrantError": "igtoken.core.exceptions",
     "InvalidRequestError": "igtoken.core.exceptions",
     "InvalidSignature": "igtoken.core.exceptions",
+    "LoginRequiredError": "igtoken.core.exceptions",
     "LoginResult": "igtoken.core.models",
     "MalformedSignedRequest": "igtoken.core.exceptions",
     "Media": "igtoken.core.media",
+    "MediaPage": "igtoken.core.media",
     "MissingKeyError": "igtoken.core.exceptions",
     "NO_RETRY": "igtoken.client.retry",
     "NeedsReauthorizationError": "igtoken.core.exceptions",
@@ -266,6 +280,7 @@ _LAZY: dict[str, str] = {
     "TokenDebugError": "igtoken.facebook.models",
     "TokenDebugInfo": "igtoken.facebook.models",
     "TokenExpiredError": "igtoken.core.exceptions",
+    "TokenInspection": "igtoken.core.models",
     "TokenKind": "igtoken.core.models",
     "TokenTooNewError": "igtoken.core.exceptions",
     "TransientError": "igtoken.core.exceptions",

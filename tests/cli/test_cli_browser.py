@@ -27,7 +27,7 @@ class Recorder:
 
 def test_interactive_opens_the_browser_and_still_prints_the_url():
     """In an interactive session the browser opens, and the URL is printed as a fallback."""
-    opener, lines = Recorder(), []
+    opener, lines = Recorder(), list[str]()
     assert present_url(URL, interactive=True, opener=opener, echo=lines.append) is True
     assert opener.opened == [URL]
     assert f"  {URL}" in lines
@@ -36,7 +36,7 @@ def test_interactive_opens_the_browser_and_still_prints_the_url():
 @pytest.mark.parametrize(("no_browser", "interactive"), [(True, True), (False, False), (True, False)])
 def test_no_browser_or_non_interactive_only_prints(no_browser, interactive):
     """--no-browser, or no person at the terminal, prints the URL and never launches a browser."""
-    opener, lines = Recorder(), []
+    opener, lines = Recorder(), list[str]()
     assert (
         present_url(URL, no_browser=no_browser, interactive=interactive, opener=opener, echo=lines.append)
         is False

@@ -89,7 +89,7 @@ def browser() -> Iterator[Callable[[], BrowserContext]]:
         chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
 
         def new_context() -> BrowserContext:
-            context = chromium.new_context(viewport=PHONE)
+            context = chromium.new_context(viewport=PHONE)  # type: ignore[arg-type]
             context.add_init_script(path=str(AXE))
             return context
 
@@ -260,6 +260,35 @@ def test_every_page_state_passes_axe(running, browser):
     page.wait_for_selector(".opblock.is-open .parameters")
     audit(page, "api docs, an operation open")
 
+    audit.write()
+    assert not audit.failures, "\n".join(audit.failures)
+
+
+def test_meta_apps_page_states_pass_axe(running, browser):
+    """The dashboard's Meta apps page: the guide for each product, a refusal with its fix, a saved app."""
+    audit = Auditor()
+    page = browser().new_page()
+    _sign_in(page, running)
+    page.click("nav a[href='/dashboard/apps']")
+    page.wait_for_url(f"{running.service}/dashboard/apps")
+    assert page.get_attribute("nav a[href='/dashboard/apps']", "aria-current") == "page"
+    audit(page, "meta apps, Instagram Login guide")
+    page.click("text=Facebook Login for Business")
+    page.wait_for_url(f"{running.service}/dashboard/apps?flow=facebook_login")
+    audit(page, "meta apps, Facebook Login guide")
+    page.goto(f"{running.service}/dashboard/apps")
+    page.fill("#name", "a11y")
+    page.fill("#app_id", DEMO_IG_APP_ID)
+    page.fill("#app_secret", "not-the-secret")
+    page.click("form[action='/dashboard/apps'] button[type=submit]")
+    page.wait_for_selector("#setup-errors")
+    assert "Meta rejects the app secret" in page.inner_text("#setup-errors")
+    audit(page, "meta apps, refused with the fix")
+    page.fill("#app_secret", "demo-instagram-app-secret")
+    page.click("form[action='/dashboard/apps'] button[type=submit]")
+    page.wait_for_url(f"{running.service}/dashboard/apps")
+    assert "Meta accepted app 'a11y'" in page.inner_text(".notices")
+    audit(page, "meta apps, saved")
     audit.write()
     assert not audit.failures, "\n".join(audit.failures)
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import time
 
-from conftest import GRAPH_IG, long_token
 from igtoken.emulator import EmulatorClock, World, create_app
 from igtoken.emulator.demo import DEMO_FB_APP_ID, DEMO_IG_APP_ID, DEMO_IG_APP_SECRET
 from igtoken.testing import emulator_sync_client
+from tests.support.emulator_flows import GRAPH_IG, long_token
 
 DAY = 86400
 

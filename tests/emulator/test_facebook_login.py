@@ -8,7 +8,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from conftest import GRAPH_FB, GRAPH_IG, REDIRECT, WWW_FB, long_token, query_of
 from igtoken.emulator.demo import (
     DEMO_BUSINESS_IG_ID,
     DEMO_FB_APP_ID,
@@ -18,6 +17,7 @@ from igtoken.emulator.demo import (
     DEMO_PAGE_LINKED_ID,
     DEMO_PAGE_UNLINKED_ID,
 )
+from tests.support.emulator_flows import GRAPH_FB, GRAPH_IG, REDIRECT, WWW_FB, long_token, query_of
 
 SCOPES = "public_profile,pages_show_list,instagram_basic,business_management"
 

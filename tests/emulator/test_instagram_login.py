@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import (
+from igtoken.emulator.demo import DEMO_BUSINESS_IG_ID, DEMO_IG_APP_ID, DEMO_IG_APP_SECRET
+from tests.support.emulator_flows import (
     API,
     GRAPH_IG,
     REDIRECT,
@@ -15,7 +16,6 @@ from conftest import (
     query_of,
     short_token,
 )
-from igtoken.emulator.demo import DEMO_BUSINESS_IG_ID, DEMO_IG_APP_ID, DEMO_IG_APP_SECRET
 
 DAY = 86400
 

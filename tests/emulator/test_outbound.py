@@ -13,8 +13,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from conftest import GRAPH_IG, long_token
 from igtoken.emulator.demo import DEMO_IG_APP_ID, DEMO_IG_APP_SECRET, DEMO_WEBHOOK_VERIFY_TOKEN
+from tests.support.emulator_flows import GRAPH_IG, long_token
 
 
 class Receiver:

@@ -14,7 +14,6 @@ import json
 import httpx
 import pytest
 
-from conftest import GRAPH_FB, GRAPH_IG
 from igtoken import ThrottledError, error_from_response
 from igtoken.emulator.demo import (
     DEMO_BUSINESS_IG_ID,
@@ -24,6 +23,7 @@ from igtoken.emulator.demo import (
     DEMO_IG_APP_ID,
     DEMO_PAGE_LINKED_ID,
 )
+from tests.support.emulator_flows import GRAPH_FB, GRAPH_IG
 
 BUC = "x-business-use-case-usage"
 APP_USAGE = "x-app-usage"

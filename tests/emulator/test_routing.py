@@ -9,8 +9,8 @@ import httpx
 import pytest
 
 import igtoken.emulator
-from conftest import GRAPH_IG, long_token
 from igtoken.emulator.demo import DEMO_FB_APP_ID, DEMO_FB_APP_SECRET
+from tests.support.emulator_flows import GRAPH_IG, long_token
 
 
 def test_real_meta_urls_route_by_host_header(client):

@@ -261,7 +261,7 @@ async def test_duplicate_endpoint_names_are_refused():
 
 def test_endpoint_filters_accept_names_and_keep_secrets_out_of_repr():
     """Filters given as strings become EventTypes; the repr never shows the secret."""
-    endpoint = Endpoint("https://hooks.example.invalid/a", KEY, events=frozenset({"token.expiring"}))
+    endpoint = Endpoint("https://hooks.example.invalid/a", KEY, events=frozenset({"token.expiring"}))  # type: ignore[arg-type]
     assert endpoint.events == frozenset({EventType.TOKEN_EXPIRING})
     assert endpoint.name == "https://hooks.example.invalid/a"
     assert KEY.reveal() not in repr(endpoint)

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from .fleet import Rig
+from tests.support.fleet import Rig
 
 
 @pytest.fixture

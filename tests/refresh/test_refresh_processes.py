@@ -23,8 +23,7 @@ import pytest
 
 from igtoken.emulator import EmulatorClock
 from igtoken.testing import run_emulator_on_loopback
-
-from .fleet import add_demo_app, keyring, keys_setting, open_vault, seed_fleet
+from tests.support.fleet import add_demo_app, keyring, keys_setting, open_vault, seed_fleet
 
 PG_URL = os.environ.get("IGTOKEN_TEST_DATABASE_URL")
 IGTOKEN = [sys.executable, "-c", "from igtoken.cli import main; main()"]
@@ -37,7 +36,7 @@ def database(backend: str, tmp_path) -> Iterator[str]:
         return
     if not PG_URL:
         pytest.skip("IGTOKEN_TEST_DATABASE_URL is not set; PostgreSQL tests run where it is (CI sets it)")
-    from vault.conftest import fresh_pg_database
+    from tests.support.postgres import fresh_pg_database
 
     with fresh_pg_database() as url:
         yield url

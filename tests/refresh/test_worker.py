@@ -9,8 +9,7 @@ import pytest
 from igtoken.core.secret import Secret
 from igtoken.refresh.outcomes import Outcome
 from igtoken.vault import AccountStatus, EventType
-
-from .fleet import PUBLIC_URL, Rig, seed_fleet
+from tests.support.fleet import PUBLIC_URL, Rig, seed_fleet
 
 
 async def test_due_token_is_refreshed_stored_and_rescheduled(rig: Rig):

@@ -9,8 +9,8 @@ from urllib.parse import parse_qsl
 
 from igtoken.emulator import demo
 from igtoken.refresh.outcomes import Outcome
+from tests.support.fleet import Rig
 
-from .fleet import Rig
 from .test_worker_facebook import connect_demo_page
 
 

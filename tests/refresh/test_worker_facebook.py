@@ -10,8 +10,7 @@ from igtoken.emulator import demo
 from igtoken.refresh.facebook_accounts import first_check_at
 from igtoken.refresh.outcomes import Outcome
 from igtoken.vault import AccountRecord
-
-from .fleet import PUBLIC_URL, Rig
+from tests.support.fleet import PUBLIC_URL, Rig
 
 SCOPES = ["instagram_basic", "pages_show_list", "pages_read_engagement", "business_management"]
 

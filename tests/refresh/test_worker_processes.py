@@ -19,8 +19,7 @@ from click.testing import CliRunner
 from igtoken.cli import main
 from igtoken.emulator import EmulatorClock
 from igtoken.testing import run_emulator_on_loopback
-
-from .fleet import add_demo_app, keyring, keys_setting, open_vault, seed_fleet
+from tests.support.fleet import add_demo_app, keyring, keys_setting, open_vault, seed_fleet
 
 PG_URL = os.environ.get("IGTOKEN_TEST_DATABASE_URL")
 WORKER = [sys.executable, "-c", "from igtoken.cli import main; main()", "worker", "--until-idle"]
@@ -74,7 +73,7 @@ def test_three_worker_processes_refresh_5000_tokens_exactly_once():
     """
     if not PG_URL:
         pytest.skip("IGTOKEN_TEST_DATABASE_URL is not set; PostgreSQL tests run where it is (CI sets it)")
-    from vault.conftest import fresh_pg_database
+    from tests.support.postgres import fresh_pg_database
 
     ring = keyring()
     with fresh_pg_database() as url, run_emulator_on_loopback(clock=EmulatorClock()) as emu:

@@ -11,8 +11,7 @@ import sqlalchemy as sa
 
 from igtoken.refresh.outcomes import Outcome
 from igtoken.vault import AccountStatus, EventType
-
-from .fleet import Rig, seed_fleet
+from tests.support.fleet import Rig, seed_fleet
 
 ACCOUNTS = 1000
 DAYS = 90

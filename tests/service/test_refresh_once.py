@@ -31,9 +31,9 @@ from igtoken.emulator import demo_world
 from igtoken.service.wiring import build_app
 from igtoken.vault import upgrade
 from igtoken.vault.crypto import generate_key_material
+from tests.support.postgres import fresh_pg_database
 
 from .conftest import PUBLIC, REDIRECT, bearer
-from .test_replay_instances import fresh_pg_database
 from .test_wired_service import start
 
 EMULATOR = "http://emulator.test"

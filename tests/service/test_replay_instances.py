@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import secrets
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from types import SimpleNamespace
 
 import httpx
 import pytest
-import sqlalchemy as sa
-from sqlalchemy.pool import NullPool
 
 from igtoken.app.runtime import Runtime, allow_redirect_uris
 from igtoken.config.settings import Settings
@@ -24,29 +19,9 @@ from igtoken.emulator import demo, demo_world
 from igtoken.service.wiring import build_app
 from igtoken.vault import upgrade
 from igtoken.vault.crypto import generate_key_material
-from igtoken.vault.engine import normalize_url
+from tests.support.postgres import fresh_pg_database
 
 from .test_wired_service import PUBLIC, REDIRECT, sign, start
-
-PG_URL = os.environ.get("IGTOKEN_TEST_DATABASE_URL")
-
-
-@contextmanager
-def fresh_pg_database() -> Iterator[str]:
-    """A brand-new PostgreSQL database for this test, dropped afterwards."""
-    if not PG_URL:
-        pytest.skip("IGTOKEN_TEST_DATABASE_URL is not set; PostgreSQL tests run where it is (CI sets it)")
-    base = normalize_url(PG_URL)
-    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT", poolclass=NullPool)
-    name = f"igtoken_test_{secrets.token_hex(6)}"
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield base.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
 
 
 @dataclass

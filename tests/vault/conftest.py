@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -17,33 +16,14 @@ from igtoken.core.models import AccessToken, AccountType, Profile, TokenKind
 from igtoken.core.secret import Secret
 from igtoken.vault import KeyRing, Vault
 from igtoken.vault.crypto import generate_key_material
-from igtoken.vault.engine import create_vault_engine, normalize_url
+from igtoken.vault.engine import create_vault_engine
 from igtoken.vault.migrate import upgrade
 from igtoken.vault.models import Base
+from tests.support.postgres import PG_SKIP, PG_URL, fresh_pg_database  # noqa: F401 - the vault tests import them from here
 
-PG_URL = os.environ.get("IGTOKEN_TEST_DATABASE_URL")
-PG_SKIP = "IGTOKEN_TEST_DATABASE_URL is not set; PostgreSQL tests run where it is (CI sets it)"
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-
-
-@contextmanager
-def fresh_pg_database() -> Iterator[str]:
-    """A brand-new, randomly named PostgreSQL database, dropped afterwards (parallel runs never meet)."""
-    if not PG_URL:
-        pytest.skip(PG_SKIP)
-    base = normalize_url(PG_URL)
-    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT", poolclass=NullPool)
-    name = f"igtoken_test_{secrets.token_hex(6)}"
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield base.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
 
 
 @contextmanager

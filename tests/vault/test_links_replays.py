@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -200,8 +202,10 @@ def test_signed_request_race_between_instances_has_one_winner(db_url: str, keyri
     """Two vault instances on one database, several threads each: exactly one first sight."""
     vaults = [Vault(create_vault_engine(db_url), keyring) for _ in range(2)]
     try:
-        workers = [
-            (lambda v=v: v.signed_requests.first_sight("same", now=T0, expires_at=T0 + timedelta(hours=1)))
+        workers: list[Callable[[], object]] = [
+            functools.partial(
+                v.signed_requests.first_sight, "same", now=T0, expires_at=T0 + timedelta(hours=1)
+            )
             for v in vaults
             for _ in range(3)
         ]
@@ -258,7 +262,9 @@ def test_migration_0002_keeps_what_links_were(backend: str, tmp_path: Path) -> N
             }
             downgrade(engine, "0001")
             with engine.connect() as conn:
-                rows = dict(conn.execute(sa.text("SELECT id, used_at IS NOT NULL FROM connect_links")).all())
+                rows: dict[Any, Any] = dict(
+                    conn.execute(sa.text("SELECT id, used_at IS NOT NULL FROM connect_links")).all()
+                )
             assert rows == {"open": False, "used": True, "revoked": True}
         finally:
             engine.dispose()

@@ -97,6 +97,9 @@ from igtoken.cli.transfer import export, import_  # noqa: E402
 
 main.add_command(export)
 main.add_command(import_)
+from igtoken.cli.setup import setup  # noqa: E402
+
+main.add_command(setup)
 from igtoken.cli.webhooks import webhooks  # noqa: E402
 
 main.add_command(webhooks)

@@ -176,12 +176,16 @@ def _facebook_scope_checks(app: AppRecord) -> list[Check]:
     return [Check("scopes", app.name, True, shown)]
 
 
+def static_app_checks(app: AppRecord, *, emulator: bool) -> list[Check]:
+    """The checks of an app that need no answer from Meta: redirect URI shapes and scope names."""
+    return _static_redirect_checks(app, emulator=emulator) + _scope_checks(app)
+
+
 def app_checks(app: AppRecord, http: httpx.Client, endpoints: Endpoints, *, emulator: bool) -> list[Check]:
     """Checks of one registered app: redirect URIs, scope names, app id and secret."""
     from igtoken.core.models import FlowKind
 
-    checks = _static_redirect_checks(app, emulator=emulator)
-    checks += _scope_checks(app)
+    checks = static_app_checks(app, emulator=emulator)
     if app.flow_kind is FlowKind.FACEBOOK_LOGIN:
         return checks + _facebook_app_checks(app, http, endpoints)
     if not app.redirect_uris:
@@ -298,9 +302,7 @@ def account_checks(
         headers={"Authorization": f"Bearer {token.value.reveal()}"},
     )
     if not answer.is_success:
-        checks.append(
-            Check("token", who, False, f"Meta refuses the token: {_error_text(answer)}", f"run `{relogin}`")
-        )
+        checks.append(_refused_token_check(answer, who, relogin))
         return checks
     checks.append(Check("token", who, True, "Meta accepts it"))
     body = answer.json()
@@ -358,6 +360,43 @@ def account_checks(
     else:
         checks.append(Check("Meta usage", who, True, "no figures sent" if top is None else f"{top:.0f}%"))
     return checks
+
+
+def _refused_token_check(answer: httpx.Response, who: str, relogin: str) -> Check:
+    """What a refused ``/me`` means: a throttle (wait) or a transient fault is not a dead token."""
+    from igtoken.core.exceptions import ThrottledError
+    from igtoken.instagram.parse import error_from_response
+
+    error = error_from_response(answer)
+    if isinstance(error, ThrottledError):
+        wait = f"; Meta says to wait {error.retry_after:.0f} s" if error.retry_after else ""
+        return Check(
+            "Meta usage",
+            who,
+            False,
+            f"Meta is throttling calls for this account ({error.message}){wait}",
+            "wait and run doctor again; spread calls out or cache results (the token itself was not judged)",
+        )
+    if error is not None and error.retryable:
+        return Check(
+            "token",
+            who,
+            False,
+            f"Meta could not answer now ({error.message})",
+            "run doctor again in a minute; nothing says the token is bad",
+        )
+    return Check("token", who, False, f"Meta refuses the token: {_error_text(answer)}", f"run `{relogin}`")
+
+
+def unreachable(subject: str, exc: Exception) -> Check:
+    """The check that stands for the ones Meta could not be reached for."""
+    return Check(
+        "Meta reachable",
+        subject,
+        False,
+        f"cannot reach Meta ({type(exc).__name__}: {exc})",
+        "check the network, a proxy, or IGTOKEN_META_BASE_URL; the checks that need no Meta still ran",
+    )
 
 
 def _facebook_client(app: AppRecord, http: httpx.Client, endpoints: Endpoints) -> Client:

@@ -10,9 +10,10 @@ import click
 from igtoken.cli._context import AppContext, json_option, pass_ctx
 
 if TYPE_CHECKING:
+    from igtoken.cli._doctor import Check
     from igtoken.cli._meta import MetaLink
     from igtoken.refresh.usecase import Result
-    from igtoken.vault import AccountRecord
+    from igtoken.vault import AccountRecord, AppRecord
 
 
 @click.command("doctor")
@@ -36,12 +37,14 @@ def doctor(app: AppContext, app_name: str | None, account: str | None) -> None:
       igtoken doctor --app shop
       igtoken doctor demo_business --json | jq '.checks[] | select(.ok | not)'
     """
+    import httpx
     from rich.markup import escape
 
     from igtoken.cli._accounts import login_command, resolve_account
-    from igtoken.cli._doctor import Check, account_checks, app_checks
+    from igtoken.cli._doctor import account_checks, app_checks, static_app_checks, unreachable
     from igtoken.cli._meta import meta_link
     from igtoken.cli._output import print_json
+    from igtoken.core.exceptions import TransportError
 
     vault, runtime, now = app.vault, app.runtime, app.now()
     if account is not None:
@@ -60,15 +63,22 @@ def doctor(app: AppContext, app_name: str | None, account: str | None) -> None:
             return asyncio.run(_check_now(app, link, acct.id))
 
         for record in apps:
-            checks += app_checks(record, link.http, link.endpoints, emulator=emulator)
+            try:
+                checks += app_checks(record, link.http, link.endpoints, emulator=emulator)
+            except httpx.TransportError as exc:
+                checks += [*static_app_checks(record, emulator=emulator), unreachable(record.name, exc)]
+            checks += _register_checks(app, record)
         by_id = {r.id: r for r in apps}
         for acct in accounts:
             record = by_id[acct.app_id]
             relogin = login_command(record, sandbox=runtime.sandbox)
             http, where = link.http, link.endpoints
-            checks += account_checks(
-                vault, record, acct, http, where, now=now, relogin=relogin, check_page=check_page
-            )
+            try:
+                checks += account_checks(
+                    vault, record, acct, http, where, now=now, relogin=relogin, check_page=check_page
+                )
+            except (httpx.TransportError, TransportError) as exc:
+                checks.append(unreachable(f"@{acct.username}" if acct.username else acct.id, exc))
     failed = [c for c in checks if not c.ok]
     if app.json:
         print_json({"ok": not failed, "checks": [c.as_json() for c in checks]})
@@ -94,3 +104,30 @@ async def _check_now(app: AppContext, link: MetaLink, account_id: str) -> Result
 
     async with open_refresher(app, link) as refresher:
         return await refresher.refresh_account(account_id, force=True, trigger="doctor")
+
+
+def _register_checks(app: AppContext, record: AppRecord) -> list[Check]:
+    """The three URLs to register with Meta for ``record`` (from IGTOKEN_PUBLIC_URL), one line each."""
+    from igtoken.app.meta_setup import meta_urls
+    from igtoken.cli._doctor import Check
+    from igtoken.cli.setup import SANDBOX_PUBLIC_URL
+
+    public_url = app.settings.public_url or (SANDBOX_PUBLIC_URL if app.runtime.sandbox else None)
+    if public_url is None:
+        return [
+            Check(
+                "register with Meta",
+                record.name,
+                True,
+                "IGTOKEN_PUBLIC_URL is not set, so the service's callback URLs are not known here",
+                "set IGTOKEN_PUBLIC_URL=https://… to see the redirect, deauthorize and data-deletion URLs",
+            )
+        ]
+    urls = meta_urls(public_url)
+    return [
+        Check("register with Meta", record.name, True, f"OAuth redirect URI: {urls.redirect_uri}"),
+        Check("register with Meta", record.name, True, f"Deauthorize callback URL: {urls.deauthorize_url}"),
+        Check(
+            "register with Meta", record.name, True, f"Data deletion request URL: {urls.data_deletion_url}"
+        ),
+    ]

@@ -116,6 +116,7 @@ def serve(ctx: AppContext, sandbox_flag: bool, host: str | None, port: int | Non
 
     from igtoken.app.logs import configure_logging
     from igtoken.app.runtime import Runtime
+    from igtoken.cli.setup import register_lines
     from igtoken.core.secret import Secret
     from igtoken.sandbox import SandboxEmulator
     from igtoken.service.app import make_server
@@ -175,8 +176,10 @@ def serve(ctx: AppContext, sandbox_flag: bool, host: str | None, port: int | Non
                 "Create a connect link in the dashboard, open it, approve as demo_business, then:",
                 f"  curl -H 'Authorization: Bearer {api_key.reveal()}' {public_url}/v1/accounts",
             ]
+            lines += ["", *register_lines(runtime.vault.list_apps(), public_url)]
         else:
             lines.append(f"igtoken service on {public_url} (dashboard: {public_url}/dashboard)")
+            lines += register_lines(runtime.vault.list_apps(), public_url)
             for app in runtime.vault.list_apps():
                 if app.flow_kind == "instagram_login" and redirect_uri not in app.redirect_uris:
                     lines.append(

@@ -24,6 +24,7 @@ from igtoken.cli._context import AppContext, pass_ctx
 if TYPE_CHECKING:
     import httpx
 
+    from igtoken.app.permission_audit import PermissionAuditor
     from igtoken.app.runtime import Runtime
     from igtoken.cli._meta import MetaLink
     from igtoken.core.endpoints import Endpoints
@@ -186,18 +187,33 @@ async def _serve(
         _metrics_server(ctx, worker, metrics_port, metrics_host),
     ):
         logging.getLogger("igtoken.worker").info("worker %s started", worker.owner)
+        audit = _permission_audit(ctx)
         if until_idle:
+            await asyncio.to_thread(audit.run_if_due, _now())
             while not stop.is_set():
                 report = await worker.run_once(stop=stop)
                 await worker.deliver_notifications()
                 if report.claimed == 0:
                     break
         else:
-            await worker.run_forever(stop)
+            from igtoken.app.permission_audit import auditor_task
+
+            audits = asyncio.create_task(auditor_task(audit, clock=_now)())
+            try:
+                await worker.run_forever(stop)
+            finally:
+                audits.cancel()
         logging.getLogger("igtoken.worker").info(
             "worker %s stopped: %s", worker.owner, dict(worker.state.counters)
         )
         return worker.state.as_json()
+
+
+def _permission_audit(ctx: AppContext) -> PermissionAuditor:
+    """The scheduled permission audit (weekly unless IGTOKEN_PERMISSION_AUDIT_DAYS says otherwise)."""
+    from igtoken.app.permission_audit import build_auditor
+
+    return build_auditor(_runtime(ctx))
 
 
 @click.command("worker")

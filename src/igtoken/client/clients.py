@@ -1,29 +1,32 @@
 """``Client`` and ``AsyncClient``: thin facades that build a flow and drive it.
 
-Every protocol decision lives in the flows; these classes only hold the
-configuration and the HTTP connection, read the real clock when the caller
-does not pass ``now``, and remember the last usage figures Meta sent.
+Every protocol decision lives in the flows (:mod:`igtoken.instagram.flows`,
+:mod:`igtoken.facebook.flows`); these classes hold the configuration, the HTTP
+connection and the clock (:mod:`igtoken.client.base`), and remember the last
+usage figures Meta sent. One client serves both login products: ``profile``,
+``media`` and ``media_page`` go to graph.instagram.com with an Instagram Login
+token and to graph.facebook.com (with ``appsecret_proof``) with a Facebook Page
+or user token.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from collections.abc import Sequence
+from datetime import datetime
 from types import TracebackType
 from typing import Self, TypeVar
 
 import httpx
 
+from igtoken.client.base import BaseClient, Clock, is_facebook_token
 from igtoken.client.drive import run_async, run_sync
 from igtoken.client.retry import RetryPolicy
 from igtoken.core.config import ClientConfig
 from igtoken.core.exceptions import ConfigurationError
-from igtoken.core.media import DEFAULT_MEDIA_FIELDS, Media
-from igtoken.core.models import AccessToken, LoginResult, Profile
+from igtoken.core.media import DEFAULT_MEDIA_FIELDS, Media, MediaPage
+from igtoken.core.models import AccessToken, LoginResult, Profile, TokenInspection
 from igtoken.core.secret import Secret
-from igtoken.core.usage import Usage, parse_usage
 from igtoken.facebook import flows as _fb_flows
-from igtoken.facebook.authorize import facebook_authorization_url
 from igtoken.facebook.models import (
     ConnectedPage,
     FacebookLoginResult,
@@ -33,85 +36,52 @@ from igtoken.facebook.models import (
     TokenDebugInfo,
 )
 from igtoken.instagram import flows as _flows
-from igtoken.instagram.authorize import Callback, authorization_url, parse_callback
 from igtoken.instagram.parse import CodeExchangeResult
-from igtoken.instagram.scopes import DEFAULT_SCOPES
 
 T = TypeVar("T")
 
+__all__ = ["AsyncClient", "Client"]
 
-class _BaseClient:
-    """What both facades share: configuration, the pure helpers, and usage bookkeeping."""
 
-    def __init__(self, config: ClientConfig, *, retry: RetryPolicy | None) -> None:
-        if not isinstance(config, ClientConfig):
-            raise ConfigurationError(f"expected a ClientConfig, not {type(config).__name__}")
-        self.config = config
-        self.retry = retry if retry is not None else RetryPolicy.from_config(config)
-        #: The usage figures from the most recent response that carried any.
-        self.last_usage: Usage | None = None
-
-    def _record(self, response: httpx.Response) -> None:
-        usage = parse_usage(response.headers)
-        if usage is not None:
-            self.last_usage = usage
-
-    @staticmethod
-    def _now(now: datetime | None) -> datetime:
-        return now if now is not None else datetime.now(UTC)
-
-    def authorization_url(
-        self,
-        *,
-        state: str,
-        scopes: str | Iterable[str] = DEFAULT_SCOPES,
-        force_reauth: bool = False,
-        enable_fb_login: bool | None = None,
-    ) -> str:
-        """The Instagram Login URL to send the browser to; see :func:`igtoken.authorization_url`."""
-        return authorization_url(
-            self.config.app,
-            state=state,
-            scopes=scopes,
-            endpoints=self.config.endpoints,
-            force_reauth=force_reauth,
-            enable_fb_login=enable_fb_login,
+def _profile_flow(
+    config: ClientConfig, token: AccessToken | Secret, user_id: str | None, fields: Sequence[str] | None
+) -> _flows.Flow[Profile]:
+    if is_facebook_token(token):
+        if user_id is None or user_id == "me":
+            raise ConfigurationError(
+                "with a Facebook token, profile() needs the Instagram account id: "
+                "profile(token, user_id=ig_id)",
+                fix="it is ConnectedPage.instagram_account.user_id from facebook_login()",
+            )
+        return _fb_flows.instagram_profile(
+            config, token, user_id, fields=fields or _fb_flows.INSTAGRAM_PROFILE_FIELDS
         )
+    if user_id not in (None, "me"):
+        raise ConfigurationError("an Instagram Login token reads only its own account: leave user_id out")
+    return _flows.profile(config, token, fields=fields or _flows.PROFILE_FIELDS)
 
-    def facebook_authorization_url(
-        self,
-        *,
-        state: str,
-        scopes: str | Iterable[str] | None = None,
-        config_id: str | None = None,
-        rerequest: bool = False,
-        auth_type: str | None = None,
-    ) -> str:
-        """The Facebook Login dialog URL; see :func:`igtoken.facebook_authorization_url`."""
-        return facebook_authorization_url(
-            self.config.facebook,
-            state=state,
-            scopes=scopes,
-            config_id=config_id,
-            endpoints=self.config.endpoints,
-            rerequest=rerequest,
-            auth_type=auth_type,
+
+def _check_fb_media_user(token: AccessToken | Secret, user_id: str) -> bool:
+    if not is_facebook_token(token):
+        return False
+    if user_id == "me":
+        raise ConfigurationError(
+            "with a Facebook token, media needs the Instagram account id: media(token, user_id=ig_id)",
+            fix="it is ConnectedPage.instagram_account.user_id from facebook_login()",
         )
-
-    def parse_callback(self, url_or_query: str, *, expected_state: str | None = None) -> Callback:
-        """Read the redirect back from Instagram; see :func:`igtoken.parse_callback`."""
-        return parse_callback(url_or_query, expected_state=expected_state)
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(app_id={self.config.app.app_id!r})"
+    return True
 
 
-class Client(_BaseClient):
-    """A synchronous Instagram Login client.
+class Client(BaseClient):
+    """A synchronous client for Instagram Login and Facebook Login for Business.
 
     Pass ``http`` to reuse your own :class:`httpx.Client` (it is then not
     closed by this one), or ``transport`` to route requests, e.g. to the
-    emulator in-process. Use it as a context manager or call :meth:`close`.
+    emulator in-process. ``clock`` (a function returning an aware datetime, or
+    an object with ``now()``) replaces the wall clock in every call; ``wait=True``
+    sleeps through Meta's throttling hints instead of raising
+    :class:`~igtoken.ThrottledError` (see :class:`~igtoken.RetryPolicy`). Use it as
+    a context manager or call :meth:`close`.
     """
 
     def __init__(
@@ -121,8 +91,10 @@ class Client(_BaseClient):
         http: httpx.Client | None = None,
         transport: httpx.BaseTransport | None = None,
         retry: RetryPolicy | None = None,
+        clock: Clock | None = None,
+        wait: bool = False,
     ) -> None:
-        super().__init__(config, retry=retry)
+        super().__init__(config, retry=retry, clock=clock, wait=wait)
         if http is not None and transport is not None:
             raise ConfigurationError("pass either http or transport, not both")
         self._owns_http = http is None
@@ -160,11 +132,57 @@ class Client(_BaseClient):
         """Refresh a long-lived token (at least 24 hours old, unexpired) for another 60 days."""
         return self._run(_flows.refresh(self.config, token, now=self._now(now)))
 
+    def inspect(self, token: Secret | str, *, now: datetime | None = None) -> TokenInspection:
+        """Ask Meta what a bare token is (kind, expiry, account), e.g. one from an environment variable.
+
+        An Instagram Login token (``IGAA…``) is read with ``/me`` and the refresh endpoint
+        (:func:`igtoken.instagram.flows.inspect`: a token at least a day old comes back
+        refreshed); a Facebook token (``EAA…``) with ``debug_token``
+        (:func:`igtoken.facebook.flows.inspect`). ``inspection.token`` can then be refreshed
+        and stored like any other.
+        """
+        if is_facebook_token(token):
+            return self._run(_fb_flows.inspect(self.config, token, now=self._now(now)))
+        return self._run(_flows.inspect(self.config, token, now=self._now(now)))
+
     def profile(
-        self, token: AccessToken | Secret, *, fields: Sequence[str] = _flows.PROFILE_FIELDS
+        self,
+        token: AccessToken | Secret,
+        *,
+        user_id: str | None = None,
+        fields: Sequence[str] | None = None,
     ) -> Profile:
-        """Read the account behind ``token`` (``/me``)."""
-        return self._run(_flows.profile(self.config, token, fields=fields))
+        """Read an Instagram account: ``/me`` on graph.instagram.com with an Instagram Login token,
+        or ``/{user_id}`` on graph.facebook.com with a Facebook Page or user token.
+
+        ``Profile.user_id`` is the professional account id either way.
+        """
+        return self._run(_profile_flow(self.config, token, user_id, fields))
+
+    def media_page(
+        self,
+        token: AccessToken | Secret,
+        *,
+        user_id: str = "me",
+        fields: Sequence[str] = DEFAULT_MEDIA_FIELDS,
+        page_size: int | None = None,
+        after: str | None = None,
+    ) -> MediaPage:
+        """One page of the account's media; pass ``page.after`` back as ``after`` for the next one.
+
+        With a Facebook token, ``user_id`` is the linked Instagram account's id.
+        """
+        if _check_fb_media_user(token, user_id):
+            return self._run(
+                _fb_flows.instagram_media_page(
+                    self.config, token, user_id, fields=fields, page_size=page_size, after=after
+                )
+            )
+        return self._run(
+            _flows.media_page(
+                self.config, token, user_id=user_id, fields=fields, page_size=page_size, after=after
+            )
+        )
 
     def media(
         self,
@@ -174,10 +192,28 @@ class Client(_BaseClient):
         fields: Sequence[str] = DEFAULT_MEDIA_FIELDS,
         page_size: int | None = None,
         limit: int | None = None,
+        after: str | None = None,
     ) -> list[Media]:
-        """List the account's media, following pages up to ``limit`` items."""
+        """List the account's media, following pages up to ``limit`` items (from cursor ``after``).
+
+        With a Facebook token, ``user_id`` is the linked Instagram account's id.
+        """
+        if _check_fb_media_user(token, user_id):
+            return self._run(
+                _fb_flows.instagram_media(
+                    self.config, token, user_id, fields=fields, page_size=page_size, limit=limit, after=after
+                )
+            )
         return self._run(
-            _flows.media(self.config, token, user_id=user_id, fields=fields, page_size=page_size, limit=limit)
+            _flows.media(
+                self.config,
+                token,
+                user_id=user_id,
+                fields=fields,
+                page_size=page_size,
+                limit=limit,
+                after=after,
+            )
         )
 
     def login(
@@ -266,8 +302,8 @@ class Client(_BaseClient):
         )
 
 
-class AsyncClient(_BaseClient):
-    """The asynchronous twin of :class:`Client`, over :class:`httpx.AsyncClient`."""
+class AsyncClient(BaseClient):
+    """The asynchronous twin of :class:`Client`, over :class:`httpx.AsyncClient`: same methods, awaited."""
 
     def __init__(
         self,
@@ -276,8 +312,10 @@ class AsyncClient(_BaseClient):
         http: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         retry: RetryPolicy | None = None,
+        clock: Clock | None = None,
+        wait: bool = False,
     ) -> None:
-        super().__init__(config, retry=retry)
+        super().__init__(config, retry=retry, clock=clock, wait=wait)
         if http is not None and transport is not None:
             raise ConfigurationError("pass either http or transport, not both")
         self._owns_http = http is None
@@ -319,11 +357,57 @@ class AsyncClient(_BaseClient):
         """Refresh a long-lived token (at least 24 hours old, unexpired) for another 60 days."""
         return await self._run(_flows.refresh(self.config, token, now=self._now(now)))
 
+    async def inspect(self, token: Secret | str, *, now: datetime | None = None) -> TokenInspection:
+        """Ask Meta what a bare token is (kind, expiry, account), e.g. one from an environment variable.
+
+        An Instagram Login token (``IGAA…``) is read with ``/me`` and the refresh endpoint
+        (:func:`igtoken.instagram.flows.inspect`: a token at least a day old comes back
+        refreshed); a Facebook token (``EAA…``) with ``debug_token``
+        (:func:`igtoken.facebook.flows.inspect`). ``inspection.token`` can then be refreshed
+        and stored like any other.
+        """
+        if is_facebook_token(token):
+            return await self._run(_fb_flows.inspect(self.config, token, now=self._now(now)))
+        return await self._run(_flows.inspect(self.config, token, now=self._now(now)))
+
     async def profile(
-        self, token: AccessToken | Secret, *, fields: Sequence[str] = _flows.PROFILE_FIELDS
+        self,
+        token: AccessToken | Secret,
+        *,
+        user_id: str | None = None,
+        fields: Sequence[str] | None = None,
     ) -> Profile:
-        """Read the account behind ``token`` (``/me``)."""
-        return await self._run(_flows.profile(self.config, token, fields=fields))
+        """Read an Instagram account: ``/me`` on graph.instagram.com with an Instagram Login token,
+        or ``/{user_id}`` on graph.facebook.com with a Facebook Page or user token.
+
+        ``Profile.user_id`` is the professional account id either way.
+        """
+        return await self._run(_profile_flow(self.config, token, user_id, fields))
+
+    async def media_page(
+        self,
+        token: AccessToken | Secret,
+        *,
+        user_id: str = "me",
+        fields: Sequence[str] = DEFAULT_MEDIA_FIELDS,
+        page_size: int | None = None,
+        after: str | None = None,
+    ) -> MediaPage:
+        """One page of the account's media; pass ``page.after`` back as ``after`` for the next one.
+
+        With a Facebook token, ``user_id`` is the linked Instagram account's id.
+        """
+        if _check_fb_media_user(token, user_id):
+            return await self._run(
+                _fb_flows.instagram_media_page(
+                    self.config, token, user_id, fields=fields, page_size=page_size, after=after
+                )
+            )
+        return await self._run(
+            _flows.media_page(
+                self.config, token, user_id=user_id, fields=fields, page_size=page_size, after=after
+            )
+        )
 
     async def media(
         self,
@@ -333,10 +417,28 @@ class AsyncClient(_BaseClient):
         fields: Sequence[str] = DEFAULT_MEDIA_FIELDS,
         page_size: int | None = None,
         limit: int | None = None,
+        after: str | None = None,
     ) -> list[Media]:
-        """List the account's media, following pages up to ``limit`` items."""
+        """List the account's media, following pages up to ``limit`` items (from cursor ``after``).
+
+        With a Facebook token, ``user_id`` is the linked Instagram account's id.
+        """
+        if _check_fb_media_user(token, user_id):
+            return await self._run(
+                _fb_flows.instagram_media(
+                    self.config, token, user_id, fields=fields, page_size=page_size, limit=limit, after=after
+                )
+            )
         return await self._run(
-            _flows.media(self.config, token, user_id=user_id, fields=fields, page_size=page_size, limit=limit)
+            _flows.media(
+                self.config,
+                token,
+                user_id=user_id,
+                fields=fields,
+                page_size=page_size,
+                limit=limit,
+                after=after,
+            )
         )
 
     async def login(

@@ -30,6 +30,12 @@ Variable                        Meaning (default)
                                 ``X-Forwarded-For``/``-Proto`` the service believes (none)
 ``IGTOKEN_PROXY_MAX_BODY``      largest request body the Graph proxy forwards: bytes, or with a
                                 KiB/MiB suffix (``8MiB``); larger ones are refused with 413
+``IGTOKEN_PERMISSION_AUDIT_DAYS``  days between scheduled permission audits, 0 turns them off (7)
+``IGTOKEN_ANOMALY_FACTOR``      a key's or account's reads in the last window above this many times
+                                its baseline raise ``security.anomaly`` (10)
+``IGTOKEN_ANOMALY_MIN_READS``   fewer reads than this in a window never count as a burst (50)
+``IGTOKEN_ANOMALY_REFUSED_BURST``  refused API keys in one window that raise ``security.anomaly`` (20)
+``IGTOKEN_ANOMALY_WINDOW``      the anomaly window in seconds (300)
 ==============================  ===========================================================
 
 Booleans accept ``1/true/yes/on`` and ``0/false/no/off`` in any case.
@@ -115,6 +121,11 @@ class Settings:
     #: ``None``: each front door's own default (see the table above).
     database_busy_timeout: float | None = None
     trusted_proxies: tuple[str, ...] = ()
+    permission_audit_days: float = 7.0
+    anomaly_factor: float = 10.0
+    anomaly_min_reads: float = 50.0
+    anomaly_refused_burst: float = 20.0
+    anomaly_window: float = 300.0
     #: Human-readable warnings found while loading (unknown ``IGTOKEN_*`` names); the caller shows them.
     warnings: tuple[str, ...] = field(default=(), compare=False)
     #: Where each setting came from, by variable name: ``environment``, ``.env`` or ``default``.
@@ -306,6 +317,18 @@ def _seconds(name: str, raw: str) -> float:
     return value
 
 
+def _non_negative(name: str, raw: str) -> float:
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):
+        raise ConfigurationError(
+            f"{name} must be a number, 0 or more, got {raw!r}", fix=f"set {name} to e.g. 7"
+        )
+    return value
+
+
 def _networks(name: str, raw: str) -> tuple[str, ...]:
     out = []
     for part in (p.strip() for p in raw.split(",")):
@@ -353,6 +376,11 @@ _SPECS: Final = (
     _Spec("proxy_max_body", _byte_size),
     _Spec("database_busy_timeout", _seconds),
     _Spec("trusted_proxies", _networks),
+    _Spec("permission_audit_days", _non_negative),
+    _Spec("anomaly_factor", _non_negative),
+    _Spec("anomaly_min_reads", _non_negative),
+    _Spec("anomaly_refused_burst", _non_negative),
+    _Spec("anomaly_window", _non_negative),
 )
 assert {s.field for s in _SPECS} == {f.name for f in fields(Settings)} - {"warnings", "sources"}
 

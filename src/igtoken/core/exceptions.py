@@ -11,22 +11,25 @@
     ├── APIError                           Meta answered with an error body (wire fields as attributes)
     │   ├── InvalidRequestError            code 100, 101 and the OAuth host's messages: fix the request
     │   │   └── InvalidGrantError          the code is unknown, used, expired or its redirect_uri differs
-    │   ├── NeedsReauthorizationError      190 (any subcode) and 102: the token is dead; log in again
+    │   ├── NeedsReauthorizationError      190 (any subcode), 102: the token is dead; a LoginRequiredError
     │   ├── PermissionDeniedError          3, 10, 200–299: a permission is missing or not granted
     │   ├── ThrottledError                 4, 17, 32, 341, 613, 80000–80014: wait ``retry_after``   retryable
     │   └── TransientError                 1, 2 and 5xx without a known code                       retryable
+    ├── LoginRequiredError                 the person must log in again, whoever found out: catch this one
+    │   ├── NeedsReauthorizationError      (an APIError too) Meta said so: 190 or 102
+    │   └── TokenExpiredError              (a RefreshError too) the expiry passed; nothing was sent
     ├── UnexpectedResponseError            a 2xx whose body lacks what Meta documents
     ├── AuthorizationError                 the browser leg of the flow
     │   ├── AuthorizationDenied            the callback carried ``error=access_denied``
-    │   │   └── DevelopmentModeError       Facebook's ``error_code=200``: app in development mode, no role
+    │   │   ├── DevelopmentModeError       Facebook's ``error_code=200``: app in development mode, no role
+    │   │   └── PersonalAccountError       a personal account: the Instagram API needs Business or Creator
     │   ├── PermissionsDeclinedError       a permission the login needs was declined or not granted
     │   ├── CallbackError (ValueError)     the callback URL is malformed or lacks a code
     │   ├── StateMismatchError             the ``state`` did not match the one we sent
-    │   ├── PersonalAccountError           a personal account cannot use the Instagram API
     │   └── CallbackTimeout (TimeoutError) the loopback receiver got nothing in time
     ├── RefreshError                       a lifecycle rule is broken, found before any request
     │   ├── TokenTooNewError               a long-lived token under 24 hours old
-    │   └── TokenExpiredError              already expired: only a new login helps
+    │   └── TokenExpiredError              already expired; also a LoginRequiredError
     ├── StorageError                       the vault could not do what was asked
     │   ├── NotFoundError (LookupError)    no such app, account, token, link or key
     │   │   └── NotConnectedError          no account is connected yet: log in first (CLI: 3)
@@ -50,6 +53,13 @@
         ├── SignatureMismatch              no ``v1`` matches the raw body under the secret
         ├── StaleSignature                 ``t`` is too far from now
         └── ReplayedSignature              this exact signature was accepted before
+
+Two classes have two parents: :class:`NeedsReauthorizationError` (Meta answered 190 or 102)
+and :class:`TokenExpiredError` (igtoken saw the expiry pass before sending anything) are both
+:class:`LoginRequiredError`, so one ``except LoginRequiredError`` handles every "the person must
+log in again", whichever side found it. :class:`PersonalAccountError` is an
+:class:`AuthorizationDenied`: Meta refuses a personal account in the callback, and igtoken
+raises it the same way when ``/me`` says ``PERSONAL``.
 
 ``retryable`` is a class attribute: the retry policy reads it, never the class name,
 so adding a subclass never silently changes what is retried. Messages never contain
@@ -147,7 +157,16 @@ class InvalidGrantError(InvalidRequestError):
     """The authorization code is unknown, already used, expired, or bound to another redirect URI."""
 
 
-class NeedsReauthorizationError(APIError):
+class LoginRequiredError(IGTokenError):
+    """The person must log in again: the token is dead, whether Meta said so or igtoken saw it expire.
+
+    Catch this one class for every such case; its two subclasses say who found out
+    (:class:`NeedsReauthorizationError`: Meta, with its wire fields;
+    :class:`TokenExpiredError`: igtoken, before sending anything).
+    """
+
+
+class NeedsReauthorizationError(APIError, LoginRequiredError):
     """The token is expired, revoked or invalidated (190, 102): the account must log in again."""
 
 
@@ -221,8 +240,26 @@ class StateMismatchError(AuthorizationError):
     """The ``state`` in the callback is not the one that was sent: possible CSRF."""
 
 
-class PersonalAccountError(AuthorizationError):
-    """The account is a personal one; the Instagram API needs Business or Creator."""
+class PersonalAccountError(AuthorizationDenied):
+    """The account is a personal one; the Instagram API serves only Business and Creator accounts.
+
+    Raised for the callback Meta sends when a personal account tries Instagram Login
+    (``error=access_denied`` whose description asks for a professional account), and
+    when ``/me`` says ``account_type=PERSONAL``. ``fix`` says how to switch.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        fix: str = "",
+        error: str = "access_denied",
+        reason: str | None = None,
+        description: str | None = None,
+    ) -> None:
+        super().__init__(message, error=error, reason=reason, description=description)
+        if fix:
+            self.fix = fix
 
 
 class CallbackTimeout(AuthorizationError, TimeoutError):
@@ -244,7 +281,7 @@ class TokenTooNewError(RefreshError):
         self.refreshable_at = refreshable_at
 
 
-class TokenExpiredError(RefreshError):
+class TokenExpiredError(RefreshError, LoginRequiredError):
     """The token has expired; only a new login gives a new one. ``expired_at`` says when, if known."""
 
     def __init__(self, message: str, *, fix: str = "", expired_at: datetime | None = None) -> None:

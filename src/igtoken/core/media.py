@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Final
 
 #: Fields igtoken asks for when listing media, unless told otherwise.
@@ -23,7 +24,9 @@ DEFAULT_MEDIA_FIELDS: Final = (
 class Media:
     """One media object. Ids are strings; fields Meta did not send are ``None``.
 
-    ``raw`` keeps every field as Meta sent it, for fields igtoken does not model.
+    ``timestamp`` is when it was posted, a timezone-aware UTC datetime (Meta sends
+    ``2026-01-01T00:00:00+0000``). ``raw`` keeps every field as Meta sent it, for
+    fields igtoken does not model.
     """
 
     id: str
@@ -32,6 +35,33 @@ class Media:
     media_url: str | None = None
     permalink: str | None = None
     thumbnail_url: str | None = None
-    timestamp: str | None = None
+    timestamp: datetime | None = None
     username: str | None = None
     raw: Mapping[str, object] = field(default_factory=dict, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class MediaPage:
+    """One page of an account's media, and the cursor to resume from.
+
+    ``after`` is Meta's ``paging.cursors.after`` when another page follows (pass it
+    back as ``after=`` to get that page, now or in another process); ``None`` on
+    the last page. Cursors hold no token, so they can be stored.
+    """
+
+    items: tuple[Media, ...]
+    after: str | None = None
+    before: str | None = None
+
+
+def parse_timestamp(value: object) -> datetime | None:
+    """Meta's ``2026-01-01T00:00:00+0000`` (or any ISO 8601 with an offset) as UTC; else ``None``."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        return None
+    return parsed.astimezone(UTC)

@@ -15,6 +15,11 @@ class Secret:
     The only way to the value is :meth:`reveal`, so every place that needs the
     secret says so in the code, and a review can find them all with one grep.
     Equality is constant-time, so comparing secrets does not leak a prefix.
+
+    A ``Secret`` is immutable: :func:`copy.copy` and :func:`copy.deepcopy` return
+    it unchanged, so a dataclass holding one deep-copies, and
+    :func:`dataclasses.asdict` keeps it as a ``Secret`` (still masked). Pickling
+    is refused: that would be a quiet way out of the process.
     """
 
     __slots__ = ("_value",)
@@ -50,6 +55,12 @@ class Secret:
 
     def __len__(self) -> int:
         return len(self._value)
+
+    def __copy__(self) -> Secret:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, object]) -> Secret:
+        return self
 
     def __reduce__(self) -> tuple[object, ...]:
         # Pickling would be a quiet way out of the process; refuse it.

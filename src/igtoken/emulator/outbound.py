@@ -16,11 +16,14 @@ import secrets
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from igtoken.emulator.model import App
-from igtoken.emulator.world import World, WorldError
+from igtoken.emulator.world_state import WorldError
+
+if TYPE_CHECKING:
+    from igtoken.emulator.world import World
 
 #: ``sender(method, url, headers, body, timeout) -> (status, body)``; raises OSError when unreachable.
 Sender = Callable[[str, str, dict[str, str], bytes | None, float], tuple[int, bytes]]

@@ -10,6 +10,7 @@ import secrets
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from igtoken.emulator import outbound
 from igtoken.emulator.model import (
     IG_ACCOUNT_TYPES,
     Account,
@@ -268,27 +269,19 @@ class World(TokenRules, Persistence):
             return page
 
     def _sender(self) -> Callable[[str, str, dict[str, str], bytes | None, float], tuple[int, bytes]]:
-        from igtoken.emulator.outbound import urllib_sender
-
-        return self.sender or urllib_sender
+        return self.sender or outbound.urllib_sender
 
     def fire_deauthorize(self, app_id: str, who: str, *, product: str | None = None) -> dict[str, Any]:
         """O1: the person removes the app; their tokens die (458) and the app's callback is told."""
-        from igtoken.emulator.outbound import deauthorize
-
-        return deauthorize(self, app_id, who, sender=self._sender(), product=product)
+        return outbound.deauthorize(self, app_id, who, sender=self._sender(), product=product)
 
     def fire_data_deletion(self, app_id: str, who: str, *, product: str | None = None) -> dict[str, Any]:
         """O2: ask the app to delete the person's data, and check its ``{url, confirmation_code}`` reply."""
-        from igtoken.emulator.outbound import request_data_deletion
-
-        return request_data_deletion(self, app_id, who, sender=self._sender(), product=product)
+        return outbound.request_data_deletion(self, app_id, who, sender=self._sender(), product=product)
 
     def verify_webhook(self, app_id: str, *, verify_token: str | None = None) -> dict[str, Any]:
         """O3: the webhook subscription handshake against the app's callback."""
-        from igtoken.emulator.outbound import verify_webhook
-
-        return verify_webhook(self, app_id, sender=self._sender(), verify_token=verify_token)
+        return outbound.verify_webhook(self, app_id, sender=self._sender(), verify_token=verify_token)
 
     def send_webhook_event(
         self,
@@ -301,9 +294,7 @@ class World(TokenRules, Persistence):
         product: str | None = None,
     ) -> dict[str, Any]:
         """O4: POST a signed webhook event (``X-Hub-Signature-256``) to the app's callback."""
-        from igtoken.emulator.outbound import send_webhook_event
-
-        return send_webhook_event(
+        return outbound.send_webhook_event(
             self,
             app_id,
             sender=self._sender(),

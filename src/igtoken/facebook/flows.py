@@ -1,5 +1,18 @@
 """Facebook Login for Business as sans-I/O flows, in the style of :mod:`igtoken.instagram.flows`.
 
+This module is public (``igtoken.facebook.flows``); :class:`~igtoken.Client` drives it
+(``facebook_login``, ``pages``, ``debug_token``, and ``profile``/``media``/``media_page``
+given a Facebook token). Each flow yields :class:`~igtoken.core.requests.MaskedRequest`\\ s
+(their ``repr`` masks ``access_token``, ``client_secret``, ``appsecret_proof``, …), is
+sent the responses and returns a value; drive one by hand with ``next()`` and ``.send()``.
+
+The flows: :func:`exchange_facebook_code`, :func:`exchange_facebook_long_lived`,
+:func:`facebook_app_token`, :func:`facebook_me`, :func:`facebook_permissions`,
+:func:`pages`, :func:`page_instagram_account`, :func:`debug_token`,
+:func:`facebook_login`, and for the Instagram account linked to a Page,
+:func:`instagram_profile`, :func:`instagram_media_page`, :func:`instagram_media`;
+:func:`inspect` asks ``debug_token`` what a bare Facebook token is.
+
 Every call to graph.facebook.com that carries an access token sends it in the
 ``Authorization`` header and adds ``appsecret_proof`` for that token. The token
 endpoint (``/oauth/access_token``) carries no access token: it authenticates
@@ -20,13 +33,15 @@ import httpx
 from igtoken.core.config import ClientConfig
 from igtoken.core.exceptions import (
     ConfigurationError,
+    NeedsReauthorizationError,
     PermissionDeniedError,
     PermissionsDeclinedError,
     TokenExpiredError,
     UnexpectedResponseError,
 )
 from igtoken.core.lifecycle import require_aware
-from igtoken.core.models import AccessToken, TokenKind
+from igtoken.core.media import DEFAULT_MEDIA_FIELDS, Media, MediaPage
+from igtoken.core.models import AccessToken, Profile, TokenInspection, TokenKind
 from igtoken.core.secret import Secret
 from igtoken.facebook.appsecret_proof import app_access_token, appsecret_proof
 from igtoken.facebook.models import (
@@ -42,6 +57,7 @@ from igtoken.facebook.parse import (
     FB_SHORT_LIVED_TTL,
     parse_app_token,
     parse_debug_token,
+    parse_instagram_user,
     parse_me,
     parse_page_node,
     parse_pages,
@@ -50,7 +66,16 @@ from igtoken.facebook.parse import (
 )
 from igtoken.facebook.scopes import PAGES_SHOW_LIST, REQUIRED_FACEBOOK_SCOPES, declined_permissions_fix
 from igtoken.instagram.authorize import code_from
-from igtoken.instagram.flows import MAX_PAGES, Flow, _request, _value, next_page_url
+from igtoken.instagram.flows import (
+    MAX_PAGES,
+    Flow,
+    _fields,
+    _media_request,
+    _request,
+    _value,
+    next_page_url,
+)
+from igtoken.instagram.parse import parse_media_page
 from igtoken.instagram.scopes import split_scopes
 
 #: Fields ``pages`` asks ``/me/accounts`` for.
@@ -371,3 +396,146 @@ def _declined(
         declined=said_no,
         fix=declined_permissions_fix(missing),
     )
+
+
+#: Fields ``instagram_profile`` asks graph.facebook.com for.
+INSTAGRAM_PROFILE_FIELDS: Final = (
+    "id",
+    "username",
+    "name",
+    "profile_picture_url",
+    "followers_count",
+    "follows_count",
+    "media_count",
+)
+
+
+def _facebook_token(token: AccessToken | Secret, what: str) -> Secret:
+    if isinstance(token, AccessToken) and token.kind in (TokenKind.IG_SHORT, TokenKind.IG_LONG):
+        raise ConfigurationError(
+            f"{what} on graph.facebook.com needs a Facebook token (a Page or user token), "
+            f"not {token.kind.value}",
+            fix="with an Instagram Login token call profile()/media() without a Facebook token: they go to "
+            "graph.instagram.com",
+        )
+    return _value(token)
+
+
+def _ig_id(ig_user_id: str) -> str:
+    if not isinstance(ig_user_id, str) or not _PAGE_ID.fullmatch(ig_user_id):
+        raise ConfigurationError(
+            f"ig_user_id must be the numeric Instagram account id, got {ig_user_id!r}",
+            fix="it is ConnectedPage.instagram_account.user_id (or FacebookPage.instagram_account_id)",
+        )
+    return ig_user_id
+
+
+def instagram_profile(
+    config: ClientConfig,
+    token: AccessToken | Secret,
+    ig_user_id: str,
+    *,
+    fields: Sequence[str] = INSTAGRAM_PROFILE_FIELDS,
+) -> Flow[Profile]:
+    """Read the Instagram account linked to a Page: ``GET graph.facebook.com/{ig-user-id}``.
+
+    ``token`` is the Page token (or the user token of someone managing the Page);
+    it goes in the header with its ``appsecret_proof``. The account's ``user_id`` is
+    the professional account id, as with Instagram Login.
+    """
+    value = _facebook_token(token, "reading an Instagram account")
+    url = config.endpoints.facebook_graph(_ig_id(ig_user_id))
+    response = yield _graph(config, url, value, params={"fields": _fields(fields, ("id", "username"))})
+    return parse_instagram_user(response, secrets=(value, config.facebook.app_secret))
+
+
+def _with_proof(config: ClientConfig, request: httpx.Request, token: Secret) -> httpx.Request:
+    """``request`` re-made as a graph.facebook.com call: same URL and query, plus ``appsecret_proof``."""
+    return _graph(config, request.url, token)
+
+
+def instagram_media_page(
+    config: ClientConfig,
+    token: AccessToken | Secret,
+    ig_user_id: str,
+    *,
+    fields: Sequence[str] = DEFAULT_MEDIA_FIELDS,
+    page_size: int | None = None,
+    after: str | None = None,
+) -> Flow[MediaPage]:
+    """One page of the linked Instagram account's media: ``GET graph.facebook.com/{ig-user-id}/media``.
+
+    Paged like :func:`igtoken.instagram.flows.media_page`: pass the previous page's
+    ``after`` to resume; it is ``None`` on the last page.
+    """
+    value = _facebook_token(token, "listing Instagram media")
+    url = config.endpoints.facebook_graph(f"{_ig_id(ig_user_id)}/media")
+    plain = _media_request(config, url, value, fields=fields, page_size=page_size, after=after)
+    response = yield _with_proof(config, plain, value)
+    page, _ = parse_media_page(response, secrets=(value, config.facebook.app_secret))
+    return page
+
+
+def instagram_media(
+    config: ClientConfig,
+    token: AccessToken | Secret,
+    ig_user_id: str,
+    *,
+    fields: Sequence[str] = DEFAULT_MEDIA_FIELDS,
+    page_size: int | None = None,
+    limit: int | None = None,
+    after: str | None = None,
+) -> Flow[list[Media]]:
+    """The linked Instagram account's media through graph.facebook.com, every page or up to ``limit``."""
+    if limit is not None and limit < 1:
+        raise ConfigurationError(f"limit must be at least 1, got {limit}")
+    items: list[Media] = []
+    cursor = after
+    for _ in range(MAX_PAGES):
+        page = yield from instagram_media_page(
+            config, token, ig_user_id, fields=fields, page_size=page_size, after=cursor
+        )
+        items.extend(page.items)
+        if limit is not None and len(items) >= limit:
+            return items[:limit]
+        if page.after is None or page.after == cursor or not page.items:
+            return items
+        cursor = page.after
+    return items
+
+
+def inspect(config: ClientConfig, token: Secret | str, *, now: datetime) -> Flow[TokenInspection]:
+    """Ask ``debug_token`` what a bare Facebook token is: a user or Page token, whose, until when.
+
+    A token Meta calls invalid raises :class:`~igtoken.NeedsReauthorizationError`.
+    ``token.user_id`` is the app-scoped user id for a user token and the Page id for
+    a Page token; ``expires_at`` is ``None`` for a token that never expires.
+    """
+    require_aware(now)
+    value = Secret(token) if isinstance(token, str) else _value(token)
+    info = yield from debug_token(config, value)
+    if not info.is_valid:
+        reason = info.error.message if info.error is not None else "no reason given"
+        raise NeedsReauthorizationError(
+            f"Meta says this Facebook token is not valid: {reason}",
+            status_code=200,
+            code=info.error.code if info.error is not None else None,
+            error_subcode=info.error.subcode if info.error is not None else None,
+            fix="log in with Facebook again",
+        )
+    kind = (info.type or "").upper()
+    if kind == "USER":
+        result = AccessToken(
+            value, TokenKind.FB_USER, info.issued_at or now, info.expires_at,
+            user_id=info.user_id, scopes=info.scopes,
+        )  # fmt: skip
+    elif kind == "PAGE":
+        result = AccessToken(
+            value, TokenKind.FB_PAGE, info.issued_at or now, info.expires_at,
+            user_id=info.profile_id, scopes=info.scopes,
+        )  # fmt: skip
+    else:
+        raise ConfigurationError(
+            f"debug_token calls this a {kind.lower() or 'typeless'} token; igtoken keeps user and Page tokens"
+        )
+    return TokenInspection(token=result, app_id=info.app_id)

@@ -330,3 +330,29 @@ def parse_debug_token(response: httpx.Response, *, secrets: Secrets = ()) -> Tok
         ),
         error=error,
     )
+
+
+def parse_instagram_user(response: httpx.Response, *, secrets: Secrets = ()) -> Profile:
+    """Read an Instagram professional account as graph.facebook.com shows it (``/{ig-user-id}``).
+
+    ``user_id`` is the node's ``id``: the same professional account id as Instagram
+    Login's ``/me`` ``user_id``. graph.facebook.com has no ``account_type`` and no
+    app-scoped id, so both are ``None``.
+    """
+    what = "the Instagram account (/{ig-user-id})"
+    body = _object(response, what, secrets)
+    ig_id = _id(body.get("id"), "the Instagram account id")
+    username = body.get("username")
+    if ig_id is None or not isinstance(username, str) or not username:
+        raise UnexpectedResponseError(f"{what} lacks id or username{_where(response, secrets)}")
+    counts = {k: _int(body.get(k)) for k in ("followers_count", "follows_count", "media_count")}
+    return Profile(
+        user_id=ig_id,
+        username=username,
+        account_type=_account_type(body),
+        name=_optional_str(body, "name"),
+        profile_picture_url=_optional_str(body, "profile_picture_url"),
+        followers_count=counts["followers_count"],
+        follows_count=counts["follows_count"],
+        media_count=counts["media_count"],
+    )

@@ -21,6 +21,7 @@ from igtoken.core.exceptions import (
     CallbackError,
     ConfigurationError,
     DevelopmentModeError,
+    PersonalAccountError,
     StateMismatchError,
 )
 from igtoken.core.secret import Secret
@@ -34,6 +35,14 @@ DEVELOPMENT_MODE_FIX: Final = (
     "App roles > Roles (administrator, developer or tester, who must accept the invitation), "
     "or switch the app to Live in the app dashboard"
 )
+
+#: How a personal account becomes one the Instagram API serves.
+SWITCH_TO_PROFESSIONAL: Final = (
+    "in the Instagram app open Settings and activity > Account type and tools > Switch to professional "
+    "account, choose Creator or Business, then log in again"
+)
+# Words in the denial Meta sends when a personal account tries Instagram Login.
+_PERSONAL_ACCOUNT_MARKERS: Final = ("professional", "business or creator", "personal account")
 
 #: Bytes of randomness in a state from :func:`new_state` (256 bits).
 STATE_BYTES: Final = 32
@@ -129,8 +138,9 @@ def parse_callback(url_or_query: str, *, expected_state: str | None = None) -> C
 
     Returns the code (Meta's trailing ``#_`` stripped). Raises
     :class:`AuthorizationDenied` for ``error=…`` callbacks (its subclass
-    :class:`DevelopmentModeError` for Facebook's ``error_code=200``), :class:`CallbackError`
-    when there is neither a usable code nor an error, and, when
+    :class:`DevelopmentModeError` for Facebook's ``error_code=200``, and
+    :class:`PersonalAccountError` when the denial says a professional account is needed),
+    :class:`CallbackError` when there is neither a usable code nor an error, and, when
     ``expected_state`` is given, :class:`StateMismatchError` unless the callback
     carries exactly that state.
     """
@@ -170,6 +180,15 @@ def parse_callback(url_or_query: str, *, expected_state: str | None = None) -> C
             denied.fix = DEVELOPMENT_MODE_FIX
             raise denied
         detail = description or reason or error
+        if description and any(m in description.lower() for m in _PERSONAL_ACCOUNT_MARKERS):
+            raise PersonalAccountError(
+                f"authorization was refused: {description} (a personal Instagram account cannot use "
+                "the Instagram API)",
+                fix=SWITCH_TO_PROFESSIONAL,
+                error=error,
+                reason=reason,
+                description=description,
+            )
         raise AuthorizationDenied(
             f"authorization was refused: {error}" + (f" ({detail})" if detail != error else ""),
             error=error,

@@ -1,10 +1,29 @@
 """Instagram Login as sans-I/O flows: generators that yield requests and receive responses.
 
-Each flow is written in httpx's ``auth_flow`` style: it ``yield``\\ s an
-:class:`httpx.Request`, is sent the :class:`httpx.Response`, and ``return``\\ s a
-value. It never opens a socket or reads a clock (``now`` is an argument), so
-one implementation serves the sync and async drivers and tests can drive it
-by hand with ``next()`` and ``.send()``.
+This module is public (``igtoken.instagram.flows``); :class:`~igtoken.Client` and
+:class:`~igtoken.AsyncClient` are thin drivers over it. Each flow is written in
+httpx's ``auth_flow`` style: it ``yield``\\ s an :class:`httpx.Request`, is sent
+the :class:`httpx.Response`, and ``return``\\ s a value (``StopIteration.value``).
+It never opens a socket or reads a clock (``now`` is an argument), so one
+implementation serves the sync and async drivers, and you can drive one with any
+HTTP library, or by hand::
+
+    flow = flows.refresh(config, token, now=now)
+    request = next(flow)                     # <Request('GET', '…access_token=[redacted]')>
+    try:
+        while True:
+            request = flow.send(http.send(request))  # any HTTP client; here an httpx.Client
+    except StopIteration as done:
+        token = done.value
+
+The requests are :class:`~igtoken.core.requests.MaskedRequest`: their ``repr``
+hides ``client_secret``, ``access_token`` and every other credential. A flow
+raises igtoken's exceptions (:class:`~igtoken.NeedsReauthorizationError`, …)
+from Meta's error answers; retrying is the driver's business.
+
+The flows: :func:`exchange_code`, :func:`exchange_long_lived`, :func:`refresh`,
+:func:`profile`, :func:`media_page`, :func:`media`, :func:`login` and
+:func:`inspect`. Facebook Login's are in :mod:`igtoken.facebook.flows`.
 """
 
 from __future__ import annotations
@@ -12,7 +31,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Generator, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Final, TypeAlias, TypeVar
 
 import httpx
@@ -20,16 +39,18 @@ import httpx
 from igtoken.core.config import ClientConfig
 from igtoken.core.exceptions import (
     ConfigurationError,
+    InvalidRequestError,
     PersonalAccountError,
     TokenExpiredError,
     UnexpectedResponseError,
 )
-from igtoken.core.lifecycle import ensure_refreshable, require_aware
-from igtoken.core.media import DEFAULT_MEDIA_FIELDS, Media
-from igtoken.core.models import AccessToken, AccountType, LoginResult, Profile, TokenKind
+from igtoken.core.lifecycle import LONG_LIVED_TTL, REFRESH_MIN_AGE, ensure_refreshable, require_aware
+from igtoken.core.media import DEFAULT_MEDIA_FIELDS, Media, MediaPage
+from igtoken.core.models import AccessToken, AccountType, LoginResult, Profile, TokenInspection, TokenKind
 from igtoken.core.redact import redact_url
+from igtoken.core.requests import MaskedRequest
 from igtoken.core.secret import Secret
-from igtoken.instagram.authorize import code_from
+from igtoken.instagram.authorize import SWITCH_TO_PROFESSIONAL, code_from
 from igtoken.instagram.parse import (
     CodeExchangeResult,
     parse_code_exchange,
@@ -60,10 +81,7 @@ MAX_PAGES: Final = 1000
 
 _NODE = re.compile(r"me|\d{1,32}")
 _FIELD = re.compile(r"[a-z_]{1,64}(\{[^{}]*\})?")
-_SWITCH_TO_PROFESSIONAL: Final = (
-    "in the Instagram app open Settings and activity > Account type and tools > Switch to professional "
-    "account, choose Creator or Business, then log in again"
-)
+_SWITCH_TO_PROFESSIONAL: Final = SWITCH_TO_PROFESSIONAL
 
 
 def _request(
@@ -80,7 +98,7 @@ def _request(
         headers["Authorization"] = f"Bearer {bearer.reveal()}"
     # A hand-built Request carries no timeout unless told, whatever the client's default.
     timeout = httpx.Timeout(config.timeout).as_dict()
-    return httpx.Request(
+    return MaskedRequest(
         method, url, params=params, data=data, headers=headers, extensions={"timeout": timeout}
     )
 
@@ -260,6 +278,55 @@ def _next_request(config: ClientConfig, next_url: str, token: Secret) -> httpx.R
     return _request(config, "GET", target, bearer=token)
 
 
+def _media_request(
+    config: ClientConfig,
+    url: str,
+    token: Secret,
+    *,
+    fields: Sequence[str],
+    page_size: int | None,
+    after: str | None,
+) -> httpx.Request:
+    if page_size is not None and page_size < 1:
+        raise ConfigurationError(f"page_size must be at least 1, got {page_size}")
+    params = {"fields": _fields(fields, ("id",))}
+    if page_size is not None:
+        params["limit"] = str(page_size)
+    if after is not None:
+        if not isinstance(after, str) or not after or len(after) > 1024:
+            raise ConfigurationError("after must be a cursor from MediaPage.after")
+        params["after"] = after
+    return _request(config, "GET", url, params=params, bearer=token)
+
+
+def _node(user_id: str) -> str:
+    if not isinstance(user_id, str) or not _NODE.fullmatch(user_id):
+        raise ConfigurationError(f"user_id must be 'me' or a numeric id, got {user_id!r}")
+    return user_id
+
+
+def media_page(
+    config: ClientConfig,
+    token: AccessToken | Secret,
+    *,
+    user_id: str = "me",
+    fields: Sequence[str] = DEFAULT_MEDIA_FIELDS,
+    page_size: int | None = None,
+    after: str | None = None,
+) -> Flow[MediaPage]:
+    """Read one page of an account's media (``GET graph.instagram.com/{user_id}/media``), newest first.
+
+    ``after`` is the cursor from the previous :class:`~igtoken.MediaPage` (``None``:
+    the first page); the page's own ``after`` resumes from where it ends, and is
+    ``None`` on the last page. ``page_size`` is sent as Meta's ``limit``.
+    """
+    value = _value(token)
+    url = config.endpoints.instagram_graph(f"{_node(user_id)}/media")
+    response = yield _media_request(config, url, value, fields=fields, page_size=page_size, after=after)
+    page, _ = parse_media_page(response, secrets=(value, config.app.app_secret))
+    return page
+
+
 def media(
     config: ClientConfig,
     token: AccessToken | Secret,
@@ -268,32 +335,29 @@ def media(
     fields: Sequence[str] = DEFAULT_MEDIA_FIELDS,
     page_size: int | None = None,
     limit: int | None = None,
+    after: str | None = None,
 ) -> Flow[list[Media]]:
     """List an account's media, following ``paging.next`` until the end or ``limit`` items.
 
     ``user_id`` is ``"me"`` or the professional account id. ``page_size`` is sent
-    as Meta's ``limit`` parameter.
+    as Meta's ``limit`` parameter; ``after`` starts from a cursor
+    (:attr:`~igtoken.MediaPage.after`). To stop and resume later, page with
+    :func:`media_page` instead.
     """
-    if not _NODE.fullmatch(user_id):
-        raise ConfigurationError(f"user_id must be 'me' or a numeric id, got {user_id!r}")
     if limit is not None and limit < 1:
         raise ConfigurationError(f"limit must be at least 1, got {limit}")
     value = _value(token)
-    params = {"fields": _fields(fields, ("id",))}
-    if page_size is not None:
-        params["limit"] = str(page_size)
-    request = _request(
-        config, "GET", config.endpoints.instagram_graph(f"{user_id}/media"), params=params, bearer=value
-    )
+    url = config.endpoints.instagram_graph(f"{_node(user_id)}/media")
+    request = _media_request(config, url, value, fields=fields, page_size=page_size, after=after)
     items: list[Media] = []
     seen: set[str] = set()
     for _ in range(MAX_PAGES):
         response = yield request
         page, next_url = parse_media_page(response, secrets=(value, config.app.app_secret))
-        items.extend(page)
+        items.extend(page.items)
         if limit is not None and len(items) >= limit:
             return items[:limit]
-        if next_url is None or next_url in seen or not page:
+        if next_url is None or next_url in seen or not page.items:
             return items
         seen.add(next_url)
         request = _next_request(config, next_url, value)
@@ -311,8 +375,9 @@ def login(
     """The whole login after the redirect: code → short-lived → long-lived token → profile.
 
     Returns the long-lived token (its ``user_id`` is the professional account
-    id) and the account. Raises :class:`PersonalAccountError` for a personal
-    account, which the Instagram API does not serve.
+    id, ``profile.user_id``; ``profile.app_scoped_id`` is the app-scoped one) and the
+    account. Raises :class:`PersonalAccountError` for a personal account, which the
+    Instagram API does not serve.
     """
     require_aware(now)
     code = code_from(callback_url_or_code, expected_state=expected_state)
@@ -320,14 +385,55 @@ def login(
     long_lived = yield from exchange_long_lived(config, exchanged.token, now=now)
     account = yield from profile(config, long_lived)
     if account.account_type is AccountType.PERSONAL:
-        raise PersonalAccountError(
-            f"@{account.username} is a personal Instagram account; the Instagram API serves only "
-            "Business and Creator accounts",
-            fix=_SWITCH_TO_PROFESSIONAL,
-        )
+        raise _personal(account)
     return LoginResult(
         token=dataclasses.replace(long_lived, user_id=account.user_id),
         profile=account,
         granted_scopes=exchanged.granted_scopes,
         missing_scopes=exchanged.missing_scopes,
     )
+
+
+def _personal(account: Profile) -> PersonalAccountError:
+    return PersonalAccountError(
+        f"@{account.username} is a personal Instagram account; the Instagram API serves only "
+        "Business and Creator accounts",
+        fix=_SWITCH_TO_PROFESSIONAL,
+    )
+
+
+def inspect(config: ClientConfig, token: Secret | str, *, now: datetime) -> Flow[TokenInspection]:
+    """Ask Meta what a bare Instagram Login token is, so it can be stored and refreshed.
+
+    Reads ``/me`` (whose token; a personal account raises :class:`PersonalAccountError`),
+    then calls the refresh endpoint, which is how Meta tells a long-lived token and
+    its expiry: a token at least 24 hours old comes back refreshed for 60 days (the
+    string may change: keep ``inspection.token``); a younger one is kept, counted as
+    issued now and expiring in 59 days, the safe ends of what Meta allows. A dead
+    token raises :class:`~igtoken.NeedsReauthorizationError`; a short-lived one (or
+    one of another app) raises :class:`~igtoken.InvalidRequestError` whose ``fix``
+    says to exchange it first.
+    """
+    require_aware(now)
+    value = Secret(token) if isinstance(token, str) else _value(token)
+    account = yield from profile(config, value)
+    if account.account_type is AccountType.PERSONAL:
+        raise _personal(account)
+    # Meta's 24-hour rule is Meta's to apply here: the probe claims just enough age to ask.
+    probe = AccessToken(
+        value, TokenKind.IG_LONG, now - REFRESH_MIN_AGE - timedelta(minutes=1), now + timedelta(days=1)
+    )
+    try:
+        refreshed = yield from refresh(config, probe, now=now)
+    except InvalidRequestError as exc:
+        if "24 hours" not in exc.message:
+            exc.fix = (
+                "Meta refreshes only long-lived Instagram Login tokens of this app: exchange a short-lived "
+                "token first (exchange_long_lived), or check the token belongs to this app"
+            )
+            raise
+        young = AccessToken(
+            value, TokenKind.IG_LONG, now, now + LONG_LIVED_TTL - timedelta(days=1), user_id=account.user_id
+        )
+        return TokenInspection(token=young, profile=account)
+    return TokenInspection(token=dataclasses.replace(refreshed, user_id=account.user_id), profile=account)

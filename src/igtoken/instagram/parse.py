@@ -31,7 +31,7 @@ from igtoken.core.exceptions import (
     UnexpectedResponseError,
 )
 from igtoken.core.lifecycle import LONG_LIVED_TTL, SHORT_LIVED_TTL
-from igtoken.core.media import Media
+from igtoken.core.media import Media, MediaPage, parse_timestamp
 from igtoken.core.models import AccessToken, AccountType, Profile, TokenKind
 from igtoken.core.redact import redact_text, redact_url
 from igtoken.core.secret import Secret
@@ -401,8 +401,10 @@ def _scopes(value: object, what: str) -> tuple[str, ...] | None:
 class CodeExchangeResult:
     """The short-lived token a code exchange yields, and how the granted scopes compare to the asked ones.
 
-    ``token.user_id`` is the id Meta returned alongside the token: the
-    app-scoped id (``/me`` ``id``), not the professional account id.
+    Meta returns the app-scoped id (``/me``'s ``id``) with the token; it is kept in
+    ``app_scoped_id``. ``token.user_id`` is ``None`` here: in igtoken it is always the
+    professional account id, which only ``/me`` tells (:func:`~igtoken.instagram.flows.login`
+    reads it and sets it).
     """
 
     token: AccessToken
@@ -410,6 +412,8 @@ class CodeExchangeResult:
     #: Asked for but not granted (people can untick scopes). Empty when Meta did not list permissions.
     missing_scopes: tuple[str, ...]
     usage: Usage | None = None
+    #: The app-scoped id Meta sent with the token (``/me``'s ``id``), not the professional account id.
+    app_scoped_id: str | None = None
 
 
 def parse_code_exchange(
@@ -431,10 +435,12 @@ def parse_code_exchange(
         kind=TokenKind.IG_SHORT,
         issued_at=now,
         expires_at=now + SHORT_LIVED_TTL,
-        user_id=user_id,
+        user_id=None,
         scopes=granted or (),
     )
-    return CodeExchangeResult(token, granted or (), missing, parse_usage(response.headers))
+    return CodeExchangeResult(
+        token, granted or (), missing, parse_usage(response.headers), app_scoped_id=user_id
+    )
 
 
 def parse_long_lived(
@@ -516,8 +522,12 @@ def _optional_str(item: Mapping[str, Any], key: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def parse_media_page(response: httpx.Response, *, secrets: Secrets = ()) -> tuple[list[Media], str | None]:
-    """Read one page of a media edge: the items, and ``paging.next`` if there is another page."""
+def parse_media_page(response: httpx.Response, *, secrets: Secrets = ()) -> tuple[MediaPage, str | None]:
+    """Read one page of a media edge: the items with their cursors, and ``paging.next`` if any.
+
+    ``paging.next`` carries the token as Meta sends it, so it is returned apart,
+    for the flow to follow, and not kept in the :class:`MediaPage`.
+    """
     what = "the media list"
     body = json_object(response, what, secrets=secrets)
     data = body.get("data")
@@ -537,11 +547,17 @@ def parse_media_page(response: httpx.Response, *, secrets: Secrets = ()) -> tupl
                 media_url=_optional_str(item, "media_url"),
                 permalink=_optional_str(item, "permalink"),
                 thumbnail_url=_optional_str(item, "thumbnail_url"),
-                timestamp=_optional_str(item, "timestamp"),
+                timestamp=parse_timestamp(item.get("timestamp")),
                 username=_optional_str(item, "username"),
                 raw=dict(item),
             )
         )
     paging = body.get("paging")
-    next_url = paging.get("next") if isinstance(paging, dict) else None
-    return items, next_url if isinstance(next_url, str) and next_url else None
+    paging = paging if isinstance(paging, dict) else {}
+    next_url = paging.get("next")
+    next_url = next_url if isinstance(next_url, str) and next_url else None
+    cursors = paging.get("cursors")
+    cursors = cursors if isinstance(cursors, dict) else {}
+    after, before = _optional_str(cursors, "after"), _optional_str(cursors, "before")
+    page = MediaPage(tuple(items), after=after if next_url is not None else None, before=before)
+    return page, next_url

@@ -39,6 +39,10 @@ class EventType(enum.StrEnum):
     ACCOUNT_DEAUTHORIZED = "account.deauthorized"
     #: a data-deletion request was carried out
     ACCOUNT_DELETED = "account.deleted"
+    #: the scheduled permission audit found scopes an app holds that no stored account's use needs
+    PERMISSIONS_UNUSED = "permissions.unused"
+    #: token reads or proxy calls far above their baseline, a revoked key used, or a burst of refused keys
+    SECURITY_ANOMALY = "security.anomaly"
 
 
 #: The only field names ``data`` may carry. None of them can hold a token.
@@ -61,6 +65,17 @@ DATA_FIELDS: Final = frozenset(
         "reason",
         "reauthorize_url",
         "confirmation_code",
+        # permissions.unused and security.anomaly
+        "app_name",
+        "scopes",
+        "fix",
+        "accounts",
+        "anomaly",
+        "api_key_id",
+        "count",
+        "baseline",
+        "threshold",
+        "window_seconds",
     }
 )
 

@@ -5,6 +5,7 @@ The worker that claims tokens and calls Meta builds on these; see ``docs/refresh
 
 from __future__ import annotations
 
+from igtoken.core.models import AccountStatus
 from igtoken.refresh.plan import (
     DEFAULT_POLICY,
     Action,
@@ -15,7 +16,7 @@ from igtoken.refresh.plan import (
     plan,
 )
 from igtoken.refresh.policy import META_MAX_LIFETIME, META_MIN_AGE, RefreshPolicy
-from igtoken.refresh.state import AccountStatus, TokenState
+from igtoken.refresh.state import TokenState
 
 __all__ = [
     "DEFAULT_POLICY",

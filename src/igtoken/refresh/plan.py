@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final, Literal
 
-from igtoken.core.models import TokenKind
+from igtoken.core.models import AccountStatus, TokenKind
 from igtoken.refresh.policy import RefreshPolicy, require_aware, retry_after_delta
-from igtoken.refresh.state import AccountStatus, TokenState
+from igtoken.refresh.state import TokenState
 
 DEFAULT_POLICY: Final = RefreshPolicy()
 

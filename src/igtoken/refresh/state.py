@@ -2,21 +2,11 @@
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from igtoken.core.models import AccessToken, TokenKind
+from igtoken.core.models import AccessToken, AccountStatus, TokenKind
 from igtoken.refresh.policy import require_aware
-
-
-class AccountStatus(enum.StrEnum):
-    """Where an account stands; anything but ``ACTIVE`` means igtoken leaves its token alone."""
-
-    ACTIVE = "active"
-    NEEDS_REAUTH = "needs_reauth"  #: the token is dead or will die; only a new login helps
-    DEAUTHORIZED = "deauthorized"  #: the person removed the app (Meta's deauthorize callback)
-    DELETED = "deleted"  #: a data-deletion request was carried out
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,7 +32,7 @@ from typing import Any, Final, TypeVar
 
 from igtoken.client.clients import AsyncClient
 from igtoken.core.exceptions import ConflictError, NeedsReauthorizationError, NotFoundError
-from igtoken.core.models import AccessToken, TokenKind
+from igtoken.core.models import AccessToken, AccountStatus, TokenKind
 from igtoken.notify import EventType as NotifyEvent
 from igtoken.notify import Notifier
 from igtoken.refresh.facebook_accounts import PageTokenVerdict
@@ -48,7 +48,7 @@ from igtoken.refresh.plan import (
     plan,
 )
 from igtoken.refresh.policy import RefreshPolicy
-from igtoken.refresh.state import AccountStatus, TokenState
+from igtoken.refresh.state import TokenState
 from igtoken.vault import AppRecord, AsyncVault, Claim, EventType, StoredToken
 
 __all__ = ["REAUTH_LINK_LIFETIME", "ClientFactory", "Refresher", "Result", "raise_for"]

@@ -42,6 +42,7 @@ from igtoken.service.interfaces import (
 if TYPE_CHECKING:
     from igtoken.app.runtime import Runtime
     from igtoken.refresh.usecase import Refresher
+    from igtoken.service.anomaly import UsageWatch
     from igtoken.vault import AccountRecord, AppRecord, AsyncVault, StoredToken, Vault
 
 __all__ = [
@@ -89,6 +90,8 @@ class ServiceWiring:
     sandbox: bool = False
     #: The API keys the token API accepts (set by :func:`build_app`).
     api_keys: VaultApiKeys | None = None
+    #: Token reads and proxy calls are counted here for the security anomaly alerts (set by build_app).
+    usage_watch: UsageWatch | None = None
     _refresher: Refresher | None = field(default=None, init=False, repr=False)
 
     @property
@@ -135,6 +138,8 @@ class ServiceWiring:
             _account, stored = vault.serve_token(
                 account_id, now=now, reader=principal.id, check=require_usable
             )
+            if self.usage_watch is not None:
+                self.usage_watch.used(key_id=principal.id, account_id=account_id, kind="token_read")
             return stored
 
         return await anyio.to_thread.run_sync(serve)
@@ -229,16 +234,22 @@ class VaultApiKeys:
     def __init__(self, vault: AsyncVault, clock: Callable[[], datetime] = _utc_now) -> None:
         self._keys = vault.sync.api_keys
         self._clock = clock
+        #: Told of every refused key (revoked ones by id), for the security anomaly alerts.
+        self.watch: UsageWatch | None = None
 
     def principal(self, key: Secret) -> ApiKeyPrincipal | None:
         """:meth:`verify`, blocking: for code already on a worker thread."""
         text = key.reveal()
         # The vault's keys look like igt_<8 hex>_<secret>; anything else is not worth a query.
         if not text.startswith("igt_") or len(text) > 200:
+            if self.watch is not None:
+                self.watch.refused(revoked_key_id=None)
             return None
         try:
             record = self._keys.verify(key, now=self._clock())
         except NotFoundError:
+            if self.watch is not None:
+                self.watch.refused(revoked_key_id=self._keys.revoked_prefix(key))
             return None
         scope = None if record.account_ids is None else frozenset(record.account_ids)
         able = None if record.capabilities is None else frozenset(record.capabilities)
@@ -439,7 +450,7 @@ def build_app(
 ) -> FastAPI:
     """The whole service over ``runtime``'s vault, talking to Meta (or an emulator) at ``endpoints``."""
     from igtoken.service.app import create_app
-    from igtoken.service.routes import api, connect, meta_callbacks, onboarding_api
+    from igtoken.service.routes import api, connect, meta_apps, meta_callbacks, onboarding_api
     from igtoken.service.vault_dashboard import VaultDashboard
     from igtoken.vault import AsyncVault
 
@@ -462,6 +473,9 @@ def build_app(
         sandbox=sandbox,
     )
     wiring.api_keys = VaultApiKeys(vault, clock)
+    from igtoken.service.anomaly import usage_watch
+
+    wiring.usage_watch = wiring.api_keys.watch = usage_watch(runtime, clock)
 
     def app_secrets() -> dict[str, Secret]:
         # Webhooks are signed with the Meta app secret (Facebook Login) or the Instagram app secret.
@@ -488,6 +502,11 @@ def build_app(
         housekeeping_task(vault, clock=clock),
         *extra_tasks,
     ]
+    if worker:
+        from igtoken.app.permission_audit import auditor_task, build_auditor
+
+        # The weekly permission audit (IGTOKEN_PERMISSION_AUDIT_DAYS), beside the refresh worker.
+        tasks.append(auditor_task(build_auditor(runtime), clock=clock))
     outcomes: list[Callable[[str], None]] = []  # filled once the app (and its metrics) exists
     deliveries: list[Callable[[str], None]] = []
     if worker:
@@ -532,10 +551,13 @@ def build_app(
     app.state.wiring = wiring
     outcomes.append(app.state.igtoken.metrics.record_refresh)
     deliveries.append(app.state.igtoken.metrics.record_webhook_attempt)
+    wiring.usage_watch.register_metrics(app.state.igtoken.metrics.registry)
     app.include_router(connect.router)
     app.include_router(meta_callbacks.router)
     app.include_router(api.router)
     app.include_router(onboarding_api.router)
+    app.include_router(meta_apps.pages)
+    app.include_router(meta_apps.actions)
     return app
 
 

@@ -4,9 +4,14 @@
 :class:`ASGISyncTransport` and :class:`MetaRedirectTransport` are plain code: the sandbox uses them at
 run time, so this package never imports a test tool.
 
-The pytest fixtures (``emulator_client``, ``emulator_clock``, ``emulator_url``, …) live in
-:mod:`igtoken.testing.plugin`, which pytest loads by itself (entry point ``pytest11``) once
-``igtoken[testing]`` is installed: no ``pytest_plugins`` line is needed::
+:func:`emulator_config` and :func:`emulator_consent` serve tests that drive igtoken's own
+:class:`~igtoken.Client` against the emulator: the demo apps' credentials, and the browser's
+part of a login (the emulator's consent shortcut).
+
+The pytest fixtures (``igtoken_client``, ``igtoken_async_client``, ``emulator_client``,
+``emulator_clock``, ``emulator_url``, …) live in :mod:`igtoken.testing.plugin`, which pytest loads
+by itself (entry point ``pytest11``) once ``igtoken[testing]`` is installed: no
+``pytest_plugins`` line is needed::
 
     def test_refresh(emulator_client, emulator_clock):
         ...
@@ -27,10 +32,14 @@ import httpx
 if TYPE_CHECKING:
     from starlette.applications import Starlette
 
+    from igtoken.core.config import ClientConfig
     from igtoken.emulator import EmulatorClock, Switches, World
 
 # uvicorn and the emulator are imported where they are used: the pytest plugin imports this package
 # in every pytest run of an environment that has igtoken, and most of those never start an emulator.
+
+#: The redirect URI :func:`emulator_config` registers (one of the demo apps' registered URIs).
+TEST_REDIRECT_URI: Final = "http://127.0.0.1:8765/callback"
 
 #: Where the frozen test clock starts (fixed, so expiry messages and ages are reproducible).
 TEST_CLOCK_START: Final = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -187,13 +196,51 @@ class MetaRedirectTransport(httpx.BaseTransport):
         self._inner.close()
 
 
+def emulator_config(base_url: str | None = None) -> ClientConfig:
+    """A :class:`~igtoken.ClientConfig` for the emulator's demo apps.
+
+    ``app`` is the demo Instagram Login app, ``facebook_app`` the demo Facebook Login app,
+    both with :data:`TEST_REDIRECT_URI`. With ``base_url`` (a loopback emulator) every
+    endpoint points there; without it the endpoints are Meta's real hosts, which the
+    in-process transports route to the emulator by ``Host``.
+    """
+    from igtoken.core.config import AppCredentials, ClientConfig
+    from igtoken.core.endpoints import Endpoints
+    from igtoken.core.secret import Secret
+    from igtoken.emulator.demo import DEMO_FB_APP_ID, DEMO_FB_APP_SECRET, DEMO_IG_APP_ID, DEMO_IG_APP_SECRET
+
+    return ClientConfig(
+        AppCredentials(DEMO_IG_APP_ID, Secret(DEMO_IG_APP_SECRET), TEST_REDIRECT_URI),
+        endpoints=Endpoints.emulator(base_url) if base_url else Endpoints(),
+        facebook_app=AppCredentials(DEMO_FB_APP_ID, Secret(DEMO_FB_APP_SECRET), TEST_REDIRECT_URI),
+    )
+
+
+def emulator_consent(http: httpx.Client, authorize_url: str, account: str, *, approve: bool = True) -> str:
+    """Play the browser on an authorize (or Facebook dialog) URL: returns the callback URL Meta redirects to.
+
+    ``http`` reaches the emulator (e.g. the ``emulator_client`` fixture); ``account`` is the
+    username who consents (``demo_business``, ``demo_fb_user``, …); ``approve=False`` declines.
+    """
+    decision = "approve" if approve else "deny"
+    separator = "&" if "?" in authorize_url else "?"
+    url = f"{authorize_url}{separator}emulator_account={account}&emulator_decision={decision}"
+    response = http.get(url)
+    if response.status_code not in (302, 303) or "location" not in response.headers:
+        raise AssertionError(f"the emulator did not redirect ({response.status_code}): {response.text[:300]}")
+    return response.headers["location"]
+
+
 __all__ = [
     "META_HOSTS",
     "TEST_CLOCK_START",
+    "TEST_REDIRECT_URI",
     "ASGISyncTransport",
     "MetaRedirectTransport",
     "RunningEmulator",
     "emulator_async_client",
+    "emulator_config",
+    "emulator_consent",
     "emulator_sync_client",
     "run_emulator_on_loopback",
 ]

@@ -8,8 +8,18 @@ Installing ``igtoken[testing]`` registers this module with pytest through the ``
         response = emulator_client.get("https://graph.instagram.com/me", params={...})
         emulator_clock.advance(days=8)
 
-``emulator_async`` is an async fixture declared with pytest-asyncio's own decorator, so it works in
-both its ``strict`` and ``auto`` modes. Without pytest-asyncio the plugin still loads (so an
+``igtoken_client`` and ``igtoken_async_client`` are igtoken's own clients for the demo apps
+(:func:`~igtoken.testing.emulator_config`), wired to the emulator in-process and to its clock: move
+``emulator_clock`` and the clients' calls see the new time without ``now=``::
+
+    def test_refresh_after_a_day(igtoken_client, emulator_client, emulator_clock):
+        ...
+        emulator_clock.advance(25 * 3600)
+        token = igtoken_client.refresh(token)
+
+``emulator_async`` and ``igtoken_async_client`` are async fixtures declared with pytest-asyncio's own
+decorator, so they work in both its ``strict`` and ``auto`` modes (in strict mode mark the test
+``@pytest.mark.asyncio``). Without pytest-asyncio the plugin still loads (so an
 environment that has igtoken and pytest but not the extra keeps working) and only that fixture fails,
 naming ``igtoken[testing]``.
 """
@@ -25,6 +35,7 @@ if TYPE_CHECKING:
     import httpx
     from starlette.applications import Starlette
 
+    from igtoken.client.clients import AsyncClient, Client
     from igtoken.emulator import EmulatorClock, World
     from igtoken.testing import RunningEmulator
 
@@ -42,6 +53,8 @@ __all__ = [
     "emulator_clock",
     "emulator_url",
     "emulator_world",
+    "igtoken_async_client",
+    "igtoken_client",
 ]
 
 # The emulator (Starlette, uvicorn) is imported inside the fixtures, not here: pytest loads this plugin
@@ -113,3 +126,28 @@ def emulator_url(emulator_app: Starlette) -> Iterator[RunningEmulator]:
 
     with run_emulator_on_loopback(emulator_app) as url:
         yield url
+
+
+@pytest.fixture
+def igtoken_client(emulator_app: Starlette, emulator_clock: EmulatorClock) -> Iterator[Client]:
+    """igtoken's :class:`~igtoken.Client` for the demo apps, in-process to ``emulator_app``, on its clock."""
+    from igtoken.client.clients import Client
+    from igtoken.testing import ASGISyncTransport, emulator_config
+
+    with Client(emulator_config(), transport=ASGISyncTransport(emulator_app), clock=emulator_clock) as client:
+        yield client
+
+
+@_async_fixture
+async def igtoken_async_client(
+    emulator_app: Starlette, emulator_clock: EmulatorClock
+) -> AsyncIterator[AsyncClient]:
+    """The :class:`~igtoken.AsyncClient` twin of ``igtoken_client`` (needs igtoken[testing])."""
+    import httpx
+
+    from igtoken.client.clients import AsyncClient
+    from igtoken.testing import emulator_config
+
+    transport = httpx.ASGITransport(app=emulator_app)
+    async with AsyncClient(emulator_config(), transport=transport, clock=emulator_clock) as client:
+        yield client

@@ -96,6 +96,12 @@ class ApiKeys:
                 conn.execute(_TOUCH, {"b_id": row.id, "b_now": now})
         return _record(row)
 
+    def revoked_prefix(self, key: Secret) -> str | None:
+        """The id prefix of ``key`` when it is a revoked key (for the usage alerts); ``None`` otherwise."""
+        with self._db.read() as conn:
+            row = conn.execute(_BY_HASH, {"key_hash": sha256_hex(key.reveal())}).one_or_none()
+        return None if row is None or row.revoked_at is None else str(row.prefix)
+
     def list_all(self) -> list[ApiKeyRecord]:
         """Every key, newest first (revoked ones too)."""
         with self._db.read() as conn:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
-from igtoken.core.models import AccessToken, AccountType, FlowKind, TokenKind
+from igtoken.core.models import AccessToken, AccountStatus, AccountType, FlowKind, TokenKind
 from igtoken.core.secret import Secret
 
 __all__ = [
@@ -30,15 +30,6 @@ __all__ = [
     "WebhookDeliveryRecord",
     "WebhookStatus",
 ]
-
-
-class AccountStatus(enum.StrEnum):
-    """Where a connected account stands."""
-
-    ACTIVE = "active"  #: tokens are kept fresh
-    NEEDS_REAUTH = "needs_reauth"  #: Meta refused the token; a person must log in again
-    DEAUTHORIZED = "deauthorized"  #: the person removed the app; tokens destroyed
-    DELETED = "deleted"  #: personal data and tokens deleted for good; a tombstone remains
 
 
 class EventType(enum.StrEnum):

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
+from click.testing import Result
 
-from conftest import invoke
 from igtoken.emulator import demo
+from tests.support.cli import invoke
 
 
-def add(name: str, *uris: str, env: dict[str, str] | None = None) -> object:
+def add(name: str, *uris: str, env: dict[str, str] | None = None) -> Result:
     args = ["apps", "add", name, "--app-id", "123", "--secret-env", "S"]
     for uri in uris:
         args += ["--redirect-uri", uri]

@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from conftest import invoke, seed_account
 from igtoken.cli._context import AppContext
 from igtoken.core.models import FlowKind
 from igtoken.core.secret import Secret
 from igtoken.emulator import demo
 from igtoken.testing import RunningEmulator
+from tests.support.cli import invoke, seed_account
 
 CHECK_KEYS = {"name", "subject", "ok", "detail", "fix"}
 
@@ -233,3 +233,36 @@ def test_audit_permissions_suggests_drops(
     monkeypatch.setenv("COLUMNS", "200")
     text = invoke(["audit-permissions"])
     assert "instagram_business_manage_messages" in text.stdout and "re-authorize" in text.stderr
+
+
+def test_meta_unreachable_is_a_failed_check_not_a_crash(
+    registered: str, emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With Meta out of reach, doctor still runs the local checks and names the cause; exit 1."""
+    import socket
+
+    seed_account(emulator, age=timedelta(days=1), due=False)
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    monkeypatch.setenv("IGTOKEN_META_BASE_URL", f"http://127.0.0.1:{port}")
+    result = invoke(["doctor", "--json"])
+    body = json.loads(result.stdout)
+    assert result.exit_code == 1
+    assert "unexpected" not in result.stdout + result.stderr
+    unreachable = [c for c in body["checks"] if c["name"] == "Meta reachable"]
+    assert unreachable and "ConnectError" in unreachable[0]["detail"]
+    assert "scopes" in {c["name"] for c in body["checks"] if c["ok"]}
+    assert len(unreachable) == 2  # the app's checks and the account's
+
+
+def test_a_throttled_account_is_reported_as_throttled(registered: str, emulator: RunningEmulator) -> None:
+    """Meta throttling /me is a wait, not a dead token: no login command is offered."""
+    seed_account(emulator, age=timedelta(days=1), due=False)
+    emulator.world.faults.add("ig_me", "throttle", wait_minutes=3)
+    code, body = run_doctor("demo_business")
+    assert code == 1
+    failed = failures(body)
+    assert "token" not in failed
+    assert "throttling" in failed["Meta usage"]["detail"] and "180 s" in failed["Meta usage"]["detail"]
+    assert "login" not in failed["Meta usage"]["fix"]

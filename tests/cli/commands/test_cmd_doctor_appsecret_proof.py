@@ -7,10 +7,11 @@ import asyncio
 import json
 
 import httpx
-from test_cmd_fblogin import change_sandbox_world, sandbox_login
 
-from conftest import invoke
 from igtoken.emulator import demo
+from tests.support.cli import invoke
+
+from .test_cmd_fblogin import change_sandbox_world, sandbox_login
 
 
 def test_doctor_passes_with_require_app_secret_on() -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-from conftest import invoke
 from igtoken import AppCredentials, Client, ClientConfig, Endpoints, Secret
 from igtoken.app.runtime import SandboxEmulator
 from igtoken.emulator import World, demo
+from tests.support.cli import invoke
 
 
 def change_sandbox_world(change: Callable[[World], object]) -> None:

@@ -8,8 +8,8 @@ import shlex
 
 import pytest
 
-from conftest import invoke
 from igtoken.emulator import demo
+from tests.support.cli import invoke
 
 
 def run_hint(line: str) -> str:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import invoke, seed_account
 from igtoken.testing import RunningEmulator
+from tests.support.cli import invoke, seed_account
 
 
 def status() -> dict:

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import httpx
 
-from conftest import ScriptedBrowser, invoke
 from igtoken.testing import RunningEmulator
+from tests.support.cli import ScriptedBrowser, invoke
 
 
 def test_login_with_browser_over_loopback(registered: str, emulator: RunningEmulator) -> None:

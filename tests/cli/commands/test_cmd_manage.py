@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from conftest import invoke, seed_account
 from igtoken.emulator import demo
 from igtoken.testing import RunningEmulator
+from tests.support.cli import invoke, seed_account
 
 APP_KEYS = {
     "id", "name", "flow", "app_id", "instagram_app_id", "meta_app_id", "redirect_uris",

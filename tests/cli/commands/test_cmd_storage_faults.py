@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import invoke
 from igtoken.cli._context import AppContext
+from tests.support.cli import invoke
 
 
 def add_app(name: str, *flags: str):
@@ -82,8 +82,8 @@ def test_token_on_a_locked_vault_exits_5_soon(vault_file: Path, tmp_path: Path) 
     """`igtoken token` (quick read, then the full path) on a locked file: exit 5 within seconds."""
     from datetime import timedelta
 
-    from conftest import seed_account
     from igtoken.testing import run_emulator_on_loopback
+    from tests.support.cli import seed_account
 
     with run_emulator_on_loopback() as emulator:
         seed_account(emulator, age=timedelta(days=2), due=False)

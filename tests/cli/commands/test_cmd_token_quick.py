@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import invoke
 from igtoken.cli._context import AppContext
+from tests.support.cli import invoke
 
 #: What the token path must not load: the full vault (SQLAlchemy), migrations, the emulator, the web stack.
 HEAVY = ("sqlalchemy", "alembic", "starlette", "fastapi", "anyio", "httpx", "rich", "uvicorn", "stamina")

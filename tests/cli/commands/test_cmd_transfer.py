@@ -15,10 +15,10 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
-from conftest import data_dirs, invoke, seed_account
 from igtoken.emulator import demo
 from igtoken.testing import RunningEmulator
 from igtoken.vault.engine import normalize_url
+from tests.support.cli import data_dirs, invoke, seed_account
 
 PASSPHRASE = "correct horse battery staple"
 PG_URL = os.environ.get("IGTOKEN_TEST_DATABASE_URL")

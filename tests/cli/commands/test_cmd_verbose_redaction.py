@@ -10,8 +10,8 @@ import sys
 
 import pytest
 
-from conftest import data_dirs
 from igtoken.emulator import demo
+from tests.support.cli import data_dirs
 
 SECRETS = (demo.DEMO_FB_APP_SECRET, demo.DEMO_IG_APP_SECRET)
 

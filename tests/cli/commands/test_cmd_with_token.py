@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
+from click.testing import Result
 
-from conftest import invoke
 from igtoken.app.runtime import SandboxEmulator
 from igtoken.emulator import World, demo
 from igtoken.facebook.scopes import DEFAULT_FACEBOOK_SCOPES
+from tests.support.cli import invoke
 
 DAY = 86400.0
 
@@ -23,7 +24,7 @@ def mint(kind: str, subject: str, *, age_days: float = 0.0, app_id: str = demo.D
     return token.value
 
 
-def adopt(token: str, *args: str) -> object:
+def adopt(token: str, *args: str) -> Result:
     return invoke(["login", "--with-token", "--sandbox", "--json", *args], input=f"{token}\n")
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from ig_meta_fakes import make_config
 
 from igtoken import ClientConfig
+
+from .ig_meta_fakes import make_config
 
 
 @pytest.fixture

@@ -16,7 +16,8 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import httpx
-from ig_meta_fakes import (
+
+from .ig_meta_fakes import (
     APP_ID,
     APP_SCOPED_ID,
     APP_SECRET,
@@ -161,7 +162,7 @@ def serve(app: FakeMeta) -> Iterator[str]:
             body = self.rfile.read(length) if length else b""
             request = httpx.Request(
                 self.command,
-                f"http://127.0.0.1:{self.server.server_port}{self.path}",
+                f"http://127.0.0.1:{self.server.server_address[1]}{self.path}",  # type: ignore[index]
                 headers=dict(self.headers),
                 content=body,
             )

@@ -8,7 +8,6 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from ig_meta_fakes import APP_ID, REDIRECT_URI
 
 from igtoken import (
     AppCredentials,
@@ -26,6 +25,8 @@ from igtoken import (
     states_match,
 )
 from igtoken.instagram.authorize import code_from
+
+from .ig_meta_fakes import APP_ID, REDIRECT_URI
 
 APP = AppCredentials(APP_ID, Secret("secret"), REDIRECT_URI)
 

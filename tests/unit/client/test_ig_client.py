@@ -7,17 +7,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from ig_fake_meta import FakeMeta, serve
-from ig_meta_fakes import (
-    APP_SCOPED_ID,
-    CODE,
-    IG_USER_ID,
-    LONG_TOKEN,
-    NOW,
-    REDIRECT_URI,
-    REFRESHED_TOKEN,
-    make_config,
-)
 
 from igtoken import (
     AccessToken,
@@ -32,6 +21,18 @@ from igtoken import (
     TokenTooNewError,
     Usage,
     new_state,
+)
+
+from .ig_fake_meta import FakeMeta, serve
+from .ig_meta_fakes import (
+    APP_SCOPED_ID,
+    CODE,
+    IG_USER_ID,
+    LONG_TOKEN,
+    NOW,
+    REDIRECT_URI,
+    REFRESHED_TOKEN,
+    make_config,
 )
 
 SCOPES = ("instagram_business_basic", "instagram_business_manage_comments")

@@ -6,10 +6,10 @@ import json
 import logging
 import socket
 from datetime import timedelta
+from typing import Any
 
 import httpx
 import pytest
-from ig_meta_fakes import APP_SECRET, CODE, LONG_TOKEN, NOW, graph_error, make_config, meta
 
 from igtoken import (
     NO_RETRY,
@@ -29,6 +29,8 @@ from igtoken import (
     run_sync,
 )
 from igtoken.instagram import flows as flows
+
+from .ig_meta_fakes import APP_SECRET, CODE, LONG_TOKEN, NOW, graph_error, make_config, meta
 
 PROFILE = {"user_id": "17841400000000001", "username": "acme", "id": "1"}
 
@@ -89,8 +91,8 @@ def test_exhausted_retries_raise_the_flows_error(config) -> None:
     assert len(handler.calls) == 3
 
 
-def test_throttle_with_a_short_wait_hint_is_retried(config) -> None:
-    """A throttle whose wait hint is within the budget is retried; the hint becomes the wait."""
+def test_throttle_with_a_short_wait_hint_is_retried_when_waiting(config) -> None:
+    """With wait=True a throttle whose wait hint is within the budget is retried; the hint is the wait."""
     buc = json.dumps(
         {"1": [{"type": "instagram", "call_count": 100, "estimated_time_to_regain_access": 0.5}]}
     )
@@ -99,8 +101,30 @@ def test_throttle_with_a_short_wait_hint_is_retried(config) -> None:
         meta(200, PROFILE),
     )
     with client_for(handler) as http:
-        run_sync(profile_flow(config), http)
+        run_sync(profile_flow(config), http, retry=RetryPolicy(wait=True))
     assert len(handler.calls) == 2
+    assert (
+        RetryPolicy(wait=True).decide(ThrottledError("x", status_code=400, retry_after=30), method="GET")
+        == 30
+    )
+
+
+def test_throttle_hint_beyond_a_few_seconds_is_raised_by_default(config) -> None:
+    """By default a 30 s hint is not slept through: ThrottledError at once, with retry_after."""
+    buc = json.dumps(
+        {"1": [{"type": "instagram", "call_count": 100, "estimated_time_to_regain_access": 0.5}]}
+    )
+    handler = Scripted(
+        meta(*graph_error(80002, "too many calls"), headers={"x-business-use-case-usage": buc}),
+        meta(200, PROFILE),
+    )
+    with client_for(handler) as http, pytest.raises(ThrottledError) as caught:
+        run_sync(profile_flow(config), http)
+    assert len(handler.calls) == 1
+    assert caught.value.retry_after == 30
+    policy = RetryPolicy()
+    assert policy.decide(ThrottledError("x", status_code=400, retry_after=2), method="GET") == 2
+    assert policy.decide(ThrottledError("x", status_code=400, retry_after=6), method="GET") is False
 
 
 def test_throttle_with_a_long_wait_hint_is_raised_at_once(config) -> None:
@@ -118,7 +142,7 @@ def test_throttle_with_a_long_wait_hint_is_raised_at_once(config) -> None:
 
 def test_policy_decisions() -> None:
     """decide(): Meta's hint is the wait, capped; non-retryable never; POSTs only when surely unsent."""
-    policy = RetryPolicy(max_wait=60)
+    policy = RetryPolicy(max_wait=60, wait=True)
     throttled = ThrottledError("t", status_code=400, retry_after=30)
     assert policy.decide(throttled, method="GET") == 30.0
     assert policy.decide(throttled, method="POST") == 30.0
@@ -182,7 +206,7 @@ def test_one_log_line_per_request_with_redacted_url(config, caplog) -> None:
 
 def test_on_response_sees_every_response(config) -> None:
     """The response hook is called for each answer, so usage can be recorded even from retried ones."""
-    seen = []
+    seen: list[Any] = []
     handler = Scripted(httpx.Response(500), meta(200, PROFILE))
     with client_for(handler) as http:
         run_sync(profile_flow(config), http, on_response=seen.append)

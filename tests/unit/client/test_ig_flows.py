@@ -3,26 +3,11 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 from urllib.parse import parse_qs
 
 import httpx
 import pytest
-from ig_meta_fakes import (
-    APP_ID,
-    APP_SCOPED_ID,
-    APP_SECRET,
-    CODE,
-    IG_USER_ID,
-    LONG_TOKEN,
-    NOW,
-    REDIRECT_URI,
-    REFRESHED_TOKEN,
-    SHORT_TOKEN,
-    graph_error,
-    make_config,
-    meta,
-    oauth_error,
-)
 
 from igtoken import (
     AccessToken,
@@ -41,6 +26,23 @@ from igtoken import (
     UnexpectedResponseError,
 )
 from igtoken.instagram import flows as flows
+
+from .ig_meta_fakes import (
+    APP_ID,
+    APP_SCOPED_ID,
+    APP_SECRET,
+    CODE,
+    IG_USER_ID,
+    LONG_TOKEN,
+    NOW,
+    REDIRECT_URI,
+    REFRESHED_TOKEN,
+    SHORT_TOKEN,
+    graph_error,
+    make_config,
+    meta,
+    oauth_error,
+)
 
 SCOPES = ("instagram_business_basic", "instagram_business_content_publish")
 
@@ -97,7 +99,8 @@ def test_code_exchange_flat_shape(config) -> None:
     assert result.token.value.reveal() == SHORT_TOKEN
     assert TokenKind.IG_SHORT is result.token.kind
     assert (NOW, NOW + timedelta(hours=1)) == (result.token.issued_at, result.token.expires_at)
-    assert result.token.user_id == APP_SCOPED_ID
+    # The app-scoped id is kept apart: token.user_id is always the professional account id (from /me).
+    assert (result.app_scoped_id, result.token.user_id) == (APP_SCOPED_ID, None)
     assert ("instagram_business_basic",) == result.granted_scopes == result.token.scopes
     assert result.missing_scopes == ("instagram_business_content_publish",)
 
@@ -110,7 +113,8 @@ def test_code_exchange_documented_shape(config) -> None:
         "data": [{"access_token": SHORT_TOKEN, "user_id": APP_SCOPED_ID, "permissions": ",".join(SCOPES)}]
     }
     result = finish(flow, meta(200, body))
-    assert result.token.user_id == APP_SCOPED_ID
+    # The app-scoped id is kept apart: token.user_id is always the professional account id (from /me).
+    assert (result.app_scoped_id, result.token.user_id) == (APP_SCOPED_ID, None)
     assert result.granted_scopes == SCOPES
     assert result.missing_scopes == ()
 
@@ -120,7 +124,7 @@ def test_code_exchange_without_permissions_reports_nothing_missing(config) -> No
     flow = flows.exchange_code(config, CODE, now=NOW, requested_scopes=SCOPES)
     next(flow)
     result = finish(flow, meta(200, {"access_token": SHORT_TOKEN}))
-    assert (result.granted_scopes, result.missing_scopes, result.token.user_id) == ((), (), None)
+    assert (result.granted_scopes, result.missing_scopes, result.app_scoped_id) == ((), (), None)
 
 
 @pytest.mark.parametrize(
@@ -337,7 +341,7 @@ def test_profile_type_spellings_and_missing_fields(config) -> None:
 
 
 def page(ids, next_url=None):
-    body = {
+    body: dict[str, Any] = {
         "data": [{"id": i, "media_type": "IMAGE", "like_count": 3} for i in ids],
         "paging": {"cursors": {"after": "X"}},
     }

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
-from ig_meta_fakes import NOW
 
 from igtoken import (
     AccessToken,
@@ -19,6 +18,8 @@ from igtoken import (
     ensure_refreshable,
     refreshable_from,
 )
+
+from .ig_meta_fakes import NOW
 
 
 def token(kind: TokenKind = TokenKind.IG_LONG, age: timedelta = timedelta(days=2), ttl=timedelta(days=60)):

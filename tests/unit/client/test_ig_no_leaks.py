@@ -7,17 +7,6 @@ from datetime import timedelta
 
 import httpx
 import pytest
-from ig_fake_meta import FakeMeta, _graph_error, _json, serve
-from ig_meta_fakes import (
-    APP_SECRET,
-    CODE,
-    LONG_TOKEN,
-    NOW,
-    REDIRECT_URI,
-    REFRESHED_TOKEN,
-    SHORT_TOKEN,
-    make_config,
-)
 
 from igtoken import (
     AccessToken,
@@ -30,6 +19,18 @@ from igtoken import (
     TokenKind,
 )
 
+from .ig_fake_meta import FakeMeta, _graph_error, _json, serve
+from .ig_meta_fakes import (
+    APP_SECRET,
+    CODE,
+    LONG_TOKEN,
+    NOW,
+    REDIRECT_URI,
+    REFRESHED_TOKEN,
+    SHORT_TOKEN,
+    make_config,
+)
+
 SECRETS = (APP_SECRET, CODE, SHORT_TOKEN, LONG_TOKEN, REFRESHED_TOKEN)
 
 
@@ -37,9 +38,10 @@ def leaks(text: str) -> list[str]:
     return [s for s in SECRETS if s in text]
 
 
-def exception_texts(exc: BaseException) -> list[str]:
+def exception_texts(first: BaseException) -> list[str]:
     """Everything a traceback or a log formatter could show of an exception chain."""
-    texts = []
+    texts: list[str] = []
+    exc: BaseException | None = first
     while exc is not None:
         texts += [str(exc), repr(exc), *(str(a) for a in exc.args)]
         texts += [str(getattr(exc, name, "")) for name in ("message", "fix")]

@@ -10,7 +10,6 @@ import httpx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from ig_meta_fakes import NOW, graph_error, meta, oauth_error
 
 from igtoken import (
     APIError,
@@ -32,6 +31,8 @@ from igtoken.instagram.parse import (
     parse_media_page,
     parse_profile,
 )
+
+from .ig_meta_fakes import NOW, graph_error, meta, oauth_error
 
 TOKEN = "IGAAsomeLiveTokenValue1234567890"
 REQUEST = httpx.Request(

@@ -12,7 +12,6 @@ from datetime import timedelta
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from ig_meta_fakes import NOW
 
 from igtoken import (
     InvalidSignature,
@@ -23,6 +22,8 @@ from igtoken import (
     UnsupportedAlgorithm,
     parse_signed_request,
 )
+
+from .ig_meta_fakes import NOW
 
 KEY = "instagram-app-secret-123"
 

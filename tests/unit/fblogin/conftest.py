@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from fb_fakes import make_config
 
 from igtoken import ClientConfig
+
+from .fb_fakes import make_config
 
 
 @pytest.fixture

@@ -116,7 +116,7 @@ def debug_body(**overrides: Any) -> dict[str, Any]:
 
 def accounts_body(*, next_url: str | None = None, linked: bool = True, unlinked: bool = True) -> dict:
     """/me/accounts with the fact sheet's page shape."""
-    data = []
+    data: list[dict[str, Any]] = []
     if linked:
         data.append(
             {

@@ -5,7 +5,6 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from fb_fakes import FB_CODE, META_APP_ID, REDIRECT_URI, make_config
 
 from igtoken import (
     ConfigurationError,
@@ -16,6 +15,8 @@ from igtoken import (
     parse_callback,
 )
 from igtoken.instagram.authorize import code_from
+
+from .fb_fakes import FB_CODE, META_APP_ID, REDIRECT_URI, make_config
 
 
 def query(url: str) -> dict[str, list[str]]:

@@ -8,7 +8,10 @@ from urllib.parse import parse_qs
 
 import httpx
 import pytest
-from fb_fakes import (
+
+from igtoken import AsyncClient, Client, IGTokenError, NeedsReauthorizationError, Secret, TransientError
+
+from .fb_fakes import (
     ALL_SECRETS,
     FB_CODE,
     IG_USERNAME,
@@ -29,8 +32,6 @@ from fb_fakes import (
     proof,
     token_body,
 )
-
-from igtoken import AsyncClient, Client, IGTokenError, NeedsReauthorizationError, Secret, TransientError
 
 CALLBACK = f"{REDIRECT_URI}?code={FB_CODE}&state=s#_=_"
 APP_TOKEN = f"{META_APP_ID}|{META_APP_SECRET}"

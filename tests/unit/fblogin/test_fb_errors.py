@@ -5,16 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from fb_fakes import (
-    ALL_SECRETS,
-    FB_CODE,
-    LONG_USER_TOKEN,
-    NOW,
-    PAGE_LINKED,
-    SHORT_USER_TOKEN,
-    USER_ID,
-    graph_error,
-)
 
 from igtoken import (
     AccessToken,
@@ -28,6 +18,17 @@ from igtoken import (
     facebook_error,
 )
 from igtoken.facebook import flows as flows
+
+from .fb_fakes import (
+    ALL_SECRETS,
+    FB_CODE,
+    LONG_USER_TOKEN,
+    NOW,
+    PAGE_LINKED,
+    SHORT_USER_TOKEN,
+    USER_ID,
+    graph_error,
+)
 
 USER = AccessToken(Secret(LONG_USER_TOKEN), TokenKind.FB_USER, NOW, NOW + timedelta(days=60), USER_ID)
 
@@ -198,6 +199,6 @@ def test_bad_secret_is_not_retried(config) -> None:
 
 def test_facebook_error_is_none_for_success() -> None:
     """A plain success is not an error."""
-    from fb_fakes import meta
+    from .fb_fakes import meta
 
     assert facebook_error(meta(200, {"id": "1"})) is None

@@ -3,10 +3,25 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
-from fb_fakes import (
+
+from igtoken import (
+    AccessToken,
+    ConfigurationError,
+    Endpoints,
+    Secret,
+    TokenExpiredError,
+    TokenKind,
+    UnexpectedResponseError,
+    app_access_token,
+    appsecret_proof,
+)
+from igtoken.facebook import flows as flows
+
+from .fb_fakes import (
     FB_CODE,
     IG_ID,
     IG_USERNAME,
@@ -29,19 +44,6 @@ from fb_fakes import (
     proof,
     token_body,
 )
-
-from igtoken import (
-    AccessToken,
-    ConfigurationError,
-    Endpoints,
-    Secret,
-    TokenExpiredError,
-    TokenKind,
-    UnexpectedResponseError,
-    app_access_token,
-    appsecret_proof,
-)
-from igtoken.facebook import flows as flows
 
 
 def finish(flow, response: httpx.Response):
@@ -121,7 +123,7 @@ def test_code_exchange_refuses_bodies_without_a_token(config) -> None:
 
 def test_graph_version_and_emulator_endpoints_are_followed() -> None:
     """A configured Graph version and the emulator's path-prefix base are used on graph.facebook.com."""
-    from fb_fakes import make_config
+    from .fb_fakes import make_config
 
     config = make_config(endpoints=Endpoints.emulator("http://127.0.0.1:5555", graph_version="v26.0"))
     request = next(flows.exchange_facebook_code(config, FB_CODE, now=NOW))
@@ -189,8 +191,8 @@ def test_me_and_permissions(config) -> None:
     me = finish(flow, meta(200, {"id": int(USER_ID), "name": "Jo Doe"}))
     assert (me.user_id, me.name) == (USER_ID, "Jo Doe")
 
-    flow = flows.facebook_permissions(config, Secret(LONG_USER_TOKEN))
-    request = next(flow)
+    permissions_flow = flows.facebook_permissions(config, Secret(LONG_USER_TOKEN))
+    request = next(permissions_flow)
     assert request.url.path == "/v25.0/me/permissions"
     assert_authenticated(request, LONG_USER_TOKEN)
     body = {
@@ -201,7 +203,7 @@ def test_me_and_permissions(config) -> None:
             {"permission": "instagram_manage_insights", "status": "expired"},
         ]
     }
-    perms = finish(flow, meta(200, body))
+    perms = finish(permissions_flow, meta(200, body))
     assert perms.granted == ("instagram_basic", "pages_show_list")
     assert perms.declined == ("business_management",)
     assert perms.expired == ("instagram_manage_insights",)
@@ -259,7 +261,7 @@ def test_pages_refuses_a_next_url_on_another_host(config) -> None:
 
 def test_pages_on_the_emulator_reroot_meta_next_urls() -> None:
     """A next URL naming graph.facebook.com is re-rooted on the configured (emulator) endpoint."""
-    from fb_fakes import make_config
+    from .fb_fakes import make_config
 
     config = make_config(endpoints=Endpoints.emulator("http://127.0.0.1:5555"))
     flow = flows.pages(config, user_token(), now=NOW)
@@ -400,7 +402,8 @@ def test_debug_token_invalid_token_is_data_not_an_exception(config) -> None:
 
 def test_debug_token_refuses_malformed_bodies(config) -> None:
     """No data object, or a non-timestamp expires_at, is unexpected."""
-    for body in ({}, {"data": []}, debug_body(expires_at="tomorrow")):
+    bodies: tuple[dict[str, Any], ...] = ({}, {"data": []}, debug_body(expires_at="tomorrow"))
+    for body in bodies:
         flow = flows.debug_token(config, Secret(LONG_USER_TOKEN))
         next(flow)
         with pytest.raises(UnexpectedResponseError):

@@ -6,7 +6,12 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from fb_fakes import (
+
+from igtoken import StateMismatchError, TokenKind, UnexpectedResponseError
+from igtoken.core.secret import Secret
+from igtoken.facebook import flows as flows
+
+from .fb_fakes import (
     FB_CODE,
     IG_ID,
     IG_USERNAME,
@@ -28,10 +33,6 @@ from fb_fakes import (
     page_body,
     token_body,
 )
-
-from igtoken import StateMismatchError, TokenKind, UnexpectedResponseError
-from igtoken.core.secret import Secret
-from igtoken.facebook import flows as flows
 
 CALLBACK = f"{REDIRECT_URI}?code={FB_CODE}&state=st-1#_=_"
 SCOPES = ("instagram_basic", "pages_show_list", "business_management", "instagram_content_publish")
@@ -165,9 +166,9 @@ def test_declined_required_permission_is_named_and_nothing_is_returned(config) -
 def test_pages_show_list_10_on_accounts_names_the_permission(config) -> None:
     """A (#10) on /me/accounts (e.g. a configuration without pages_show_list) becomes a
     PermissionsDeclinedError for pages_show_list with the fix."""
-    from fb_fakes import graph_error
-
     from igtoken import PermissionsDeclinedError
+
+    from .fb_fakes import graph_error
 
     flow, seen = run_to_pages(config, requested=())
     assert seen[-1].url.path == "/v25.0/me/accounts"
@@ -219,9 +220,9 @@ def test_dialog_url_auth_type(config) -> None:
 
 def test_pages_flow_alone_gives_the_pages_show_list_fix(config) -> None:
     """The bare pages() flow keeps PermissionDeniedError for (#10), with a fix naming pages_show_list."""
-    from fb_fakes import graph_error
-
     from igtoken import PermissionDeniedError
+
+    from .fb_fakes import graph_error
 
     flow = flows.pages(config, LONG_USER_TOKEN_SECRET, now=NOW)
     next(flow)

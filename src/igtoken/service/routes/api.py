@@ -244,6 +244,8 @@ async def graph_proxy(request: Request, account_id: AccountId, path: str, princi
     stored = await wiring.vault.current_token(
         account_id, kind, record_read=True, now=now, reader=f"{principal.id} (graph proxy)"
     )
+    if wiring.usage_watch is not None:
+        wiring.usage_watch.used(key_id=principal.id, account_id=account_id, kind="proxy_call")
     if instagram:
         url, graph_root = wiring.endpoints.instagram_graph(path), wiring.endpoints.graph_instagram
     else:

@@ -1,4 +1,4 @@
-"""Helpers for the worker tests and the refresh benchmark: a vault and an emulator seeded alike.
+"""Helpers for the worker tests: a vault and an emulator seeded alike.
 
 Accounts are created in the emulator's world with its Python API, tokens are minted there, and
 the same tokens are stored in the vault as ``save_login`` stores them (in bulk), scheduled as

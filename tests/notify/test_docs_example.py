@@ -42,7 +42,7 @@ async def test_the_documented_receiver_accepts_a_signed_event_and_rejects_tamper
     body = event.body()
     headers = {**sign(event.id, body, secret, now), "Content-Type": "application/json"}
     other = sign(event.id, body, Secret("whsec_" + "A" * 44), now)
-    transport = httpx.ASGITransport(app=example["app"])
+    transport = httpx.ASGITransport(app=example["app"])  # type: ignore[arg-type]
     async with httpx.AsyncClient(transport=transport, base_url="http://receiver.test") as client:
         ok = await client.post("/hooks/igtoken", content=body, headers=headers)
         tampered = await client.post("/hooks/igtoken", content=body.replace(b"7", b"8"), headers=headers)

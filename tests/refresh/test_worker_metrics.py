@@ -14,8 +14,7 @@ import httpx
 
 from igtoken.emulator import EmulatorClock
 from igtoken.testing import run_emulator_on_loopback
-
-from .fleet import add_demo_app, keyring, keys_setting, open_vault, seed_fleet
+from tests.support.fleet import add_demo_app, keyring, keys_setting, open_vault, seed_fleet
 
 
 def _free_port() -> int:
@@ -57,6 +56,7 @@ def test_worker_serves_metrics_that_count_its_refreshes(tmp_path):
             assert 'igtoken_refreshes_total{outcome="refreshed"} 5.0' in text, text
             assert 'igtoken_accounts{status="active"} 5.0' in text
             assert "igtoken_refresh_overdue_tokens 0.0" in text
+
             health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
             assert health.status_code == 200 and health.json() == {"status": "ok"}
         finally:

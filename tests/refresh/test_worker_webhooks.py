@@ -28,7 +28,7 @@ SIGNING_KEY = "webhook-signing-key-0123456789"
 
 
 class _Receiver(BaseHTTPRequestHandler):
-    received: ClassVar[list[tuple[bytes, str | None]]] = []
+    received: ClassVar[list[tuple[bytes, dict[str, str]]]] = []
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["content-length"]))

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from igtoken.core.endpoints import Endpoints
     from igtoken.refresh.usecase import Refresher
     from igtoken.refresh.worker import RefreshWorker
+    from igtoken.service.metrics import ServiceMetrics
 
 
 def _runtime(ctx: AppContext) -> Runtime:
@@ -137,18 +138,16 @@ def _setup_logging(ctx: AppContext) -> None:
 
 @contextlib.asynccontextmanager
 async def _metrics_server(
-    ctx: AppContext, worker: RefreshWorker, port: int | None, host: str
+    metrics: ServiceMetrics | None, worker: RefreshWorker, port: int | None, host: str
 ) -> AsyncIterator[None]:
     """Serve ``/metrics`` and ``/healthz`` on ``host:port`` while the worker runs (no port: nothing)."""
-    if port is None:
+    if metrics is None or port is None:
         yield
         return
     import uvicorn
 
-    from igtoken.service.metrics import ServiceMetrics, metrics_app
-    from igtoken.service.wiring import vault_inventory
+    from igtoken.service.metrics import metrics_app
 
-    metrics = ServiceMetrics(vault_inventory(_runtime(ctx).vault))
     worker.on_result = lambda result: metrics.record_refresh(result.outcome.value)
     if worker.notifier is not None:
         worker.notifier.on_attempt = lambda attempt: metrics.record_webhook_attempt(attempt.outcome.value)
@@ -182,9 +181,18 @@ async def _serve(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    metrics = None
+    options = dict(options)
+    if metrics_port is not None:
+        from igtoken.service.metrics import ServiceMetrics
+        from igtoken.service.wiring import vault_inventory
+
+        metrics = ServiceMetrics(vault_inventory(_runtime(ctx).vault))
+        # Meta's usage headers on the worker's own calls: app-wide figures, so no account label.
+        options["on_usage"] = lambda app_id, usage: metrics.observe_usage(app_id, "", usage)
     async with (
         open_worker(ctx, **options) as worker,
-        _metrics_server(ctx, worker, metrics_port, metrics_host),
+        _metrics_server(metrics, worker, metrics_port, metrics_host),
     ):
         logging.getLogger("igtoken.worker").info("worker %s started", worker.owner)
         audit = _permission_audit(ctx)

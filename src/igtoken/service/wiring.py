@@ -30,6 +30,7 @@ from igtoken.core.exceptions import (
 )
 from igtoken.core.models import AccessToken
 from igtoken.core.secret import Secret
+from igtoken.core.usage import Usage
 from igtoken.service.config import RateLimits, ServiceConfig
 from igtoken.service.interfaces import (
     ApiKeyPrincipal,
@@ -386,6 +387,7 @@ def refresh_worker_task(
     on_outcome: Callable[[str], None] | None = None,
     public_url: str | None = None,
     on_delivery: Callable[[str], None] | None = None,
+    on_usage: Callable[[str, Usage], None] | None = None,
 ) -> BackgroundTask:
     """The refresh worker as a background task of the service (see :mod:`igtoken.app.refresh_wiring`).
 
@@ -403,7 +405,9 @@ def refresh_worker_task(
             except ConflictError as exc:
                 log.warning("refresh worker not started: %s", exc.message)
                 await asyncio.Event().wait()  # stay "running": the other worker does the job
-            parts = build_worker(runtime, endpoints=endpoints, http=http, clock=clock, public_url=public_url)
+            parts = build_worker(
+                runtime, endpoints=endpoints, http=http, clock=clock, public_url=public_url, on_usage=on_usage
+            )
             if on_outcome is not None:
                 parts.worker.on_result = lambda result: on_outcome(result.outcome.value)
             if on_delivery is not None:
@@ -509,6 +513,7 @@ def build_app(
         tasks.append(auditor_task(build_auditor(runtime), clock=clock))
     outcomes: list[Callable[[str], None]] = []  # filled once the app (and its metrics) exists
     deliveries: list[Callable[[str], None]] = []
+    usages: list[Callable[[str, str, Usage | None], None]] = []
     if worker:
 
         def record_outcome(outcome: str) -> None:
@@ -518,6 +523,11 @@ def build_app(
         def record_delivery(outcome: str) -> None:
             for record in deliveries:
                 record(outcome)
+
+        def record_usage(app_id: str, usage: Usage) -> None:
+            # Seen on the worker's own calls (refreshes, checks): app-wide, so no account label.
+            for observe in usages:
+                observe(app_id, "", usage)
 
         # Re-authorization links in the worker's events and webhooks are made on this service's URL.
         tasks.append(
@@ -529,6 +539,7 @@ def build_app(
                 on_outcome=record_outcome,
                 public_url=wiring.public_url,
                 on_delivery=record_delivery,
+                on_usage=record_usage,
             )
         )
     deps_kwargs: dict[str, Any] = {}
@@ -551,6 +562,7 @@ def build_app(
     app.state.wiring = wiring
     outcomes.append(app.state.igtoken.metrics.record_refresh)
     deliveries.append(app.state.igtoken.metrics.record_webhook_attempt)
+    usages.append(app.state.igtoken.metrics.observe_usage)
     wiring.usage_watch.register_metrics(app.state.igtoken.metrics.registry)
     app.include_router(connect.router)
     app.include_router(meta_callbacks.router)

@@ -182,3 +182,28 @@ def test_sandbox_time_follows_the_system_clock(env: dict[str, str]) -> None:
     assert lapsed.returncode == 3, lapsed.stderr
     shown = json.loads(igtoken(env, "--sandbox", "--json", "accounts", "show", "demo_creator").stdout)
     assert shown["status"] == "needs_reauth"
+
+
+def test_a_moved_sandbox_clock_moves_igtoken_too(env: dict[str, str]) -> None:
+    """`POST /_emulator/clock/advance` on any sandbox emulator moves igtoken's own sandbox time."""
+    assert igtoken(env, "login", "--sandbox", "--no-browser").returncode == 0
+    before = json.loads(igtoken(env, "--sandbox", "--json", "token").stdout)
+    assert before["refreshed"] is False
+    emulator = subprocess.Popen(
+        [IGTOKEN, "--sandbox", "emulator", "--port", "0"], env=env, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert emulator.stdout is not None
+        banner = ""
+        while "igtoken Meta emulator on" not in banner:
+            banner += emulator.stdout.readline()
+        url = re.search(r"igtoken Meta emulator on (http://\S+)", banner).group(1)  # type: ignore[union-attr]
+        httpx.post(f"{url}/_emulator/clock/advance", json={"days": 8}).raise_for_status()
+    finally:
+        emulator.terminate()
+        emulator.wait(timeout=15)
+        if emulator.stdout:
+            emulator.stdout.close()
+    after = json.loads(igtoken(env, "--sandbox", "--json", "token").stdout)
+    assert after["refreshed"] is True  # day 8 of a 60-day token: due, and Meta refreshes it
+    assert after["access_token"] != before["access_token"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from igtoken.core.config import ClientConfig
     from igtoken.core.endpoints import Endpoints
     from igtoken.core.usage import Usage
-    from igtoken.notify import Endpoint, Notifier
+    from igtoken.notify import Attempt, Endpoint, Notifier
     from igtoken.refresh.usecase import Refresher
     from igtoken.refresh.worker import RefreshWorker
     from igtoken.vault import Vault
@@ -34,13 +34,10 @@ __all__ = [
     "WorkerParts",
     "build_refresher",
     "build_worker",
+    "deliver_queued",
     "single_worker_lock",
     "webhook_endpoints",
 ]
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass
@@ -106,7 +103,7 @@ def build_refresher(
     endpoints: Endpoints,
     http: httpx.AsyncClient,
     owner: str | None = None,
-    clock: Callable[[], datetime] = _now,
+    clock: Callable[[], datetime] | None = None,
     public_url: str | None = None,
     **options: Any,
 ) -> RefresherParts:
@@ -126,7 +123,7 @@ def build_refresher(
     refresher = Refresher(
         AsyncVault(runtime.vault),
         clients,
-        clock=clock,
+        clock=clock or runtime.now,
         notifier=notifier,
         owner=owner,
         public_url=public_url or runtime.settings.public_url,
@@ -141,7 +138,7 @@ def build_worker(
     endpoints: Endpoints,
     http: httpx.AsyncClient,
     owner: str | None = None,
-    clock: Callable[[], datetime] = _now,
+    clock: Callable[[], datetime] | None = None,
     public_url: str | None = None,
     on_usage: UsageSink | None = None,
     **options: Any,
@@ -149,19 +146,21 @@ def build_worker(
     """A refresh worker over ``runtime``'s vault, calling Meta (or an emulator) at ``endpoints``.
 
     ``public_url`` (default: ``IGTOKEN_PUBLIC_URL``) makes re-authorization links absolute;
-    the service passes its own URL, which in sandbox mode is where it listens. ``on_usage`` is
-    called with ``(app id, usage)`` for every answer of Meta's that carries usage headers
-    (the metrics' ``igtoken_meta_usage_ratio``).
+    the service passes its own URL, which in sandbox mode is where it listens. The worker rides
+    out a database outage for ``IGTOKEN_WORKER_MAX_OUTAGE`` seconds unless ``max_outage`` says.
+    ``on_usage`` is called with ``(app id, usage)`` for every answer of Meta's that carries usage
+    headers (the metrics' ``igtoken_meta_usage_ratio``).
     """
     from igtoken.refresh.worker import RefreshWorker, default_owner
     from igtoken.vault import AsyncVault
 
     owner = owner or default_owner()
+    options.setdefault("max_outage", runtime.settings.worker_max_outage)
     clients, notifier = _parts(runtime, endpoints, http, owner, False, on_usage)
     worker = RefreshWorker(
         AsyncVault(runtime.vault),
         clients,
-        clock=clock,
+        clock=clock or runtime.now,
         notifier=notifier,
         owner=owner,
         public_url=public_url or runtime.settings.public_url,
@@ -189,6 +188,33 @@ def _usage_reporting_client(
                 on_usage(app_id, usage)
 
     return UsageReportingClient(config, http=http, retry=retry)
+
+
+async def deliver_queued(
+    runtime: Runtime,
+    *,
+    owner: str | None = None,
+    clock: Callable[[], datetime] | None = None,
+    limit: int = 1000,
+) -> list[Attempt]:
+    """Send the webhooks due now over a client of its own; the attempts made (none without receivers).
+
+    For one-shot commands (``igtoken refresh``) whose refreshes only queued their events: what
+    is due goes out before the command exits, and a receiver that is down gets it later from
+    any worker (the deliveries stay in the vault with their retry schedule).
+    """
+    from igtoken.notify import Notifier
+    from igtoken.refresh.deliveries import VaultDeliveryLog
+    from igtoken.refresh.worker import default_owner
+
+    endpoints = webhook_endpoints(runtime.settings)
+    if not endpoints:
+        return []
+    notifier = Notifier(endpoints, VaultDeliveryLog(runtime.vault, owner=owner or default_owner()))
+    try:
+        return await notifier.run_due((clock or runtime.now)(), limit=limit)
+    finally:
+        await notifier.aclose()
 
 
 def webhook_endpoints(settings: Settings) -> tuple[Endpoint, ...]:

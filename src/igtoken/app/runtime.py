@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from igtoken.config import paths as _paths
@@ -40,6 +41,14 @@ def allow_redirect_uris(emulator_app: Starlette, redirect_uris: Sequence[str]) -
             world.update_app(app_id, add_redirect_uris=list(redirect_uris))
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The file of a ``sqlite:///…`` URL; ``None`` for other databases."""
+    scheme, sep, rest = url.partition(":///")
+    if not sep or not scheme.lower().startswith("sqlite"):
+        return None
+    return Path(rest.partition("?")[0]).expanduser()
+
+
 class Runtime:
     """The parts a command or the service needs, built lazily from settings."""
 
@@ -51,6 +60,16 @@ class Runtime:
     def sandbox(self) -> bool:
         """Whether this run talks to the sandbox emulator instead of Meta."""
         return self.settings.sandbox
+
+    def now(self) -> datetime:
+        """The current time, tz-aware UTC; in the sandbox, sandbox time (the emulator's moved clock)."""
+        from datetime import UTC
+
+        if self.sandbox and not self.settings.meta_base_url:
+            from igtoken.sandbox import sandbox_now
+
+            return sandbox_now()
+        return datetime.now(UTC)
 
     def _database_is_default(self) -> bool:
         return self.settings.sources.get("IGTOKEN_DATABASE_URL", "default") == "default"
@@ -69,6 +88,25 @@ class Runtime:
         if self.sandbox:
             return EmbeddedPaths(_paths.sandbox_database_path(), _paths.sandbox_key_file_path())
         return EmbeddedPaths(_paths.default_database_path(), self.settings.key_file)
+
+    def session_secret(self) -> Secret | None:
+        """What signs dashboard cookies: ``IGTOKEN_SESSION_SECRET``, else the embedded default's file.
+
+        A SQLite database URL keeps it in ``<file>.session-secret`` beside the file. ``None`` with a
+        PostgreSQL URL and no setting: the service then makes one per process.
+        """
+        if self.settings.session_secret is not None:
+            return self.settings.session_secret
+        from igtoken.app.session_secret import SESSION_SECRET_FILE, load_or_create_secret
+
+        paths = self.embedded_paths()
+        if paths is not None:
+            return load_or_create_secret(paths.database.parent / SESSION_SECRET_FILE)
+        database = sqlite_file(self.settings.database_url)
+        if database is not None:
+            # Every process of a SQLite vault runs on this machine: a file beside it is shared.
+            return load_or_create_secret(database.with_name(f"{database.name}.{SESSION_SECRET_FILE}"))
+        return None
 
     def open_vault(self) -> OpenedVault:
         """Open the configured vault (once); the embedded default is created and migrated on first use."""

@@ -135,10 +135,8 @@ class AppContext:
             runtime.close()
 
     def now(self) -> datetime:
-        """The current time, tz-aware UTC: the one place commands read the clock."""
-        from datetime import UTC, datetime
-
-        return datetime.now(UTC)
+        """The current time, tz-aware UTC: the one place commands read the clock (sandbox time in sandbox)."""
+        return self.runtime.now()
 
     @cached_property
     def console(self) -> Console:

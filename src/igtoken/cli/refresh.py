@@ -1,8 +1,15 @@
-"""``igtoken refresh``: refresh one account or every due token now, with a progress bar."""
+"""``igtoken refresh``: refresh one account or every due token now, with a progress bar.
+
+The one-shot (cron) form: the webhooks its refreshes queue are sent before it exits (a
+receiver that is down gets them later from any worker). It exits as the README's table says:
+3 when an account ends needing re-authorization, 4 when a refresh failed for a reason that
+passes (Meta throttled or unreachable: tried again later), 1 for an unexpected failure.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import os
 from datetime import UTC, datetime
 from typing import Any
 
@@ -79,8 +86,8 @@ async def _run(
 ) -> tuple[dict[str, Any], list[str]]:
     from igtoken.cli.worker import _runtime
 
-    vault = _runtime(ctx).vault
-    now = datetime.now(UTC)
+    runtime = _runtime(ctx)
+    vault, now = runtime.vault, runtime.now()
     accounts = _select(vault, account, app_name)
     notes: list[str] = []
     if force:
@@ -92,12 +99,15 @@ async def _run(
         )
         notes.append(FORCE_NOTE + (f" ({too_young} such token(s) here)" if too_young else ""))
     if account is not None or app_name is not None:  # one account, or one app's (--all --app NAME)
-        return await _run_one(ctx, accounts, force), notes
-    if force:
-        for acct in accounts:
-            for stored in _current(vault, acct.id):
-                vault.set_next_refresh(acct.id, now, kind=stored.token.kind)
-    return await _run_all(ctx, now), notes
+        summary = await _run_one(ctx, accounts, force)
+    else:
+        if force:
+            for acct in accounts:
+                for stored in _current(vault, acct.id):
+                    vault.set_next_refresh(acct.id, now, kind=stored.token.kind)
+        summary = await _run_all(ctx, now)
+    summary["webhooks"] = await _deliver(ctx)
+    return summary, notes
 
 
 def can_refresh_at(token: Any, now: datetime) -> bool:
@@ -144,6 +154,40 @@ async def _run_all(ctx: AppContext, now: datetime) -> dict[str, Any]:
             worker.on_result = lambda _result: progress.advance(task)
             report = await worker.run_once(now)
     return report.as_json() | {"results": [_result_json(r) for r in report.results]}
+
+
+#: The exit code for each refresh outcome that is not a success, worst first (see ExitCode).
+_OUTCOME_EXIT: tuple[tuple[str, int], ...] = (
+    ("needs_reauth", 3),
+    ("error", 1),
+    ("retry", 4),
+    ("throttled", 4),
+    ("in_progress", 4),
+)
+
+
+def exit_code_of(summary: dict[str, Any]) -> int:
+    """The exit code a run's summary calls for: the worst outcome's, 0 when every token is fine."""
+    counts = summary["counts"]
+    for outcome, code in _OUTCOME_EXIT:
+        if counts.get(outcome):
+            return code
+    return 0
+
+
+async def _deliver(ctx: AppContext) -> dict[str, int] | None:
+    """Send the webhooks that are due (these refreshes' events among them); ``None`` without receivers."""
+    from igtoken.app.refresh_wiring import deliver_queued
+    from igtoken.cli.worker import _runtime
+
+    runtime = _runtime(ctx)
+    if not runtime.settings.webhook_urls:
+        return None
+    attempts = await deliver_queued(runtime, owner=f"cli-{os.getpid()}")
+    counts = {"delivered": 0, "retry": 0, "failed": 0}
+    for attempt in attempts:
+        counts[attempt.outcome.value] = counts.get(attempt.outcome.value, 0) + 1
+    return counts
 
 
 def _current(vault: Any, account_id: str) -> list[Any]:
@@ -194,8 +238,8 @@ def refresh(
     if dry_run:
         from igtoken.cli.worker import _runtime
 
-        vault = _runtime(ctx).vault
-        now = datetime.now(UTC)
+        runtime = _runtime(ctx)
+        vault, now = runtime.vault, runtime.now()
         rows = _plan_rows(vault, _select(vault, account, app_name), now, DEFAULT_POLICY)
         if ctx.json:
             print_json({"dry_run": True, "plan": rows, "force": force, "note": FORCE_NOTE if force else None})
@@ -221,13 +265,28 @@ def refresh(
             ctx.err_console.print(FORCE_NOTE)
         return
     summary, notes = asyncio.run(_run(ctx, account, force, app_name))
+    code = exit_code_of(summary)
     if ctx.json:
-        print_json(summary | {"notes": notes})
-        return
-    for note in notes:
-        ctx.err_console.print(note)
-    counts = ", ".join(f"{k}={v}" for k, v in sorted(summary["counts"].items())) or "nothing was due"
-    click.echo(f"refresh: {summary['claimed']} token(s): {counts}")
-    for result in summary["results"]:
-        if result["reauthorize_url"]:
-            click.echo(f"  {result['account_id']} needs re-authorization: {result['reauthorize_url']}")
+        print_json(summary | {"notes": notes, "exit_code": code})
+    else:
+        for note in notes:
+            ctx.err_console.print(note)
+        counts = ", ".join(f"{k}={v}" for k, v in sorted(summary["counts"].items())) or "nothing was due"
+        click.echo(f"refresh: {summary['claimed']} token(s): {counts}")
+        for result in summary["results"]:
+            if result["outcome"] == "needs_reauth" or result["reauthorize_url"]:
+                how = result["reauthorize_url"] or "log in again with igtoken login"
+                click.echo(f"  {result['account_id']} needs re-authorization: {how}")
+            elif result["outcome"] in ("error", "retry", "throttled"):
+                click.echo(f"  {result['account_id']} {result['outcome']}: {result['detail']}")
+        webhooks = summary["webhooks"]
+        if webhooks is not None and any(webhooks.values()):
+            later = webhooks.get("retry", 0)
+            line = f"webhooks: {webhooks.get('delivered', 0)} delivered"
+            if later:
+                line += f", {later} to retry (a running worker, or the next refresh, sends them)"
+            if webhooks.get("failed"):
+                line += f", {webhooks['failed']} failed for good"
+            click.echo(line)
+    if code:
+        raise click.exceptions.Exit(code)

@@ -107,7 +107,6 @@ def serve(ctx: AppContext, sandbox_flag: bool, host: str | None, port: int | Non
     import contextlib
     import dataclasses
     import secrets
-    from datetime import UTC, datetime
 
     from igtoken.config.extras import require_extra
     from igtoken.core.exceptions import ConfigurationError
@@ -138,10 +137,10 @@ def serve(ctx: AppContext, sandbox_flag: bool, host: str | None, port: int | Non
             fix="set IGTOKEN_PUBLIC_URL=https://…, or IGTOKEN_DEV=1 for a local plain-http setup",
         )
     redirect_uri = redirect_uri_for(public_url)
-    now = datetime.now(UTC)
     if sandbox:
         settings = dataclasses.replace(settings, sandbox=True)
     runtime = Runtime(settings)
+    now = runtime.now()
     lines: list[str] = []
     with contextlib.ExitStack() as stack:
         sandbox_url: str | None = None
@@ -186,6 +185,11 @@ def serve(ctx: AppContext, sandbox_flag: bool, host: str | None, port: int | Non
                         f"warning: app {app.name!r} has not registered {redirect_uri}; "
                         "its connect links will be refused until it does"
                     )
+        if runtime.session_secret() is None:
+            lines.append(
+                "warning: IGTOKEN_SESSION_SECRET is not set: dashboard sessions end at each restart "
+                "and work on this instance only (set the same one on every replica)"
+            )
         worker = settings.worker and not no_worker
         service = build_app(
             runtime,
@@ -194,6 +198,7 @@ def serve(ctx: AppContext, sandbox_flag: bool, host: str | None, port: int | Non
             sandbox=sandbox,
             admin_password=admin_password,
             worker=worker,
+            clock=runtime.now,
         )
         lines.append(
             "refresh worker: running inside the service"

@@ -14,7 +14,6 @@ import logging
 import os
 import signal
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -43,10 +42,6 @@ def _runtime(ctx: AppContext) -> Runtime:
     if ctx.sandbox != settings.sandbox:
         settings = dataclasses.replace(settings, sandbox=ctx.sandbox)
     return Runtime(settings)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 @contextlib.asynccontextmanager
@@ -136,6 +131,35 @@ def _setup_logging(ctx: AppContext) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
+async def _wait_for_database(ctx: AppContext, max_outage: float, stop: asyncio.Event) -> None:
+    """Open the vault, waiting (with backoff) up to ``max_outage`` seconds while the database is down.
+
+    A worker started with (or before) its database, as systemd or a container platform may do,
+    waits for it instead of failing at once.
+    """
+    import time
+
+    from igtoken.core.exceptions import DatabaseUnavailableError
+    from igtoken.refresh.worker import is_outage
+
+    runtime = _runtime(ctx)  # the same runtime open_worker uses, so the vault opened here is the worker's
+    started, delay = time.monotonic(), 1.0
+    while True:
+        try:
+            runtime.open_vault()
+            return
+        except DatabaseUnavailableError as exc:
+            waited = time.monotonic() - started
+            if not is_outage(exc) or waited >= max_outage or stop.is_set():
+                raise
+            logging.getLogger("igtoken.worker").warning(
+                "waiting for the database (%.0f of %g s): %s", waited, max_outage, exc.message
+            )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=min(delay, max_outage - waited))
+            delay = min(delay * 2, 30.0)
+
+
 @contextlib.asynccontextmanager
 async def _metrics_server(
     metrics: ServiceMetrics | None, worker: RefreshWorker, port: int | None, host: str
@@ -181,6 +205,7 @@ async def _serve(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    await _wait_for_database(ctx, float(options.get("max_outage", 0.0)), stop)
     metrics = None
     options = dict(options)
     if metrics_port is not None:
@@ -197,7 +222,7 @@ async def _serve(
         logging.getLogger("igtoken.worker").info("worker %s started", worker.owner)
         audit = _permission_audit(ctx)
         if until_idle:
-            await asyncio.to_thread(audit.run_if_due, _now())
+            await asyncio.to_thread(audit.run_if_due, _runtime(ctx).now())
             while not stop.is_set():
                 report = await worker.run_once(stop=stop)
                 await worker.deliver_notifications()
@@ -206,7 +231,7 @@ async def _serve(
         else:
             from igtoken.app.permission_audit import auditor_task
 
-            audits = asyncio.create_task(auditor_task(audit, clock=_now)())
+            audits = asyncio.create_task(auditor_task(audit, clock=_runtime(ctx).now)())
             try:
                 await worker.run_forever(stop)
             finally:
@@ -231,6 +256,12 @@ def _permission_audit(ctx: AppContext) -> PermissionAuditor:
 @click.option("--call-timeout", default=30.0, show_default=True, help="Give up on a call after this long.")
 @click.option("--poll-interval", default=30.0, show_default=True, help="Seconds between looks when idle.")
 @click.option(
+    "--max-outage",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Seconds to ride out an unavailable database, then exit. Default: IGTOKEN_WORKER_MAX_OUTAGE (300).",
+)
+@click.option(
     "--until-idle", is_flag=True, help="Exit once nothing is due (cron, tests) instead of running on."
 )
 @click.option(
@@ -248,6 +279,7 @@ def worker(
     lease_seconds: float,
     call_timeout: float,
     poll_interval: float,
+    max_outage: float | None,
     until_idle: bool,
     metrics_port: int | None,
     metrics_host: str,
@@ -256,7 +288,9 @@ def worker(
 
     Runs until SIGTERM or SIGINT, then finishes the refreshes in flight and exits. On SQLite
     one worker runs per database (a lock file says so); on PostgreSQL run as many as you like.
-    Logs one line per outcome; prints its counters when it stops.
+    A database outage is ridden out (retried with backoff) for --max-outage seconds; only then
+    does the worker exit 5, naming the cause. Logs one line per outcome; prints its counters
+    when it stops.
     """
     if metrics_port is not None:
         from igtoken.config.extras import require_extra
@@ -269,6 +303,7 @@ def worker(
         "lease_seconds": lease_seconds,
         "call_timeout": call_timeout,
         "poll_interval": poll_interval,
+        "max_outage": ctx.settings.worker_max_outage if max_outage is None else max_outage,
     }
     state = asyncio.run(_serve(ctx, until_idle, options, metrics_port, metrics_host))
     if ctx.json:

@@ -30,6 +30,14 @@ Variable                        Meaning (default)
                                 ``X-Forwarded-For``/``-Proto`` the service believes (none)
 ``IGTOKEN_PROXY_MAX_BODY``      largest request body the Graph proxy forwards: bytes, or with a
                                 KiB/MiB suffix (``8MiB``); larger ones are refused with 413
+``IGTOKEN_SESSION_SECRET``      signs dashboard cookies, a secret of 32+ characters; every replica
+                                needs the same one (none: a file beside a SQLite database; with
+                                PostgreSQL one per process, which signs everyone out at restart)
+``IGTOKEN_WORKER_MAX_OUTAGE``   seconds a worker rides out an unreachable database before it
+                                exits (300)
+``IGTOKEN_RATE_LIMIT_*``        per-client limits of the route groups ``SIGNIN`` (``10:5``), ``PUBLIC``
+                                (``60:20``), ``API`` (``600:60``) and ``WEBHOOKS`` (``600:100``):
+                                requests per minute, optionally ``:burst``
 ``IGTOKEN_PERMISSION_AUDIT_DAYS``  days between scheduled permission audits, 0 turns them off (7)
 ``IGTOKEN_ANOMALY_FACTOR``      a key's or account's reads in the last window above this many times
                                 its baseline raise ``security.anomaly`` (10)
@@ -75,6 +83,10 @@ _GRAPH_VERSION = re.compile(r"v\d{1,3}\.\d{1,2}")
 #: go by URL, so a proxied body is a form or a small JSON document).
 DEFAULT_PROXY_MAX_BODY: Final = 8 * 1024 * 1024
 _MIN_PROXY_MAX_BODY: Final = 1024
+#: How long (seconds) a worker keeps retrying an unreachable database before it exits.
+DEFAULT_WORKER_MAX_OUTAGE: Final = 300.0
+_MIN_SESSION_SECRET: Final = 32
+_RATE = re.compile(r"(\d{1,6}(?:\.\d{1,3})?)\s*(?::\s*(\d{1,6}))?")
 _BYTE_SIZE = re.compile(r"(\d{1,12})\s*(b|k|kb|kib|m|mb|mib|g|gb|gib)?", re.IGNORECASE)
 _BYTE_UNITS: Final = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 
@@ -121,6 +133,13 @@ class Settings:
     #: ``None``: each front door's own default (see the table above).
     database_busy_timeout: float | None = None
     trusted_proxies: tuple[str, ...] = ()
+    session_secret: Secret | None = None
+    worker_max_outage: float = DEFAULT_WORKER_MAX_OUTAGE
+    #: ``(per minute, burst)`` per route group; ``None``: the service's default.
+    rate_limit_signin: tuple[float, int] | None = None
+    rate_limit_public: tuple[float, int] | None = None
+    rate_limit_api: tuple[float, int] | None = None
+    rate_limit_webhooks: tuple[float, int] | None = None
     permission_audit_days: float = 7.0
     anomaly_factor: float = 10.0
     anomaly_min_reads: float = 50.0
@@ -157,9 +176,17 @@ class Settings:
                 shown = "true" if value else "false"
             elif spec.field == "database_url":
                 shown = redact_url(value)
+            elif spec.field.startswith("rate_limit_"):
+                shown = f"{value[0]:g}/min, burst {value[1]}"
+            elif isinstance(value, tuple):
+                shown = ", ".join(value) or "(none)"
             else:
                 shown = str(value)
-            rows.append((spec.variable, shown, self.sources.get(spec.variable, "default")))
+            source = self.sources.get(spec.variable, "default")
+            if spec.field == "key_file" and self.keys is not None:
+                # IGTOKEN_KEYS wins: the key file is not read at all, whatever its path.
+                shown, source = f"(not used: IGTOKEN_KEYS is set) {shown}", "unused"
+            rows.append((spec.variable, shown, source))
         return rows
 
 
@@ -317,6 +344,19 @@ def _seconds(name: str, raw: str) -> float:
     return value
 
 
+def _outage(name: str, raw: str) -> float:
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        value = -1.0
+    if not 1 <= value <= 7 * 86400:
+        raise ConfigurationError(
+            f"{name} must be a number of seconds from 1 to 604800, got {raw!r}",
+            fix=f"set {name} to how long workers may wait for the database, e.g. 300",
+        )
+    return value
+
+
 def _non_negative(name: str, raw: str) -> float:
     try:
         value = float(raw.strip())
@@ -327,6 +367,32 @@ def _non_negative(name: str, raw: str) -> float:
             f"{name} must be a number, 0 or more, got {raw!r}", fix=f"set {name} to e.g. 7"
         )
     return value
+
+
+def _session_secret(name: str, raw: str) -> Secret:
+    value = raw.strip()
+    if len(value) < _MIN_SESSION_SECRET:
+        raise ConfigurationError(
+            f"{name} is shorter than {_MIN_SESSION_SECRET} characters",
+            fix=f"set {name} to 32 or more random characters, e.g. from `openssl rand -base64 36`",
+        )
+    return Secret(value)
+
+
+def _rate(name: str, raw: str) -> tuple[float, int]:
+    match = _RATE.fullmatch(raw.strip())
+    per_minute = float(match.group(1)) if match else 0.0
+    if match is None or per_minute <= 0:
+        raise ConfigurationError(
+            f"{name} must be requests per minute, optionally with :burst, got {raw!r}",
+            fix=f"set {name} to e.g. 60 or 60:20",
+        )
+    burst = int(match.group(2)) if match.group(2) else max(1, round(per_minute / 3))
+    if burst < 1:
+        raise ConfigurationError(
+            f"{name} needs a burst of at least 1, got {raw!r}", fix=f"set {name} to e.g. 60:20"
+        )
+    return per_minute, burst
 
 
 def _networks(name: str, raw: str) -> tuple[str, ...]:
@@ -376,6 +442,12 @@ _SPECS: Final = (
     _Spec("proxy_max_body", _byte_size),
     _Spec("database_busy_timeout", _seconds),
     _Spec("trusted_proxies", _networks),
+    _Spec("session_secret", _session_secret),
+    _Spec("worker_max_outage", _outage),
+    _Spec("rate_limit_signin", _rate),
+    _Spec("rate_limit_public", _rate),
+    _Spec("rate_limit_api", _rate),
+    _Spec("rate_limit_webhooks", _rate),
     _Spec("permission_audit_days", _non_negative),
     _Spec("anomaly_factor", _non_negative),
     _Spec("anomaly_min_reads", _non_negative),

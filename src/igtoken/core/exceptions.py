@@ -38,7 +38,8 @@
     │   ├── MissingKeyError                a row is encrypted under a key id we do not have
     │   └── DatabaseUnavailableError       the database cannot be used now (unreachable, I/O error)
     │       ├── DatabaseLockedError        another process holds the SQLite file's lock         retryable
-    │       └── DatabaseCorruptError       the file is not a SQLite database, or it is damaged
+    │       ├── DatabaseCorruptError       the file is not a SQLite database, or it is damaged
+    │       └── DatabaseRefusedError       the server refused the credentials, or has no such database
     ├── SignedRequestError (ValueError)    Meta's ``signed_request`` did not verify
     │   ├── MalformedSignedRequest         not ``<sig>.<payload>``, bad base64url or JSON
     │   ├── UnsupportedAlgorithm           an algorithm other than HMAC-SHA256
@@ -335,6 +336,13 @@ class DatabaseLockedError(DatabaseUnavailableError):
 
 class DatabaseCorruptError(DatabaseUnavailableError):
     """The database file is not a SQLite database, or its pages are damaged."""
+
+
+class DatabaseRefusedError(DatabaseUnavailableError):
+    """The database server answered but refused us: wrong user or password, no such database.
+
+    A setting to fix, not an outage: waiting does not help, so workers exit at once.
+    """
 
 
 class SignedRequestError(IGTokenError, ValueError):

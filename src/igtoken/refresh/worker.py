@@ -10,6 +10,11 @@ failure classified, dead tokens flagged with a working re-authorization link. Ru
 - one bad token never aborts a batch; no call waits inside the client: a throttled account
   gets a later slot, the others go on.
 
+A database outage (the server restarting, a failover, every connection terminated) does not
+stop the worker: it waits and tries again with backoff, for up to ``max_outage`` seconds, then
+gives back the leases it lost track of so their tokens are due at once. Only a longer outage,
+or a database that refuses the credentials, ends it (with the real cause).
+
 PostgreSQL lets several workers run at once (``FOR UPDATE SKIP LOCKED``); on SQLite one worker
 runs, made explicit by :func:`igtoken.vault.worker_lock` in the commands that start one.
 """
@@ -20,6 +25,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import random
 import socket
 import time
 import uuid
@@ -29,15 +35,40 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from igtoken.core.exceptions import DatabaseCorruptError, DatabaseRefusedError, DatabaseUnavailableError
 from igtoken.notify import Notifier
 from igtoken.refresh.plan import DEFAULT_POLICY
 from igtoken.refresh.policy import RefreshPolicy
 from igtoken.refresh.usecase import REAUTH_LINK_LIFETIME, ClientFactory, Refresher, Result
 from igtoken.vault import AsyncVault, Claim
 
-__all__ = ["REAUTH_LINK_LIFETIME", "BatchReport", "ClientFactory", "RefreshWorker", "Result", "WorkerState"]
+__all__ = [
+    "DEFAULT_MAX_OUTAGE",
+    "REAUTH_LINK_LIFETIME",
+    "BatchReport",
+    "ClientFactory",
+    "RefreshWorker",
+    "Result",
+    "WorkerState",
+    "is_outage",
+]
 
 log = logging.getLogger("igtoken.worker")
+
+#: How long (seconds) a worker rides out an unreachable database before it gives up.
+DEFAULT_MAX_OUTAGE = 300.0
+#: The longest pause between two tries while the database is unreachable.
+_MAX_OUTAGE_BACKOFF = 30.0
+
+
+def is_outage(exc: BaseException) -> bool:
+    """Whether ``exc`` means the database is unavailable for now (waiting helps).
+
+    Refused credentials, a missing database or a damaged SQLite file are not: they need a person.
+    """
+    return isinstance(exc, DatabaseUnavailableError) and not isinstance(
+        exc, DatabaseRefusedError | DatabaseCorruptError
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +111,11 @@ class WorkerState:
     counters: Counter[str] = field(default_factory=Counter)
     last_run: BatchReport | None = None
     running: bool = False
+    #: When the current database outage began (``None``: the database answers), and its cause.
+    outage_since: datetime | None = None
+    outage_cause: str | None = None
+    #: How many outages the worker has ridden out.
+    outages: int = 0
 
     def as_json(self) -> dict[str, Any]:
         """A plain-JSON snapshot."""
@@ -90,6 +126,9 @@ class WorkerState:
             "runs": self.runs,
             "counters": dict(self.counters),
             "last_run": self.last_run.as_json() if self.last_run else None,
+            "outage_since": self.outage_since.isoformat() if self.outage_since else None,
+            "outage_cause": self.outage_cause,
+            "outages": self.outages,
         }
 
 
@@ -115,6 +154,8 @@ class RefreshWorker:
         call_timeout: a call to Meta taking longer than this (seconds) is abandoned and retried later.
         public_url: the service's public base URL, put in front of re-authorization link paths.
         poll_interval: how long :meth:`run_forever` waits (seconds) when nothing was due.
+        max_outage: how long (seconds) :meth:`run_forever` keeps retrying an unavailable database
+            before it raises the error.
     """
 
     def __init__(
@@ -132,11 +173,12 @@ class RefreshWorker:
         call_timeout: float = 30.0,
         public_url: str | None = None,
         poll_interval: float = 30.0,
+        max_outage: float = DEFAULT_MAX_OUTAGE,
     ) -> None:
         if concurrency < 1 or batch_size < 1:
             raise ValueError("concurrency and batch_size must be at least 1")
-        if lease_seconds <= 0 or call_timeout <= 0 or poll_interval <= 0:
-            raise ValueError("lease_seconds, call_timeout and poll_interval must be positive")
+        if lease_seconds <= 0 or call_timeout <= 0 or poll_interval <= 0 or max_outage < 0:
+            raise ValueError("lease_seconds, call_timeout, poll_interval and max_outage must be positive")
         self.vault = vault
         self.clock = clock
         self.notifier = notifier
@@ -148,6 +190,8 @@ class RefreshWorker:
         self.call_timeout = call_timeout
         self.public_url = public_url.rstrip("/") if public_url else None
         self.poll_interval = poll_interval
+        self.max_outage = max_outage
+        self._outage_started = 0.0
         self.state = WorkerState(owner=self.owner, started_at=clock())
         #: The one refresh use case; each claim is handed to it.
         self.refresher = Refresher(
@@ -171,13 +215,32 @@ class RefreshWorker:
         """Refresh what is due, send due notifications, sleep, repeat, until ``stop`` is set.
 
         A set ``stop`` is honoured between batches: in-flight refreshes always finish and are
-        recorded before this returns.
+        recorded before this returns. While the database is unavailable it waits and tries
+        again (backoff up to 30 s); after ``max_outage`` seconds of it the error is raised.
         """
         self.state.running = True
+        delay = 1.0
         try:
             while not stop.is_set():
-                report = await self.run_once(self.clock(), stop=stop)
-                await self.deliver_notifications()
+                try:
+                    recovering, released = self.state.outage_since is not None, 0
+                    if recovering:
+                        # Nothing is in flight: the leases this worker still holds are ones it lost
+                        # track of in the outage. Given back, their tokens are due again at once.
+                        released = await self.vault.release_owned(self.owner)
+                    report = await self.run_once(self.clock(), stop=stop)
+                    if recovering:
+                        self._recovered(released)
+                    await self.deliver_notifications()
+                except DatabaseUnavailableError as exc:
+                    if not is_outage(exc):
+                        raise
+                    pause = self._outage(exc, delay)
+                    delay = min(delay * 2, _MAX_OUTAGE_BACKOFF)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), timeout=pause)
+                    continue
+                delay = 1.0
                 if stop.is_set():
                     break
                 if report.claimed >= self.batch_size:
@@ -186,6 +249,42 @@ class RefreshWorker:
                     await asyncio.wait_for(stop.wait(), timeout=self.poll_interval)
         finally:
             self.state.running = False
+
+    def _outage(self, exc: DatabaseUnavailableError, delay: float) -> float:
+        """Note an outage (raise once it lasted ``max_outage``); how long to wait before the next try."""
+        state = self.state
+        if state.outage_since is None:
+            state.outage_since = self.clock()
+            state.outages += 1
+            self._outage_started = time.monotonic()
+            log.warning(
+                "worker %s: the database is unavailable; retrying for up to %g s: %s",
+                self.owner,
+                self.max_outage,
+                exc.message,
+            )
+        state.outage_cause = exc.message
+        lasted = time.monotonic() - self._outage_started
+        if lasted >= self.max_outage:
+            raise DatabaseUnavailableError(
+                f"the database has been unavailable for {lasted:.0f} s, longer than the worker waits "
+                f"(IGTOKEN_WORKER_MAX_OUTAGE={self.max_outage:g}): {exc.message}",
+                fix=exc.fix,
+            ) from exc
+        # Jitter, so a fleet of workers does not come back in one burst.
+        return min(delay * random.uniform(0.5, 1.0), self.max_outage - lasted)  # noqa: S311
+
+    def _recovered(self, released: int) -> None:
+        """The database answers again: say so, and for how long it did not."""
+        lasted = time.monotonic() - self._outage_started
+        self.state.outage_since = None
+        self.state.outage_cause = None
+        log.warning(
+            "worker %s: the database is available again after %.0f s; %d lost lease(s) given back",
+            self.owner,
+            lasted,
+            released,
+        )
 
     async def deliver_notifications(self) -> None:
         """Send the notifications that are due; a failing receiver is retried later by the notifier."""
@@ -215,6 +314,7 @@ class RefreshWorker:
         seen: set[str] = set()
         running: set[asyncio.Task[Result]] = set()
         exhausted = False
+        outage: BaseException | None = None
         # Claim only as many tokens as there are free slots, and claim again as slots free up.
         # A token claimed ahead of a free slot would sit with a lease ticking down, and once
         # it expired another worker could claim and refresh the same token: the double
@@ -240,7 +340,16 @@ class RefreshWorker:
             if not running:
                 break
             done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
-            results.extend(task.result() for task in done)
+            for task in done:
+                failure = task.exception()
+                if failure is None:
+                    results.append(task.result())
+                elif is_outage(failure) and outage is None:
+                    outage, exhausted = failure, True  # stop claiming; let the others finish
+                else:
+                    raise failure
+        if outage is not None:
+            raise outage
         report = BatchReport(
             started_at=started,
             finished_at=self.clock(),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
@@ -24,11 +25,45 @@ if TYPE_CHECKING:
     from igtoken.sandbox.shared_world import SharedWorld
     from igtoken.testing import RunningEmulator
 
-__all__ = ["SANDBOX_APP", "SANDBOX_FB_APP", "SandboxEmulator"]
+__all__ = ["SANDBOX_APP", "SANDBOX_FB_APP", "SandboxEmulator", "sandbox_now"]
 
 #: The names the sandbox registers the emulator's demo apps under.
 SANDBOX_APP: Final = "demo"
 SANDBOX_FB_APP: Final = "demo-facebook"
+
+
+#: The clock offset last read from a state file, by path, with the file's signature when it was read.
+_OFFSETS: dict[Path, tuple[tuple[int, int, int], float]] = {}
+
+
+def sandbox_now(state_file: Path | None = None) -> datetime:
+    """Sandbox time: the wall clock plus the offset that ``/_emulator/clock/advance`` moved it by.
+
+    igtoken's own "now" in sandbox mode, so a moved sandbox clock is seen by igtoken and the
+    emulator alike. The state file is read again only when another process has replaced it.
+    """
+    import json
+
+    path = state_file or _paths.sandbox_emulator_state_path()
+    offset = 0.0
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        pass
+    else:
+        signature = (st.st_ino, st.st_mtime_ns, st.st_size)
+        cached = _OFFSETS.get(path)
+        if cached is not None and cached[0] == signature:
+            offset = cached[1]
+        else:
+            try:
+                clock = json.loads(path.read_text(encoding="utf-8")).get("clock")
+            except (OSError, ValueError):
+                clock = None
+            if isinstance(clock, dict) and not clock.get("frozen"):
+                offset = float(clock.get("offset", 0.0))
+            _OFFSETS[path] = (signature, offset)
+    return datetime.now(UTC) + timedelta(seconds=offset)
 
 
 class SandboxEmulator:

@@ -25,7 +25,7 @@ from typing import Any, Final
 
 import anyio
 import filelock
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from igtoken.emulator import World, WorldError
 
@@ -115,11 +115,15 @@ class SharedWorld:
             self._release()
             raise
 
+    def flush(self) -> None:
+        """Write what the transaction changed so far, keeping the lock (before a response goes out)."""
+        if self.world.changes != self._changes_at_begin:
+            self._write()
+
     def end(self) -> None:
         """Write the world back if the transaction changed it, then let the other processes in."""
         try:
-            if self.world.changes != self._changes_at_begin:
-                self._write()
+            self.flush()
         finally:
             self._release()
 
@@ -234,8 +238,19 @@ class SharedWorldMiddleware:
         # Shielded: a request cancelled while waiting must still end the transaction it began.
         with anyio.CancelScope(shield=True):
             await anyio.to_thread.run_sync(self.shared.begin)
+        flushed = False
+
+        async def send_after_flush(message: Message) -> None:
+            # What a caller was told happened is on disk before it hears so: another process
+            # it talks to next must see the change.
+            nonlocal flushed
+            if message["type"] == "http.response.start" and not flushed:
+                flushed = True
+                await anyio.to_thread.run_sync(self.shared.flush)
+            await send(message)
+
         try:
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, send_after_flush)
         finally:
             with anyio.CancelScope(shield=True):
                 await anyio.to_thread.run_sync(self.shared.end)

@@ -31,7 +31,7 @@ from igtoken.core.exceptions import (
 from igtoken.core.models import AccessToken
 from igtoken.core.secret import Secret
 from igtoken.core.usage import Usage
-from igtoken.service.config import RateLimits, ServiceConfig
+from igtoken.service.config import RateLimit, RateLimits, ServiceConfig
 from igtoken.service.interfaces import (
     ApiKeyPrincipal,
     BackgroundTask,
@@ -42,6 +42,7 @@ from igtoken.service.interfaces import (
 
 if TYPE_CHECKING:
     from igtoken.app.runtime import Runtime
+    from igtoken.config.settings import Settings
     from igtoken.refresh.usecase import Refresher
     from igtoken.service.anomaly import UsageWatch
     from igtoken.vault import AccountRecord, AppRecord, AsyncVault, StoredToken, Vault
@@ -51,6 +52,7 @@ __all__ = [
     "ServiceWiring",
     "VaultApiKeys",
     "build_app",
+    "rate_limits_from",
     "redirect_uri_for",
     "vault_inventory",
     "wiring_of",
@@ -437,6 +439,16 @@ def _vault_ping(vault: AsyncVault) -> ReadinessCheck:
     return ReadinessCheck(name="vault", check=check, timeout=SERVICE_BUSY_TIMEOUT + 2)
 
 
+def rate_limits_from(settings: Settings) -> RateLimits:
+    """The service's rate limits: ``IGTOKEN_RATE_LIMIT_*`` where set, the defaults elsewhere."""
+    defaults = RateLimits()
+    chosen: dict[str, RateLimit] = {}
+    for group in ("signin", "public", "api", "webhooks"):
+        value = getattr(settings, f"rate_limit_{group}")
+        chosen[group] = getattr(defaults, group) if value is None else RateLimit(*value)
+    return RateLimits(**chosen)
+
+
 def build_app(
     runtime: Runtime,
     *,
@@ -495,9 +507,9 @@ def build_app(
         sandbox=sandbox,
         dev=settings.dev,
         admin_password=admin_password if admin_password is not None else settings.admin_password,
-        session_secret=session_secret,
+        session_secret=session_secret if session_secret is not None else runtime.session_secret(),
         meta_app_secrets=app_secrets,
-        rate_limits=rate_limits or RateLimits(),
+        rate_limits=rate_limits or rate_limits_from(settings),
         trusted_proxies=settings.trusted_proxies,
     )
     dashboard = VaultDashboard(wiring)

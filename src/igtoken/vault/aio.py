@@ -187,6 +187,7 @@ class AsyncVault:
     claim_account = _offload(Vault.claim_account)
     extend_lease = _offload(Vault.extend_lease)
     release = _offload(Vault.release)
+    release_owned = _offload(Vault.release_owned)
     record_refresh_success = _offload(Vault.record_refresh_success)
     record_check_success = _offload(Vault.record_check_success)
     record_refresh_failure = _offload(Vault.record_refresh_failure)

@@ -95,8 +95,11 @@ def create_vault_engine(url: str | sa.URL, *, busy_timeout: float | None = None,
     require_extra("postgres")
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
-    # No pre-ping: it would add a round trip to every read. Recycling bounds connection age instead,
-    # and a dropped connection surfaces as one failed call, which callers retry.
+    # Pre-ping: a pooled connection the server dropped (a restart, a failover, pg_terminate_backend,
+    # an idle timeout in a proxy) is found and replaced at checkout instead of failing the next
+    # transaction. It costs one round trip per checkout. A connection that dies mid-transaction
+    # still fails that transaction; SQLAlchemy then discards the whole pool, and workers retry.
+    kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_recycle", 1800)
     return sa.create_engine(parsed, **kwargs)
 

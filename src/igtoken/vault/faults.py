@@ -7,6 +7,10 @@ service answers 503 with ``Retry-After`` and the CLI exits 5 with a fix, whereve
 error comes from: ``BEGIN IMMEDIATE`` (sent straight to the driver, so SQLAlchemy never
 wraps it), a statement, a connection being opened, or a migration check.
 
+A PostgreSQL fault names its real cause: a connection the server dropped (restart, failover,
+``pg_terminate_backend``), a server that cannot be reached, or credentials or a database name
+it refused (:class:`~igtoken.core.exceptions.DatabaseRefusedError`: a setting, not an outage).
+
 Errors that are the caller's (integrity, programming) pass through untouched.
 """
 
@@ -22,6 +26,7 @@ import sqlalchemy as sa
 from igtoken.core.exceptions import (
     DatabaseCorruptError,
     DatabaseLockedError,
+    DatabaseRefusedError,
     DatabaseUnavailableError,
     StorageError,
 )
@@ -34,8 +39,14 @@ _LOCKED: Final = 6
 _CORRUPT: Final = 11
 _NOTADB: Final = 26
 _MAX_DETAIL: Final = 300
-# PostgreSQL: lock_not_available.
+# PostgreSQL SQLSTATEs: lock_not_available; class 28 (invalid authorization: bad user or
+# password); invalid_catalog_name (no such database); admin, crash shutdown and cannot connect now.
 _PG_LOCK_NOT_AVAILABLE: Final = "55P03"
+_PG_AUTH: Final = "28"
+_PG_NO_DATABASE: Final = "3D000"
+_PG_SHUTDOWN: Final = frozenset({"57P01", "57P02", "57P03"})
+# A failed connection attempt has no SQLSTATE in psycopg; its message says what the server said.
+_AUTH_HINTS: Final = ("password authentication failed", "no pg_hba.conf entry", 'role "')
 
 
 def locked_error(where: str, waited: float | None) -> DatabaseLockedError:
@@ -81,14 +92,37 @@ def storage_error(exc: BaseException, *, where: str, waited: float | None = None
                 "disk is not full",
             )
         return None
-    if isinstance(exc, sa.exc.OperationalError):
-        if getattr(orig, "sqlstate", None) == _PG_LOCK_NOT_AVAILABLE:
-            return DatabaseLockedError(f"the database {where} refused a lock: {detail}", fix="try again")
-        return DatabaseUnavailableError(
-            f"the database {where} cannot be reached: {detail}",
-            fix="check that the database server is up and IGTOKEN_DATABASE_URL points at it",
-        )
+    if isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError):
+        return _server_error(exc, orig, where=where, detail=detail)
     return None
+
+
+def _server_error(exc: sa.exc.DBAPIError, orig: BaseException, *, where: str, detail: str) -> StorageError:
+    """A database server's fault, named by its real cause: a lock, refused credentials, a lost connection."""
+    sqlstate = str(getattr(orig, "sqlstate", None) or "")
+    text = detail.lower()
+    if sqlstate == _PG_LOCK_NOT_AVAILABLE:
+        return DatabaseLockedError(f"the database {where} refused a lock: {detail}", fix="try again")
+    if sqlstate.startswith(_PG_AUTH) or any(hint in text for hint in _AUTH_HINTS):
+        return DatabaseRefusedError(
+            f"the database server refused igtoken's credentials for {where}: {detail}",
+            fix="check the user and password in IGTOKEN_DATABASE_URL (and pg_hba.conf on the server)",
+        )
+    if sqlstate == _PG_NO_DATABASE or (" database " in text and "does not exist" in text):
+        return DatabaseRefusedError(
+            f"the database {where} does not exist: {detail}",
+            fix="create it (createdb), or correct the database name in IGTOKEN_DATABASE_URL",
+        )
+    if sqlstate in _PG_SHUTDOWN or sqlstate.startswith("08") or exc.connection_invalidated:
+        return DatabaseUnavailableError(
+            f"the connection to the database {where} was lost: {detail}",
+            fix="the server closed it (restart, failover or a terminated session); igtoken reconnects on "
+            "its own, so check the server only if this persists",
+        )
+    return DatabaseUnavailableError(
+        f"the database {where} cannot be reached: {detail}",
+        fix="check that the database server is up and IGTOKEN_DATABASE_URL points at it",
+    )
 
 
 @contextmanager

@@ -200,6 +200,20 @@ class Leases(VaultStore):
             )
         return res.rowcount == 1
 
+    def release_owned(self, owner: str) -> int:
+        """Give back every lease ``owner`` holds; how many there were.
+
+        For a worker coming back from a database outage with nothing in flight: the claims it
+        lost track of are due again at once, instead of only when their leases run out.
+        """
+        with self._db.write() as conn:
+            res = conn.execute(
+                sa.update(Token)
+                .where(Token.lease_owner == owner)
+                .values(lease_owner=None, lease_expires_at=None)
+            )
+        return int(res.rowcount)
+
     def record_refresh_success(
         self,
         claim: Claim,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import click
@@ -103,7 +102,7 @@ def redeliver(app: AppContext, delivery_id: str) -> None:
                 f"no webhook delivery {delivery_id!r}", fix="list them with: igtoken webhooks list"
             )
         full = matches[0]
-    record = vault.webhooks.redeliver(full, now=datetime.now(UTC))
+    record = vault.webhooks.redeliver(full, now=app.now())
     if app.json:
         print_json({"delivery": _shape(record)})
         return

@@ -212,7 +212,8 @@ async def _serve(
         from igtoken.service.metrics import ServiceMetrics
         from igtoken.service.wiring import vault_inventory
 
-        metrics = ServiceMetrics(vault_inventory(_runtime(ctx).vault))
+        runtime = _runtime(ctx)
+        metrics = ServiceMetrics(vault_inventory(runtime.vault, runtime.now))
         # Meta's usage headers on the worker's own calls: app-wide figures, so no account label.
         options["on_usage"] = lambda app_id, usage: metrics.observe_usage(app_id, "", usage)
     async with (

@@ -209,8 +209,7 @@ async def _serve(
     metrics = None
     options = dict(options)
     if metrics_port is not None:
-        from igtoken.service.metrics import ServiceMetrics
-        from igtoken.service.wiring import vault_inventory
+        from igtoken.service.metrics import ServiceMetrics, vault_inventory
 
         runtime = _runtime(ctx)
         metrics = ServiceMetrics(vault_inventory(runtime.vault, runtime.now))

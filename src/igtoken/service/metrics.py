@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -27,8 +29,11 @@ from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Scope
 
 from igtoken.core.usage import Usage
-from igtoken.service.interfaces import InventorySource
+from igtoken.service.interfaces import Inventory, InventorySource
 from igtoken.service.observe import ObservedRequestMiddleware, route_template
+
+if TYPE_CHECKING:
+    from igtoken.vault import Vault
 
 log = logging.getLogger("igtoken.service.metrics")
 
@@ -227,3 +232,28 @@ def metrics_app(metrics: ServiceMetrics, *, healthy: Callable[[], bool] = lambda
         return JSONResponse({"status": "fail"}, status_code=503)
 
     return Starlette(routes=[Route("/metrics", scrape), Route("/healthz", healthz)])
+
+
+def vault_inventory(vault: Vault, clock: Callable[[], datetime] | None = None) -> InventorySource:
+    """An :data:`~igtoken.service.interfaces.InventorySource` reading the vault at scrape time.
+
+    A fixed number of aggregate queries (:func:`igtoken.vault.stats.ops_snapshot`), whatever the
+    number of accounts; ``clock`` is the wall clock unless given (the sandbox's moved one).
+    """
+    from igtoken.vault.stats import ops_snapshot
+
+    now = clock or (lambda: datetime.now(UTC))
+
+    def read() -> Inventory:
+        snap = ops_snapshot(vault.engine, now=now(), expiry_bounds=EXPIRY_BUCKETS)
+        return Inventory(
+            accounts_by_status=snap.accounts_by_status,
+            expiry_buckets=snap.expiry_buckets,
+            expiry_count=snap.expiry_count,
+            expiry_sum_seconds=snap.expiry_sum_seconds,
+            overdue_tokens=snap.overdue_tokens,
+            oldest_overdue_seconds=snap.oldest_overdue_seconds,
+            webhooks_by_status=snap.webhooks_by_status,
+        )
+
+    return read

@@ -35,17 +35,17 @@ from igtoken.service.config import RateLimit, RateLimits, ServiceConfig
 from igtoken.service.interfaces import (
     ApiKeyPrincipal,
     BackgroundTask,
-    Inventory,
     ReadinessCheck,
     ServiceDeps,
 )
+from igtoken.service.metrics import vault_inventory
 
 if TYPE_CHECKING:
     from igtoken.app.runtime import Runtime
     from igtoken.config.settings import Settings
     from igtoken.refresh.usecase import Refresher
     from igtoken.service.anomaly import UsageWatch
-    from igtoken.vault import AccountRecord, AppRecord, AsyncVault, StoredToken, Vault
+    from igtoken.vault import AccountRecord, AppRecord, AsyncVault, StoredToken
 
 __all__ = [
     "CALLBACK_PATH",
@@ -291,41 +291,6 @@ class VaultRateLimiter:
         return await self._vault.rate_buckets.take(
             group, client, per_minute=per_minute, burst=burst, now=self._clock()
         )
-
-
-def current_tokens(vault: Vault) -> dict[str, datetime | None]:
-    """Each account's current token expiry (accounts without a token are absent)."""
-    out: dict[str, datetime | None] = {}
-    for account in vault.list_accounts():
-        for info in vault.token_history(account.id, account.served_kind):
-            if info.is_current:
-                out[account.id] = info.expires_at
-                break
-    return out
-
-
-def vault_inventory(vault: Vault, clock: Callable[[], datetime] = _utc_now) -> Callable[[], Inventory]:
-    """An :data:`~igtoken.service.interfaces.InventorySource` reading the vault at scrape time.
-
-    A fixed number of aggregate queries (:func:`igtoken.vault.stats.ops_snapshot`), whatever the
-    number of accounts.
-    """
-    from igtoken.service.metrics import EXPIRY_BUCKETS
-    from igtoken.vault.stats import ops_snapshot
-
-    def read() -> Inventory:
-        snap = ops_snapshot(vault.engine, now=clock(), expiry_bounds=EXPIRY_BUCKETS)
-        return Inventory(
-            accounts_by_status=snap.accounts_by_status,
-            expiry_buckets=snap.expiry_buckets,
-            expiry_count=snap.expiry_count,
-            expiry_sum_seconds=snap.expiry_sum_seconds,
-            overdue_tokens=snap.overdue_tokens,
-            oldest_overdue_seconds=snap.oldest_overdue_seconds,
-            webhooks_by_status=snap.webhooks_by_status,
-        )
-
-    return read
 
 
 def close_at_shutdown(http: httpx.AsyncClient) -> BackgroundTask:

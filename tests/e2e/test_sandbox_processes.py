@@ -207,3 +207,27 @@ def test_a_moved_sandbox_clock_moves_igtoken_too(env: dict[str, str]) -> None:
     after = json.loads(igtoken(env, "--sandbox", "--json", "token").stdout)
     assert after["refreshed"] is True  # day 8 of a 60-day token: due, and Meta refreshes it
     assert after["access_token"] != before["access_token"]
+
+
+def test_a_standalone_worker_also_does_the_housekeeping(env: dict[str, str]) -> None:
+    """`igtoken worker` prunes the vault as the service does (a deployment may run workers alone)."""
+    assert igtoken(env, "login", "--sandbox", "--no-browser").returncode == 0
+    worker = subprocess.Popen(
+        [IGTOKEN, "--sandbox", "worker"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert worker.stderr is not None
+        seen = ""
+        deadline = time.monotonic() + 30
+        while "housekeeping: pruned" not in seen and time.monotonic() < deadline:
+            seen += worker.stderr.readline()
+        assert "housekeeping: pruned" in seen, seen
+    finally:
+        worker.terminate()
+        worker.wait(timeout=15)
+        if worker.stderr:
+            worker.stderr.close()

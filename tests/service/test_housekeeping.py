@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from igtoken.service.wiring import housekeeping_pass
+from igtoken.app.housekeeping import housekeeping_pass
 
 from .test_wired_service import new_link
 
@@ -18,7 +18,7 @@ async def test_abandoned_onboardings_leave_no_states_after_a_pass(wired, caplog)
     app = wired.service._transport.app  # type: ignore[attr-defined]
     vault = app.state.wiring.vault
     assert await housekeeping_pass(vault, now=wired.now()) == dict.fromkeys(PRUNED, 0)
-    caplog.set_level(logging.INFO, logger="igtoken.service.wiring")
+    caplog.set_level(logging.INFO, logger="igtoken.housekeeping")
     counts = await housekeeping_pass(vault, now=wired.now() + timedelta(minutes=20))
     assert counts is not None and counts["oauth_states"] == 3
     (record,) = [r for r in caplog.records if r.getMessage().startswith("housekeeping")]

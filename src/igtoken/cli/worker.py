@@ -229,13 +229,20 @@ async def _serve(
                 if report.claimed == 0:
                     break
         else:
+            from igtoken.app.housekeeping import housekeeping_task
             from igtoken.app.permission_audit import auditor_task
+            from igtoken.vault import AsyncVault
 
-            audits = asyncio.create_task(auditor_task(audit, clock=_runtime(ctx).now)())
+            runtime = _runtime(ctx)
+            background = [
+                asyncio.create_task(auditor_task(audit, clock=runtime.now)()),
+                asyncio.ensure_future(housekeeping_task(AsyncVault(runtime.vault), clock=runtime.now)()),
+            ]
             try:
                 await worker.run_forever(stop)
             finally:
-                audits.cancel()
+                for task in background:
+                    task.cancel()
         logging.getLogger("igtoken.worker").info(
             "worker %s stopped: %s", worker.owner, dict(worker.state.counters)
         )

@@ -22,6 +22,7 @@ import anyio.to_thread
 import httpx
 from fastapi import FastAPI, Request
 
+from igtoken.app.housekeeping import housekeeping_task
 from igtoken.core.config import ClientConfig
 from igtoken.core.endpoints import Endpoints
 from igtoken.core.exceptions import (
@@ -303,46 +304,6 @@ def close_at_shutdown(http: httpx.AsyncClient) -> BackgroundTask:
             await http.aclose()
 
     return close_http_pool_at_shutdown
-
-
-#: How often the service prunes expired states, finished links, old replay records and delivered webhooks.
-HOUSEKEEPING_INTERVAL: Final = 3600.0
-
-
-def housekeeping_task(
-    vault: AsyncVault, *, clock: Callable[[], datetime] = _utc_now, interval: float = HOUSEKEEPING_INTERVAL
-) -> BackgroundTask:
-    """A background task pruning the vault (:meth:`Vault.prune`) at start and every ``interval`` seconds.
-
-    Each pass logs how many rows went, by table. A pass that fails (a locked database) is logged
-    and the next one tries again; the task itself keeps running.
-    """
-
-    async def housekeeping() -> None:
-        while True:
-            await housekeeping_pass(vault, now=clock())
-            await asyncio.sleep(interval)
-
-    return housekeeping
-
-
-async def housekeeping_pass(vault: AsyncVault, *, now: datetime) -> dict[str, int] | None:
-    """One pruning pass, logged; ``None`` if it failed."""
-    from igtoken.core.exceptions import StorageError
-
-    try:
-        counts = await vault.prune(now=now)
-    except StorageError as exc:
-        log.warning(
-            "housekeeping pass failed", extra={"error_class": type(exc).__name__, "error": exc.message}
-        )
-        return None
-    log.info(
-        "housekeeping: pruned %d rows",
-        sum(counts.values()),
-        extra={"pruned": counts, "total": sum(counts.values())},
-    )
-    return counts
 
 
 def refresh_worker_task(

@@ -13,7 +13,7 @@ import pytest
 
 from igtoken.core.exceptions import WebhookSignatureError
 from igtoken.core.secret import Secret
-from igtoken.notify import SIGNATURE_HEADER, ReplayGuard, verify
+from igtoken.notify import ReplayGuard, verify
 
 
 @dataclass
@@ -44,7 +44,7 @@ class Receiver:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 try:
-                    verify(body, self.headers.get(SIGNATURE_HEADER), receiver.secret, receiver.now,
+                    verify(body, dict(self.headers), receiver.secret, receiver.now,
                            replay_guard=receiver.guard)  # fmt: skip
                     verified, error = True, None
                 except WebhookSignatureError as exc:

@@ -12,7 +12,6 @@ from igtoken.core.exceptions import ConfigurationError
 from igtoken.core.secret import Secret
 from igtoken.notify import (
     DEFAULT_RETRY_SCHEDULE,
-    SIGNATURE_HEADER,
     DeliveryStatus,
     Endpoint,
     EventType,
@@ -51,7 +50,8 @@ async def test_a_delivery_reaches_a_real_receiver_that_verifies_it(make_receiver
         1,
         200,
     )
-    assert verify(got.body, got.headers[SIGNATURE_HEADER], KEY, NOW) == NOW
+    assert verify(got.body, got.headers, KEY, NOW) == NOW
+    assert got.headers["webhook-id"] == event.id  # the event's id: the same on retries and endpoints
 
 
 async def test_a_receiver_that_is_down_gets_the_delivery_on_a_later_run(make_receiver):
@@ -63,10 +63,10 @@ async def test_a_receiver_that_is_down_gets_the_delivery_on_a_later_run(make_rec
         [first] = await notifier.run_due(NOW)
         assert first.outcome is Outcome.RETRY
         assert first.error is not None and first.error.startswith("network error: ConnectError")
-        assert first.next_attempt_at == NOW + timedelta(seconds=10)
-        assert await notifier.run_due(NOW + timedelta(seconds=9)) == []  # not due yet
+        assert first.next_attempt_at == NOW + timedelta(seconds=5)
+        assert await notifier.run_due(NOW + timedelta(seconds=4)) == []  # not due yet
         receiver.start()
-        later = NOW + timedelta(seconds=10)
+        later = NOW + timedelta(seconds=5)
         receiver.now = later
         [second] = await notifier.run_due(later)
     assert second.outcome is Outcome.DELIVERED
@@ -77,7 +77,8 @@ async def test_a_receiver_that_is_down_gets_the_delivery_on_a_later_run(make_rec
 
 
 async def test_a_failing_receiver_gets_retries_on_the_backoff_schedule_then_is_given_up(make_receiver):
-    """A 500 receiver is retried at 10 s, 1 min, 5 min, 30 min, 2 h and 6 h, then the delivery fails."""
+    """A 500 receiver is retried at 5 s, 5 min, 30 min, 2 h, 5 h, 10 h and 10 h (over 24 hours in all),
+    then the delivery fails; every retry keeps the event's webhook-id."""
     receiver = make_receiver(secret=KEY, now=NOW, statuses=[500] * 20).start()
     log = MemoryDeliveryLog()
     async with Notifier([Endpoint(receiver.url, KEY)], log) as notifier:
@@ -94,16 +95,18 @@ async def test_a_failing_receiver_gets_retries_on_the_backoff_schedule_then_is_g
                 now = attempt.next_attempt_at
         assert await notifier.run_due(now + timedelta(days=30)) == []
     assert waits == list(DEFAULT_RETRY_SCHEDULE)
+    assert sum(waits, timedelta()) >= timedelta(hours=24)
     assert attempt.outcome is Outcome.FAILED
-    assert attempt.error == "HTTP 500; gave up after 7 attempts"
+    assert attempt.error == "HTTP 500; gave up after 8 attempts"
     [delivery] = log.all()
-    assert (delivery.status, delivery.attempts, delivery.next_attempt_at) == (DeliveryStatus.FAILED, 7, None)
-    assert len(receiver.received) == 7
+    assert (delivery.status, delivery.attempts, delivery.next_attempt_at) == (DeliveryStatus.FAILED, 8, None)
+    assert len(receiver.received) == 8
     assert all(r.verified for r in receiver.received)  # every retry is signed afresh and verifies
+    assert len({r.headers["webhook-id"] for r in receiver.received}) == 1
 
 
 async def test_a_retry_after_from_the_receiver_is_a_floor(make_receiver):
-    """A 429 with Retry-After: 120 waits 120 s, not the 10 s of the schedule."""
+    """A 429 with Retry-After: 120 waits 120 s, not the 5 s of the schedule."""
     receiver = make_receiver(
         secret=KEY, now=NOW, statuses=[429], extra_headers={"Retry-After": "120"}
     ).start()

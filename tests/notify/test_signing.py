@@ -1,12 +1,15 @@
-"""Webhook signatures: the header format, verification, staleness, replays and key rotation."""
+"""Standard Webhooks signatures: the headers, verification with the stock library, staleness,
+replays and key rotation."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from standardwebhooks import Webhook, WebhookVerificationError
 
 from igtoken.core.exceptions import (
     MalformedSignatureHeader,
@@ -16,123 +19,166 @@ from igtoken.core.exceptions import (
     WebhookSignatureError,
 )
 from igtoken.core.secret import Secret
-from igtoken.notify import ReplayGuard, sign, verify
+from igtoken.notify import (
+    ID_HEADER,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    ReplayGuard,
+    generate_secret,
+    sign,
+    verify,
+)
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-KEY = Secret("whsec_test_0123456789abcdef")
-OLD_KEY = Secret("whsec_old_fedcba9876543210")
+KEY = Secret("whsec_" + base64.b64encode(b"k" * 32).decode())
+OLD_KEY = Secret("whsec_" + base64.b64encode(b"o" * 32).decode())
+MSG = "5f0c2a6e-8d0b-4a51-9d3e-3c3f2b7c9a10"
 BODY = b'{"id":"e1","type":"token.refreshed","created":"2026-03-01T12:00:00Z","data":{"account_id":"1"}}'
 
 
-def test_the_header_is_t_and_hex_hmac_of_timestamp_dot_body():
-    """v1 is HMAC-SHA256(secret, f"{t}." + raw body), as documented for receivers in any language."""
-    header = sign(BODY, KEY, NOW)
-    t = int(NOW.timestamp())
-    expected = hmac.new(KEY.reveal().encode(), f"{t}.".encode() + BODY, hashlib.sha256).hexdigest()
-    assert header == f"t={t},v1={expected}"
+def test_the_headers_are_id_timestamp_and_base64_hmac_of_id_timestamp_body():
+    """v1 is base64 HMAC-SHA256(decoded whsec_ key, f"{id}.{ts}." + raw body), as the spec says."""
+    headers = sign(MSG, BODY, KEY, NOW)
+    ts = int(NOW.timestamp())
+    mac = hmac.new(b"k" * 32, f"{MSG}.{ts}.".encode() + BODY, hashlib.sha256).digest()
+    assert headers == {
+        ID_HEADER: MSG,
+        TIMESTAMP_HEADER: str(ts),
+        SIGNATURE_HEADER: "v1," + base64.b64encode(mac).decode(),
+    }
+
+
+def test_the_stock_standardwebhooks_library_verifies_what_igtoken_signs():
+    """A receiver using the ``standardwebhooks`` package accepts the request (it reads the real clock)."""
+    now = datetime.now(UTC)
+    secret = generate_secret()
+    assert secret.reveal().startswith("whsec_")
+    payload = Webhook(secret.reveal()).verify(BODY, sign(MSG, BODY, secret, now))
+    assert payload["type"] == "token.refreshed"
+    with pytest.raises(WebhookVerificationError):
+        Webhook(secret.reveal()).verify(BODY + b" ", sign(MSG, BODY, secret, now))
+
+
+def test_a_plain_secret_is_used_as_its_bytes_and_the_library_takes_it_raw():
+    """Installations with a non-whsec_ secret: receivers pass its UTF-8 bytes to the library."""
+    plain = Secret("a-plain-secret-of-enough-length")
+    now = datetime.now(UTC)
+    assert Webhook(plain.reveal().encode()).verify(BODY, sign(MSG, BODY, plain, now))
+
+
+def test_igtoken_verifies_what_the_stock_library_signs():
+    """The two agree both ways."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    signature = Webhook(KEY.reveal()).sign(MSG, now, BODY.decode())
+    headers = {ID_HEADER: MSG, TIMESTAMP_HEADER: str(int(now.timestamp())), SIGNATURE_HEADER: signature}
+    assert verify(BODY, headers, KEY, now) == now
 
 
 def test_a_signed_body_verifies_and_returns_the_signing_time():
-    """The same bytes, secret and a close clock verify."""
-    assert verify(BODY, sign(BODY, KEY, NOW), KEY, NOW + timedelta(seconds=30)) == NOW
+    """The same bytes, secret and a close clock verify (header names in any case)."""
+    headers = {k.title(): v for k, v in sign(MSG, BODY, KEY, NOW).items()}
+    assert verify(BODY, headers, KEY, NOW + timedelta(seconds=30)) == NOW
 
 
-@pytest.mark.parametrize(
-    "body",
-    [BODY.replace(b'"1"', b'"2"'), BODY + b" ", b'{"id": "e1"}'],
-)
+@pytest.mark.parametrize("body", [BODY.replace(b'"1"', b'"2"'), BODY + b" ", b'{"id": "e1"}'])
 def test_a_changed_body_does_not_verify(body):
     """Any change to the bytes, even whitespace from re-serialising, breaks the signature."""
     with pytest.raises(SignatureMismatch, match="does not match"):
-        verify(body, sign(BODY, KEY, NOW), KEY, NOW)
+        verify(body, sign(MSG, BODY, KEY, NOW), KEY, NOW)
+
+
+def test_a_changed_id_does_not_verify():
+    """The id is signed: a receiver deduplicating by it cannot be fooled by a swapped id."""
+    headers = {**sign(MSG, BODY, KEY, NOW), ID_HEADER: "another-id"}
+    with pytest.raises(SignatureMismatch):
+        verify(BODY, headers, KEY, NOW)
 
 
 def test_the_wrong_secret_does_not_verify():
     """A receiver with another secret rejects the request."""
     with pytest.raises(SignatureMismatch):
-        verify(BODY, sign(BODY, KEY, NOW), Secret("another-secret-of-enough-length"), NOW)
+        verify(BODY, sign(MSG, BODY, KEY, NOW), OLD_KEY, NOW)
 
 
 @pytest.mark.parametrize("skew", [timedelta(seconds=301), timedelta(seconds=-301), timedelta(days=3)])
 def test_a_stale_or_future_timestamp_is_rejected(skew):
     """Outside the 5-minute tolerance either way, a correct signature is still rejected."""
     with pytest.raises(StaleSignature, match="more than"):
-        verify(BODY, sign(BODY, KEY, NOW), KEY, NOW + skew)
+        verify(BODY, sign(MSG, BODY, KEY, NOW), KEY, NOW + skew)
 
 
 def test_a_custom_tolerance_is_honoured():
     """A receiver may narrow the window."""
-    header = sign(BODY, KEY, NOW)
+    headers = sign(MSG, BODY, KEY, NOW)
     with pytest.raises(StaleSignature):
-        verify(BODY, header, KEY, NOW + timedelta(seconds=11), tolerance=timedelta(seconds=10))
+        verify(BODY, headers, KEY, NOW + timedelta(seconds=11), tolerance=timedelta(seconds=10))
 
 
 def test_a_replayed_request_is_rejected_by_the_guard():
     """The exact same signed request, seen twice within the window, is a replay."""
     guard = ReplayGuard()
-    header = sign(BODY, KEY, NOW)
-    verify(BODY, header, KEY, NOW, replay_guard=guard)
+    headers = sign(MSG, BODY, KEY, NOW)
+    verify(BODY, headers, KEY, NOW, replay_guard=guard)
     with pytest.raises(ReplayedSignature, match="already accepted"):
-        verify(BODY, header, KEY, NOW + timedelta(seconds=5), replay_guard=guard)
+        verify(BODY, headers, KEY, NOW + timedelta(seconds=5), replay_guard=guard)
+
+
+def test_a_retry_keeps_its_id_but_is_signed_afresh_and_passes_the_guard():
+    """A retry has the same webhook-id (for the receiver's idempotency) and a new timestamp."""
+    guard = ReplayGuard()
+    verify(BODY, sign(MSG, BODY, KEY, NOW), KEY, NOW, replay_guard=guard)
+    later = NOW + timedelta(seconds=5)
+    verify(BODY, sign(MSG, BODY, KEY, later), KEY, later, replay_guard=guard)
 
 
 def test_the_guard_forgets_what_the_timestamp_check_already_rejects():
-    """Memory stays bounded: entries older than the window are dropped, and the stale check takes over."""
+    """Memory stays bounded: entries older than the window are dropped."""
     guard = ReplayGuard()
-    verify(BODY, sign(BODY, KEY, NOW), KEY, NOW, replay_guard=guard)
+    verify(BODY, sign(MSG, BODY, KEY, NOW), KEY, NOW, replay_guard=guard)
     later = NOW + timedelta(minutes=10)
-    verify(BODY, sign(BODY, KEY, later), KEY, later, replay_guard=guard)
+    verify(BODY, sign("other", BODY, KEY, later), KEY, later, replay_guard=guard)
     assert len(guard) == 1
-    with pytest.raises(StaleSignature):
-        verify(BODY, sign(BODY, KEY, NOW), KEY, later, replay_guard=guard)
 
 
-def test_a_retried_delivery_is_signed_afresh_and_passes_the_guard():
-    """A new timestamp makes a new signature: retries are not mistaken for replays."""
-    guard = ReplayGuard()
-    verify(BODY, sign(BODY, KEY, NOW), KEY, NOW, replay_guard=guard)
-    verify(
-        BODY,
-        sign(BODY, KEY, NOW + timedelta(seconds=10)),
-        KEY,
-        NOW + timedelta(seconds=10),
-        replay_guard=guard,
-    )
-
-
-def test_rotation_signs_with_both_secrets_and_either_verifies():
-    """While rotating, the header carries one v1 per secret; receivers on the old or new secret accept."""
-    header = sign(BODY, (KEY, OLD_KEY), NOW)
-    assert header.count("v1=") == 2
-    assert verify(BODY, header, OLD_KEY, NOW) == NOW
-    assert verify(BODY, header, KEY, NOW) == NOW
-    assert verify(BODY, sign(BODY, KEY, NOW), [OLD_KEY, KEY], NOW) == NOW
+def test_rotation_signs_with_every_secret_and_either_verifies():
+    """While rotating, the header carries one v1 per secret, space-separated; old or new accepts."""
+    headers = sign(MSG, BODY, (KEY, OLD_KEY), NOW)
+    assert len(headers[SIGNATURE_HEADER].split(" ")) == 2
+    assert verify(BODY, headers, OLD_KEY, NOW) == NOW
+    assert verify(BODY, headers, KEY, NOW) == NOW
+    assert verify(BODY, sign(MSG, BODY, KEY, NOW), [OLD_KEY, KEY], NOW) == NOW
+    now = datetime.now(UTC)
+    assert Webhook(OLD_KEY.reveal()).verify(BODY, sign(MSG, BODY, (KEY, OLD_KEY), now))
 
 
 def test_unknown_schemes_are_skipped():
-    """A future v2 next to v1 does not break today's receivers."""
-    header = sign(BODY, KEY, NOW) + ",v2=whatever"
-    assert verify(BODY, header, KEY, NOW) == NOW
+    """A future scheme next to v1 does not break today's receivers."""
+    headers = sign(MSG, BODY, KEY, NOW)
+    headers[SIGNATURE_HEADER] = "v1a,whatever " + headers[SIGNATURE_HEADER]
+    assert verify(BODY, headers, KEY, NOW) == NOW
+
+
+GOOD_SIG = "v1," + base64.b64encode(b"x" * 32).decode()
 
 
 @pytest.mark.parametrize(
-    ("header", "match"),
+    ("headers", "match"),
     [
-        (None, "missing"),
-        ("", "missing"),
-        ("garbage", "without '='"),
-        ("v1=" + "a" * 64, "no t="),
-        ("t=1772366400", "no v1"),
-        ("t=abc,v1=" + "a" * 64, "exactly one t="),
-        ("t=1,t=2,v1=" + "a" * 64, "exactly one t="),
-        ("t=1772366400,v1=XYZ", "64 lowercase hex"),
-        ("t=1772366400,v1=" + "a" * 5000, "too long"),
+        ({}, "webhook-id header is missing"),
+        ({ID_HEADER: MSG, SIGNATURE_HEADER: GOOD_SIG}, "webhook-timestamp header is missing"),
+        ({ID_HEADER: MSG, TIMESTAMP_HEADER: "1772366400"}, "webhook-signature header is missing"),
+        ({ID_HEADER: MSG, TIMESTAMP_HEADER: "abc", SIGNATURE_HEADER: GOOD_SIG}, "Unix seconds"),
+        ({ID_HEADER: MSG, TIMESTAMP_HEADER: "1772366400", SIGNATURE_HEADER: "garbage"}, "without ','"),
+        ({ID_HEADER: MSG, TIMESTAMP_HEADER: "1772366400", SIGNATURE_HEADER: "v2,abc"}, "no v1"),
+        ({ID_HEADER: MSG, TIMESTAMP_HEADER: "1772366400", SIGNATURE_HEADER: "v1,!!"}, "base64"),
+        ({ID_HEADER: MSG, TIMESTAMP_HEADER: "1772366400", SIGNATURE_HEADER: "v1,YWJj"}, "32 bytes"),
+        ({ID_HEADER: MSG, TIMESTAMP_HEADER: "1772366400", SIGNATURE_HEADER: "v1," + "a" * 5000}, "too long"),
     ],
 )
-def test_malformed_headers_get_specific_errors(header, match):
-    """Each way a header can be wrong has its own message."""
+def test_malformed_headers_get_specific_errors(headers, match):
+    """Each way the headers can be wrong has its own message."""
     with pytest.raises(MalformedSignatureHeader, match=match):
-        verify(BODY, header, KEY, NOW)
+        verify(BODY, headers, KEY, NOW)
 
 
 def test_all_signature_errors_share_one_base_and_are_value_errors():
@@ -142,11 +188,13 @@ def test_all_signature_errors_share_one_base_and_are_value_errors():
         assert issubclass(cls, ValueError)
 
 
-def test_bodies_must_be_raw_bytes_and_times_aware():
-    """A str body (likely re-serialised) or a naive clock is refused with a clear message."""
+def test_bodies_must_be_raw_bytes_times_aware_and_ids_plain():
+    """A str body (likely re-serialised), a naive clock or an id with a dot is refused clearly."""
     with pytest.raises(TypeError, match="raw body as bytes"):
-        sign(BODY.decode(), KEY, NOW)  # type: ignore[arg-type]
+        sign(MSG, BODY.decode(), KEY, NOW)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="timezone-aware"):
-        verify(BODY, sign(BODY, KEY, NOW), KEY, datetime(2026, 3, 1, 12))  # noqa: DTZ001
+        verify(BODY, sign(MSG, BODY, KEY, NOW), KEY, datetime(2026, 3, 1, 12))  # noqa: DTZ001
     with pytest.raises(TypeError, match="Secret"):
-        sign(BODY, "plain-string-secret", NOW)  # type: ignore[arg-type]
+        sign(MSG, BODY, "plain-string-secret", NOW)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="webhook id"):
+        sign("a.b", BODY, KEY, NOW)

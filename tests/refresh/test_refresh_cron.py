@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from igtoken.cli import main
 from igtoken.core.secret import Secret
 from igtoken.emulator import EmulatorClock
-from igtoken.notify import SIGNATURE_HEADER, verify
+from igtoken.notify import verify
 from igtoken.testing import run_emulator_on_loopback
 from tests.support.fleet import add_demo_app, keyring, keys_setting, open_vault, seed_fleet
 
@@ -27,11 +27,11 @@ SIGNING_KEY = "cron-webhook-signing-key-0123456789"
 
 
 class _Receiver(BaseHTTPRequestHandler):
-    received: ClassVar[list[tuple[bytes, str | None]]] = []
+    received: ClassVar[list[tuple[bytes, dict[str, str]]]] = []
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["content-length"]))
-        type(self).received.append((body, self.headers.get(SIGNATURE_HEADER)))
+        type(self).received.append((body, dict(self.headers)))
         self.send_response(204)
         self.end_headers()
 
@@ -40,7 +40,7 @@ class _Receiver(BaseHTTPRequestHandler):
 
 
 @contextmanager
-def receiver() -> Iterator[tuple[str, list[tuple[bytes, str | None]]]]:
+def receiver() -> Iterator[tuple[str, list[tuple[bytes, dict[str, str]]]]]:
     """A webhook receiver on loopback: its URL and what it received."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -22,17 +22,17 @@ from igtoken.core.models import AccessToken, AccountType, Profile, TokenKind
 from igtoken.core.secret import Secret
 from igtoken.emulator import EmulatorClock, demo, demo_world
 from igtoken.emulator import create_app as create_emulator
-from igtoken.notify import SIGNATURE_HEADER, verify
+from igtoken.notify import verify
 
 SIGNING_KEY = "webhook-signing-key-0123456789"
 
 
 class _Receiver(BaseHTTPRequestHandler):
-    received: ClassVar[list[tuple[bytes, str | None]]] = []
+    received: ClassVar[list[tuple[bytes, dict[str, str]]]] = []
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["content-length"]))
-        type(self).received.append((body, self.headers.get(SIGNATURE_HEADER)))
+        type(self).received.append((body, dict(self.headers)))
         self.send_response(204)
         self.end_headers()
 

@@ -14,7 +14,7 @@ from igtoken.app.permission_audit import PermissionAuditor, audit_apps, auditor_
 from igtoken.core.models import AccessToken, AccountType, Profile, TokenKind
 from igtoken.core.secret import Secret
 from igtoken.emulator import demo
-from igtoken.notify import SIGNATURE_HEADER, Endpoint, MemoryDeliveryLog, Notifier, verify
+from igtoken.notify import Endpoint, MemoryDeliveryLog, Notifier, verify
 from igtoken.vault import KeyRing, Vault
 from igtoken.vault.crypto import generate_key_material
 from igtoken.vault.engine import create_vault_engine
@@ -88,7 +88,7 @@ def test_weekly_under_a_moved_clock_and_the_event_verifies(vault: Vault) -> None
     asyncio.run(client.aclose())
     assert len(received) == 2
     request = received[-1]
-    verify(request.content, request.headers[SIGNATURE_HEADER], HOOK_SECRET, T0 + timedelta(days=7))
+    verify(request.content, request.headers, HOOK_SECRET, T0 + timedelta(days=7))
     body = json.loads(request.content)
     assert body["type"] == "permissions.unused"
     assert body["data"]["app_name"] == "shop"

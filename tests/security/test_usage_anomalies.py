@@ -26,7 +26,7 @@ from igtoken.core.secret import Secret
 from igtoken.emulator import create_app as create_emulator
 from igtoken.emulator import demo
 from igtoken.emulator.demo import demo_world
-from igtoken.notify import SIGNATURE_HEADER, MemoryDeliveryLog, Notifier, verify
+from igtoken.notify import MemoryDeliveryLog, Notifier, verify
 from igtoken.refresh.deliveries import VaultDeliveryLog
 from igtoken.sandbox import SANDBOX_APP
 from igtoken.service.anomaly import AnomalyThresholds, UsageWatch
@@ -128,7 +128,7 @@ def anomaly_hooks(requests: list[httpx.Request], now: datetime) -> list[dict[str
     """The security.anomaly webhooks received, each checked as a receiver checks it."""
     out = []
     for request in requests:
-        verify(request.content, request.headers[SIGNATURE_HEADER], HOOK_SECRET, now)
+        verify(request.content, request.headers, HOOK_SECRET, now)
         body = json.loads(request.content)
         if body["type"] == "security.anomaly":
             out.append(body["data"])

@@ -7,6 +7,7 @@ import asyncio
 from prometheus_client.parser import text_string_to_metric_families
 
 from igtoken.service import Inventory, ReadinessCheck
+from igtoken.service.metrics import EXPIRY_BUCKETS
 
 from .conftest import client_for, sign_in
 
@@ -100,7 +101,7 @@ async def test_metrics_use_route_templates_and_count_outcomes(build_app):
     state.metrics.record_refresh("refreshed")
     state.metrics.record_refresh("needs_reauth")
     state.metrics.record_token_read()
-    state.metrics.set_meta_usage("call_count", 42.0)
+    state.metrics.set_meta_usage("app1", "acc9", "app_call_count", 42.0)
     async with client_for(app) as client:
         await sign_in(client)
         assert (await client.get("/dashboard/accounts/acc1")).status_code == 200
@@ -119,26 +120,28 @@ async def test_metrics_use_route_templates_and_count_outcomes(build_app):
     assert "acc1" not in text
     assert samples[("igtoken_refreshes_total", (("outcome", "refreshed"),))] == 2
     assert samples[("igtoken_refreshes_total", (("outcome", "needs_reauth"),))] == 1
-    assert samples[("igtoken_token_reads_total", ())] == 1
-    assert samples[("igtoken_meta_usage_percent", (("kind", "call_count"),))] == 42.0
+    assert samples[("igtoken_token_reads_total", (("via", "api"),))] == 1
+    labels = (("account_id", "acc9"), ("app_id", "app1"), ("kind", "app_call_count"))
+    assert samples[("igtoken_meta_usage_ratio", labels)] == 0.42
     assert ("igtoken_http_request_duration_seconds_count", (("method", "GET"), ("route", route))) in samples
 
 
 async def test_inventory_gauges_are_read_at_scrape_time(build_app):
-    """Accounts by status and days to expiry come from the inventory source when scraped."""
-    inventory = Inventory(
-        accounts_by_status={"active": 3, "needs_reauth": 1}, days_to_expiry=[0.5, 2, 20, 59]
+    """Accounts by status and seconds to expiry come from the inventory source when scraped."""
+    day = 86400.0
+    inventory = Inventory.from_seconds(
+        {"active": 3, "needs_reauth": 1}, [0.5 * day, 2 * day, 20 * day, 59 * day], EXPIRY_BUCKETS
     )
     async with client_for(build_app(inventory=lambda: inventory)) as client:
         samples = _samples((await client.get("/metrics")).text)
     assert samples[("igtoken_inventory_up", ())] == 1
     assert samples[("igtoken_accounts", (("status", "active"),))] == 3
     assert samples[("igtoken_accounts", (("status", "needs_reauth"),))] == 1
-    assert samples[("igtoken_token_days_to_expiry_bucket", (("le", "1"),))] == 1
-    assert samples[("igtoken_token_days_to_expiry_bucket", (("le", "3"),))] == 2
-    assert samples[("igtoken_token_days_to_expiry_bucket", (("le", "30"),))] == 3
-    assert samples[("igtoken_token_days_to_expiry_bucket", (("le", "+Inf"),))] == 4
-    assert samples[("igtoken_token_days_to_expiry_gsum", ())] == 81.5
+    assert samples[("igtoken_token_expiry_seconds_bucket", (("le", "86400"),))] == 1
+    assert samples[("igtoken_token_expiry_seconds_bucket", (("le", "259200"),))] == 2
+    assert samples[("igtoken_token_expiry_seconds_bucket", (("le", "2.592e+06"),))] == 3
+    assert samples[("igtoken_token_expiry_seconds_bucket", (("le", "+Inf"),))] == 4
+    assert samples[("igtoken_token_expiry_seconds_gsum", ())] == 81.5 * day
 
 
 async def test_a_failing_inventory_does_not_break_the_scrape(build_app):
@@ -159,7 +162,7 @@ async def test_each_app_has_its_own_registry(build_app):
     first.state.igtoken.metrics.record_token_read()
     async with client_for(second) as client:
         samples = _samples((await client.get("/metrics")).text)
-    assert samples[("igtoken_token_reads_total", ())] == 0
+    assert ("igtoken_token_reads_total", (("via", "api"),)) not in samples
 
 
 async def test_openapi_schema_builds_and_lists_the_program_endpoints(client):

@@ -18,8 +18,12 @@ if TYPE_CHECKING:
     import httpx
 
     from igtoken.app.runtime import Runtime
+    from igtoken.client.clients import AsyncClient
+    from igtoken.client.retry import RetryPolicy
     from igtoken.config.settings import Settings
+    from igtoken.core.config import ClientConfig
     from igtoken.core.endpoints import Endpoints
+    from igtoken.core.usage import Usage
     from igtoken.notify import Attempt, Endpoint, Notifier
     from igtoken.refresh.usecase import Refresher
     from igtoken.refresh.worker import RefreshWorker
@@ -68,6 +72,7 @@ def _parts(
     http: httpx.AsyncClient,
     owner: str,
     on_demand: bool,
+    on_usage: UsageSink | None = None,
 ) -> tuple[Callable[[Any], Any], Notifier]:
     from igtoken.client.clients import AsyncClient
     from igtoken.client.retry import NO_RETRY
@@ -79,7 +84,10 @@ def _parts(
         config = runtime.client_config(app, endpoints=endpoints)
         # The worker reschedules failures itself, so one slow account never holds a slot; a
         # person waiting on an on-demand refresh is better served by the client's own retries.
-        return AsyncClient(config, http=http, retry=None if on_demand else NO_RETRY)
+        retry = None if on_demand else NO_RETRY
+        if on_usage is not None:
+            return _usage_reporting_client(config, http, retry, app.id, on_usage)
+        return AsyncClient(config, http=http, retry=retry)
 
     # The worker's notifier sends webhooks over its own client (no redirects, no proxy settings);
     # an on-demand refresher only queues them, for the worker to send, so it opens nothing.
@@ -132,6 +140,7 @@ def build_worker(
     owner: str | None = None,
     clock: Callable[[], datetime] | None = None,
     public_url: str | None = None,
+    on_usage: UsageSink | None = None,
     **options: Any,
 ) -> WorkerParts:
     """A refresh worker over ``runtime``'s vault, calling Meta (or an emulator) at ``endpoints``.
@@ -139,13 +148,15 @@ def build_worker(
     ``public_url`` (default: ``IGTOKEN_PUBLIC_URL``) makes re-authorization links absolute;
     the service passes its own URL, which in sandbox mode is where it listens. The worker rides
     out a database outage for ``IGTOKEN_WORKER_MAX_OUTAGE`` seconds unless ``max_outage`` says.
+    ``on_usage`` is called with ``(app id, usage)`` for every answer of Meta's that carries usage
+    headers (the metrics' ``igtoken_meta_usage_ratio``).
     """
     from igtoken.refresh.worker import RefreshWorker, default_owner
     from igtoken.vault import AsyncVault
 
     owner = owner or default_owner()
     options.setdefault("max_outage", runtime.settings.worker_max_outage)
-    clients, notifier = _parts(runtime, endpoints, http, owner, False)
+    clients, notifier = _parts(runtime, endpoints, http, owner, False, on_usage)
     worker = RefreshWorker(
         AsyncVault(runtime.vault),
         clients,
@@ -156,6 +167,27 @@ def build_worker(
         **options,
     )
     return WorkerParts(worker, notifier)
+
+
+#: Told ``(app id, usage)`` whenever Meta's answer to a worker's call carries usage headers.
+UsageSink = Callable[[str, "Usage"], None]
+
+
+def _usage_reporting_client(
+    config: ClientConfig, http: httpx.AsyncClient, retry: RetryPolicy | None, app_id: str, on_usage: UsageSink
+) -> AsyncClient:
+    """An :class:`~igtoken.AsyncClient` that also reports the usage figures of each answer."""
+    from igtoken.client.clients import AsyncClient
+    from igtoken.core.usage import parse_usage
+
+    class UsageReportingClient(AsyncClient):
+        def _record(self, response: httpx.Response) -> None:
+            super()._record(response)  # keeps last_usage, as every client does
+            usage = parse_usage(response.headers)
+            if usage is not None:
+                on_usage(app_id, usage)
+
+    return UsageReportingClient(config, http=http, retry=retry)
 
 
 async def deliver_queued(
@@ -186,12 +218,18 @@ async def deliver_queued(
 
 
 def webhook_endpoints(settings: Settings) -> tuple[Endpoint, ...]:
-    """The installation's webhook receivers (``IGTOKEN_WEBHOOK_URLS``), all signed with one secret."""
+    """The webhook receivers (``IGTOKEN_WEBHOOK_URLS``), signed with ``IGTOKEN_WEBHOOK_SECRET``.
+
+    While rotating, the setting holds several secrets separated by spaces (newest first): every
+    request is then signed with each, so a receiver holding any of them accepts it.
+    """
+    from igtoken.core.secret import Secret
     from igtoken.notify import Endpoint
 
     if not settings.webhook_urls or settings.webhook_secret is None:
         return ()
-    return tuple(Endpoint(url, settings.webhook_secret) for url in settings.webhook_urls)
+    secrets = tuple(Secret(part) for part in settings.webhook_secret.reveal().split())
+    return tuple(Endpoint(url, secrets) for url in settings.webhook_urls)
 
 
 @contextlib.contextmanager

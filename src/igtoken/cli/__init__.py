@@ -100,6 +100,9 @@ main.add_command(import_)
 from igtoken.cli.setup import setup  # noqa: E402
 
 main.add_command(setup)
+from igtoken.cli.webhooks import webhooks  # noqa: E402
+
+main.add_command(webhooks)
 
 # Last: the global options are accepted after any command's name too (igtoken token --sandbox).
 add_global_options(main)

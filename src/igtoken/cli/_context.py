@@ -75,6 +75,10 @@ class AppContext:
         if env_file is None and Path(".env").is_file():
             env_file = Path(".env")
         settings = load_settings(environ, env_file)
+        if self.verbose:
+            from igtoken.app.logs import set_log_format
+
+            set_log_format(settings.log_format)
         for warning in settings.warnings:
             self.err_console.print(f"[yellow]warning:[/] {_escape(warning)}")
         return settings
@@ -210,9 +214,12 @@ def configure_verbosity(verbose: int) -> None:
     """``-v`` logs at INFO, ``-vv`` at DEBUG (on stderr), through the log redaction filter."""
     import logging
 
+    from igtoken.app.logs import add_log_handler
     from igtoken.client.log_redaction import install_log_redaction
 
-    logging.basicConfig(level=logging.DEBUG if verbose > 1 else logging.INFO)
+    # The format from the environment now (IGTOKEN_LOG_FORMAT); a .env file's, once settings are read.
+    fmt = os.environ.get("IGTOKEN_LOG_FORMAT", "text").strip().lower()
+    add_log_handler(logging.DEBUG if verbose > 1 else logging.INFO, fmt)
     # Before the first request: httpx logs URLs that carry tokens and app secrets.
     install_log_redaction()
 

@@ -11,6 +11,10 @@ from igtoken.cli._context import AppContext, json_option, pass_ctx
 if TYPE_CHECKING:
     from igtoken.vault import ApiKeyRecord
 
+#: :data:`igtoken.vault.records.CAPABILITIES`, spelled out so that ``igtoken --help`` loads no vault
+#: (a test keeps the two equal).
+CAPABILITIES = ("accounts:read", "tokens:read", "graph", "refresh", "links:create")
+
 
 def key_json(record: ApiKeyRecord) -> dict[str, Any]:
     """The documented JSON shape of one API key (never the key itself)."""
@@ -19,6 +23,7 @@ def key_json(record: ApiKeyRecord) -> dict[str, Any]:
         "prefix": record.prefix,
         "name": record.name,
         "accounts": None if record.account_ids is None else list(record.account_ids),
+        "capabilities": None if record.capabilities is None else list(record.capabilities),
         "created_at": record.created_at,
         "last_used_at": record.last_used_at,
         "revoked_at": record.revoked_at,
@@ -42,22 +47,33 @@ def apikeys() -> None:
 @click.option(
     "--account", "accounts", multiple=True, help="Limit the key to this account (repeatable). Default: all."
 )
+@click.option(
+    "--capability",
+    "capabilities",
+    multiple=True,
+    type=click.Choice(CAPABILITIES),
+    help="Allow only this (repeatable): accounts:read, tokens:read, graph, refresh, links:create. "
+    "Default: everything.",
+)
 @json_option
 @pass_ctx
-def create(app: AppContext, name: str, accounts: tuple[str, ...]) -> None:
+def create(app: AppContext, name: str, accounts: tuple[str, ...], capabilities: tuple[str, ...]) -> None:
     """Create a key; it is printed once and only its hash is kept.
 
     \b
     Examples:
       igtoken apikeys create dashboard
       KEY=$(igtoken apikeys create cron --account demo_business --json | jq -r .key)
+      igtoken apikeys create onboarding --capability links:create --capability accounts:read
     """
     from igtoken.cli._accounts import resolve_account
     from igtoken.cli._output import print_json
 
     vault = app.vault
     ids = [resolve_account(vault, a, sandbox=app.sandbox, verb=None).id for a in accounts] or None
-    record, key = vault.api_keys.create(name, now=app.now(), account_ids=ids)
+    record, key = vault.api_keys.create(
+        name, now=app.now(), account_ids=ids, capabilities=list(capabilities) or None
+    )
     if app.json:
         print_json({**key_json(record), "key": key.reveal()})
         return
@@ -91,6 +107,7 @@ def list_keys(app: AppContext) -> None:
             r.prefix,
             r.name,
             "all" if r.account_ids is None else f"{len(r.account_ids)} account(s)",
+            "all" if r.capabilities is None else ", ".join(r.capabilities),
             f"{r.created_at:%Y-%m-%d}",
             f"{r.last_used_at:%Y-%m-%d %H:%M}" if r.last_used_at else "never",
             f"revoked {r.revoked_at:%Y-%m-%d}" if r.revoked_at else "active",
@@ -98,9 +115,9 @@ def list_keys(app: AppContext) -> None:
         for r in records
     ]
     print_table(
-        ("Prefix", "Name", "Accounts", "Created", "Last used", "Status"),
+        ("Prefix", "Name", "Accounts", "Can", "Created", "Last used", "Status"),
         rows,
-        optional=("Created", "Last used"),
+        optional=("Created", "Last used", "Can"),
     )
 
 

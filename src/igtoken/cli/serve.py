@@ -113,12 +113,12 @@ def serve(ctx: AppContext, sandbox_flag: bool, host: str | None, port: int | Non
 
     require_extra("server")
 
+    from igtoken.app.logs import configure_logging
     from igtoken.app.runtime import Runtime
     from igtoken.cli.setup import register_lines
     from igtoken.core.secret import Secret
     from igtoken.sandbox import SandboxEmulator
     from igtoken.service.app import make_server
-    from igtoken.service.logging import configure_logging
     from igtoken.service.wiring import build_app, redirect_uri_for
 
     settings = ctx.settings
@@ -207,7 +207,7 @@ def serve(ctx: AppContext, sandbox_flag: bool, host: str | None, port: int | Non
         )
         lines += ["", "Press Ctrl+C to stop."]
         click.echo("\n".join(lines))
-        configure_logging(settings.log_level)
+        configure_logging(settings.log_level, fmt=settings.log_format)
         server = make_server(service, host=host, port=bound_port)
         try:
             server.run(sockets=[sock])

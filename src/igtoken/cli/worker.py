@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from igtoken.core.endpoints import Endpoints
     from igtoken.refresh.usecase import Refresher
     from igtoken.refresh.worker import RefreshWorker
+    from igtoken.service.metrics import ServiceMetrics
 
 
 def _runtime(ctx: AppContext) -> Runtime:
@@ -121,15 +122,11 @@ def _http(slots: int) -> httpx.AsyncClient:
 
 
 def _setup_logging(ctx: AppContext) -> None:
-    from igtoken.client.log_redaction import install_log_redaction
+    from igtoken.app.logs import add_log_handler, set_log_format
 
-    root = logging.getLogger()
-    if not root.handlers:
-        logging.basicConfig(
-            level=ctx.settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
-        )
+    add_log_handler(ctx.settings.log_level, ctx.settings.log_format)
+    set_log_format(ctx.settings.log_format)  # also a handler -v installed before settings were read
     logging.getLogger("igtoken.worker").setLevel(ctx.settings.log_level)
-    install_log_redaction()
     # igtoken.http already logs each call to Meta once, redacted; httpx's own line would double it.
     logging.getLogger("httpx").setLevel(logging.WARNING)
 
@@ -163,13 +160,65 @@ async def _wait_for_database(ctx: AppContext, max_outage: float, stop: asyncio.E
             delay = min(delay * 2, 30.0)
 
 
-async def _serve(ctx: AppContext, until_idle: bool, options: dict[str, Any]) -> dict[str, Any]:
+@contextlib.asynccontextmanager
+async def _metrics_server(
+    metrics: ServiceMetrics | None, worker: RefreshWorker, port: int | None, host: str
+) -> AsyncIterator[None]:
+    """Serve ``/metrics`` and ``/healthz`` on ``host:port`` while the worker runs (no port: nothing)."""
+    if metrics is None or port is None:
+        yield
+        return
+    import uvicorn
+
+    from igtoken.service.metrics import metrics_app
+
+    worker.on_result = lambda result: metrics.record_refresh(result.outcome.value)
+    if worker.notifier is not None:
+        worker.notifier.on_attempt = lambda attempt: metrics.record_webhook_attempt(attempt.outcome.value)
+    config = uvicorn.Config(
+        metrics_app(metrics), host=host, port=port, log_config=None, access_log=False, lifespan="off"
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.ensure_future(server.serve())
+    # uvicorn says it is listening through a flag only, not an event.
+    while not server.started and not task.done():  # noqa: ASYNC110
+        await asyncio.sleep(0.01)
+    if task.done():
+        task.result()  # raise the bind error
+        raise click.ClickException(f"could not serve metrics on {host}:{port}")
+    logging.getLogger("igtoken.worker").info("metrics on http://%s:%d/metrics", host, port)
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        await task
+
+
+async def _serve(
+    ctx: AppContext,
+    until_idle: bool,
+    options: dict[str, Any],
+    metrics_port: int | None = None,
+    metrics_host: str = "127.0.0.1",
+) -> dict[str, Any]:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     await _wait_for_database(ctx, float(options.get("max_outage", 0.0)), stop)
-    async with open_worker(ctx, **options) as worker:
+    metrics = None
+    options = dict(options)
+    if metrics_port is not None:
+        from igtoken.service.metrics import ServiceMetrics, vault_inventory
+
+        runtime = _runtime(ctx)
+        metrics = ServiceMetrics(vault_inventory(runtime.vault, runtime.now))
+        # Meta's usage headers on the worker's own calls: app-wide figures, so no account label.
+        options["on_usage"] = lambda app_id, usage: metrics.observe_usage(app_id, "", usage)
+    async with (
+        open_worker(ctx, **options) as worker,
+        _metrics_server(metrics, worker, metrics_port, metrics_host),
+    ):
         logging.getLogger("igtoken.worker").info("worker %s started", worker.owner)
         audit = _permission_audit(ctx)
         if until_idle:
@@ -222,6 +271,13 @@ def _permission_audit(ctx: AppContext) -> PermissionAuditor:
 @click.option(
     "--until-idle", is_flag=True, help="Exit once nothing is due (cron, tests) instead of running on."
 )
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help="Serve /metrics and /healthz on this port (needs igtoken[server]).",
+)
+@click.option("--metrics-host", default="127.0.0.1", show_default=True, help="Where --metrics-port listens.")
 @pass_ctx
 def worker(
     ctx: AppContext,
@@ -232,6 +288,8 @@ def worker(
     poll_interval: float,
     max_outage: float | None,
     until_idle: bool,
+    metrics_port: int | None,
+    metrics_host: str,
 ) -> None:
     """Keep every token alive: refresh what is due, retry failures, flag dead tokens.
 
@@ -241,6 +299,10 @@ def worker(
     does the worker exit 5, naming the cause. Logs one line per outcome; prints its counters
     when it stops.
     """
+    if metrics_port is not None:
+        from igtoken.config.extras import require_extra
+
+        require_extra("server")
     _setup_logging(ctx)
     options = {
         "concurrency": concurrency,
@@ -250,7 +312,7 @@ def worker(
         "poll_interval": poll_interval,
         "max_outage": ctx.settings.worker_max_outage if max_outage is None else max_outage,
     }
-    state = asyncio.run(_serve(ctx, until_idle, options))
+    state = asyncio.run(_serve(ctx, until_idle, options, metrics_port, metrics_host))
     if ctx.json:
         click.echo(json.dumps(state))
     else:

@@ -1,10 +1,17 @@
-"""Outbound notifications: signed webhooks for token and account events.
+"""Outbound notifications: Standard Webhooks for token and account events.
 
 See ``docs/webhooks.md`` for the payloads, the signature scheme and a receiver example.
 """
 
 from __future__ import annotations
 
+from igtoken.core.exceptions import (
+    MalformedSignatureHeader,
+    ReplayedSignature,
+    SignatureMismatch,
+    StaleSignature,
+    WebhookSignatureError,
+)
 from igtoken.notify.delivery import (
     DEFAULT_RETRY_SCHEDULE,
     Deliverer,
@@ -15,13 +22,26 @@ from igtoken.notify.delivery import (
 from igtoken.notify.events import DATA_FIELDS, Event, EventType, build_event, redact
 from igtoken.notify.log import Attempt, Delivery, DeliveryLog, DeliveryStatus, MemoryDeliveryLog, Outcome
 from igtoken.notify.notifier import Notifier
-from igtoken.notify.signing import DEFAULT_TOLERANCE, SIGNATURE_HEADER, ReplayGuard, sign, verify
+from igtoken.notify.signing import (
+    DEFAULT_TOLERANCE,
+    ID_HEADER,
+    SECRET_PREFIX,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    ReplayGuard,
+    generate_secret,
+    sign,
+    verify,
+)
 
 __all__ = [
     "DATA_FIELDS",
     "DEFAULT_RETRY_SCHEDULE",
     "DEFAULT_TOLERANCE",
+    "ID_HEADER",
+    "SECRET_PREFIX",
     "SIGNATURE_HEADER",
+    "TIMESTAMP_HEADER",
     "Attempt",
     "Deliverer",
     "Delivery",
@@ -30,13 +50,19 @@ __all__ = [
     "Endpoint",
     "Event",
     "EventType",
+    "MalformedSignatureHeader",
     "MemoryDeliveryLog",
     "Notifier",
     "Outcome",
     "ReplayGuard",
+    "ReplayedSignature",
+    "SignatureMismatch",
+    "StaleSignature",
+    "WebhookSignatureError",
     "build_event",
     "classify",
     "deliveries_for",
+    "generate_secret",
     "redact",
     "sign",
     "verify",

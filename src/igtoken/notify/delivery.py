@@ -1,9 +1,11 @@
 """Send due webhook deliveries: sign, POST, classify the answer, record the attempt, schedule a retry.
 
-A 2xx is delivered. A 408, 429, 5xx, timeout or network error is retried on
-:data:`DEFAULT_RETRY_SCHEDULE` (10 s, 1 min, 5 min, 30 min, 2 h, 6 h, then give up), with the
-receiver's ``Retry-After`` honoured as a floor. Any other answer, redirects included, is a
-permanent failure: retrying would not change it.
+Requests are signed as Standard Webhooks (:mod:`igtoken.notify.signing`); ``webhook-id`` is the
+event's id, the same on every retry and to every endpoint. A 2xx is delivered. A 408, 429, 5xx,
+timeout or network error is retried on :data:`DEFAULT_RETRY_SCHEDULE` (5 s, 5 min, 30 min, 2 h,
+5 h, 10 h, 10 h: about 27.5 hours, then give up), with the receiver's ``Retry-After`` honoured
+as a floor. Any other answer, redirects included, is a permanent failure: retrying would not
+change it.
 """
 
 from __future__ import annotations
@@ -23,15 +25,18 @@ from igtoken.core.exceptions import ConfigurationError
 from igtoken.core.secret import Secret
 from igtoken.notify.events import Event, EventType, redact
 from igtoken.notify.log import Attempt, Delivery, DeliveryLog, Outcome
-from igtoken.notify.signing import SIGNATURE_HEADER, sign
+from igtoken.notify.signing import sign
 
+#: The waits after each failed attempt (the schedule Standard Webhooks senders use): the 8th
+#: attempt comes about 27.5 hours after the first, so a receiver down for a day loses nothing.
 DEFAULT_RETRY_SCHEDULE: Final = (
-    timedelta(seconds=10),
-    timedelta(minutes=1),
+    timedelta(seconds=5),
     timedelta(minutes=5),
     timedelta(minutes=30),
     timedelta(hours=2),
-    timedelta(hours=6),
+    timedelta(hours=5),
+    timedelta(hours=10),
+    timedelta(hours=10),
 )
 DEFAULT_TIMEOUT: Final = httpx.Timeout(10.0, connect=5.0)
 #: The longest ``Retry-After`` a receiver can impose; a longer one is treated as this.
@@ -71,7 +76,8 @@ class Endpoint:
         if any(len(s) < MIN_SECRET_LENGTH for s in secrets):
             raise ConfigurationError(
                 f"webhook signing secret is shorter than {MIN_SECRET_LENGTH} characters",
-                fix="generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'",
+                fix="generate one with: python -c 'from igtoken.notify import generate_secret as g; "
+                "print(g().reveal())'",
             )
         if self.events is not None:
             try:
@@ -194,7 +200,7 @@ class Deliverer:
         headers = {
             "Content-Type": "application/json",
             "User-Agent": f"igtoken-webhooks/{igtoken.__version__}",
-            SIGNATURE_HEADER: sign(delivery.body, endpoint.secrets, now),
+            **sign(delivery.event_id or delivery.id, delivery.body, endpoint.secrets, now),
             "X-Igtoken-Event": delivery.event_type,
             "X-Igtoken-Delivery": delivery.id,
         }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from types import TracebackType
 
@@ -38,6 +38,8 @@ class Notifier:
         self.endpoints = tuple(endpoints)
         self.log: DeliveryLog = log if log is not None else MemoryDeliveryLog()
         self.deliverer = Deliverer(self.log, self.endpoints, client=client, retry_schedule=retry_schedule)
+        #: Called with every attempt made (metrics); an error in it is never the delivery's problem.
+        self.on_attempt: Callable[[Attempt], None] | None = None
 
     def notify(self, event_type: EventType | str, data: Mapping[str, object], now: datetime) -> Event:
         """Record ``event_type`` with ``data`` for every subscribed endpoint; return the event.
@@ -53,7 +55,11 @@ class Notifier:
 
     async def run_due(self, now: datetime, *, limit: int = 100) -> list[Attempt]:
         """Send every delivery due at ``now``; see :meth:`Deliverer.run_due`."""
-        return await self.deliverer.run_due(now, limit=limit)
+        attempts = await self.deliverer.run_due(now, limit=limit)
+        if self.on_attempt is not None:
+            for attempt in attempts:
+                self.on_attempt(attempt)
+        return attempts
 
     async def aclose(self) -> None:
         """Release the HTTP client, if the notifier made it."""

@@ -6,6 +6,8 @@ takes the key off the request and says no clearly.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from fastapi import Request
 from starlette.exceptions import HTTPException
 
@@ -59,3 +61,23 @@ def require_scope(principal: ApiKeyPrincipal, account_id: str) -> None:
             f"API key {principal.id!r} is not scoped to account {account_id!r}",
             fix="use a key scoped to this account, or create one with that scope",
         )
+
+
+def require_capability(principal: ApiKeyPrincipal, capability: str) -> None:
+    """Refuse (403) unless ``principal``'s key has ``capability``."""
+    if not principal.may(capability):
+        raise ForbiddenError(
+            f"API key {principal.id!r} does not have the {capability!r} capability",
+            fix=f"use a key with it (igtoken apikeys create --capability {capability})",
+        )
+
+
+def capable(capability: str) -> Callable[..., Awaitable[ApiKeyPrincipal]]:
+    """Dependency: the request's principal, refused (403) without ``capability``."""
+
+    async def principal_with(request: Request) -> ApiKeyPrincipal:
+        principal = await api_principal(request)
+        require_capability(principal, capability)
+        return principal
+
+    return principal_with

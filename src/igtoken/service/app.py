@@ -21,8 +21,9 @@ from igtoken.core.secret import Secret
 from igtoken.service.config import ServiceConfig
 from igtoken.service.errors import install_error_handlers
 from igtoken.service.interfaces import BackgroundTask, ServiceDeps
-from igtoken.service.logging import RequestLogMiddleware, configure_logging
+from igtoken.service.logging import RequestIdMiddleware, RequestLogMiddleware, configure_logging
 from igtoken.service.metrics import HTTPMetricsMiddleware, ServiceMetrics
+from igtoken.service.openapi import install_openapi, operation_id
 from igtoken.service.pages import STATIC_DIR, Pages
 from igtoken.service.ratelimit import TokenBucketLimiter
 from igtoken.service.routes import assets, dashboard, health, meta_webhooks, signin
@@ -142,7 +143,9 @@ def create_app(config: ServiceConfig, *, deps: ServiceDeps | None = None) -> Fas
         docs_url=None,  # served by routes.assets with igtoken's own copy of Swagger UI (works offline)
         redoc_url=None,
         openapi_url="/api/openapi.json",
+        generate_unique_id_function=operation_id,
     )
+    install_openapi(app)
     app.state.igtoken = state
     install_error_handlers(app)
 
@@ -163,6 +166,8 @@ def create_app(config: ServiceConfig, *, deps: ServiceDeps | None = None) -> Fas
     app.add_middleware(SecurityHeadersMiddleware, hsts=config.https)
     app.add_middleware(HTTPMetricsMiddleware, metrics=state.metrics)
     app.add_middleware(RequestLogMiddleware)
+    # Around the request log, so its line (and every other line the request causes) has the id.
+    app.add_middleware(RequestIdMiddleware)
     if config.trusted_proxies:
         # Outermost, so the rate limiter, the request log and the session all see the real client.
         from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
@@ -196,8 +201,9 @@ def serve(
     deps: ServiceDeps | None = None,
     sock: socket.socket | None = None,
     log_level: str = "INFO",
+    log_format: str = "json",
 ) -> None:
-    """Run the service until interrupted, logging JSON lines; ``sock`` serves a socket bound already."""
-    configure_logging(log_level)
+    """Run the service until interrupted, logging ``log_format`` lines; ``sock`` serves a bound socket."""
+    configure_logging(log_level, fmt=log_format)
     server = make_server(create_app(config, deps=deps), host=host, port=port)
     server.run(sockets=[sock] if sock is not None else None)

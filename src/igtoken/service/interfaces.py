@@ -83,14 +83,20 @@ class DashboardActions(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class ApiKeyPrincipal:
-    """Who an API key speaks for: every account (``account_ids is None``) or the listed ones."""
+    """Who an API key speaks for: every account (``account_ids is None``) or the listed ones,
+    and what it may do (``capabilities is None``: everything)."""
 
     id: str
     account_ids: frozenset[str] | None = None
+    capabilities: frozenset[str] | None = None
 
     def may_read(self, account_id: str) -> bool:
         """Whether this key is scoped to ``account_id``."""
         return self.account_ids is None or account_id in self.account_ids
+
+    def may(self, capability: str) -> bool:
+        """Whether this key has ``capability`` (``tokens:read``, ``graph``, …)."""
+        return self.capabilities is None or capability in self.capabilities
 
 
 class SessionRevocations(Protocol):
@@ -151,10 +157,35 @@ class ReadinessCheck:
 
 @dataclass(frozen=True, slots=True)
 class Inventory:
-    """A snapshot for the gauges: accounts per status and each live token's days to expiry."""
+    """A snapshot for the gauges, in base units (seconds), read with a fixed number of queries.
+
+    ``expiry_buckets``: (upper bound in seconds, live tokens expiring within it), cumulative.
+    ``overdue_tokens``/``oldest_overdue_seconds``: live tokens past their refresh time, and how
+    long the oldest of them has waited. ``webhooks_by_status``: outbound deliveries per status.
+    """
 
     accounts_by_status: Mapping[str, int]
-    days_to_expiry: Sequence[float]
+    expiry_buckets: Sequence[tuple[float, int]] = ()
+    expiry_count: int = 0
+    expiry_sum_seconds: float = 0.0
+    overdue_tokens: int = 0
+    oldest_overdue_seconds: float = 0.0
+    webhooks_by_status: Mapping[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def from_seconds(
+        cls,
+        accounts_by_status: Mapping[str, int],
+        seconds_to_expiry: Sequence[float],
+        bounds: Sequence[float],
+    ) -> Inventory:
+        """An inventory from each live token's seconds to expiry (tests, small callers)."""
+        return cls(
+            accounts_by_status=accounts_by_status,
+            expiry_buckets=[(b, sum(1 for s in seconds_to_expiry if s <= b)) for b in bounds],
+            expiry_count=len(seconds_to_expiry),
+            expiry_sum_seconds=float(sum(seconds_to_expiry)),
+        )
 
 
 #: Reads the inventory for ``/metrics``; sync, called in a worker thread at scrape time.

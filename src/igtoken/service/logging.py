@@ -1,122 +1,90 @@
-"""JSON log lines, with secrets redacted as a second line of defence.
+"""The service's request log and request ids; the formats and redaction live in :mod:`igtoken.app.logs`.
 
-The first line of defence is that secrets are :class:`~igtoken.core.secret.Secret` and
-never formatted; this module catches what slips through anyway: log fields whose
-*name* says secret (``*token*``, ``*secret*``, ``*password*``, ``*key*``, ``code``)
-and credentials in URL query strings (``access_token``, ``client_secret``, ``code``,
-``appsecret_proof``) inside any message or field.
+:class:`RequestIdMiddleware` gives every request one id (the caller's ``X-Request-Id`` when it
+is a plain token, else a new one), puts it in every log line the request causes and in the
+``X-Request-Id`` answer header. :class:`RequestLogMiddleware` writes one line per request.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import re
-import sys
-from collections.abc import Mapping
-from datetime import UTC, datetime
-from typing import IO, Any, Final
+import uuid
+from typing import Final
 
-from starlette.types import ASGIApp, Scope
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from igtoken.client.log_redaction import install_log_redaction
+from igtoken.app.logs import (
+    REDACTED,
+    JsonFormatter,
+    RedactionFilter,
+    RequestIdFilter,
+    TextFormatter,
+    configure_logging,
+    is_secret_name,
+    json_handler,
+    log_handler,
+    redact_text,
+    redact_value,
+    request_id,
+)
 from igtoken.service.observe import ObservedRequestMiddleware, route_template
 
-REDACTED: Final = "[redacted]"
+__all__ = [
+    "REDACTED",
+    "REQUEST_ID_HEADER",
+    "JsonFormatter",
+    "RedactionFilter",
+    "RequestIdFilter",
+    "RequestIdMiddleware",
+    "RequestLogMiddleware",
+    "TextFormatter",
+    "configure_logging",
+    "is_secret_name",
+    "json_handler",
+    "log_handler",
+    "redact_text",
+    "redact_value",
+    "request_id",
+]
 
-_SECRET_NAME = re.compile(r"token|secret|password|passwd|key|authorization|cookie|^code$", re.IGNORECASE)
-# Names that contain a secret-looking word but are known to be harmless.
-_HARMLESS_NAMES: Final = frozenset({"token_kind", "key_id"})
-# Matches ``name=value`` also when the URL sits percent-encoded inside another one (``%3Fcode%3D…``).
-_SECRET_QUERY = re.compile(
-    r"(?P<name>(?:access_token|client_secret|code|appsecret_proof|fb_exchange_token|input_token"
-    r"|hub\.verify_token)(?:=|%3D))"
-    r"(?P<value>(?:(?!%26)[^&\s\"'#])+)",
-    re.IGNORECASE,
-)
-# Attributes every LogRecord has; anything else on a record came in through ``extra=``.
-_RECORD_ATTRS: Final = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
-
-
-def redact_text(text: str) -> str:
-    """Mask credential values in URL query strings found anywhere in ``text``."""
-    return _SECRET_QUERY.sub(lambda m: m.group("name") + REDACTED, text)
-
-
-def is_secret_name(name: str) -> bool:
-    """Whether a field called ``name`` must never be logged in clear."""
-    return name.lower() not in _HARMLESS_NAMES and bool(_SECRET_NAME.search(name))
+REQUEST_ID_HEADER: Final = "x-request-id"
+# A caller's id is kept only if it is short and plain (it goes into logs and a header).
+_GOOD_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
-def redact_value(name: str, value: Any) -> Any:
-    """``value`` made safe to log under the field name ``name``."""
-    if is_secret_name(name):
-        return REDACTED
-    if isinstance(value, str):
-        return redact_text(value)
-    if isinstance(value, Mapping):
-        return {str(k): redact_value(str(k), v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [redact_value("", item) for item in value]
-    if value is None or isinstance(value, bool | int | float):
-        return value
-    return redact_text(str(value))
+class RequestIdMiddleware:
+    """One id per HTTP request: in :data:`~igtoken.app.logs.request_id` while it runs, and in its answer."""
 
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
 
-class RedactionFilter(logging.Filter):
-    """Rewrites a record in place: message formatted and scrubbed, secret-named extras masked."""
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = ""
+        for name, value in scope.get("headers", ()):
+            if name == REQUEST_ID_HEADER.encode():
+                given = value.decode("latin-1")
+                break
+        rid = given if _GOOD_ID.fullmatch(given) else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = rid
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        """Scrub ``record``; never drops it."""
-        record.msg = redact_text(record.getMessage())
-        record.args = None
-        for name in list(record.__dict__):
-            if name not in _RECORD_ATTRS:
-                setattr(record, name, redact_value(name, record.__dict__[name]))
-        return True
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [
+                    (k, v) for k, v in message.get("headers", ()) if k.lower() != REQUEST_ID_HEADER.encode()
+                ]
+                headers.append((REQUEST_ID_HEADER.encode(), rid.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
 
-
-class JsonFormatter(logging.Formatter):
-    """One JSON object per line: ``ts``, ``level``, ``logger``, ``msg``, then the extras."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        """The record as one JSON line (exception text scrubbed too)."""
-        line: dict[str, Any] = {
-            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "msg": redact_text(record.getMessage()),
-        }
-        for name, value in record.__dict__.items():
-            if name not in _RECORD_ATTRS and name not in line:
-                line[name] = redact_value(name, value)
-        if record.exc_info:
-            line["exc"] = redact_text(self.formatException(record.exc_info))
-        return json.dumps(line, default=str, ensure_ascii=False)
-
-
-def json_handler(stream: IO[str] | None = None) -> logging.Handler:
-    """A stream handler writing redacted JSON lines (to stderr unless told otherwise)."""
-    handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
-    handler.setFormatter(JsonFormatter())
-    handler.addFilter(RedactionFilter())
-    return handler
-
-
-def configure_logging(level: str | int = "INFO", stream: IO[str] | None = None) -> logging.Handler:
-    """Send the root logger (and uvicorn's) to one JSON handler; returns the handler."""
-    handler = json_handler(stream)
-    root = logging.getLogger()
-    for existing in list(root.handlers):
-        root.removeHandler(existing)
-    root.addHandler(handler)
-    root.setLevel(level)
-    install_log_redaction([handler])
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
-        uvicorn_logger = logging.getLogger(name)
-        uvicorn_logger.handlers.clear()
-        uvicorn_logger.propagate = True
-    return handler
+        token = request_id.set(rid)
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            request_id.reset(token)
 
 
 class RequestLogMiddleware(ObservedRequestMiddleware):

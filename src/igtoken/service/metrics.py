@@ -1,14 +1,20 @@
-"""Prometheus metrics on a registry of the app's own (never the global one).
+"""Prometheus metrics on a registry of the app's own (never the global one), in base units.
 
 Counters are bumped where things happen (the refresh worker, token reads, webhook
-intake); the inventory gauges (accounts by status, days to expiry) are read from
-an :data:`~igtoken.service.interfaces.InventorySource` at scrape time.
+intake, proxied calls); the inventory gauges (accounts by status, seconds to expiry, the
+refresh backlog, webhook deliveries by status) are read from an
+:data:`~igtoken.service.interfaces.InventorySource` at scrape time, with a fixed number of
+aggregate queries however many accounts there are (:func:`igtoken.vault.stats.ops_snapshot`).
+
+Names follow Prometheus conventions: ``_total`` counters, ``_seconds`` and ``_ratio`` units.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -22,13 +28,19 @@ from prometheus_client.core import GaugeHistogramMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Scope
 
-from igtoken.service.interfaces import InventorySource
+from igtoken.core.usage import Usage
+from igtoken.service.interfaces import Inventory, InventorySource
 from igtoken.service.observe import ObservedRequestMiddleware, route_template
+
+if TYPE_CHECKING:
+    from igtoken.vault import Vault
 
 log = logging.getLogger("igtoken.service.metrics")
 
-#: Upper bounds (days) of the days-to-expiry gauge histogram; Instagram tokens live 60 days.
-EXPIRY_BUCKETS: Sequence[float] = (1, 3, 7, 14, 30, 45, 60)
+_DAY = 86400.0
+#: Upper bounds (seconds: 1, 3, 7, 14, 30, 45, 60 days) of the seconds-to-expiry gauge histogram;
+#: Instagram tokens live 60 days.
+EXPIRY_BUCKETS: Sequence[float] = tuple(days * _DAY for days in (1, 3, 7, 14, 30, 45, 60))
 
 #: The Prometheus text format's media type.
 METRICS_CONTENT_TYPE = CONTENT_TYPE_LATEST
@@ -53,15 +65,36 @@ class _InventoryCollector(Collector):
         for status, count in sorted(inventory.accounts_by_status.items()):
             accounts.add_metric([status], count)
         yield accounts
-        days = list(inventory.days_to_expiry)
-        buckets = [(f"{bound:g}", sum(1 for d in days if d <= bound)) for bound in EXPIRY_BUCKETS]
-        buckets.append(("+Inf", len(days)))
+        buckets = [(f"{bound:g}", count) for bound, count in inventory.expiry_buckets]
+        buckets.append(("+Inf", inventory.expiry_count))
         yield GaugeHistogramMetricFamily(
-            "igtoken_token_days_to_expiry",
-            "Live tokens by days left before they expire",
+            "igtoken_token_expiry_seconds",
+            "Live tokens by seconds left before they expire",
             buckets=buckets,
-            gsum_value=sum(days),
+            gsum_value=inventory.expiry_sum_seconds,
         )
+        overdue = GaugeMetricFamily(
+            "igtoken_refresh_overdue_tokens", "Live tokens past their refresh time (the backlog)"
+        )
+        overdue.add_metric([], inventory.overdue_tokens)
+        yield overdue
+        oldest = GaugeMetricFamily(
+            "igtoken_refresh_oldest_overdue_seconds",
+            "How long the longest-waiting overdue token has been due (0 when none is)",
+        )
+        oldest.add_metric([], inventory.oldest_overdue_seconds)
+        yield oldest
+        deliveries = GaugeMetricFamily(
+            "igtoken_webhook_deliveries", "Outbound webhook deliveries kept, by status", labels=["status"]
+        )
+        for status, count in sorted(inventory.webhooks_by_status.items()):
+            deliveries.add_metric([status], count)
+        yield deliveries
+        pending = GaugeMetricFamily(
+            "igtoken_webhook_deliveries_pending", "Outbound webhook deliveries not yet delivered or given up"
+        )
+        pending.add_metric([], inventory.webhooks_by_status.get("pending", 0))
+        yield pending
 
 
 class ServiceMetrics:
@@ -73,12 +106,21 @@ class ServiceMetrics:
             "igtoken_refreshes", "Token refreshes by outcome", ["outcome"], registry=self.registry
         )
         self.token_reads = Counter(
-            "igtoken_token_reads", "Tokens handed out over the API", registry=self.registry
+            "igtoken_token_reads",
+            "Tokens handed out (api: read over the API; graph_proxy: used for a proxied call)",
+            ["via"],
+            registry=self.registry,
         )
         self.meta_usage = Gauge(
-            "igtoken_meta_usage_percent",
-            "Meta's reported rate-limit usage, in percent, by kind",
-            ["kind"],
+            "igtoken_meta_usage_ratio",
+            "Meta's latest reported rate-limit usage (0-1, 1 = throttled) by app, account and kind",
+            ["app_id", "account_id", "kind"],
+            registry=self.registry,
+        )
+        self.webhook_attempts = Counter(
+            "igtoken_webhook_delivery_attempts",
+            "Outbound webhook delivery attempts by outcome (delivered, retry, failed)",
+            ["outcome"],
             registry=self.registry,
         )
         self.callbacks = Counter(
@@ -106,13 +148,44 @@ class ServiceMetrics:
         """Count one refresh attempt: ``refreshed``, ``retry_later``, ``needs_reauth`` or ``failed``."""
         self.refreshes.labels(outcome=outcome).inc()
 
-    def record_token_read(self) -> None:
-        """Count one token handed out."""
-        self.token_reads.inc()
+    def record_token_read(self, via: str = "api") -> None:
+        """Count one token handed out (``api``) or used on a caller's behalf (``graph_proxy``)."""
+        self.token_reads.labels(via=via).inc()
 
-    def set_meta_usage(self, kind: str, percent: float) -> None:
-        """Record Meta's latest usage figure of one kind (``call_count``, ``total_time``, …)."""
-        self.meta_usage.labels(kind=kind).set(percent)
+    def set_meta_usage(self, app_id: str, account_id: str, kind: str, percent: float) -> None:
+        """Record Meta's latest usage figure of one kind (``call_count``, ``total_time``, …), in percent."""
+        self.meta_usage.labels(app_id=app_id, account_id=account_id, kind=kind).set(percent / 100.0)
+
+    def observe_usage(self, app_id: str, account_id: str, usage: Usage | None) -> None:
+        """Record every figure of Meta's usage headers (``X-App-Usage``, ``X-Business-Use-Case-Usage``).
+
+        App-wide figures are labelled ``app_<kind>``; per-business ones ``business_<kind>`` (the
+        highest across the businesses the answer names).
+        """
+        if usage is None:
+            return
+        figures: dict[str, float] = {}
+        for kind, value in (
+            ("app_call_count", usage.app_call_count),
+            ("app_total_time", usage.app_total_time),
+            ("app_total_cputime", usage.app_total_cputime),
+        ):
+            if value is not None:
+                figures[kind] = value
+        for entry in usage.business:
+            for kind, value in (
+                ("business_call_count", entry.call_count),
+                ("business_total_time", entry.total_time),
+                ("business_total_cputime", entry.total_cputime),
+            ):
+                if value is not None:
+                    figures[kind] = max(value, figures.get(kind, 0.0))
+        for kind, percent in figures.items():
+            self.set_meta_usage(app_id, account_id, kind, percent)
+
+    def record_webhook_attempt(self, outcome: str) -> None:
+        """Count one outbound delivery attempt: ``delivered``, ``retry`` or ``failed``."""
+        self.webhook_attempts.labels(outcome=outcome).inc()
 
     def record_callback(self, endpoint: str, outcome: str) -> None:
         """Count one call from Meta and what came of it."""
@@ -136,3 +209,51 @@ class HTTPMetricsMiddleware(ObservedRequestMiddleware):
         method = str(scope.get("method", ""))
         self.metrics.http_requests.labels(method=method, route=route, status=str(status)).inc()
         self.metrics.http_latency.labels(method=method, route=route).observe(seconds)
+
+
+def metrics_app(metrics: ServiceMetrics, *, healthy: Callable[[], bool] = lambda: True) -> ASGIApp:
+    """A bare ASGI app serving ``/metrics`` and ``/healthz``, for ``igtoken worker --metrics-port``.
+
+    ``/healthz`` answers 200 ``{"status": "ok"}`` while ``healthy()`` says so, else 503.
+    """
+    from starlette.applications import Starlette
+    from starlette.concurrency import run_in_threadpool
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse, Response
+    from starlette.routing import Route
+
+    async def scrape(request: Request) -> Response:
+        body = await run_in_threadpool(metrics.render)
+        return Response(body, media_type=METRICS_CONTENT_TYPE)
+
+    async def healthz(request: Request) -> Response:
+        if healthy():
+            return JSONResponse({"status": "ok"})
+        return JSONResponse({"status": "fail"}, status_code=503)
+
+    return Starlette(routes=[Route("/metrics", scrape), Route("/healthz", healthz)])
+
+
+def vault_inventory(vault: Vault, clock: Callable[[], datetime] | None = None) -> InventorySource:
+    """An :data:`~igtoken.service.interfaces.InventorySource` reading the vault at scrape time.
+
+    A fixed number of aggregate queries (:func:`igtoken.vault.stats.ops_snapshot`), whatever the
+    number of accounts; ``clock`` is the wall clock unless given (the sandbox's moved one).
+    """
+    from igtoken.vault.stats import ops_snapshot
+
+    now = clock or (lambda: datetime.now(UTC))
+
+    def read() -> Inventory:
+        snap = ops_snapshot(vault.engine, now=now(), expiry_bounds=EXPIRY_BUCKETS)
+        return Inventory(
+            accounts_by_status=snap.accounts_by_status,
+            expiry_buckets=snap.expiry_buckets,
+            expiry_count=snap.expiry_count,
+            expiry_sum_seconds=snap.expiry_sum_seconds,
+            overdue_tokens=snap.overdue_tokens,
+            oldest_overdue_seconds=snap.oldest_overdue_seconds,
+            webhooks_by_status=snap.webhooks_by_status,
+        )
+
+    return read

@@ -31,21 +31,22 @@ from igtoken.core.exceptions import (
 )
 from igtoken.core.models import AccessToken
 from igtoken.core.secret import Secret
+from igtoken.core.usage import Usage
 from igtoken.service.config import RateLimit, RateLimits, ServiceConfig
 from igtoken.service.interfaces import (
     ApiKeyPrincipal,
     BackgroundTask,
-    Inventory,
     ReadinessCheck,
     ServiceDeps,
 )
+from igtoken.service.metrics import vault_inventory
 
 if TYPE_CHECKING:
     from igtoken.app.runtime import Runtime
     from igtoken.config.settings import Settings
     from igtoken.refresh.usecase import Refresher
     from igtoken.service.anomaly import UsageWatch
-    from igtoken.vault import AccountRecord, AppRecord, AsyncVault, StoredToken, Vault
+    from igtoken.vault import AccountRecord, AppRecord, AsyncVault, StoredToken
 
 __all__ = [
     "CALLBACK_PATH",
@@ -127,7 +128,7 @@ class ServiceWiring:
         refused (403) before anything about the account is looked up; an unusable account
         is refused without recording a read. The ``token_read`` event names the key.
         """
-        from igtoken.service.apikeys import known_principal, require_scope
+        from igtoken.service.apikeys import known_principal, require_capability, require_scope
 
         api_keys = self.api_keys
         if api_keys is None:
@@ -136,6 +137,7 @@ class ServiceWiring:
 
         def serve() -> StoredToken:
             principal = known_principal(api_keys.principal(key))
+            require_capability(principal, "tokens:read")
             require_scope(principal, account_id)
             _account, stored = vault.serve_token(
                 account_id, now=now, reader=principal.id, check=require_usable
@@ -272,7 +274,8 @@ class VaultApiKeys:
                 self.watch.refused(revoked_key_id=self._keys.revoked_prefix(key))
             return None
         scope = None if record.account_ids is None else frozenset(record.account_ids)
-        return ApiKeyPrincipal(id=record.prefix, account_ids=scope)
+        able = None if record.capabilities is None else frozenset(record.capabilities)
+        return ApiKeyPrincipal(id=record.prefix, account_ids=scope, capabilities=able)
 
     async def verify(self, key: Secret) -> ApiKeyPrincipal | None:
         """The principal of a valid, unrevoked key; ``None`` for anything else."""
@@ -309,35 +312,6 @@ class VaultRateLimiter:
         )
 
 
-def current_tokens(vault: Vault) -> dict[str, datetime | None]:
-    """Each account's current token expiry (accounts without a token are absent)."""
-    out: dict[str, datetime | None] = {}
-    for account in vault.list_accounts():
-        for info in vault.token_history(account.id, account.served_kind):
-            if info.is_current:
-                out[account.id] = info.expires_at
-                break
-    return out
-
-
-def vault_inventory(vault: Vault, clock: Callable[[], datetime] = _utc_now) -> Callable[[], Inventory]:
-    """An :data:`~igtoken.service.interfaces.InventorySource` reading the vault at scrape time."""
-
-    def read() -> Inventory:
-        now = clock()
-        by_status: dict[str, int] = {}
-        for account in vault.list_accounts():
-            by_status[str(account.status)] = by_status.get(str(account.status), 0) + 1
-        days = [
-            (expires - now).total_seconds() / 86400
-            for expires in current_tokens(vault).values()
-            if expires is not None
-        ]
-        return Inventory(accounts_by_status=by_status, days_to_expiry=days)
-
-    return read
-
-
 def close_at_shutdown(http: httpx.AsyncClient) -> BackgroundTask:
     """A background task that only waits, and closes the shared HTTP pool when the service stops."""
 
@@ -358,6 +332,8 @@ def refresh_worker_task(
     clock: Callable[[], datetime] = _utc_now,
     on_outcome: Callable[[str], None] | None = None,
     public_url: str | None = None,
+    on_delivery: Callable[[str], None] | None = None,
+    on_usage: Callable[[str, Usage], None] | None = None,
 ) -> BackgroundTask:
     """The refresh worker as a background task of the service (see :mod:`igtoken.app.refresh_wiring`).
 
@@ -375,9 +351,13 @@ def refresh_worker_task(
             except ConflictError as exc:
                 log.warning("refresh worker not started: %s", exc.message)
                 await asyncio.Event().wait()  # stay "running": the other worker does the job
-            parts = build_worker(runtime, endpoints=endpoints, http=http, clock=clock, public_url=public_url)
+            parts = build_worker(
+                runtime, endpoints=endpoints, http=http, clock=clock, public_url=public_url, on_usage=on_usage
+            )
             if on_outcome is not None:
                 parts.worker.on_result = lambda result: on_outcome(result.outcome.value)
+            if on_delivery is not None:
+                parts.notifier.on_attempt = lambda attempt: on_delivery(attempt.outcome.value)
             stop = asyncio.Event()
             running = asyncio.ensure_future(parts.worker.run_forever(stop))
             try:
@@ -430,7 +410,7 @@ def build_app(
 ) -> FastAPI:
     """The whole service over ``runtime``'s vault, talking to Meta (or an emulator) at ``endpoints``."""
     from igtoken.service.app import create_app
-    from igtoken.service.routes import api, connect, meta_apps, meta_callbacks
+    from igtoken.service.routes import api, connect, meta_apps, meta_callbacks, onboarding_api
     from igtoken.service.vault_dashboard import VaultDashboard
     from igtoken.vault import AsyncVault
 
@@ -488,16 +468,34 @@ def build_app(
         # The weekly permission audit (IGTOKEN_PERMISSION_AUDIT_DAYS), beside the refresh worker.
         tasks.append(auditor_task(build_auditor(runtime), clock=clock))
     outcomes: list[Callable[[str], None]] = []  # filled once the app (and its metrics) exists
+    deliveries: list[Callable[[str], None]] = []
+    usages: list[Callable[[str, str, Usage | None], None]] = []
     if worker:
 
         def record_outcome(outcome: str) -> None:
             for record in outcomes:
                 record(outcome)
 
+        def record_delivery(outcome: str) -> None:
+            for record in deliveries:
+                record(outcome)
+
+        def record_usage(app_id: str, usage: Usage) -> None:
+            # Seen on the worker's own calls (refreshes, checks): app-wide, so no account label.
+            for observe in usages:
+                observe(app_id, "", usage)
+
         # Re-authorization links in the worker's events and webhooks are made on this service's URL.
         tasks.append(
             refresh_worker_task(
-                runtime, endpoints, http, clock=clock, on_outcome=record_outcome, public_url=wiring.public_url
+                runtime,
+                endpoints,
+                http,
+                clock=clock,
+                on_outcome=record_outcome,
+                public_url=wiring.public_url,
+                on_delivery=record_delivery,
+                on_usage=record_usage,
             )
         )
     deps_kwargs: dict[str, Any] = {}
@@ -519,10 +517,13 @@ def build_app(
     app = create_app(config, deps=deps)
     app.state.wiring = wiring
     outcomes.append(app.state.igtoken.metrics.record_refresh)
+    deliveries.append(app.state.igtoken.metrics.record_webhook_attempt)
+    usages.append(app.state.igtoken.metrics.observe_usage)
     wiring.usage_watch.register_metrics(app.state.igtoken.metrics.registry)
     app.include_router(connect.router)
     app.include_router(meta_callbacks.router)
     app.include_router(api.router)
+    app.include_router(onboarding_api.router)
     app.include_router(meta_apps.pages)
     app.include_router(meta_apps.actions)
     return app

@@ -152,6 +152,8 @@ def _account_record(row: AnyRow) -> AccountRecord:
         page_name=row.page_name,
         fb_user_id=row.fb_user_id,
         data_access_expires_at=row.data_access_expires_at,
+        external_id=row.external_id,
+        label=row.label,
     )
 
 

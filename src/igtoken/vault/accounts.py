@@ -214,10 +214,16 @@ class AccountStore(VaultStore):
         return _account_record(row)
 
     def list_accounts(
-        self, *, status: AccountStatus | str | None = None, app: str | None = None
+        self,
+        *,
+        status: AccountStatus | str | None = None,
+        app: str | None = None,
+        external_id: str | None = None,
     ) -> list[AccountRecord]:
-        """Accounts with their status, oldest first, filtered by status and/or app."""
+        """Accounts with their status, oldest first, filtered by status, app and/or external id."""
         stmt = sa.select(Account).order_by(Account.created_at, Account.id)
+        if external_id is not None:
+            stmt = stmt.where(Account.external_id == external_id)
         if status is not None:
             stmt = stmt.where(Account.status == AccountStatus(status).value)
         with self._db.read() as conn:

@@ -13,7 +13,7 @@ from igtoken.core.exceptions import NotFoundError
 from igtoken.core.secret import Secret
 from igtoken.vault._db import AnyRow, Database, new_id, sha256_hex
 from igtoken.vault.models import ApiKey
-from igtoken.vault.records import ApiKeyRecord
+from igtoken.vault.records import CAPABILITIES, ApiKeyRecord
 
 __all__ = ["ApiKeys"]
 
@@ -35,6 +35,7 @@ def _record(row: AnyRow) -> ApiKeyRecord:
         created_at=row.created_at,
         last_used_at=row.last_used_at,
         revoked_at=row.revoked_at,
+        capabilities=None if row.capabilities is None else tuple(row.capabilities),
     )
 
 
@@ -45,11 +46,26 @@ class ApiKeys:
         self._db = db
 
     def create(
-        self, name: str, *, now: datetime, account_ids: Sequence[str] | None = None
+        self,
+        name: str,
+        *,
+        now: datetime,
+        account_ids: Sequence[str] | None = None,
+        capabilities: Sequence[str] | None = None,
     ) -> tuple[ApiKeyRecord, Secret]:
-        """A new key for all accounts (``account_ids=None``) or the listed ones; shown once."""
+        """A new key for all accounts (``account_ids=None``) or the listed ones; shown once.
+
+        ``capabilities`` limits what it may do (:data:`~igtoken.vault.records.CAPABILITIES`);
+        ``None`` allows everything.
+        """
         if not name.strip():
             raise ValueError("an API key needs a name")
+        if capabilities is not None:
+            unknown = sorted(set(capabilities) - set(CAPABILITIES))
+            if unknown:
+                raise ValueError(
+                    f"unknown API key capabilities: {', '.join(unknown)}; known: {', '.join(CAPABILITIES)}"
+                )
         prefix = f"{_PREFIX}{secrets.token_hex(4)}"
         key = f"{prefix}_{secrets.token_urlsafe(32)}"
         key_id = new_id()
@@ -61,6 +77,7 @@ class ApiKeys:
                     key_hash=sha256_hex(key),
                     name=name,
                     account_ids=None if account_ids is None else list(account_ids),
+                    capabilities=None if capabilities is None else sorted(set(capabilities)),
                     created_at=now,
                 )
             )

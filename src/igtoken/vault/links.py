@@ -46,6 +46,7 @@ def _record(row: AnyRow) -> ConnectLinkRecord:
         max_uses=row.max_uses,
         uses=row.uses,
         revoked_at=row.revoked_at,
+        external_id=row.external_id,
     )
 
 
@@ -78,6 +79,7 @@ class ConnectLinks:
         account_id: str | None,
         label: str | None,
         max_uses: int | None,
+        external_id: str | None = None,
     ) -> None:
         conn.execute(
             sa.insert(ConnectLink).values(
@@ -91,6 +93,7 @@ class ConnectLinks:
                 expires_at=expires_at,
                 max_uses=max_uses,
                 uses=0,
+                external_id=external_id,
             )
         )
 
@@ -104,11 +107,13 @@ class ConnectLinks:
         account_id: str | None = None,
         label: str | None = None,
         max_uses: int | None = 1,
+        external_id: str | None = None,
     ) -> tuple[ConnectLinkRecord, Secret]:
         """A new link; the code (to put in the URL) is returned once, as a :class:`Secret`.
 
         ``max_uses`` is how many accounts may connect through it (``None``: any number);
-        a re-authorization link (``account_id``) is always single use.
+        a re-authorization link (``account_id``) is always single use. ``external_id`` (the
+        platform's own customer id) and ``label`` are given to every account connected through it.
         """
         if expires_at <= now:
             raise ValueError("a connect link must expire after it is created")
@@ -133,6 +138,7 @@ class ConnectLinks:
                 account_id=account_id,
                 label=label,
                 max_uses=max_uses,
+                external_id=external_id,
             )
         return self.get_by_id(link_id), Secret(code)
 
@@ -260,6 +266,20 @@ class ConnectLinks:
             if row is None:
                 raise NotFoundError(f"no connect link with id {link_id!r}")
             raise ConflictError(_why_unusable(row, now))
+        if account_id is not None:
+            # A connect link's external id and label go to the account it connected (a
+            # re-authorization link, which has neither, leaves the account's own alone).
+            link = conn.execute(
+                sa.select(ConnectLink.external_id, ConnectLink.label, ConnectLink.account_id).where(
+                    ConnectLink.id == link_id
+                )
+            ).one()
+            if link.account_id is None and (link.external_id is not None or link.label is not None):
+                conn.execute(
+                    sa.update(Account)
+                    .where(Account.id == account_id)
+                    .values(external_id=link.external_id, label=link.label)
+                )
 
     def use(self, link_id: str, *, now: datetime, account_id: str | None = None) -> ConnectLinkRecord:
         """Spend one use of a link; :class:`ConflictError` if it is used up, revoked or expired."""

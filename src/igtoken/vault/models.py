@@ -145,6 +145,10 @@ class Account(Base):
     page_name: Mapped[str | None] = mapped_column(sa.String(200))
     fb_user_id: Mapped[str | None] = mapped_column(sa.String(64), index=True)
     data_access_expires_at: Mapped[datetime | None]
+    #: The integrating platform's own id for this account (its customer), from the connect link.
+    external_id: Mapped[str | None] = mapped_column(sa.String(200), index=True)
+    #: The label of the connect link the account came through.
+    label: Mapped[str | None] = mapped_column(sa.String(200))
 
 
 class Token(Base):
@@ -234,6 +238,8 @@ class ConnectLink(Base):
     max_uses: Mapped[int | None] = mapped_column(sa.Integer)
     uses: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
     revoked_at: Mapped[datetime | None]
+    #: Given to every account connected through the link (the platform's customer id).
+    external_id: Mapped[str | None] = mapped_column(sa.String(200))
 
 
 class SeenSignedRequest(Base):
@@ -314,6 +320,8 @@ class ApiKey(Base):
     name: Mapped[str] = mapped_column(sa.String(100))
     #: ``None`` means every account; otherwise the account ids this key may read.
     account_ids: Mapped[list[str] | None] = mapped_column(sa.JSON)
+    #: What the key may do (``tokens:read``, ``graph``, …); ``None``: everything (keys made before 0006).
+    capabilities: Mapped[list[str] | None] = mapped_column(sa.JSON)
     created_at: Mapped[datetime]
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]

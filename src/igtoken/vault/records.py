@@ -5,12 +5,13 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 from igtoken.core.models import AccessToken, AccountStatus, AccountType, FlowKind, TokenKind
 from igtoken.core.secret import Secret
 
 __all__ = [
+    "CAPABILITIES",
     "AccountRecord",
     "AccountStatus",
     "ApiKeyRecord",
@@ -112,6 +113,9 @@ class AccountRecord:
     page_name: str | None = None
     fb_user_id: str | None = None
     data_access_expires_at: datetime | None = None
+    #: The platform's own id and the label, from the connect link the account came through.
+    external_id: str | None = None
+    label: str | None = None
 
     @property
     def via_facebook(self) -> bool:
@@ -202,6 +206,8 @@ class ConnectLinkRecord:
     max_uses: int | None = 1
     uses: int = 0
     revoked_at: datetime | None = None
+    #: Given to every account connected through the link.
+    external_id: str | None = None
 
     @property
     def is_used_up(self) -> bool:
@@ -236,6 +242,16 @@ class OAuthStateRecord:
     consumed_at: datetime | None
 
 
+#: What an API key may be allowed to do, each checked by the service route that needs it.
+CAPABILITIES: Final = (
+    "accounts:read",  # GET /v1/accounts, GET /v1/accounts/{id}
+    "tokens:read",  # GET /v1/accounts/{id}/token
+    "graph",  # /v1/accounts/{id}/graph/{path}
+    "refresh",  # POST /v1/accounts/{id}/refresh
+    "links:create",  # POST /v1/connect-links
+)
+
+
 @dataclass(frozen=True, slots=True)
 class ApiKeyRecord:
     """A service API key (the key itself is only shown once, at creation)."""
@@ -247,6 +263,8 @@ class ApiKeyRecord:
     created_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
+    #: What the key may do (see :data:`CAPABILITIES`); ``None``: everything.
+    capabilities: tuple[str, ...] | None = None
 
     def allows(self, account_id: str) -> bool:
         """Whether this key may act on ``account_id``."""

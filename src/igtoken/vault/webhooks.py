@@ -8,7 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from igtoken.core.exceptions import ConflictError
+from igtoken.core.exceptions import ConflictError, NotFoundError
 from igtoken.vault._db import AnyRow, Database, clip_error, new_id
 from igtoken.vault.models import WebhookDelivery
 from igtoken.vault.records import WebhookDeliveryRecord, WebhookStatus
@@ -156,3 +156,31 @@ class WebhookDeliveries:
         return self._finish(
             delivery_id, owner, now, next_attempt_at=next_attempt_at, last_error=clip_error(error)
         )
+
+    def redeliver(self, delivery_id: str, *, now: datetime) -> WebhookDeliveryRecord:
+        """Send a delivery again: pending, due at ``now``, with a fresh retry schedule.
+
+        The payload (and so the receiver's ``webhook-id``) is unchanged. A delivery a worker is
+        sending right now is a :class:`ConflictError`; an unknown id a :class:`NotFoundError`.
+        """
+        with self._db.write() as conn:
+            row = conn.execute(sa.select(WebhookDelivery).where(WebhookDelivery.id == delivery_id)).first()
+            if row is None:
+                raise NotFoundError(
+                    f"no webhook delivery {delivery_id!r}", fix="list them with: igtoken webhooks list"
+                )
+            if row.lease_expires_at is not None and row.lease_expires_at > now:
+                raise ConflictError(f"delivery {delivery_id!r} is being sent right now; try again shortly")
+            conn.execute(
+                sa.update(WebhookDelivery)
+                .where(WebhookDelivery.id == delivery_id)
+                .values(
+                    status=WebhookStatus.PENDING.value,
+                    attempts=0,
+                    next_attempt_at=now,
+                    delivered_at=None,
+                    lease_owner=None,
+                    lease_expires_at=None,
+                )
+            )
+        return self.get(delivery_id)

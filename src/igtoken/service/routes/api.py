@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 import httpx
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
@@ -23,10 +23,12 @@ from igtoken.core.models import FlowKind, TokenKind
 from igtoken.core.secret import Secret
 from igtoken.core.usage import Usage, parse_usage
 from igtoken.facebook.appsecret_proof import appsecret_proof
-from igtoken.service.apikeys import api_key, api_principal, require_scope
+from igtoken.service.apikeys import api_key, api_principal, capable, require_scope
 from igtoken.service.interfaces import ApiKeyPrincipal
+from igtoken.service.openapi import ErrorOut
 from igtoken.service.proxy import CALLER_CREDENTIALS, check_graph_path, proxy_paging, read_body
 from igtoken.service.ratelimit import rate_limit
+from igtoken.service.state import service_state
 from igtoken.service.wiring import require_usable, token_body, wiring_of
 
 log = logging.getLogger("igtoken.service.api")
@@ -34,6 +36,10 @@ router = APIRouter(prefix="/v1", tags=["tokens"], dependencies=[Depends(rate_lim
 
 AccountId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.:-]{1,128}$", description="the account's id")]
 Principal = Annotated[ApiKeyPrincipal, Depends(api_principal)]
+# The key's principal, refused (403) unless the key has the capability the route needs.
+ReadsAccounts = Annotated[ApiKeyPrincipal, Depends(capable("accounts:read"))]
+Refreshes = Annotated[ApiKeyPrincipal, Depends(capable("refresh"))]
+Proxies = Annotated[ApiKeyPrincipal, Depends(capable("graph"))]
 
 #: Meta's usage headers, passed through so callers can pace themselves.
 USAGE_HEADERS = ("x-app-usage", "x-business-use-case-usage", "x-ad-account-usage", "x-fb-trace-id")
@@ -57,6 +63,10 @@ class AccountOut(BaseModel):
     scopes: list[str]
     created_at: datetime
     updated_at: datetime
+    external_id: str | None = Field(
+        default=None, description="your id, from the connect link it came through"
+    )
+    label: str | None = Field(default=None, description="the label of the connect link it came through")
 
 
 class AccountList(BaseModel):
@@ -84,21 +94,6 @@ class TokenOut(TokenMeta):
     token_type: str = "bearer"  # noqa: S105 - a token type, not a token
 
 
-class ErrorDetail(BaseModel):
-    """What went wrong and what to do."""
-
-    type: str
-    message: str
-    fix: str
-    reauthorize_url: str | None = None
-
-
-class ErrorOut(BaseModel):
-    """Every error answer of the API."""
-
-    error: ErrorDetail
-
-
 _ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorOut, "description": "no, unknown or revoked API key"},
     403: {"model": ErrorOut, "description": "the key is not scoped to this account"},
@@ -124,18 +119,26 @@ def _account_out(account: Any) -> AccountOut:
         scopes=list(account.scopes),
         created_at=account.created_at,
         updated_at=account.updated_at,
+        external_id=account.external_id,
+        label=account.label,
     )
 
 
 @router.get("/accounts", response_model=AccountList, responses={401: _ERRORS[401]})
-async def list_accounts(request: Request, principal: Principal) -> AccountList:
-    """The accounts this API key may read."""
-    accounts = await wiring_of(request).vault.list_accounts()
+async def list_accounts(
+    request: Request,
+    principal: ReadsAccounts,
+    external_id: Annotated[
+        str | None, Query(min_length=1, max_length=200, description="only accounts with this external id")
+    ] = None,
+) -> AccountList:
+    """The accounts this API key may read (with ``external_id``: those connected under that id)."""
+    accounts = await wiring_of(request).vault.list_accounts(external_id=external_id)
     return AccountList(accounts=[_account_out(a) for a in accounts if principal.may_read(a.id)])
 
 
 @router.get("/accounts/{account_id}", response_model=AccountOut, responses=_ERRORS)
-async def get_account(request: Request, account_id: AccountId, principal: Principal) -> AccountOut:
+async def get_account(request: Request, account_id: AccountId, principal: ReadsAccounts) -> AccountOut:
     """One account."""
     require_scope(principal, account_id)
     return _account_out(await wiring_of(request).vault.get_account(account_id))
@@ -162,11 +165,12 @@ async def get_token(
         await wiring.token_dead(account_id, stored.token_id, expired, source="token API")
         raise expired
     body = TokenOut.model_validate(token_body(stored, include_token=True))
+    service_state(request).metrics.record_token_read("api")
     return Response(body.model_dump_json(), media_type="application/json", headers=_NO_STORE)
 
 
 @router.post("/accounts/{account_id}/refresh", response_model=TokenMeta, responses=_ERRORS)
-async def refresh_token(request: Request, account_id: AccountId, principal: Principal) -> TokenMeta:
+async def refresh_token(request: Request, account_id: AccountId, principal: Refreshes) -> TokenMeta:
     """Refresh the account's long-lived token now (Meta allows it from 24 hours of age).
 
     A Facebook Login account's page token never expires and cannot be refreshed: it is
@@ -201,7 +205,7 @@ def pacing_wait(usage: Usage | None) -> float | None:
     return PACE_MAX_SECONDS * (top - PACE_FROM_PERCENT) / (100 - PACE_FROM_PERCENT) or None
 
 
-async def graph_proxy(request: Request, account_id: AccountId, path: str, principal: Principal) -> Response:
+async def graph_proxy(request: Request, account_id: AccountId, path: str, principal: Proxies) -> Response:
     """Forward to the account's Graph host with its token; Meta's answer and usage headers come back.
 
     The account's token goes in the ``Authorization`` header. For a Facebook Login account
@@ -262,7 +266,10 @@ async def graph_proxy(request: Request, account_id: AccountId, path: str, princi
         params.append(("appsecret_proof", appsecret_proof(secret, stored.token.value)))
     headers = {k: v for k, v in request.headers.items() if k.lower() not in _DROP_REQUEST_HEADERS}
     headers["authorization"] = f"Bearer {stored.token.value.reveal()}"
+    service_state(request).metrics.record_token_read("graph_proxy")
     upstream = await wiring.http.request(request.method, url, params=params, headers=headers, content=body)
+    usage = parse_usage(upstream.headers)
+    service_state(request).metrics.observe_usage(app.id, account_id, usage)
     passed = {k: v for k, v in upstream.headers.items() if k.lower() in USAGE_HEADERS}
     error = error_from_response(upstream, secrets=[stored.token.value.reveal()])
     if isinstance(error, ThrottledError):
@@ -276,7 +283,7 @@ async def graph_proxy(request: Request, account_id: AccountId, path: str, princi
         # next token read is 409 with the link; any other error (a bad request, a missing
         # permission) leaves the account as it is.
         await wiring.token_dead(account_id, stored.token_id, error, source="graph proxy")
-    pace = pacing_wait(parse_usage(upstream.headers))
+    pace = pacing_wait(usage)
     if pace is not None:
         # Near Meta's limit: space this account's calls out before Meta throttles it (then for longer).
         await wiring.vault.throttles.hold(account_id, until=now + timedelta(seconds=pace), now=now)

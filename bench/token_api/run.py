@@ -41,8 +41,8 @@ def serve() -> None:
     from igtoken.core.models import AccessToken, AccountType, Profile, TokenKind
     from igtoken.core.secret import Secret
     from igtoken.service.app import make_server
+    from igtoken.service.assembly import build_app
     from igtoken.service.config import RateLimit, RateLimits
-    from igtoken.service.wiring import build_app
 
     now = datetime.now(UTC)
     runtime = Runtime(Settings(sandbox=True))

@@ -23,7 +23,7 @@ from igtoken.emulator import demo
 from igtoken.emulator.demo import demo_world
 from igtoken.notify import MemoryDeliveryLog, Notifier
 from igtoken.sandbox import SANDBOX_APP
-from igtoken.service.wiring import build_app
+from igtoken.service.assembly import build_app
 
 PUBLIC = "http://service.test"
 

@@ -30,7 +30,7 @@ from igtoken.notify import MemoryDeliveryLog, Notifier, verify
 from igtoken.refresh.deliveries import VaultDeliveryLog
 from igtoken.sandbox import SANDBOX_APP
 from igtoken.service.anomaly import AnomalyThresholds, UsageWatch
-from igtoken.service.wiring import build_app
+from igtoken.service.assembly import build_app
 
 PUBLIC = "http://service.test"
 HOOK = "https://hooks.example.com/igtoken"

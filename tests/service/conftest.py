@@ -24,6 +24,7 @@ from igtoken.core.secret import Secret
 from igtoken.emulator import create_app as create_emulator
 from igtoken.emulator import demo_world
 from igtoken.service import ServiceConfig, ServiceDeps, create_app
+from igtoken.service.assembly import build_app as build_wired_app
 from igtoken.service.views import (
     AccountDetail,
     AccountRow,
@@ -34,7 +35,6 @@ from igtoken.service.views import (
     LinkRow,
     NewLink,
 )
-from igtoken.service.wiring import build_app as build_wired_app
 
 ADMIN_PASSWORD = "correct horse battery staple"
 SESSION_SECRET = "s" * 40

@@ -17,7 +17,7 @@ from igtoken.core.models import AccessToken, AccountType, Profile, TokenKind
 from igtoken.core.secret import Secret
 from igtoken.emulator import create_app as create_emulator
 from igtoken.emulator import demo, demo_world
-from igtoken.service.wiring import build_app
+from igtoken.service.assembly import build_app
 
 from .conftest import PUBLIC, REDIRECT
 

@@ -311,7 +311,7 @@ async def test_two_instances_share_one_throttle(wired):
     from datetime import timedelta
 
     from igtoken.core.endpoints import Endpoints
-    from igtoken.service.wiring import build_app as build_wired_app
+    from igtoken.service.assembly import build_app as build_wired_app
 
     from .conftest import client_for
 

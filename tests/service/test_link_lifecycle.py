@@ -11,7 +11,7 @@ import httpx
 from igtoken.app.runtime import allow_redirect_uris
 from igtoken.core.endpoints import Endpoints
 from igtoken.core.secret import Secret
-from igtoken.service.wiring import build_app
+from igtoken.service.assembly import build_app
 
 from .conftest import Wired, bearer
 from .test_wired_service import connect, new_link, start

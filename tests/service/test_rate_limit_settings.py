@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from igtoken.app.runtime import Runtime
 from igtoken.config.settings import Settings, load_settings
+from igtoken.service.assembly import rate_limits_from
 from igtoken.service.config import RateLimit, RateLimits
-from igtoken.service.wiring import rate_limits_from
 
 from .conftest import client_for, sign_in
 from .test_shared_sessions import PUBLIC, replica

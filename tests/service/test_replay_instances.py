@@ -16,7 +16,7 @@ from igtoken.core.endpoints import Endpoints
 from igtoken.core.secret import Secret
 from igtoken.emulator import create_app as create_emulator
 from igtoken.emulator import demo, demo_world
-from igtoken.service.wiring import build_app
+from igtoken.service.assembly import build_app
 from igtoken.vault import upgrade
 from igtoken.vault.crypto import generate_key_material
 from tests.support.postgres import fresh_pg_database

@@ -7,7 +7,7 @@ import httpx
 
 from igtoken.core.endpoints import Endpoints
 from igtoken.core.secret import Secret
-from igtoken.service.wiring import build_app as build_wired_app
+from igtoken.service.assembly import build_app as build_wired_app
 
 from .conftest import (
     ADMIN_PASSWORD,

@@ -17,7 +17,7 @@ from igtoken.config.settings import Settings, load_settings
 from igtoken.core.endpoints import Endpoints
 from igtoken.core.exceptions import ConfigurationError
 from igtoken.core.secret import Secret
-from igtoken.service.wiring import build_app as build_wired_app
+from igtoken.service.assembly import build_app as build_wired_app
 from igtoken.vault.crypto import generate_key_material
 from igtoken.vault.migrate import upgrade
 from tests.support.postgres import fresh_pg_database

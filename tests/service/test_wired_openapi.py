@@ -14,8 +14,8 @@ from igtoken.config.settings import Settings
 from igtoken.core.endpoints import Endpoints
 from igtoken.emulator import create_app as create_emulator
 from igtoken.emulator import demo_world
+from igtoken.service.assembly import build_app
 from igtoken.service.config import RateLimit, RateLimits
-from igtoken.service.wiring import build_app
 
 PUBLIC = "http://service.test"
 UNLIMITED = RateLimit(per_minute=1_000_000, burst=1_000_000)

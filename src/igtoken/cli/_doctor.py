@@ -8,10 +8,9 @@ the stored token and compare what was granted with what the app asks for.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Final
-from urllib.parse import urlsplit, urlunsplit
+from typing import TYPE_CHECKING, Final
+from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -28,6 +27,16 @@ if TYPE_CHECKING:
     #: Meta called a token dead in one of doctor's own calls: mark the account (refresh use case).
     DeadToken = Callable[[AccountRecord, str, BaseException], "Result | None"]
 
+from igtoken.cli._check import (
+    EXPIRY_WARN_DAYS,
+    USAGE_WARN,
+    Check,
+    _dead_check,
+    _error_text,
+    _permissions_check,
+    _variants,
+)
+
 __all__ = ["Check", "account_checks", "app_checks"]
 
 _WHERE_IG_ID: Final = (
@@ -43,58 +52,6 @@ _BASIC_DISPLAY_MIGRATION: Final = (
     "Basic Display was shut down on 2024-12-04: move to Instagram Login "
     "(instagram_business_* scopes, www.instagram.com/oauth/authorize, a Business or Creator account)"
 )
-#: Usage at or above this percentage of Meta's limits is reported.
-USAGE_WARN: Final = 80.0
-#: Fewer days than this before expiry is reported.
-EXPIRY_WARN_DAYS: Final = 7
-
-
-@dataclass(frozen=True, slots=True)
-class Check:
-    """One line of the report: passed or not, why, and what to do."""
-
-    name: str
-    subject: str
-    ok: bool
-    detail: str = ""
-    fix: str = ""
-
-    def as_json(self) -> dict[str, Any]:
-        """The documented JSON shape of a check."""
-        return {
-            "name": self.name,
-            "subject": self.subject,
-            "ok": self.ok,
-            "detail": self.detail,
-            "fix": self.fix,
-        }
-
-
-def _error_text(response: httpx.Response) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        return response.text[:300]
-    if isinstance(body, dict):
-        if isinstance(body.get("error_message"), str):
-            return str(body["error_message"])
-        error = body.get("error")
-        if isinstance(error, dict):
-            return str(error.get("message", ""))
-    return ""
-
-
-def _variants(uri: str) -> list[str]:
-    """Near misses Meta would treat as different: trailing slash, www, scheme."""
-    parts = urlsplit(uri)
-    out: list[str] = []
-    path = parts.path[:-1] if parts.path.endswith("/") else parts.path + "/"
-    out.append(urlunsplit(parts._replace(path=path)))
-    host = parts.netloc
-    other = host[4:] if host.startswith("www.") else f"www.{host}"
-    out.append(urlunsplit(parts._replace(netloc=other)))
-    out.append(urlunsplit(parts._replace(scheme="http" if parts.scheme == "https" else "https")))
-    return out
 
 
 def _authorize(http: httpx.Client, endpoints: Endpoints, app_id: str, redirect_uri: str) -> httpx.Response:
@@ -386,33 +343,4 @@ def unreachable(subject: str, exc: Exception) -> Check:
         False,
         f"cannot reach Meta ({type(exc).__name__}: {exc})",
         "check the network, a proxy, or IGTOKEN_META_BASE_URL; the checks that need no Meta still ran",
-    )
-
-
-def _dead_check(name: str, who: str, detail: str, marked: Result | None, relogin: str) -> Check:
-    """A failed token check; says so when Meta's answer marked the account for re-authorization."""
-    from igtoken.refresh.outcomes import Outcome
-
-    fix = f"run `{relogin}`"
-    if marked is not None and marked.outcome is Outcome.NEEDS_REAUTH:
-        detail += "; the account is now marked as needing re-authorization"
-        if marked.reauthorize_url:
-            fix += f" (or open {marked.reauthorize_url})"
-    return Check(name, who, False, detail, fix)
-
-
-def _permissions_check(
-    required: set[str], granted: set[str], who: str, relogin: str, *, none: str = ""
-) -> Check:
-    """Granted versus required permissions, with the re-login command that asks for all of them."""
-    missing = sorted(required - granted)
-    if not missing:
-        return Check("permissions", who, True, ", ".join(sorted(granted)) or none)
-    scope_args = " ".join(f"--scope {s}" for s in sorted(required))
-    return Check(
-        "permissions",
-        who,
-        False,
-        f"not granted: {', '.join(missing)} (granted: {', '.join(sorted(granted)) or 'none'})",
-        f"run `{relogin} {scope_args}` and leave every permission ticked",
     )

@@ -14,7 +14,7 @@ import re
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from igtoken.cli._doctor import (
+from igtoken.cli._check import (
     EXPIRY_WARN_DAYS,
     Check,
     _dead_check,

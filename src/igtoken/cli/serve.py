@@ -119,7 +119,8 @@ def serve(ctx: AppContext, sandbox_flag: bool, host: str | None, port: int | Non
     from igtoken.core.secret import Secret
     from igtoken.sandbox import SandboxEmulator
     from igtoken.service.app import make_server
-    from igtoken.service.wiring import build_app, redirect_uri_for
+    from igtoken.service.assembly import build_app
+    from igtoken.service.wiring import redirect_uri_for
 
     settings = ctx.settings
     host = host or settings.host

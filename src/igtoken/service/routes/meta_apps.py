@@ -4,7 +4,7 @@ and "Add a Meta app" — the same guide and checks as ``igtoken setup``.
 The form takes the product, a name, the app id and secret (and optionally default scopes); the
 redirect URI, deauthorize URL and data-deletion URL are the service's own. What Meta would refuse
 later is refused with its fix, then the id, secret and redirect URI are checked live with Meta (or
-the emulator, in sandbox) before the app is saved. Mounted by :func:`igtoken.service.wiring.build_app`.
+the emulator, in sandbox) before the app is saved. Mounted by :func:`igtoken.service.assembly.build_app`.
 """
 
 from __future__ import annotations

@@ -1,0 +1,106 @@
+"""What every doctor check is made of: the ``Check`` line, and the helpers both check modules share."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final
+from urllib.parse import urlsplit, urlunsplit
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import httpx
+
+    from igtoken.refresh.usecase import Result
+    from igtoken.vault import AccountRecord
+
+    #: Checks an account's page token now (through the refresh use case) and says how it went.
+    PageCheck = Callable[[AccountRecord], Result]
+    #: Meta called a token dead in one of doctor's own calls: mark the account (refresh use case).
+    DeadToken = Callable[[AccountRecord, str, BaseException], "Result | None"]
+
+__all__ = ["EXPIRY_WARN_DAYS", "USAGE_WARN", "Check"]
+
+
+#: Usage at or above this percentage of Meta's limits is reported.
+USAGE_WARN: Final = 80.0
+
+#: Fewer days than this before expiry is reported.
+EXPIRY_WARN_DAYS: Final = 7
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One line of the report: passed or not, why, and what to do."""
+
+    name: str
+    subject: str
+    ok: bool
+    detail: str = ""
+    fix: str = ""
+
+    def as_json(self) -> dict[str, Any]:
+        """The documented JSON shape of a check."""
+        return {
+            "name": self.name,
+            "subject": self.subject,
+            "ok": self.ok,
+            "detail": self.detail,
+            "fix": self.fix,
+        }
+
+
+def _error_text(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:300]
+    if isinstance(body, dict):
+        if isinstance(body.get("error_message"), str):
+            return str(body["error_message"])
+        error = body.get("error")
+        if isinstance(error, dict):
+            return str(error.get("message", ""))
+    return ""
+
+
+def _variants(uri: str) -> list[str]:
+    """Near misses Meta would treat as different: trailing slash, www, scheme."""
+    parts = urlsplit(uri)
+    out: list[str] = []
+    path = parts.path[:-1] if parts.path.endswith("/") else parts.path + "/"
+    out.append(urlunsplit(parts._replace(path=path)))
+    host = parts.netloc
+    other = host[4:] if host.startswith("www.") else f"www.{host}"
+    out.append(urlunsplit(parts._replace(netloc=other)))
+    out.append(urlunsplit(parts._replace(scheme="http" if parts.scheme == "https" else "https")))
+    return out
+
+
+def _dead_check(name: str, who: str, detail: str, marked: Result | None, relogin: str) -> Check:
+    """A failed token check; says so when Meta's answer marked the account for re-authorization."""
+    from igtoken.refresh.outcomes import Outcome
+
+    fix = f"run `{relogin}`"
+    if marked is not None and marked.outcome is Outcome.NEEDS_REAUTH:
+        detail += "; the account is now marked as needing re-authorization"
+        if marked.reauthorize_url:
+            fix += f" (or open {marked.reauthorize_url})"
+    return Check(name, who, False, detail, fix)
+
+
+def _permissions_check(
+    required: set[str], granted: set[str], who: str, relogin: str, *, none: str = ""
+) -> Check:
+    """Granted versus required permissions, with the re-login command that asks for all of them."""
+    missing = sorted(required - granted)
+    if not missing:
+        return Check("permissions", who, True, ", ".join(sorted(granted)) or none)
+    scope_args = " ".join(f"--scope {s}" for s in sorted(required))
+    return Check(
+        "permissions",
+        who,
+        False,
+        f"not granted: {', '.join(missing)} (granted: {', '.join(sorted(granted)) or 'none'})",
+        f"run `{relogin} {scope_args}` and leave every permission ticked",
+    )

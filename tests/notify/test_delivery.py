@@ -116,11 +116,9 @@ async def test_a_retry_after_from_the_receiver_is_a_floor(make_receiver):
     assert (attempt.outcome, attempt.next_attempt_at) == (Outcome.RETRY, NOW + timedelta(seconds=120))
 
 
-@pytest.mark.parametrize(
-    ("status", "note"), [(404, "HTTP 404"), (410, "HTTP 410"), (302, "redirects are not followed")]
-)
-async def test_a_client_error_or_redirect_is_a_permanent_failure(make_receiver, status, note):
-    """4xx other than 408/429, and redirects, are not retried: the delivery fails at once."""
+@pytest.mark.parametrize(("status", "note"), [(410, "HTTP 410"), (302, "redirects are not followed")])
+async def test_gone_or_a_redirect_is_a_permanent_failure(make_receiver, status, note):
+    """410 Gone and redirects are not retried: the delivery fails at once."""
     receiver = make_receiver(secret=KEY, now=NOW, statuses=[status]).start()
     log = MemoryDeliveryLog()
     async with Notifier([Endpoint(receiver.url, KEY)], log) as notifier:
@@ -130,6 +128,19 @@ async def test_a_client_error_or_redirect_is_a_permanent_failure(make_receiver, 
     assert attempt.outcome is Outcome.FAILED
     assert attempt.error is not None and note in attempt.error
     assert log.all()[0].status is DeliveryStatus.FAILED
+
+
+async def test_a_receiver_answering_404_during_a_deploy_gets_the_event_later(make_receiver):
+    """A 4xx other than 410 is retried: the receiver that answered 404 gets the event once it is back."""
+    receiver = make_receiver(secret=KEY, now=NOW, statuses=[404]).start()
+    log = MemoryDeliveryLog()
+    async with Notifier([Endpoint(receiver.url, KEY)], log) as notifier:
+        notifier.notify(EventType.TOKEN_REFRESHED, DATA, NOW)
+        [first] = await notifier.run_due(NOW)
+        [second] = await notifier.run_due(NOW + timedelta(minutes=1))
+    assert (first.outcome, first.status_code) == (Outcome.RETRY, 404)
+    assert second.outcome is Outcome.DELIVERED
+    assert log.all()[0].status is DeliveryStatus.DELIVERED
 
 
 async def test_a_slow_receiver_times_out_and_is_retried(make_receiver):
@@ -144,13 +155,14 @@ async def test_a_slow_receiver_times_out_and_is_retried(make_receiver):
     assert attempt.error is not None and attempt.error.startswith("timeout:")
 
 
-async def test_a_receiver_with_another_secret_rejects_and_the_delivery_fails(make_receiver):
-    """Signature checks really happen: a receiver holding a different secret answers 400."""
+async def test_a_receiver_with_another_secret_rejects_and_the_delivery_is_retried(make_receiver):
+    """Signature checks really happen: a receiver holding a different secret answers 400, and the
+    event is tried again later (the receiver's secret may be mid-rotation), not dropped."""
     receiver = make_receiver(secret=Secret("not-the-secret-we-sign-with"), now=NOW).start()
     async with Notifier([Endpoint(receiver.url, KEY)]) as notifier:
         notifier.notify(EventType.TOKEN_REFRESHED, DATA, NOW)
         [attempt] = await notifier.run_due(NOW)
-    assert (attempt.outcome, attempt.status_code) == (Outcome.FAILED, 400)
+    assert (attempt.outcome, attempt.status_code) == (Outcome.RETRY, 400)
     assert receiver.received[0].error is not None and "does not match" in receiver.received[0].error
 
 
@@ -225,11 +237,11 @@ async def test_notify_without_subscribers_enqueues_nothing():
 @pytest.mark.parametrize(
     ("status", "outcome"),
     [(200, Outcome.DELIVERED), (204, Outcome.DELIVERED), (408, Outcome.RETRY), (429, Outcome.RETRY),
-     (500, Outcome.RETRY), (503, Outcome.RETRY), (400, Outcome.FAILED), (401, Outcome.FAILED),
-     (404, Outcome.FAILED), (301, Outcome.FAILED)],
+     (500, Outcome.RETRY), (503, Outcome.RETRY), (400, Outcome.RETRY), (401, Outcome.RETRY),
+     (404, Outcome.RETRY), (410, Outcome.FAILED), (301, Outcome.FAILED)],
 )  # fmt: skip
 def test_status_classification(status, outcome):
-    """2xx delivered; 408, 429 and 5xx retried; every other answer permanent."""
+    """2xx delivered; 410 Gone and redirects permanent; every other 4xx and 5xx retried."""
     assert classify(status) is outcome
 
 

@@ -1,11 +1,13 @@
 """Send due webhook deliveries: sign, POST, classify the answer, record the attempt, schedule a retry.
 
 Requests are signed as Standard Webhooks (:mod:`igtoken.notify.signing`); ``webhook-id`` is the
-event's id, the same on every retry and to every endpoint. A 2xx is delivered. A 408, 429, 5xx,
-timeout or network error is retried on :data:`DEFAULT_RETRY_SCHEDULE` (5 s, 5 min, 30 min, 2 h,
-5 h, 10 h, 10 h: about 27.5 hours, then give up), with the receiver's ``Retry-After`` honoured
-as a floor. Any other answer, redirects included, is a permanent failure: retrying would not
-change it.
+event's id, the same on every retry and to every endpoint. A 2xx is delivered. Any 4xx but 410,
+a 5xx, a timeout or a network error is retried on :data:`DEFAULT_RETRY_SCHEDULE` (5 s, 5 min,
+30 min, 2 h, 5 h, 10 h, 10 h: about 27.5 hours, then give up), with the receiver's
+``Retry-After`` honoured as a floor: a receiver answering 401 while its secret is being rotated,
+or 404 during a deploy, gets the event once it is fixed. 410 Gone (the receiver says the endpoint
+is gone for good) and redirects (not followed, so retrying would not change them) are permanent
+failures.
 """
 
 from __future__ import annotations
@@ -122,12 +124,12 @@ def deliveries_for(event: Event, endpoints: Iterable[Endpoint], now: datetime) -
 
 
 def classify(status_code: int) -> Outcome:
-    """Delivered on 2xx; retry on 408, 429 and 5xx; give up on anything else."""
+    """Delivered on 2xx; give up on 410 Gone and on redirects; retry everything else (4xx, 5xx)."""
     if 200 <= status_code < 300:
         return Outcome.DELIVERED
-    if status_code in (408, 429) or status_code >= 500:
-        return Outcome.RETRY
-    return Outcome.FAILED
+    if status_code == 410 or status_code < 200 or 300 <= status_code < 400:
+        return Outcome.FAILED
+    return Outcome.RETRY
 
 
 def check_endpoints(endpoints: Sequence[Endpoint]) -> dict[str, Endpoint]:

@@ -30,8 +30,8 @@ class Outcome(enum.StrEnum):
     """What one attempt came to."""
 
     DELIVERED = "delivered"
-    RETRY = "retry"  #: a 5xx, 408, 429, timeout or network error: try again later
-    FAILED = "failed"  #: permanent: another 4xx, a redirect, or no retries left
+    RETRY = "retry"  #: a 4xx but 410, a 5xx, a timeout or a network error: try again later
+    FAILED = "failed"  #: permanent: 410 Gone, a redirect, or no retries left
 
 
 @dataclass(frozen=True, slots=True)

@@ -170,3 +170,36 @@ async def test_openapi_schema_builds_and_lists_the_program_endpoints(client):
     schema = (await client.get("/api/openapi.json")).json()
     assert {"/healthz", "/readyz", "/metrics", "/meta/webhooks"} <= set(schema["paths"])
     assert not any(path.startswith("/dashboard") or path == "/signin" for path in schema["paths"])
+
+
+async def test_a_metrics_token_keeps_the_scrape_to_who_has_it(build_app):
+    """With IGTOKEN_METRICS_TOKEN set, /metrics answers 401 without it and the figures with it."""
+    import dataclasses
+
+    from igtoken.core.secret import Secret
+
+    from .conftest import make_config
+
+    app = build_app(dataclasses.replace(make_config(), metrics_token=Secret("scrape-me-please")))
+    async with client_for(app) as c:
+        assert (await c.get("/metrics")).status_code == 401
+        wrong = await c.get("/metrics", headers={"Authorization": "Bearer not-it"})
+        assert wrong.status_code == 401 and wrong.headers["www-authenticate"] == "Bearer"
+        right = await c.get("/metrics", headers={"Authorization": "Bearer scrape-me-please"})
+        assert right.status_code == 200 and "igtoken_" in right.text
+
+
+async def test_the_api_schema_and_docs_can_be_turned_off(build_app):
+    """IGTOKEN_API_DOCS=0: no /api/openapi.json, no /api/docs, even in sandbox mode."""
+    import dataclasses
+
+    from .conftest import make_config
+
+    on = build_app(dataclasses.replace(make_config(), sandbox=True))
+    off = build_app(dataclasses.replace(make_config(), sandbox=True, api_docs=False))
+    async with client_for(on) as c:
+        assert (await c.get("/api/openapi.json")).status_code == 200
+        assert (await c.get("/api/docs")).status_code == 200
+    async with client_for(off) as c:
+        assert (await c.get("/api/openapi.json")).status_code == 404
+        assert (await c.get("/api/docs")).status_code == 404

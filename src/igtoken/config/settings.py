@@ -33,6 +33,10 @@ Variable                        Meaning (default)
 ``IGTOKEN_SESSION_SECRET``      signs dashboard cookies, a secret of 32+ characters; every replica
                                 needs the same one (none: a file beside a SQLite database; with
                                 PostgreSQL one per process, which signs everyone out at restart)
+``IGTOKEN_METRICS_TOKEN``       a secret: ``/metrics`` then answers only ``Authorization: Bearer <it>``
+                                (none: public, as on an internal network)
+``IGTOKEN_API_DOCS``            boolean: serve the OpenAPI schema and the interactive docs (true;
+                                the interactive page itself only in sandbox or dev mode)
 ``IGTOKEN_WORKER_MAX_OUTAGE``   seconds a worker rides out an unreachable database before it
                                 exits (300)
 ``IGTOKEN_RATE_LIMIT_*``        per-client limits of the route groups ``SIGNIN`` (``10:5``), ``PUBLIC``
@@ -134,6 +138,8 @@ class Settings:
     database_busy_timeout: float | None = None
     trusted_proxies: tuple[str, ...] = ()
     session_secret: Secret | None = None
+    metrics_token: Secret | None = None
+    api_docs: bool = True
     worker_max_outage: float = DEFAULT_WORKER_MAX_OUTAGE
     #: ``(per minute, burst)`` per route group; ``None``: the service's default.
     rate_limit_signin: tuple[float, int] | None = None
@@ -443,6 +449,8 @@ _SPECS: Final = (
     _Spec("database_busy_timeout", _seconds),
     _Spec("trusted_proxies", _networks),
     _Spec("session_secret", _session_secret),
+    _Spec("metrics_token", _secret),
+    _Spec("api_docs", _bool),
     _Spec("worker_max_outage", _outage),
     _Spec("rate_limit_signin", _rate),
     _Spec("rate_limit_public", _rate),

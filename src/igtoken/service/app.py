@@ -142,7 +142,7 @@ def create_app(config: ServiceConfig, *, deps: ServiceDeps | None = None) -> Fas
         lifespan=_lifespan(state),
         docs_url=None,  # served by routes.assets with igtoken's own copy of Swagger UI (works offline)
         redoc_url=None,
-        openapi_url="/api/openapi.json",
+        openapi_url="/api/openapi.json" if config.api_docs else None,
         generate_unique_id_function=operation_id,
     )
     install_openapi(app)
@@ -153,7 +153,7 @@ def create_app(config: ServiceConfig, *, deps: ServiceDeps | None = None) -> Fas
     app.include_router(meta_webhooks.router)
     app.include_router(signin.router)
     app.include_router(assets.router)
-    if config.sandbox or config.dev:
+    if config.api_docs and (config.sandbox or config.dev):
         app.include_router(assets.docs)
     if deps.dashboard_data is not None:
         app.include_router(dashboard.pages)

@@ -189,6 +189,8 @@ def build_app(
         meta_app_secrets=app_secrets,
         rate_limits=rate_limits or rate_limits_from(settings),
         trusted_proxies=settings.trusted_proxies,
+        metrics_token=settings.metrics_token,
+        api_docs=settings.api_docs,
     )
     dashboard = VaultDashboard(wiring)
     tasks: list[BackgroundTask] = [

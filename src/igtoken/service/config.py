@@ -79,6 +79,10 @@ class ServiceConfig:
     #: Peers whose ``X-Forwarded-For``/``-Proto`` headers are believed (IPs or networks; ``*``: all).
     #: None by default: the client is the TCP peer, so a header cannot dodge the sign-in limit.
     trusted_proxies: tuple[str, ...] = ()
+    #: When set, ``/metrics`` answers only ``Authorization: Bearer <metrics_token>``.
+    metrics_token: Secret | None = None
+    #: Whether ``/api/openapi.json`` (and, in sandbox or dev mode, ``/api/docs``) are served.
+    api_docs: bool = True
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.public_url)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 
 from fastapi import APIRouter, Request
@@ -57,6 +58,20 @@ async def readyz(request: Request) -> JSONResponse:
 
 @router.get("/metrics")
 async def metrics(request: Request) -> Response:
-    """Prometheus text exposition; the inventory read blocks, so it runs in a worker thread."""
-    body = await run_in_threadpool(service_state(request).metrics.render)
+    """Prometheus text exposition; the inventory read blocks, so it runs in a worker thread.
+
+    With ``IGTOKEN_METRICS_TOKEN`` set, only a scraper that sends it as a bearer token is answered.
+    """
+    state = service_state(request)
+    token = state.config.metrics_token
+    if token is not None:
+        sent = request.headers.get("authorization", "")
+        expected = f"Bearer {token.reveal()}"
+        if not hmac.compare_digest(sent.encode(), expected.encode()):
+            return JSONResponse(
+                {"error": {"type": "unauthorized", "message": "send the metrics token as a bearer token"}},
+                status_code=401,
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+    body = await run_in_threadpool(state.metrics.render)
     return Response(body, media_type=METRICS_CONTENT_TYPE)

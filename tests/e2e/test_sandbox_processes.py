@@ -209,25 +209,22 @@ def test_a_moved_sandbox_clock_moves_igtoken_too(env: dict[str, str]) -> None:
     assert after["access_token"] != before["access_token"]
 
 
-def test_a_standalone_worker_also_does_the_housekeeping(env: dict[str, str]) -> None:
+def test_a_standalone_worker_also_does_the_housekeeping(env: dict[str, str], tmp_path: Path) -> None:
     """`igtoken worker` prunes the vault as the service does (a deployment may run workers alone)."""
     assert igtoken(env, "login", "--sandbox", "--no-browser").returncode == 0
-    worker = subprocess.Popen(
-        [IGTOKEN, "--sandbox", "worker"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert worker.stderr is not None
-        seen = ""
-        deadline = time.monotonic() + 30
-        while "housekeeping: pruned" not in seen and time.monotonic() < deadline:
-            seen += worker.stderr.readline()
-        assert "housekeeping: pruned" in seen, seen
-    finally:
-        worker.terminate()
-        worker.wait(timeout=15)
-        if worker.stderr:
-            worker.stderr.close()
+    log = tmp_path / "worker.log"
+    with log.open("w") as sink:
+        worker = subprocess.Popen(
+            [IGTOKEN, "--sandbox", "worker"],
+            env={**env, "IGTOKEN_LOG_LEVEL": "INFO"},
+            stdout=subprocess.DEVNULL,
+            stderr=sink,
+        )
+        try:
+            deadline = time.monotonic() + 30
+            while "housekeeping: pruned" not in log.read_text() and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert "housekeeping: pruned" in log.read_text(), log.read_text()
+        finally:
+            worker.terminate()
+            worker.wait(timeout=15)

@@ -140,3 +140,19 @@ async def test_token_dead_marks_after_a_holder_that_left_the_token_in_place(rig:
     result = await asyncio.wait_for(marking, 5)
     assert result is not None and result.outcome is Outcome.NEEDS_REAUTH
     assert rig.vault.get_account(acct.account_id).status is AccountStatus.NEEDS_REAUTH
+
+
+async def test_a_forced_refresh_right_after_another_holders_joins_it(rig: Rig):
+    """Asked for seconds after a worker refreshed the token: that refresh is the answer, Meta is not
+    called again; hours later the same ask is Meta's 24-hour rule (left alone, not refreshed)."""
+    (acct,) = seed_fleet(rig.world, rig.vault, 1, now=rig.clock.now(), due_now=True)
+    report = await rig.worker.run_once(rig.clock.now())
+    assert report.counts == {"refreshed": 1}
+    calls = len(rig.world.log.entries(endpoint="ig_refresh_token"))
+    rig.advance(timedelta(seconds=3))
+    joined = await rig.worker.refresher.refresh_account(acct.account_id, force=True)
+    assert (joined.outcome, joined.joined) == (Outcome.REFRESHED, True)
+    assert len(rig.world.log.entries(endpoint="ig_refresh_token")) == calls
+    rig.advance(timedelta(hours=2))
+    later = await rig.worker.refresher.refresh_account(acct.account_id, force=True)
+    assert later.outcome is not Outcome.REFRESHED and not later.joined

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Final
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Final
 
 from igtoken.core.exceptions import ConflictError, NeedsReauthorizationError
 from igtoken.refresh.facebook_accounts import PageTokenVerdict
 from igtoken.refresh.outcomes import Outcome
+
+if TYPE_CHECKING:
+    from igtoken.vault import StoredToken
 
 __all__ = ["Result", "log_result", "raise_for"]
 
@@ -79,4 +82,24 @@ def log_result(result: Result) -> None:
     detail = f" ({result.detail})" if result.detail else ""
     log.log(
         level, "account=%s outcome=%s%s%s%s", result.account_id, result.outcome.value, extra, link, detail
+    )
+
+
+#: A forced refresh of a token another holder refreshed this recently joins that refresh.
+JUST_REFRESHED: Final = timedelta(seconds=10)
+
+
+def just_refreshed(before: StoredToken, now: datetime) -> Result | None:
+    """The result to give when another holder refreshed ``before`` moments ago, else ``None``.
+
+    A worker's tick or a parallel request finished just before this call read the token: that is
+    the refresh asked for, so Meta is not asked again and the caller is not told "too young" about
+    a token that is seconds old.
+    """
+    last = before.last_refreshed_at
+    if last is None or not timedelta(0) <= now - last < JUST_REFRESHED:
+        return None
+    detail = "refreshed moments ago by another holder"
+    return Result(
+        before.account_id, before.token_id, Outcome.REFRESHED, detail, before.next_refresh_at, joined=True
     )

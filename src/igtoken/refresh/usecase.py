@@ -50,7 +50,7 @@ from igtoken.refresh.plan import (
     plan,
 )
 from igtoken.refresh.policy import RefreshPolicy
-from igtoken.refresh.result import Result, log_result, raise_for
+from igtoken.refresh.result import Result, just_refreshed, log_result, raise_for
 from igtoken.refresh.state import TokenState
 from igtoken.vault import AppRecord, AsyncVault, Claim, EventType, StoredToken
 
@@ -142,6 +142,9 @@ class Refresher:
         if account.status.value != AccountStatus.ACTIVE.value:
             return Result(account_id, "", Outcome.NEEDS_REAUTH, account.status_reason or account.status.value)
         before = await self.vault.current_token(account_id, kind)
+        recent = just_refreshed(before, self.clock()) if force else None
+        if recent is not None:
+            return recent
         claim = await self._claim_or_join(account_id, kind, before)
         if isinstance(claim, Result):
             return claim

@@ -274,3 +274,21 @@ def test_webhook_urls_parse_and_require_a_secret():
         load_settings({"IGTOKEN_WEBHOOK_URLS": "https://a.example/hook"}, None)
     with pytest.raises(ConfigurationError, match="IGTOKEN_WEBHOOK_URLS"):
         load_settings({"IGTOKEN_WEBHOOK_URLS": "ftp://nope", "IGTOKEN_WEBHOOK_SECRET": "x"}, None)
+
+
+@pytest.mark.parametrize("raw", ["abc", "0123456789abcdef short", "whsec_"])
+def test_a_webhook_secret_the_worker_would_refuse_is_refused_by_the_settings(raw):
+    """One rule for every door: a secret too short (or empty after whsec_) fails when read, naming it."""
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings(
+            {"IGTOKEN_WEBHOOK_URLS": "https://hooks.example/igtoken", "IGTOKEN_WEBHOOK_SECRET": raw}
+        )
+    assert "IGTOKEN_WEBHOOK_SECRET" in caught.value.message and "generate_secret" in (caught.value.fix or "")
+
+
+def test_several_webhook_secrets_while_rotating_are_each_checked():
+    good = "0123456789abcdef0123"
+    settings = load_settings(
+        {"IGTOKEN_WEBHOOK_URLS": "https://hooks.example/igtoken", "IGTOKEN_WEBHOOK_SECRET": f"{good} {good}x"}
+    )
+    assert settings.webhook_secret is not None and len(settings.webhook_secret.reveal().split()) == 2

@@ -14,6 +14,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from igtoken.core.webhook_secret import split_signing_secrets
+
 if TYPE_CHECKING:
     import httpx
 
@@ -223,12 +225,11 @@ def webhook_endpoints(settings: Settings) -> tuple[Endpoint, ...]:
     While rotating, the setting holds several secrets separated by spaces (newest first): every
     request is then signed with each, so a receiver holding any of them accepts it.
     """
-    from igtoken.core.secret import Secret
     from igtoken.notify import Endpoint
 
     if not settings.webhook_urls or settings.webhook_secret is None:
         return ()
-    secrets = tuple(Secret(part) for part in settings.webhook_secret.reveal().split())
+    secrets = split_signing_secrets(settings.webhook_secret, where="IGTOKEN_WEBHOOK_SECRET")
     return tuple(Endpoint(url, secrets) for url in settings.webhook_urls)
 
 

@@ -289,6 +289,14 @@ def _secret(name: str, raw: str) -> Secret:
     return Secret(raw.strip())
 
 
+def _webhook_secret(name: str, raw: str) -> Secret:
+    from igtoken.core.webhook_secret import split_signing_secrets
+
+    secret = Secret(raw.strip())
+    split_signing_secrets(secret, where=name)
+    return secret
+
+
 def _path(name: str, raw: str) -> Path:
     return Path(raw.strip()).expanduser()
 
@@ -444,7 +452,7 @@ _SPECS: Final = (
     _Spec("log_format", _log_format),
     _Spec("graph_version", _graph_version),
     _Spec("webhook_urls", _http_urls),
-    _Spec("webhook_secret", _secret),
+    _Spec("webhook_secret", _webhook_secret),
     _Spec("proxy_max_body", _byte_size),
     _Spec("database_busy_timeout", _seconds),
     _Spec("trusted_proxies", _networks),

@@ -25,6 +25,7 @@ import httpx
 import igtoken
 from igtoken.core.exceptions import ConfigurationError
 from igtoken.core.secret import Secret
+from igtoken.core.webhook_secret import check_signing_secret
 from igtoken.notify.events import Event, EventType, redact
 from igtoken.notify.log import Attempt, Delivery, DeliveryLog, Outcome
 from igtoken.notify.signing import sign
@@ -43,7 +44,6 @@ DEFAULT_RETRY_SCHEDULE: Final = (
 DEFAULT_TIMEOUT: Final = httpx.Timeout(10.0, connect=5.0)
 #: The longest ``Retry-After`` a receiver can impose; a longer one is treated as this.
 MAX_RETRY_AFTER: Final = timedelta(hours=6)
-MIN_SECRET_LENGTH: Final = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,12 +75,8 @@ class Endpoint:
             raise ConfigurationError(
                 "webhook endpoint secret must be a Secret (or a tuple of them while rotating)"
             )
-        if any(len(s) < MIN_SECRET_LENGTH for s in secrets):
-            raise ConfigurationError(
-                f"webhook signing secret is shorter than {MIN_SECRET_LENGTH} characters",
-                fix="generate one with: python -c 'from igtoken.notify import generate_secret as g; "
-                "print(g().reveal())'",
-            )
+        for secret in secrets:
+            check_signing_secret(secret)
         if self.events is not None:
             try:
                 wanted = frozenset(EventType(e) for e in self.events)

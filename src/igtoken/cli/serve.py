@@ -119,7 +119,7 @@ def serve(ctx: AppContext, sandbox_flag: bool, host: str | None, port: int | Non
     from igtoken.core.secret import Secret
     from igtoken.sandbox import SandboxEmulator
     from igtoken.service.app import make_server
-    from igtoken.service.assembly import build_app
+    from igtoken.service.assembly import build_app, meta_webhook_verify_token
     from igtoken.service.wiring import redirect_uri_for
 
     settings = ctx.settings
@@ -164,6 +164,12 @@ def serve(ctx: AppContext, sandbox_flag: bool, host: str | None, port: int | Non
             else:
                 password_line = "  admin password: the one in IGTOKEN_ADMIN_PASSWORD"  # noqa: S105
             api_key = _fresh_sandbox_api_key(runtime, now=now)
+            verify_token = meta_webhook_verify_token(settings, sandbox=True)
+            verify_token_shown = (
+                "the one in IGTOKEN_META_WEBHOOK_VERIFY_TOKEN"
+                if settings.meta_webhook_verify_token is not None or verify_token is None
+                else verify_token.reveal()
+            )
             lines += [
                 f"igtoken service (sandbox) on {public_url}",
                 "",
@@ -172,6 +178,7 @@ def serve(ctx: AppContext, sandbox_flag: bool, host: str | None, port: int | Non
                 f"  API key:        {api_key.reveal()}",
                 f"  API docs:       {public_url}/api/docs",
                 f"  Meta emulator:  {sandbox_url or settings.meta_base_url}  (demo account: demo_business)",
+                f"  Meta webhooks:  {public_url}/meta/webhooks  (verify token: {verify_token_shown})",
                 "",
                 "Create a connect link in the dashboard, open it, approve as demo_business, then:",
                 f"  curl -H 'Authorization: Bearer {api_key.reveal()}' {public_url}/v1/accounts",
@@ -180,6 +187,11 @@ def serve(ctx: AppContext, sandbox_flag: bool, host: str | None, port: int | Non
         else:
             lines.append(f"igtoken service on {public_url} (dashboard: {public_url}/dashboard)")
             lines += register_lines(runtime.vault.list_apps(), public_url)
+            if settings.meta_webhook_verify_token is None:
+                lines.append(
+                    "note: IGTOKEN_META_WEBHOOK_VERIFY_TOKEN is not set: Meta's webhook subscription "
+                    f"check at {public_url}/meta/webhooks will be refused"
+                )
             for app in runtime.vault.list_apps():
                 if app.flow_kind == "instagram_login" and redirect_uri not in app.redirect_uris:
                     lines.append(

@@ -47,6 +47,7 @@ def _record(row: AnyRow) -> ConnectLinkRecord:
         uses=row.uses,
         revoked_at=row.revoked_at,
         external_id=row.external_id,
+        redirect_url=row.redirect_url,
     )
 
 
@@ -80,6 +81,7 @@ class ConnectLinks:
         label: str | None,
         max_uses: int | None,
         external_id: str | None = None,
+        redirect_url: str | None = None,
     ) -> None:
         conn.execute(
             sa.insert(ConnectLink).values(
@@ -94,6 +96,7 @@ class ConnectLinks:
                 max_uses=max_uses,
                 uses=0,
                 external_id=external_id,
+                redirect_url=redirect_url,
             )
         )
 
@@ -108,12 +111,14 @@ class ConnectLinks:
         label: str | None = None,
         max_uses: int | None = 1,
         external_id: str | None = None,
+        redirect_url: str | None = None,
     ) -> tuple[ConnectLinkRecord, Secret]:
         """A new link; the code (to put in the URL) is returned once, as a :class:`Secret`.
 
         ``max_uses`` is how many accounts may connect through it (``None``: any number);
         a re-authorization link (``account_id``) is always single use. ``external_id`` (the
         platform's own customer id) and ``label`` are given to every account connected through it.
+        ``redirect_url`` is where the success page sends the person; the caller checks it.
         """
         if expires_at <= now:
             raise ValueError("a connect link must expire after it is created")
@@ -139,6 +144,7 @@ class ConnectLinks:
                 label=label,
                 max_uses=max_uses,
                 external_id=external_id,
+                redirect_url=redirect_url,
             )
         return self.get_by_id(link_id), Secret(code)
 

@@ -269,6 +269,11 @@ def build_app(
     outcomes.append(app.state.igtoken.metrics.record_refresh)
     deliveries.append(app.state.igtoken.metrics.record_webhook_attempt)
     usages.append(app.state.igtoken.metrics.observe_usage)
+    from igtoken.service.usage_record import UsageRecorder
+
+    # Each account's last usage (seen by the Graph proxy) goes to the vault for the dashboard.
+    app.state.usage_recorder = UsageRecorder(runtime.vault, clock)
+    app.state.igtoken.metrics.usage_listeners.append(app.state.usage_recorder)
     wiring.usage_watch.register_metrics(app.state.igtoken.metrics.registry)
     app.include_router(connect.router)
     app.include_router(meta_callbacks.router)

@@ -102,6 +102,9 @@ class ServiceMetrics:
 
     def __init__(self, inventory: InventorySource | None = None) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
+        #: Called with ``(app id, account id, percent by kind)`` after each usage observed (the vault's
+        #: record of each account's last usage, for the dashboard); ``account id`` is empty app-wide.
+        self.usage_listeners: list[Callable[[str, str, dict[str, float]], None]] = []
         self.refreshes = Counter(
             "igtoken_refreshes", "Token refreshes by outcome", ["outcome"], registry=self.registry
         )
@@ -182,6 +185,8 @@ class ServiceMetrics:
                     figures[kind] = max(value, figures.get(kind, 0.0))
         for kind, percent in figures.items():
             self.set_meta_usage(app_id, account_id, kind, percent)
+        for listener in self.usage_listeners:
+            listener(app_id, account_id, figures)
 
     def record_webhook_attempt(self, outcome: str) -> None:
         """Count one outbound delivery attempt: ``delivered``, ``retry`` or ``failed``."""

@@ -156,7 +156,7 @@ def build_app(
     """The whole service over ``runtime``'s vault, talking to Meta (or an emulator) at ``endpoints``."""
     from igtoken.service.app import create_app
     from igtoken.service.meta_events import meta_event_handler
-    from igtoken.service.routes import api, connect, meta_apps, meta_callbacks, onboarding_api
+    from igtoken.service.routes import api, api_keys_page, connect, meta_apps, meta_callbacks, onboarding_api
     from igtoken.service.vault_dashboard import VaultDashboard
     from igtoken.vault import AsyncVault
 
@@ -281,4 +281,6 @@ def build_app(
     app.include_router(onboarding_api.router)
     app.include_router(meta_apps.pages)
     app.include_router(meta_apps.actions)
+    app.include_router(api_keys_page.pages)
+    app.include_router(api_keys_page.actions)
     return app

@@ -256,3 +256,19 @@ async def test_sandbox_mode_has_a_default_verify_token(tmp_path, monkeypatch) ->
             assert answer.status_code == expected
     finally:
         runtime.vault.close()
+
+
+async def test_a_page_event_names_the_facebook_login_account_of_that_page(wired) -> None:
+    """A Facebook Login account is found by its Page id: a page event for it is recorded on the account."""
+    from .test_wired_facebook import connect_fb
+
+    account_id = await connect_fb(wired)
+    page_id = wired.vault.get_account(account_id).page_id
+    assert page_id
+    body = json.dumps({"object": "page", "entry": [{"id": page_id, "time": 1, "changes": []}]}).encode()
+    response = await wired.service.post(
+        "/meta/webhooks", content=body, headers=signed(body, demo.DEMO_FB_APP_SECRET)
+    )
+    assert response.status_code == 200, response.text
+    [on_account] = wired.vault.events(types=["meta_event"], account_id=account_id)
+    assert on_account.data == {"meta_app_id": demo.DEMO_FB_APP_ID, "object": "page", "entry_ids": [page_id]}

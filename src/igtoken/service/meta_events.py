@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any, Final
 
 import anyio.to_thread
 
-from igtoken.core.exceptions import NotFoundError
 from igtoken.service.interfaces import WebhookEvent, WebhookHandler
 
 if TYPE_CHECKING:
@@ -94,12 +93,14 @@ def meta_event_handler(runtime: Runtime, clock: Callable[[], datetime]) -> Webho
         app = _app_for(vault.list_apps(), event.app_id)
         app_id = app.id if app is not None else None
         account_ids: list[str] = []
-        if app is not None:
-            for entry_id in parsed.entry_ids:
-                try:
-                    account_ids.append(vault.find_account(app.id, entry_id).id)
-                except NotFoundError:
-                    continue
+        if app is not None and parsed.entry_ids:
+            # An entry names an Instagram account (object "instagram") or a Facebook Page ("page").
+            named: dict[str, str] = {}
+            for account in vault.list_accounts(app=app.id):
+                for meta_id in (account.ig_user_id, account.page_id):
+                    if meta_id:
+                        named.setdefault(meta_id, account.id)
+            account_ids = list(dict.fromkeys(named[e] for e in parsed.entry_ids if e in named))
         summary = {"meta_app_id": event.app_id, "object": parsed.object, "entry_ids": list(parsed.entry_ids)}
         vault.append_event(META_EVENT, now=event.received_at, app_id=app_id, data=summary)
         for account_id in account_ids:

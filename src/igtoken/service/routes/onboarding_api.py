@@ -76,6 +76,11 @@ class ConnectLinkOut(BaseModel):
     max_uses: int | None
 
 
+_REDIRECT_FIX = (
+    "give the absolute https address of your page to send the person to, e.g. https://example.com/connected"
+)
+
+
 def check_redirect_url(url: str, *, dev: bool) -> None:
     """Refuse (422, naming ``body.redirect_url``) a redirect URL the person should not be sent to.
 
@@ -85,7 +90,8 @@ def check_redirect_url(url: str, *, dev: bool) -> None:
     from igtoken.app.meta_setup import check_redirect_uri
 
     finding = check_redirect_uri(url, dev=dev)
-    problem = None if finding.ok else f"{finding.detail}; {finding.fix}"
+    # Meta's fix text ("as registered with Meta") would mislead here: this URL is ours to follow.
+    problem = None if finding.ok else f"{finding.detail}; {_REDIRECT_FIX}"
     if problem is None and (urlsplit(url).username is not None or urlsplit(url).password is not None):
         problem = "must not carry a user name or password"
     if problem is not None:

@@ -181,6 +181,16 @@ def json_option(func: F) -> F:
     )(func)
 
 
+def account_app_option(func: F) -> F:
+    """``--app NAME``: the app an account is connected with, for an account name several apps share."""
+    return click.option(
+        "--app",
+        "app_name",
+        metavar="NAME",
+        help="The app the account is connected with (when a name matches several).",
+    )(func)
+
+
 def _context_of(ctx: click.Context) -> AppContext:
     found = ctx.find_object(AppContext)
     if found is None:  # pragma: no cover - the top-level group always makes one

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from igtoken.cli._context import AppContext, json_option, pass_ctx
+from igtoken.cli._context import AppContext, account_app_option, json_option, pass_ctx
 from igtoken.cli._output import show_token_option
 
 if TYPE_CHECKING:
@@ -131,12 +131,7 @@ def _when(value: datetime | None) -> str:
 
 @accounts.command("show")
 @click.argument("account", required=False)
-@click.option(
-    "--app",
-    "app_name",
-    metavar="NAME",
-    help="The app the account is connected with (when a name matches several).",
-)
+@account_app_option
 @show_token_option
 @json_option
 @pass_ctx
@@ -201,12 +196,7 @@ def show(app: AppContext, account: str | None, app_name: str | None, show_token:
 
 @accounts.command("remove")
 @click.argument("account")
-@click.option(
-    "--app",
-    "app_name",
-    metavar="NAME",
-    help="The app the account is connected with (when a name matches several).",
-)
+@account_app_option
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @json_option
 @pass_ctx

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from igtoken.cli._context import AppContext, json_option, pass_ctx
+from igtoken.cli._context import AppContext, account_app_option, json_option, pass_ctx
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -174,12 +174,7 @@ def _use_case(app: AppContext, account: AccountRecord) -> Result:
 
 @click.command("token")
 @click.argument("account", required=False)
-@click.option(
-    "--app",
-    "app_name",
-    metavar="NAME",
-    help="The app the account is connected with (when a name matches several).",
-)
+@account_app_option
 @json_option
 @pass_ctx
 def token(app: AppContext, account: str | None, app_name: str | None) -> None:

@@ -17,11 +17,12 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from igtoken import __version__
+from igtoken.app.logs import configure_logging
 from igtoken.core.secret import Secret
 from igtoken.service.config import ServiceConfig
 from igtoken.service.errors import install_error_handlers
 from igtoken.service.interfaces import BackgroundTask, ServiceDeps
-from igtoken.service.logging import RequestIdMiddleware, RequestLogMiddleware, configure_logging
+from igtoken.service.logging import RequestIdMiddleware, RequestLogMiddleware
 from igtoken.service.metrics import HTTPMetricsMiddleware, ServiceMetrics
 from igtoken.service.openapi import install_openapi, operation_id
 from igtoken.service.pages import STATIC_DIR, Pages

@@ -14,39 +14,10 @@ from typing import Final
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from igtoken.app.logs import (
-    REDACTED,
-    JsonFormatter,
-    RedactionFilter,
-    RequestIdFilter,
-    TextFormatter,
-    configure_logging,
-    is_secret_name,
-    json_handler,
-    log_handler,
-    redact_text,
-    redact_value,
-    request_id,
-)
+from igtoken.app.logs import request_id
 from igtoken.service.observe import ObservedRequestMiddleware, route_template
 
-__all__ = [
-    "REDACTED",
-    "REQUEST_ID_HEADER",
-    "JsonFormatter",
-    "RedactionFilter",
-    "RequestIdFilter",
-    "RequestIdMiddleware",
-    "RequestLogMiddleware",
-    "TextFormatter",
-    "configure_logging",
-    "is_secret_name",
-    "json_handler",
-    "log_handler",
-    "redact_text",
-    "redact_value",
-    "request_id",
-]
+__all__ = ["REQUEST_ID_HEADER", "RequestIdMiddleware", "RequestLogMiddleware"]
 
 REQUEST_ID_HEADER: Final = "x-request-id"
 # A caller's id is kept only if it is short and plain (it goes into logs and a header).

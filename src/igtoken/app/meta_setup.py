@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
 
+from igtoken.core.checks import Check
 from igtoken.core.exceptions import ScopeError
 from igtoken.core.models import FlowKind
 
@@ -35,7 +36,7 @@ __all__ = [
     "CALLBACK_PATH",
     "DATA_DELETION_PATH",
     "DEAUTHORIZE_PATH",
-    "Finding",
+    "Check",
     "MetaUrls",
     "Step",
     "check_live",
@@ -181,32 +182,11 @@ def guide(flow: FlowKind, urls: MetaUrls, *, scopes: Sequence[str] = ()) -> list
     ]
 
 
-@dataclass(frozen=True, slots=True)
-class Finding:
-    """One checked value: passed or not, why, and the fix."""
-
-    field: str
-    value: str
-    ok: bool
-    detail: str = ""
-    fix: str = ""
-
-    def as_json(self) -> dict[str, Any]:
-        """The documented JSON shape."""
-        return {
-            "field": self.field,
-            "value": self.value,
-            "ok": self.ok,
-            "detail": self.detail,
-            "fix": self.fix,
-        }
-
-
-def check_redirect_uri(uri: str, *, dev: bool = False) -> Finding:
+def check_redirect_uri(uri: str, *, dev: bool = False) -> Check:
     """One redirect URI against Meta's rules: absolute http(s), no fragment, https outside loopback."""
     parts = urlsplit(uri.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        return Finding(
+        return Check(
             "redirect_uri",
             uri,
             False,
@@ -214,11 +194,11 @@ def check_redirect_uri(uri: str, *, dev: bool = False) -> Finding:
             "give it exactly as registered with Meta, e.g. https://example.com/oauth/callback",
         )
     if parts.fragment:
-        return Finding(
+        return Check(
             "redirect_uri", uri, False, "has a #fragment, which Meta does not allow", "drop the part from '#'"
         )
     if parts.scheme == "http" and parts.hostname not in _LOOPBACK_HOSTS and not dev:
-        return Finding(
+        return Check(
             "redirect_uri",
             uri,
             False,
@@ -226,7 +206,7 @@ def check_redirect_uri(uri: str, *, dev: bool = False) -> Finding:
             f"use https://{uri.strip()[len('http://') :]} (set IGTOKEN_PUBLIC_URL=https://… to derive it), "
             "or a loopback URI such as http://127.0.0.1:8000/oauth/callback",
         )
-    return Finding("redirect_uri", uri, True, "Meta's rules allow it")
+    return Check("redirect_uri", uri, True, "Meta's rules allow it")
 
 
 def check_values(
@@ -236,9 +216,9 @@ def check_values(
     scopes: Iterable[str] = (),
     *,
     dev: bool = False,
-) -> list[Finding]:
+) -> list[Check]:
     """What Meta would refuse later, found now: one finding per value checked (failures carry a fix)."""
-    findings: list[Finding] = []
+    findings: list[Check] = []
     where = (
         "App settings > Basic > App ID"
         if flow is FlowKind.FACEBOOK_LOGIN
@@ -246,25 +226,25 @@ def check_values(
     )
     if not app_id.strip().isdigit():
         findings.append(
-            Finding("app_id", app_id, False, "is not an app id (digits only)", f"copy it from {where}")
+            Check("app_id", app_id, False, "is not an app id (digits only)", f"copy it from {where}")
         )
     else:
-        findings.append(Finding("app_id", app_id, True, "digits"))
+        findings.append(Check("app_id", app_id, True, "digits"))
     uris = [u for u in redirect_uris if u.strip()]
     if not uris:
         findings.append(
-            Finding("redirect_uri", "", False, "none given", "set IGTOKEN_PUBLIC_URL or give --redirect-uri")
+            Check("redirect_uri", "", False, "none given", "set IGTOKEN_PUBLIC_URL or give --redirect-uri")
         )
     findings += [check_redirect_uri(u, dev=dev) for u in uris]
     findings += _scope_findings(flow, scopes)
     return findings
 
 
-def _scope_findings(flow: FlowKind, scopes: Iterable[str]) -> list[Finding]:
+def _scope_findings(flow: FlowKind, scopes: Iterable[str]) -> list[Check]:
     from igtoken.facebook.scopes import check_facebook_scope
     from igtoken.instagram.scopes import REFUSED_SCOPES, check_scope, split_scopes
 
-    out: list[Finding] = []
+    out: list[Check] = []
     for name in split_scopes(tuple(scopes)):
         try:
             if flow is FlowKind.FACEBOOK_LOGIN:
@@ -276,9 +256,9 @@ def _scope_findings(flow: FlowKind, scopes: Iterable[str]) -> list[Finding]:
             refused = REFUSED_SCOPES.get(name.lower())
             if flow is FlowKind.INSTAGRAM_LOGIN and refused is not None and "Basic Display" in refused.reason:
                 fix = f"{fix}; Basic Display is gone: Instagram Login asks for instagram_business_* scopes"
-            out.append(Finding("scope", name, False, exc.message, fix))
+            out.append(Check("scope", name, False, exc.message, fix))
         else:
-            out.append(Finding("scope", name, True, "Meta knows it for this product"))
+            out.append(Check("scope", name, True, "Meta knows it for this product"))
     return out
 
 
@@ -298,10 +278,10 @@ def _error_text(response: httpx.Response) -> str:
 
 @dataclass
 class _Live:
-    findings: list[Finding] = field(default_factory=list)
+    findings: list[Check] = field(default_factory=list)
 
     def add(self, *args: Any) -> None:
-        self.findings.append(Finding(*args))
+        self.findings.append(Check(*args))
 
 
 async def check_live(
@@ -311,7 +291,7 @@ async def check_live(
     redirect_uris: Sequence[str],
     http: httpx.AsyncClient,
     endpoints: Endpoints,
-) -> list[Finding]:
+) -> list[Check]:
     """Ask Meta (or the emulator) whether it knows the app id, accepts the secret and each redirect URI.
 
     Nothing is created and no one is asked to log in: the authorize URL is fetched without
@@ -382,7 +362,7 @@ async def check_live(
 
 async def _facebook_live(
     app_id: str, secret: Secret, redirect_uris: Sequence[str], http: httpx.AsyncClient, endpoints: Endpoints
-) -> list[Finding]:
+) -> list[Check]:
     live = _Live()
     answer = await http.get(
         endpoints.facebook_graph("oauth/access_token"),

@@ -1,10 +1,12 @@
-"""What every doctor check is made of: the ``Check`` line, and the helpers both check modules share."""
+"""What every doctor check is made of: the ``Check`` line (:mod:`igtoken.core.checks`), and the
+helpers both check modules share."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
 from urllib.parse import urlsplit, urlunsplit
+
+from igtoken.core.checks import Check
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -27,27 +29,6 @@ USAGE_WARN: Final = 80.0
 
 #: Fewer days than this before expiry is reported.
 EXPIRY_WARN_DAYS: Final = 7
-
-
-@dataclass(frozen=True, slots=True)
-class Check:
-    """One line of the report: passed or not, why, and what to do."""
-
-    name: str
-    subject: str
-    ok: bool
-    detail: str = ""
-    fix: str = ""
-
-    def as_json(self) -> dict[str, Any]:
-        """The documented JSON shape of a check."""
-        return {
-            "name": self.name,
-            "subject": self.subject,
-            "ok": self.ok,
-            "detail": self.detail,
-            "fix": self.fix,
-        }
 
 
 def _error_text(response: httpx.Response) -> str:

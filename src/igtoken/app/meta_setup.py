@@ -42,6 +42,7 @@ __all__ = [
     "check_live",
     "check_values",
     "guide",
+    "meta_error_text",
     "meta_urls",
 ]
 
@@ -262,11 +263,13 @@ def _scope_findings(flow: FlowKind, scopes: Iterable[str]) -> list[Check]:
     return out
 
 
-def _error_text(response: httpx.Response) -> str:
+def meta_error_text(response: httpx.Response, *, limit: int = 500) -> str:
+    """The message of Meta's error answer (either product's shape), or the first ``limit`` characters
+    of a body that is not JSON."""
     try:
         body = response.json()
     except ValueError:
-        return response.text[:500]
+        return response.text[:limit]
     if isinstance(body, dict):
         if isinstance(body.get("error_message"), str):
             return str(body["error_message"])
@@ -307,7 +310,7 @@ async def check_live(
         "state": "setup",
     }
     first = await http.get(endpoints.authorize, params={**params, "redirect_uri": redirect_uris[0]})
-    if first.status_code >= 400 and "Invalid platform app" in _error_text(first):
+    if first.status_code >= 400 and "Invalid platform app" in meta_error_text(first):
         live.add(
             "app_id",
             app_id,
@@ -324,7 +327,7 @@ async def check_live(
             if uri == redirect_uris[0]
             else await http.get(endpoints.authorize, params={**params, "redirect_uri": uri})
         )
-        if answer.status_code >= 400 and "redirect_uri" in _error_text(answer):
+        if answer.status_code >= 400 and "redirect_uri" in meta_error_text(answer):
             live.add(
                 "redirect_uri",
                 uri,
@@ -345,7 +348,7 @@ async def check_live(
             "code": "igtoken-setup-not-a-code",
         },
     )
-    text = _error_text(exchange)
+    text = meta_error_text(exchange)
     if "verification code" in text or "client secret" in text.lower():
         live.add(
             "app_secret",
@@ -369,7 +372,7 @@ async def _facebook_live(
         params={"client_id": app_id, "client_secret": secret.reveal(), "grant_type": "client_credentials"},
     )
     if not answer.is_success:
-        text = _error_text(answer)
+        text = meta_error_text(answer)
         if "secret" in text.lower():
             live.add(
                 "app_secret",

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Final
 from urllib.parse import urlsplit, urlunsplit
 
+from igtoken.app.meta_setup import meta_error_text
 from igtoken.core.checks import Check
 
 if TYPE_CHECKING:
@@ -32,17 +33,7 @@ EXPIRY_WARN_DAYS: Final = 7
 
 
 def _error_text(response: httpx.Response) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        return response.text[:300]
-    if isinstance(body, dict):
-        if isinstance(body.get("error_message"), str):
-            return str(body["error_message"])
-        error = body.get("error")
-        if isinstance(error, dict):
-            return str(error.get("message", ""))
-    return ""
+    return meta_error_text(response, limit=300)
 
 
 def _variants(uri: str) -> list[str]:

@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from igtoken import __version__
 from igtoken.app.logs import configure_logging
 from igtoken.core.secret import Secret
+from igtoken.service.asgi import HTTPMiddleware
 from igtoken.service.config import ServiceConfig
 from igtoken.service.errors import install_error_handlers
 from igtoken.service.interfaces import BackgroundTask, ServiceDeps
@@ -40,17 +41,14 @@ _CSP = (
 )
 
 
-class SecurityHeadersMiddleware:
+class SecurityHeadersMiddleware(HTTPMiddleware):
     """Headers every answer carries: no sniffing, no framing, no referrer (links are invitations)."""
 
     def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
         self.app = app
         self.hsts = hsts
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

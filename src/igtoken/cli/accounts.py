@@ -208,7 +208,7 @@ def remove(app: AppContext, account: str, app_name: str | None, yes: bool) -> No
       igtoken accounts remove demo_business --yes
     """
     from igtoken.cli._accounts import resolve_account
-    from igtoken.cli._output import print_json
+    from igtoken.cli._output import print_result
 
     vault = app.vault
     record = resolve_account(
@@ -217,7 +217,8 @@ def remove(app: AppContext, account: str, app_name: str | None, yes: bool) -> No
     if not yes and not app.json:
         click.confirm(f"Delete @{record.username} and all its tokens for good?", abort=True, err=True)
     vault.delete_account_data(record.id, now=app.now())
-    if app.json:
-        print_json({"removed": {"id": record.id, "username": record.username}})
-        return
-    click.echo(f"Removed @{record.username}: its tokens and personal data are deleted.")
+    print_result(
+        app.json,
+        {"removed": {"id": record.id, "username": record.username}},
+        f"Removed @{record.username}: its tokens and personal data are deleted.",
+    )

@@ -306,16 +306,13 @@ def remove(app: AppContext, name: str, yes: bool) -> None:
     Examples:
       igtoken apps remove shop --yes
     """
-    from igtoken.cli._output import print_json
+    from igtoken.cli._output import print_result
 
     record = app.vault.get_app(name)
     if not yes and not app.json:
         click.confirm(f"Remove app {record.name!r} and its stored secret?", abort=True, err=True)
     app.vault.remove_app(record.id, now=app.now())
-    if app.json:
-        print_json({"removed": record.name})
-        return
-    click.echo(f"Removed app {record.name!r}.")
+    print_result(app.json, {"removed": record.name}, f"Removed app {record.name!r}.")
 
 
 @apps.command("set-secret")
@@ -336,7 +333,7 @@ def set_secret(app: AppContext, name: str, secret_file: Path | None, secret_env:
       igtoken apps set-secret shop
       igtoken apps set-secret shop --secret-file ~/.ig-secret
     """
-    from igtoken.cli._output import print_json
+    from igtoken.cli._output import print_result
     from igtoken.core.models import FlowKind
 
     record = app.vault.get_app(name)
@@ -344,10 +341,11 @@ def set_secret(app: AppContext, name: str, secret_file: Path | None, secret_env:
     app.vault.set_app_secret(record.id, secret, now=app.now())
     if record.flow_kind is FlowKind.FACEBOOK_LOGIN:
         app.vault.set_app_secret(record.id, secret, now=app.now(), meta=True)
-    if app.json:
-        print_json({"updated": record.name})
-        return
-    click.echo(f"Replaced the secret of app {record.name!r}. Check it: igtoken doctor --app {record.name}")
+    print_result(
+        app.json,
+        {"updated": record.name},
+        f"Replaced the secret of app {record.name!r}. Check it: igtoken doctor --app {record.name}",
+    )
 
 
 @apps.command("update")

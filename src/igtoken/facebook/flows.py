@@ -350,13 +350,7 @@ def facebook_login(
             continue
         node = yield from page_instagram_account(config, user_token, page.page_id, now=now)
         connected.append(node if node.page_name else dataclasses.replace(node, page_name=page.name))
-    return FacebookLoginResult(
-        user_token=user_token,
-        data_access_expires_at=info.data_access_expires_at,
-        pages=tuple(connected),
-        granted_scopes=info.scopes,
-        missing_scopes=tuple(s for s in requested if s not in info.scopes),
-    )
+    return FacebookLoginResult.from_inspection(user_token, info, connected, requested_scopes=requested)
 
 
 def _declined(

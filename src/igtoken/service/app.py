@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from igtoken import __version__
 from igtoken.app.logs import configure_logging
 from igtoken.core.secret import Secret
+from igtoken.service.app_state import ServiceState
 from igtoken.service.asgi import HTTPMiddleware
 from igtoken.service.config import ServiceConfig
 from igtoken.service.errors import install_error_handlers
@@ -30,7 +31,6 @@ from igtoken.service.pages import STATIC_DIR, Pages
 from igtoken.service.ratelimit import TokenBucketLimiter
 from igtoken.service.routes import assets, dashboard, health, meta_webhooks, signin
 from igtoken.service.security import InMemorySessionRevocations, SessionCodec, SessionMiddleware
-from igtoken.service.state import ServiceState
 
 log = logging.getLogger("igtoken.service")
 

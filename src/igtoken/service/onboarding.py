@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from fastapi import Request
 from starlette.responses import Response
 
-from igtoken.service.state import service_state
+from igtoken.service.app_state import service_state
 from igtoken.service.views import ConnectLanding, ConnectOutcome
 
 #: Readable names for the scopes a landing page lists; unknown scopes are shown as they are.

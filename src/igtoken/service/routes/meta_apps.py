@@ -20,8 +20,8 @@ from igtoken.app.permission_audit import last_audit
 from igtoken.core.exceptions import ConfigurationError, ConflictError
 from igtoken.core.models import FlowKind
 from igtoken.core.secret import Secret
+from igtoken.service.app_state import service_state
 from igtoken.service.security import require_admin, require_csrf, session_of
-from igtoken.service.state import service_state
 from igtoken.service.wiring import wiring_of
 
 pages = APIRouter(prefix="/dashboard", dependencies=[Depends(require_admin)], include_in_schema=False)

@@ -16,7 +16,7 @@ import base64
 import secrets
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Final
+from typing import Any, Final
 
 import sqlalchemy as sa
 
@@ -57,6 +57,29 @@ def _why_unusable(row: AnyRow, now: datetime) -> str:
     if status == "used":
         return "this connect link was already used" + ("" if row.max_uses == 1 else " as often as allowed")
     return "this connect link has expired"
+
+
+def _update_usable(
+    conn: sa.Connection, link_id: str, now: datetime, *, unusable: str = "", **values: Any
+) -> None:
+    """Set ``values`` on a link that is still usable (unrevoked, unexpired, a use left), in one
+    conditional UPDATE, so concurrent callers cannot both take its last use; otherwise
+    :class:`NotFoundError` or :class:`ConflictError` (why, then ``unusable``)."""
+    res = conn.execute(
+        sa.update(ConnectLink)
+        .where(
+            ConnectLink.id == link_id,
+            ConnectLink.revoked_at.is_(None),
+            ConnectLink.expires_at > now,
+            sa.or_(ConnectLink.max_uses.is_(None), ConnectLink.uses < ConnectLink.max_uses),
+        )
+        .values(**values)
+    )
+    if res.rowcount != 1:
+        row = conn.execute(sa.select(ConnectLink).where(ConnectLink.id == link_id)).one_or_none()
+        if row is None:
+            raise NotFoundError(f"no connect link with id {link_id!r}")
+        raise ConflictError(_why_unusable(row, now) + unusable)
 
 
 class ConnectLinks:
@@ -251,21 +274,9 @@ class ConnectLinks:
         One conditional UPDATE: it matches only while the link is unrevoked, unexpired and
         has a use left, so concurrent callers cannot both spend the last use.
         """
-        res = conn.execute(
-            sa.update(ConnectLink)
-            .where(
-                ConnectLink.id == link_id,
-                ConnectLink.revoked_at.is_(None),
-                ConnectLink.expires_at > now,
-                sa.or_(ConnectLink.max_uses.is_(None), ConnectLink.uses < ConnectLink.max_uses),
-            )
-            .values(uses=ConnectLink.uses + 1, used_at=now, used_by_account_id=account_id)
+        _update_usable(
+            conn, link_id, now, uses=ConnectLink.uses + 1, used_at=now, used_by_account_id=account_id
         )
-        if res.rowcount != 1:
-            row = conn.execute(sa.select(ConnectLink).where(ConnectLink.id == link_id)).one_or_none()
-            if row is None:
-                raise NotFoundError(f"no connect link with id {link_id!r}")
-            raise ConflictError(_why_unusable(row, now))
         if account_id is not None:
             # A connect link's external id and label go to the account it connected (a
             # re-authorization link, which has neither, leaves the account's own alone).
@@ -293,21 +304,7 @@ class ConnectLinks:
         :class:`ConflictError` if there is nothing to withdraw (revoked, used up or expired).
         """
         with self._db.write() as conn:
-            res = conn.execute(
-                sa.update(ConnectLink)
-                .where(
-                    ConnectLink.id == link_id,
-                    ConnectLink.revoked_at.is_(None),
-                    ConnectLink.expires_at > now,
-                    sa.or_(ConnectLink.max_uses.is_(None), ConnectLink.uses < ConnectLink.max_uses),
-                )
-                .values(revoked_at=now)
-            )
-            if res.rowcount != 1:
-                row = conn.execute(sa.select(ConnectLink).where(ConnectLink.id == link_id)).one_or_none()
-                if row is None:
-                    raise NotFoundError(f"no connect link with id {link_id!r}")
-                raise ConflictError(_why_unusable(row, now) + "; there is nothing to revoke")
+            _update_usable(conn, link_id, now, unusable="; there is nothing to revoke", revoked_at=now)
         return self.get_by_id(link_id)
 
     def forget_account(self, conn: sa.Connection, account_id: str) -> None:

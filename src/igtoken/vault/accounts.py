@@ -77,15 +77,21 @@ class AccountStore(VaultStore):
             self._put_token(conn, account_id, token, now=now, next_refresh_at=next_refresh_at)
             if use_link is not None:
                 self.links.use_in(conn, use_link, now=now, account_id=account_id)
-            self._event(
-                conn,
-                EventType.CONNECTED,
-                now=now,
-                app_id=app_id,
-                account_id=account_id,
-                data={"kind": token.kind.value, "reconnected": reconnected},
-            )
+            self._connected(conn, now, app_id, account_id, token.kind, reconnected=reconnected)
         return self.get_account(account_id)
+
+    def _connected(
+        self, conn: sa.Connection, now: datetime, app_id: str, account_id: str, kind: TokenKind, **data: Any
+    ) -> None:
+        """The ``connected`` event of a login, naming the kind of token it stored."""
+        self._event(
+            conn,
+            EventType.CONNECTED,
+            now=now,
+            app_id=app_id,
+            account_id=account_id,
+            data={"kind": kind.value, **data},
+        )
 
     def _upsert_account(
         self, conn: sa.Connection, app_id: str, ig_user_id: str, values: dict[str, Any], *, now: datetime
@@ -180,13 +186,14 @@ class AccountStore(VaultStore):
                 )
                 self._put_token(conn, account_id, user_token, now=now, next_refresh_at=None)
                 self._put_token(conn, account_id, page_token, now=now, next_refresh_at=next_check_at)
-                self._event(
+                self._connected(
                     conn,
-                    EventType.CONNECTED,
-                    now=now,
-                    app_id=app_id,
-                    account_id=account_id,
-                    data={"kind": page_token.kind.value, "page_id": page.page_id, "reconnected": reconnected},
+                    now,
+                    app_id,
+                    account_id,
+                    page_token.kind,
+                    page_id=page.page_id,
+                    reconnected=reconnected,
                 )
                 ids.append(account_id)
             if use_link is not None and ids:

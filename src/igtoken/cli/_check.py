@@ -3,6 +3,8 @@ helpers both check modules share."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Final
 from urllib.parse import urlsplit, urlunsplit
 
@@ -14,15 +16,16 @@ if TYPE_CHECKING:
 
     import httpx
 
+    from igtoken.core.endpoints import Endpoints
     from igtoken.refresh.usecase import Result
-    from igtoken.vault import AccountRecord
+    from igtoken.vault import AccountRecord, Vault
 
     #: Checks an account's page token now (through the refresh use case) and says how it went.
     PageCheck = Callable[[AccountRecord], Result]
     #: Meta called a token dead in one of doctor's own calls: mark the account (refresh use case).
     DeadToken = Callable[[AccountRecord, str, BaseException], "Result | None"]
 
-__all__ = ["EXPIRY_WARN_DAYS", "USAGE_WARN", "Check"]
+__all__ = ["EXPIRY_WARN_DAYS", "USAGE_WARN", "AccountProbe", "Check"]
 
 
 #: Usage at or above this percentage of Meta's limits is reported.
@@ -30,6 +33,20 @@ USAGE_WARN: Final = 80.0
 
 #: Fewer days than this before expiry is reported.
 EXPIRY_WARN_DAYS: Final = 7
+
+
+@dataclass(frozen=True, slots=True)
+class AccountProbe:
+    """What checking connected accounts needs: the vault, the link to Meta (or the emulator), the
+    time, and the refresh use case's two hooks (``check_page`` checks a Facebook Login account's
+    page token now; ``token_dead`` marks an account whose token Meta called dead here)."""
+
+    vault: Vault
+    http: httpx.Client
+    endpoints: Endpoints
+    now: datetime
+    check_page: PageCheck
+    token_dead: DeadToken
 
 
 def _error_text(response: httpx.Response) -> str:

@@ -12,12 +12,15 @@ and ``ps``): it is read from a prompt, a file (``--secret-file``) or an environm
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from igtoken.cli._context import AppContext, json_option, pass_ctx
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 if TYPE_CHECKING:
     from igtoken.core.models import FlowKind
@@ -142,6 +145,19 @@ def check_config_id(config_id: str | None, flow: FlowKind) -> str | None:
     return value
 
 
+def secret_options(func: F) -> F:
+    """``--secret-file`` and ``--secret-env``, the two ways besides the prompt to give an app secret
+    (read with :func:`read_secret`)."""
+    func = click.option(
+        "--secret-env", metavar="VAR", help="Read the app secret from this environment variable."
+    )(func)
+    return click.option(
+        "--secret-file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Read the app secret from this file.",
+    )(func)
+
+
 def read_secret(secret_file: Path | None, secret_env: str | None, *, prompt: str) -> Secret:
     """The app secret from a file, an environment variable, or a hidden prompt (in that order)."""
     from igtoken.core.exceptions import ConfigurationError
@@ -195,12 +211,7 @@ def read_secret(secret_file: Path | None, secret_env: str | None, *, prompt: str
     metavar="ID",
     help="Facebook Login for Business: the configuration to open the dialog with (instead of scopes).",
 )
-@click.option(
-    "--secret-file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Read the app secret from this file.",
-)
-@click.option("--secret-env", metavar="VAR", help="Read the app secret from this environment variable.")
+@secret_options
 @json_option
 @pass_ctx
 def add(
@@ -317,12 +328,7 @@ def remove(app: AppContext, name: str, yes: bool) -> None:
 
 @apps.command("set-secret")
 @click.argument("name")
-@click.option(
-    "--secret-file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Read the app secret from this file.",
-)
-@click.option("--secret-env", metavar="VAR", help="Read the app secret from this environment variable.")
+@secret_options
 @json_option
 @pass_ctx
 def set_secret(app: AppContext, name: str, secret_file: Path | None, secret_env: str | None) -> None:

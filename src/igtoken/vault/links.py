@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 from igtoken.core.exceptions import ConflictError, MissingKeyError, NotFoundError
 from igtoken.core.secret import Secret
-from igtoken.vault._db import AnyRow, Database, new_id, sha256_hex
+from igtoken.vault._db import AnyRow, Database, new_id, record_from_row, sha256_hex
 from igtoken.vault.crypto import KeyRing
 from igtoken.vault.models import Account, App, ConnectLink
 from igtoken.vault.records import ConnectLinkRecord
@@ -33,21 +33,7 @@ _REAUTH_LABEL: Final = b"igtoken/reauth-link/v1\x00"
 
 
 def _record(row: AnyRow) -> ConnectLinkRecord:
-    return ConnectLinkRecord(
-        id=row.id,
-        app_id=row.app_id,
-        account_id=row.account_id,
-        scopes=tuple(row.scopes),
-        label=row.label,
-        created_at=row.created_at,
-        expires_at=row.expires_at,
-        used_at=row.used_at,
-        used_by_account_id=row.used_by_account_id,
-        max_uses=row.max_uses,
-        uses=row.uses,
-        revoked_at=row.revoked_at,
-        external_id=row.external_id,
-    )
+    return record_from_row(ConnectLinkRecord, row, scopes=tuple(row.scopes))
 
 
 def _why_unusable(row: AnyRow, now: datetime) -> str:

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from igtoken.core.exceptions import ConflictError, NotFoundError
 from igtoken.core.secret import Secret
-from igtoken.vault._db import AnyRow, Database, new_id, sha256_hex
+from igtoken.vault._db import AnyRow, Database, new_id, record_from_row, sha256_hex
 from igtoken.vault.models import App, OAuthState
 from igtoken.vault.records import OAuthStateRecord
 
@@ -18,17 +18,7 @@ __all__ = ["OAuthStates"]
 
 
 def _record(row: AnyRow) -> OAuthStateRecord:
-    return OAuthStateRecord(
-        id=row.id,
-        app_id=row.app_id,
-        link_id=row.link_id,
-        account_id=row.account_id,
-        redirect_uri=row.redirect_uri,
-        scopes=tuple(row.scopes),
-        created_at=row.created_at,
-        expires_at=row.expires_at,
-        consumed_at=row.consumed_at,
-    )
+    return record_from_row(OAuthStateRecord, row, scopes=tuple(row.scopes))
 
 
 class OAuthStates:

@@ -16,7 +16,6 @@ import click
 from igtoken.cli._context import AppContext, pass_ctx
 
 if TYPE_CHECKING:
-    import socket
     from datetime import datetime
 
     from igtoken.app.runtime import Runtime
@@ -58,26 +57,6 @@ def _has_real_app(settings: Settings) -> bool:
         return any(app.name not in (SANDBOX_APP, SANDBOX_FB_APP) for app in runtime.vault.list_apps())
     finally:
         runtime.open_vault().vault.close()
-
-
-def _bind(host: str, port: int) -> socket.socket:
-    import socket
-
-    # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets that say TCP (else ~40 ms stalls).
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        from igtoken.core.exceptions import ConfigurationError
-
-        raise ConfigurationError(
-            f"cannot listen on {host}:{port}: {exc.strerror}",
-            fix="stop whatever uses that port, or pick another with --port / IGTOKEN_PORT",
-        ) from None
-    return sock
 
 
 def _register_with_external_emulator(base_url: str, redirect_uri: str) -> None:
@@ -126,7 +105,9 @@ def serve(ctx: AppContext, sandbox_flag: bool, host: str | None, port: int | Non
     host = host or settings.host
     port = settings.port if port is None else port
     sandbox = sandbox_flag or ctx.sandbox or not _has_real_app(settings)
-    sock = _bind(host, port)
+    from igtoken.cli._listen import bind_listener
+
+    sock = bind_listener(host, port, port_hint="--port / IGTOKEN_PORT")
     bound_port = sock.getsockname()[1]
     wildcard = host in ("0.0.0.0", "::", "")  # noqa: S104 - recognising it, not binding it
     shown_host = "127.0.0.1" if wildcard else (f"[{host}]" if ":" in host else host)

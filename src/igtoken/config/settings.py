@@ -70,7 +70,7 @@ from igtoken.config.dotenv import read_dotenv
 from igtoken.core.exceptions import ConfigurationError
 from igtoken.core.secret import Secret
 
-__all__ = ["PREFIX", "LogFormat", "Settings", "known_variables", "load_settings"]
+__all__ = ["PREFIX", "LogFormat", "Settings", "is_proxy_address", "known_variables", "load_settings"]
 
 PREFIX: Final = "IGTOKEN_"
 APP_NAME: Final = "igtoken"
@@ -412,19 +412,27 @@ def _rate(name: str, raw: str) -> tuple[float, int]:
     return per_minute, burst
 
 
+def is_proxy_address(entry: str) -> bool:
+    """A trusted-proxy entry: an IP address, a network (``10.0.1.0/24``) or ``*`` (any)."""
+    if entry == "*":
+        return True
+    try:
+        ipaddress.ip_network(entry, strict=False)
+    except ValueError:
+        return False
+    return True
+
+
 def _networks(name: str, raw: str) -> tuple[str, ...]:
     out = []
     for part in (p.strip() for p in raw.split(",")):
         if not part:
             continue
-        if part != "*":
-            try:
-                ipaddress.ip_network(part, strict=False)
-            except ValueError:
-                raise ConfigurationError(
-                    f"{name} must list IP addresses or networks, got {part!r}",
-                    fix=f"set {name} to the reverse proxies' addresses, e.g. 10.0.0.5,10.0.1.0/24",
-                ) from None
+        if not is_proxy_address(part):
+            raise ConfigurationError(
+                f"{name} must list IP addresses or networks, got {part!r}",
+                fix=f"set {name} to the reverse proxies' addresses, e.g. 10.0.0.5,10.0.1.0/24",
+            )
         out.append(part)
     return tuple(out)
 

@@ -29,7 +29,7 @@ Scalar = str | int | float | bool | None
 JsonValue = Scalar | list["JsonValue"] | dict[str, "JsonValue"]
 
 
-class EventType(enum.StrEnum):
+class WebhookEventType(enum.StrEnum):
     """What happened. Each is sent to the endpoints subscribed to it."""
 
     #: a token was refreshed (or exchanged); ``expires_at`` is new
@@ -118,7 +118,7 @@ class Event:
     """One thing that happened, ready to be serialised once and sent to every endpoint."""
 
     id: str
-    type: EventType
+    type: WebhookEventType
     created: datetime
     data: Mapping[str, JsonValue]
 
@@ -137,7 +137,7 @@ class Event:
 
 
 def build_event(
-    event_type: EventType | str,
+    event_type: WebhookEventType | str,
     data: Mapping[str, object],
     now: datetime,
     *,
@@ -151,9 +151,9 @@ def build_event(
         TypeError: a :class:`~igtoken.Secret` among the values.
     """
     try:
-        kind = EventType(event_type)
+        kind = WebhookEventType(event_type)
     except ValueError:
-        known = ", ".join(t.value for t in EventType)
+        known = ", ".join(t.value for t in WebhookEventType)
         raise ValueError(f"unknown event type {event_type!r}; known types: {known}") from None
     _require_utc("now", now)
     clean: dict[str, JsonValue] = {}

@@ -95,7 +95,7 @@ DATA_FIELDS: Final = frozenset(
 #: Fields whose value may be a list or an object, and the one event type that may carry them: Meta's
 #: own webhook payload, relayed. Everywhere else a nested value would be a way round the field list.
 NESTED_FIELDS: Final = frozenset({"entry_ids", "account_ids", "entries"})
-_NESTED_EVENT_TYPES: Final = frozenset({EventType.META_EVENT})
+_NESTED_EVENT_TYPES: Final = frozenset({WebhookEventType.META_EVENT})
 #: How deep a relayed value may nest; Meta's payloads are a few levels deep.
 _MAX_DEPTH: Final = 32
 

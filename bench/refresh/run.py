@@ -30,6 +30,8 @@ arriving at the emulator and is reported apart; the **refresh phase** runs from 
 process's exit. ``*_per_second`` is ``due`` over the refresh phase; CPU seconds (user + system,
 Linux ``/proc`` at the first call and ``wait4`` at exit) are the refresh phase's, so
 ``cpu_per_refresh_ms`` excludes imports and start-up for both.
+The worker's peak RSS is its own ``VmHWM``, which it writes when it exits (``wait4``'s
+``ru_maxrss`` would be this orchestrator's size, inherited at fork).
 
 With PostgreSQL (``--pg URL`` or ``IGTOKEN_TEST_DATABASE_URL``; a private database is created on
 that server and dropped after), a second vault of ``--accounts`` accounts measures one worker,
@@ -82,7 +84,19 @@ from igtoken.testing.fleet import add_demo_app, keyring, keys_setting, open_vaul
 from igtoken.vault import Vault
 from igtoken.vault.engine import normalize_url
 
-WORKER = [sys.executable, "-c", "from igtoken.cli import main; main()", "worker", "--until-idle"]
+# Each measured process writes its own peak RSS (VmHWM, /proc) when it exits. The ``ru_maxrss`` that
+# wait4 reports is no good for this: a child forked from this process inherits its high-water mark,
+# so it reports this orchestrator's size (the emulator's world of 100,000 accounts) at spawn time.
+PEAK = (
+    "import atexit, os\n"
+    "def _peak():\n"
+    "    with open('/proc/self/status') as s:\n"
+    "        kib = next(int(line.split()[1]) for line in s if line.startswith('VmHWM:'))\n"
+    "    with open(os.path.join(os.environ['BENCH_PEAK_DIR'], str(os.getpid())), 'w') as out:\n"
+    "        out.write(str(kib))\n"
+    "atexit.register(_peak)\n"
+)
+WORKER = [sys.executable, "-c", PEAK + "from igtoken.cli import main; main()", "worker", "--until-idle"]
 NAIVE = [sys.executable, __file__, "--naive"]
 AGE = timedelta(days=3)  # refreshable (over 24 h old), far from expiry
 TIMEOUT = 3 * 3600  # seconds any one measured phase may take before the run is called failed
@@ -216,6 +230,7 @@ def measure(meter: Meter, argvs: list[list[str]], env: dict[str, str], what: str
     """Start the processes together, wait for all; fail the run if any fails."""
     with tempfile.TemporaryDirectory() as logs:
         outs = [open(Path(logs) / f"{i}.log", "w+b") for i in range(len(argvs))]  # noqa: SIM115
+        env = {**env, "BENCH_PEAK_DIR": logs}
         began = time.perf_counter()
         procs = [
             subprocess.Popen(a, env=env, stdout=o, stderr=subprocess.STDOUT)
@@ -224,7 +239,7 @@ def measure(meter: Meter, argvs: list[list[str]], env: dict[str, str], what: str
         meter.arm([p.pid for p in procs])
         pending = {p.pid: p for p in procs}
         cpu: dict[int, float] = {}
-        peak_kib = 0
+        spawn_kib = 0
         own_cpu_at_end = 0.0
         failed: list[str] = []
         ended = began
@@ -243,9 +258,12 @@ def measure(meter: Meter, argvs: list[list[str]], env: dict[str, str], what: str
             proc = pending.pop(pid)
             proc.returncode = os.waitstatus_to_exitcode(status)
             cpu[pid] = usage.ru_utime + usage.ru_stime
-            peak_kib = max(peak_kib, usage.ru_maxrss)
+            spawn_kib = max(spawn_kib, usage.ru_maxrss)
             if proc.returncode != 0:
                 failed.append(f"pid {pid} exited {proc.returncode}")
+        peaks = [Path(logs) / str(p.pid) for p in procs]
+        # Without its own figure (a process that does not write one), the inflated wait4 one.
+        peak_kib = max((int(f.read_text()) if f.exists() else spawn_kib) for f in peaks)
         tails = []
         for out in outs:
             out.seek(0)

@@ -10,7 +10,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from igtoken.app.permission_audit import PermissionAuditor, audit_apps, auditor_task, last_audit
+from igtoken.app.permission_audit import (
+    PermissionAuditor,
+    audit_apps,
+    audit_grants,
+    auditor_task,
+    last_audit,
+)
 from igtoken.core.models import AccessToken, AccountType, Profile, TokenKind
 from igtoken.core.secret import Secret
 from igtoken.emulator import demo
@@ -61,6 +67,19 @@ def test_unused_scopes_per_app(vault: Vault) -> None:
     assert shop.unused == ("instagram_business_content_publish", "instagram_business_manage_messages")
     assert shop.accounts == 2
     assert "igtoken login --app shop" in shop.fix and "App Dashboard" in shop.fix
+
+
+def test_streamed_grants_give_the_same_audit_and_skip_deleted_accounts(vault: Vault) -> None:
+    """The scheduled audit reads grants row by row (no account list held); deleted accounts do not count."""
+    apps = vault.list_apps()
+    assert audit_grants(apps, vault.granted_scopes()) == audit_apps(apps, vault.list_accounts())
+    connect(vault=vault, username="carol", ig_id="1784100003",
+            scopes=("instagram_business_basic", "instagram_business_manage_comments"))  # fmt: skip
+    carol = vault.find_account("shop", "1784100003")
+    vault.delete_account_data(carol.id, now=T0)
+    [(count, granted)] = vault.granted_scopes().values()
+    assert count == 2 and "instagram_business_manage_comments" not in granted
+    assert audit_grants(apps, vault.granted_scopes()) == audit_apps(apps, vault.list_accounts())
 
 
 def test_weekly_under_a_moved_clock_and_the_event_verifies(vault: Vault) -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
@@ -28,7 +28,15 @@ if TYPE_CHECKING:
     from igtoken.notify import Notifier
     from igtoken.vault import AccountRecord, AppRecord, Vault
 
-__all__ = ["AUDIT_EVENT", "AppAudit", "AuditReport", "PermissionAuditor", "audit_apps", "last_audit"]
+__all__ = [
+    "AUDIT_EVENT",
+    "AppAudit",
+    "AuditReport",
+    "PermissionAuditor",
+    "audit_apps",
+    "audit_grants",
+    "last_audit",
+]
 
 log = logging.getLogger("igtoken.permission_audit")
 
@@ -100,15 +108,24 @@ def _requested(app: AppRecord) -> tuple[str, ...]:
 
 def audit_apps(apps: Iterable[AppRecord], accounts: Iterable[AccountRecord]) -> list[AppAudit]:
     """Each app's scopes granted to its stored (not deleted) accounts that what it requests does not need."""
-    by_app: dict[str, list[AccountRecord]] = {}
+    counts: dict[str, int] = {}
+    granted: dict[str, set[str]] = {}
     for account in accounts:
         if str(account.status) != "deleted":
-            by_app.setdefault(account.app_id, []).append(account)
+            counts[account.app_id] = counts.get(account.app_id, 0) + 1
+            granted.setdefault(account.app_id, set()).update(account.scopes)
+    return audit_grants(apps, {app_id: (n, frozenset(granted[app_id])) for app_id, n in counts.items()})
+
+
+def audit_grants(
+    apps: Iterable[AppRecord], grants: Mapping[str, tuple[int, frozenset[str]]]
+) -> list[AppAudit]:
+    """:func:`audit_apps` from what :meth:`~igtoken.vault.Vault.granted_scopes` gives: per app id, its
+    stored accounts' count and every scope granted to any of them (no account held in memory)."""
     out: list[AppAudit] = []
     for app in apps:
         requested = _requested(app)
-        stored = by_app.get(app.id, [])
-        granted = {s for a in stored for s in a.scopes}
+        count, granted = grants.get(app.id, (0, frozenset()))
         unused = tuple(sorted(granted - set(requested)))
         fix = ""
         if unused:
@@ -118,7 +135,7 @@ def audit_apps(apps: Iterable[AppRecord], accounts: Iterable[AccountRecord]) -> 
                 f"{', '.join(unused)} from the app in Meta's App Dashboard "
                 "(App Review > Permissions and features)"
             )
-        out.append(AppAudit(app.id, app.name, requested, unused, len(stored), fix))
+        out.append(AppAudit(app.id, app.name, requested, unused, count, fix))
     return out
 
 
@@ -153,7 +170,7 @@ class PermissionAuditor:
         """Audit now: record the report in the vault and queue ``permissions.unused`` per app that has any."""
         from igtoken.notify import WebhookEventType
 
-        report = AuditReport(now, tuple(audit_apps(self.vault.list_apps(), self.vault.list_accounts())))
+        report = AuditReport(now, tuple(audit_grants(self.vault.list_apps(), self.vault.granted_scopes())))
         self.vault.append_event(AUDIT_EVENT, now=now, data=report.as_json())
         for app in report.apps:
             if not app.unused:

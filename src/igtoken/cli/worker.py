@@ -111,14 +111,9 @@ def _endpoints(runtime: Runtime, stack: contextlib.ExitStack) -> Endpoints:
 
 
 def _http(slots: int) -> httpx.AsyncClient:
-    import httpx
+    from igtoken.app.refresh_wiring import worker_http
 
-    # One kept-alive connection per call slot (httpx keeps 20 by default, so a busy worker
-    # would open and close connections all the time), and idle ones dropped well before a
-    # server's usual 5-second keep-alive: a request sent on a connection the server is closing
-    # at that moment fails with a transport error.
-    limits = httpx.Limits(max_connections=slots, max_keepalive_connections=slots, keepalive_expiry=2.0)
-    return httpx.AsyncClient(timeout=httpx.Timeout(20.0, connect=5.0), limits=limits, trust_env=False)
+    return worker_http(slots)
 
 
 def _setup_logging(ctx: AppContext) -> None:

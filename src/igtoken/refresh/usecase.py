@@ -37,6 +37,7 @@ from igtoken.core.exceptions import ConflictError, NotFoundError
 from igtoken.core.models import AccessToken, AccountStatus, TokenKind
 from igtoken.notify import EventType as NotifyEvent
 from igtoken.notify import Notifier
+from igtoken.refresh.batching import StoreRefresh
 from igtoken.refresh.facebook_accounts import PageTokenVerdict
 from igtoken.refresh.facebook_checks import check_page_token, checked_event_data
 from igtoken.refresh.outcomes import Failure, Outcome, classify
@@ -85,6 +86,8 @@ class Refresher:
         public_url: the service's public base URL; re-authorization links are made absolute on
             it (without one the link is made, but no URL can be given for it).
         wait_timeout: how long an on-demand refresh waits for another holder's result.
+        store: how a refreshed token is stored under its lease (default: alone, in its own
+            transaction); the worker passes a :class:`~igtoken.refresh.batching.BatchedStore`.
     """
 
     def __init__(
@@ -100,8 +103,10 @@ class Refresher:
         call_timeout: float = 30.0,
         public_url: str | None = None,
         wait_timeout: float | None = None,
+        store: StoreRefresh | None = None,
     ) -> None:
         self.vault = vault
+        self._store: StoreRefresh = store or vault.record_refresh_success
         self.clock = clock
         self.notifier = notifier
         self.policy = policy
@@ -338,7 +343,7 @@ class Refresher:
             scopes=new_token.scopes or claim.token.scopes,
         )
         scheduled = next_refresh_at(new_token.issued_at, claim.account_id, self.policy, new_token.expires_at)
-        token_id = await self.vault.record_refresh_success(
+        token_id = await self._store(
             claim, new_token, now=done, next_refresh_at=scheduled, details={"trigger": trigger}
         )
         await self._notify(

@@ -9,6 +9,8 @@ failure classified, dead tokens flagged with a working re-authorization link. Ru
 - a worker that dies simply lets its leases expire, so another worker picks the tokens up;
 - one bad token never aborts a batch; no call waits inside the client: a throttled account
   gets a later slot, the others go on.
+- refreshes that finish together are stored together: one lease-checked transaction for the lot
+  (:class:`~igtoken.refresh.batching.BatchedStore`), not one write (and thread hop) each.
 
 A database outage (the server restarting, a failover, every connection terminated) does not
 stop the worker: it waits and tries again with backoff, for up to ``max_outage`` seconds, then
@@ -37,6 +39,7 @@ from typing import Any
 
 from igtoken.core.exceptions import DatabaseCorruptError, DatabaseRefusedError, DatabaseUnavailableError
 from igtoken.notify import Notifier
+from igtoken.refresh.batching import BatchedStore
 from igtoken.refresh.plan import DEFAULT_POLICY
 from igtoken.refresh.policy import RefreshPolicy
 from igtoken.refresh.usecase import REAUTH_LINK_LIFETIME, ClientFactory, Refresher, Result
@@ -193,6 +196,8 @@ class RefreshWorker:
         self.max_outage = max_outage
         self._outage_started = 0.0
         self.state = WorkerState(owner=self.owner, started_at=clock())
+        #: Refreshes that finish together are stored in one transaction (group commit).
+        self.store = BatchedStore(vault, max_batch=batch_size)
         #: The one refresh use case; each claim is handed to it.
         self.refresher = Refresher(
             vault,
@@ -204,6 +209,7 @@ class RefreshWorker:
             lease_seconds=lease_seconds,
             call_timeout=call_timeout,
             public_url=self.public_url,
+            store=self.store,
         )
         self._gate = asyncio.Semaphore(concurrency)
         #: Called with each result as it is recorded (progress bars); must not raise.

@@ -98,6 +98,9 @@ _INSERT_TOKEN = sa.insert(_TOKENS)
 
 _INSERT_EVENT = sa.insert(_EVENTS).returning(_EVENTS.c.id)
 
+# Several events at once (executemany), when their ids are not needed.
+_INSERT_EVENTS = sa.insert(_EVENTS)
+
 _RETIRE_CURRENT = (
     sa.update(_TOKENS)
     .where(
@@ -244,32 +247,51 @@ class VaultStore:
     ) -> str:
         """Write a sealed token row that is not current yet."""
         token_id = new_id()
+        row = self._token_row(
+            token_id,
+            account_id,
+            token,
+            now=now,
+            next_refresh_at=next_refresh_at,
+            last_refreshed_at=last_refreshed_at,
+        )
+        conn.execute(_INSERT_TOKEN, row)
+        return token_id
+
+    def _token_row(
+        self,
+        token_id: str,
+        account_id: str,
+        token: AccessToken,
+        *,
+        now: datetime,
+        next_refresh_at: datetime | None,
+        last_refreshed_at: datetime | None = None,
+        current: bool = False,
+    ) -> dict[str, Any]:
+        """The sealed row of ``token`` (not current unless ``current``), ready to insert."""
         kind = TokenKind(token.kind).value
         sealed = self.keyring.encrypt(token.value, token_aad(token_id, account_id, kind))
-        conn.execute(
-            _INSERT_TOKEN,
-            {
-                "id": token_id,
-                "account_id": account_id,
-                "kind": kind,
-                "key_id": sealed.key_id,
-                "nonce": sealed.nonce,
-                "ciphertext": sealed.ciphertext,
-                "scopes": list(token.scopes),
-                "issued_at": token.issued_at,
-                "expires_at": token.expires_at,
-                "last_refreshed_at": last_refreshed_at,
-                "next_refresh_at": next_refresh_at,
-                "failure_count": 0,
-                "last_error": None,
-                "is_current": False,
-                "created_at": now,
-                "retired_at": None,
-                "lease_owner": None,
-                "lease_expires_at": None,
-            },
-        )
-        return token_id
+        return {
+            "id": token_id,
+            "account_id": account_id,
+            "kind": kind,
+            "key_id": sealed.key_id,
+            "nonce": sealed.nonce,
+            "ciphertext": sealed.ciphertext,
+            "scopes": list(token.scopes),
+            "issued_at": token.issued_at,
+            "expires_at": token.expires_at,
+            "last_refreshed_at": last_refreshed_at,
+            "next_refresh_at": next_refresh_at,
+            "failure_count": 0,
+            "last_error": None,
+            "is_current": current,
+            "created_at": now,
+            "retired_at": None,
+            "lease_owner": None,
+            "lease_expires_at": None,
+        }
 
     def _promote(
         self, conn: sa.Connection, account_id: str, token_id: str, kinds: set[str], *, now: datetime

@@ -237,3 +237,22 @@ class AccountStore(VaultStore):
                 stmt = stmt.where(Account.app_id == self._resolve_app(conn, app))
             rows = conn.execute(stmt).all()
         return [_account_record(r) for r in rows]
+
+    def granted_scopes(self) -> dict[str, tuple[int, frozenset[str]]]:
+        """Per app id: how many stored (not deleted) accounts it has, and every scope granted to any.
+
+        Read row by row in pages, never the whole fleet at once: what a permission audit needs
+        of a vault of any size, in flat memory.
+        """
+        stmt = sa.select(Account.app_id, Account.scopes).where(Account.status != AccountStatus.DELETED.value)
+        counts: dict[str, int] = {}
+        granted: dict[str, set[str]] = {}
+        with self._db.read() as conn:
+            for app_id, scopes in conn.execution_options(yield_per=_PAGE).execute(stmt):
+                counts[app_id] = counts.get(app_id, 0) + 1
+                granted.setdefault(app_id, set()).update(scopes or ())
+        return {app_id: (n, frozenset(granted[app_id])) for app_id, n in counts.items()}
+
+
+#: Rows fetched at a time when streaming accounts.
+_PAGE = 1000

@@ -189,6 +189,7 @@ class AsyncVault:
     release = _offload(Vault.release)
     release_owned = _offload(Vault.release_owned)
     record_refresh_success = _offload(Vault.record_refresh_success)
+    record_refresh_successes = _offload(Vault.record_refresh_successes)
     record_check_success = _offload(Vault.record_check_success)
     record_refresh_failure = _offload(Vault.record_refresh_failure)
     set_next_refresh = _offload(Vault.set_next_refresh)

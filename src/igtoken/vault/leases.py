@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -14,10 +15,13 @@ from igtoken.core.exceptions import (
     StorageError,
 )
 from igtoken.core.models import AccessToken, TokenKind
-from igtoken.vault._db import AnyRow, clip_error
+from igtoken.vault._db import AnyRow, clip_error, new_id
 from igtoken.vault._store import (
     _CURRENT_ANY,
     _CURRENT_KIND,
+    _INSERT_EVENTS,
+    _INSERT_TOKEN,
+    _RETIRE_CURRENT,
     _RETIRE_HELD,
     _TOKEN_SELECT,
     VaultStore,
@@ -29,6 +33,7 @@ from igtoken.vault.records import (
     AccountStatus,
     Claim,
     EventType,
+    FinishedRefresh,
 )
 
 
@@ -264,6 +269,93 @@ class Leases(VaultStore):
                 },
             )
         return token_id
+
+    def record_refresh_successes(self, batch: Sequence[FinishedRefresh]) -> list[str | None]:
+        """Store several refreshed tokens in one transaction, each as :meth:`record_refresh_success` does.
+
+        Returns, item by item, the new row id, or ``None`` where the claim's lease was no longer
+        held at the item's ``now``: that item is skipped (its claimed token stays current, nothing
+        of it is written) while the others are stored. Each lease is checked in the statement that
+        retires its token; the new rows are inserted before the old ones are retired and promoted
+        last; every ``refreshed`` event is written in the same transaction. Whatever goes wrong
+        (a fault, a crash) rolls the whole batch back: no half-written state.
+        """
+        for item in batch:
+            _check_aware("now", item.now)
+            _check_aware("next_refresh_at", item.next_refresh_at)
+            _check_event_data(item.details)
+        if not batch:
+            return []
+        ids = [new_id() for _ in batch]
+        with self._db.write() as conn:
+            # Every account of the batch locked in one statement, in one order (no deadlock with
+            # another batch), before any of its tokens is touched, as every token write does.
+            accounts = sorted({item.claim.account_id for item in batch})
+            lock = sa.select(Account.id).where(Account.id.in_(accounts)).order_by(Account.id)
+            if self._db.is_postgres:
+                lock = lock.with_for_update(of=Account)
+            present = set(conn.scalars(lock))
+            # An account deleted meanwhile took its tokens, and so the lease, with it.
+            rows = [
+                self._token_row(
+                    token_id,
+                    item.claim.account_id,
+                    item.new_token,
+                    now=item.now,
+                    next_refresh_at=item.next_refresh_at,
+                    last_refreshed_at=item.now,
+                )
+                for token_id, item in zip(ids, batch, strict=True)
+                if item.claim.account_id in present
+            ]
+            if rows:
+                conn.execute(_INSERT_TOKEN, rows)
+            stored: list[str | None] = []
+            for token_id, item in zip(ids, batch, strict=True):
+                claim = item.claim
+                if claim.account_id not in present:
+                    stored.append(None)
+                    continue
+                params = {"b_id": claim.token_id, "b_owner": claim.owner, "b_now": item.now}
+                held = conn.execute(_RETIRE_HELD, params).rowcount == 1
+                stored.append(token_id if held else None)
+                if held and item.new_token.kind is not claim.token.kind:  # exchanged: a new kind
+                    retire = {"b_account_id": claim.account_id, "b_kind": item.new_token.kind.value}
+                    conn.execute(_RETIRE_CURRENT, {**retire, "b_now": item.now})
+            lost = [
+                token_id
+                for token_id, kept, item in zip(ids, stored, batch, strict=True)
+                if kept is None and item.claim.account_id in present
+            ]
+            if lost:
+                conn.execute(sa.delete(Token).where(Token.id.in_(lost)))
+            kept_ids = [token_id for token_id in stored if token_id is not None]
+            if kept_ids:
+                conn.execute(sa.update(Token).where(Token.id.in_(kept_ids)).values(is_current=True))
+                conn.execute(
+                    _INSERT_EVENTS,
+                    [
+                        {
+                            "at": item.now,
+                            "type": str(EventType.REFRESHED),
+                            "app_id": item.claim.app_id,
+                            "account_id": item.claim.account_id,
+                            "data": {
+                                **item.details,
+                                "token_id": token_id,
+                                "kind": item.new_token.kind.value,
+                                "expires_at": (
+                                    item.new_token.expires_at.isoformat()
+                                    if item.new_token.expires_at
+                                    else None
+                                ),
+                            },
+                        }
+                        for token_id, item in zip(stored, batch, strict=True)
+                        if token_id is not None
+                    ],
+                )
+        return stored
 
     def record_check_success(
         self, claim: Claim, data: dict[str, Any], *, now: datetime, next_check_at: datetime

@@ -22,6 +22,7 @@ __all__ = [
     "DeletionStatus",
     "EventRecord",
     "EventType",
+    "FinishedRefresh",
     "KeyStatus",
     "OAuthStateRecord",
     "RotationReport",
@@ -175,6 +176,17 @@ class Claim:
     token: AccessToken
     next_refresh_at: datetime | None
     failure_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class FinishedRefresh:
+    """A refresh Meta answered, to be stored under its claim's lease (one item of a batched store)."""
+
+    claim: Claim
+    new_token: AccessToken
+    now: datetime
+    next_refresh_at: datetime | None
+    details: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,11 +14,13 @@ from igtoken.core.models import AccessToken, TokenKind
 from igtoken.vault._store import (
     _CURRENT_ANY,
     _CURRENT_KIND,
+    _EVENTS,
     _GET_ACCOUNT,
     VaultStore,
     _account_record,
     _check_aware,
 )
+from igtoken.vault.direct import TokenRow, bind_json, bind_utc, row_object, token_row
 from igtoken.vault.models import Token
 from igtoken.vault.records import (
     AccountRecord,
@@ -26,6 +28,12 @@ from igtoken.vault.records import (
     StoredToken,
     TokenInfo,
 )
+
+# The read path's statements (igtoken.vault.direct): the audit event of a read, without RETURNING.
+_INSERT_READ = sa.insert(_EVENTS)
+_ACCOUNT_NAMES = tuple(c.key for c in _GET_ACCOUNT.selected_columns)
+_ACCOUNT_DATES = frozenset({"created_at", "updated_at", "data_access_expires_at"})
+_ACCOUNT_JSON = frozenset({"scopes"})
 
 
 class TokenStore(VaultStore):
@@ -63,27 +71,37 @@ class TokenStore(VaultStore):
         """
         if record_read and now is None:
             raise ValueError("record_read needs now")
-        with self._db.read() as conn:
-            if kind is None:
-                row = conn.execute(_CURRENT_ANY, {"account_id": account_id}).one_or_none()
-            else:
-                params = {"account_id": account_id, "kind": TokenKind(kind).value}
-                row = conn.execute(_CURRENT_KIND, params).one_or_none()
+        row = self._current_row(account_id, None if kind is None else TokenKind(kind))
         if row is None:
             raise NotFoundError(f"account {account_id!r} has no current token")
         stored = self._stored_token(row)
         if record_read:
             assert now is not None
-            with self._db.write() as conn:
-                self._event(
-                    conn,
-                    EventType.TOKEN_READ,
-                    now=now,
-                    app_id=stored.app_id,
-                    account_id=account_id,
-                    data={"token_id": stored.token_id, "reader": reader},
-                )
+            self._record_read(stored, now=now, reader=reader)
         return stored
+
+    def _current_row(self, account_id: str, kind: TokenKind | None) -> TokenRow | None:
+        # The read path: one statement on a driver connection (igtoken.vault.direct), no transaction.
+        if kind is None:
+            raw = self._db.read_one(_CURRENT_ANY, {"account_id": account_id})
+        else:
+            raw = self._db.read_one(_CURRENT_KIND, {"account_id": account_id, "kind": kind.value})
+        return None if raw is None else token_row(raw, self._db.dialect)
+
+    def _record_read(self, stored: StoredToken, *, now: datetime, reader: str | None) -> None:
+        """The ``token_read`` event of ``stored``: one INSERT, committed when this returns."""
+        _check_aware("now", now)
+        dialect = self._db.dialect
+        self._db.write_one(
+            _INSERT_READ,
+            {
+                "at": bind_utc(now, dialect),
+                "type": str(EventType.TOKEN_READ),
+                "app_id": stored.app_id,
+                "account_id": stored.account_id,
+                "data": bind_json({"token_id": stored.token_id, "reader": reader}, dialect),
+            },
+        )
 
     def serve_token(
         self,
@@ -93,40 +111,30 @@ class TokenStore(VaultStore):
         reader: str,
         check: Callable[[AccountRecord], None] | None = None,
     ) -> tuple[AccountRecord, StoredToken]:
-        """Hand out the token an account serves, recording the read: one transaction.
+        """Hand out the token an account serves, recording the read.
 
-        Reads the account, runs ``check`` on it (whatever it raises aborts the transaction:
-        nothing is recorded), reads and opens its current token of
-        :attr:`~AccountRecord.served_kind`, and appends the ``token_read`` event naming
-        ``reader``, exactly as :meth:`current_token` with ``record_read=True`` does. The
-        event is committed before this returns, so no token leaves unrecorded. Raises
-        :class:`NotFoundError` for an unknown account or one without a current token.
+        Reads the account, runs ``check`` on it (whatever it raises stops here: nothing is
+        recorded), reads and opens its current token of :attr:`~AccountRecord.served_kind`,
+        and appends the ``token_read`` event naming ``reader``, exactly as
+        :meth:`current_token` with ``record_read=True`` does. Each step is one statement on
+        the read path (:mod:`igtoken.vault.direct`); the event is committed before this
+        returns, so no token leaves unrecorded. Raises :class:`NotFoundError` for an unknown
+        account or one without a current token.
         """
         _check_aware("now", now)
-        with self._db.write() as conn:
-            row = conn.execute(_GET_ACCOUNT, {"account_id": account_id}).one_or_none()
-            if row is None:
-                raise NotFoundError(f"no account with id {account_id!r}")
-            account = _account_record(row)
-            if check is not None:
-                check(account)
-            kind = account.served_kind
-            if kind is None:
-                token_row = conn.execute(_CURRENT_ANY, {"account_id": account_id}).one_or_none()
-            else:
-                params = {"account_id": account_id, "kind": kind.value}
-                token_row = conn.execute(_CURRENT_KIND, params).one_or_none()
-            if token_row is None:
-                raise NotFoundError(f"account {account_id!r} has no current token")
-            stored = self._stored_token(token_row)
-            self._event(
-                conn,
-                EventType.TOKEN_READ,
-                now=now,
-                app_id=stored.app_id,
-                account_id=account_id,
-                data={"token_id": stored.token_id, "reader": reader},
-            )
+        raw = self._db.read_one(_GET_ACCOUNT, {"account_id": account_id})
+        if raw is None:
+            raise NotFoundError(f"no account with id {account_id!r}")
+        account = _account_record(
+            row_object(raw, _ACCOUNT_NAMES, self._db.dialect, datetimes=_ACCOUNT_DATES, jsons=_ACCOUNT_JSON)
+        )
+        if check is not None:
+            check(account)
+        token = self._current_row(account_id, account.served_kind)
+        if token is None:
+            raise NotFoundError(f"account {account_id!r} has no current token")
+        stored = self._stored_token(token)
+        self._record_read(stored, now=now, reader=reader)
         return account, stored
 
     def token_history(self, account_id: str, kind: TokenKind | None = None) -> list[TokenInfo]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,6 +14,7 @@ from typing import Any, TypeAlias
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from igtoken.core.exceptions import DatabaseLockedError
 from igtoken.vault.direct import DirectStatement, DriverConnections
 from igtoken.vault.engine import WRITE, busy_timeout_of
 from igtoken.vault.faults import locked_error, storage_error, storage_faults
@@ -59,6 +61,7 @@ class Database:
         # Other processes still queue through SQLite's busy timeout. Re-entrant, so a nested
         # write on one thread fails as before (busy), not by deadlocking here.
         self._write_gate: threading.RLock | None = threading.RLock() if self.dialect == "sqlite" else None
+        self._gave_up_at = -1.0  # when a writer last gave up on another process's lock (monotonic)
         self._direct: DriverConnections | None = None
         self._direct_lock = threading.Lock()
         self._statements: dict[int, tuple[Any, DirectStatement]] = {}
@@ -137,10 +140,19 @@ class Database:
         # writer ahead holds the gate for the whole busy timeout, and the queue behind it must not
         # add one timeout each.
         timeout = self.busy_timeout
+        queued = time.monotonic()
         if not gate.acquire(timeout=-1 if timeout is None else timeout):
             raise locked_error(self.where, timeout)
         try:
+            # The writer ahead gave up on another process's lock while this one queued (it waited
+            # the whole busy timeout): give up too, rather than start a second timeout of its own.
+            if self._gave_up_at >= queued:
+                raise locked_error(self.where, timeout)
             yield
+        except BaseException as exc:
+            if isinstance(storage_error(exc, where=self.where), DatabaseLockedError):
+                self._gave_up_at = time.monotonic()
+            raise
         finally:
             gate.release()
 

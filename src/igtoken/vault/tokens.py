@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import cast
 
 import sqlalchemy as sa
 
@@ -12,10 +13,12 @@ from igtoken.core.exceptions import (
 )
 from igtoken.core.models import AccessToken, TokenKind
 from igtoken.vault._store import (
+    _ACCOUNTS,
     _CURRENT_ANY,
     _CURRENT_KIND,
     _EVENTS,
     _GET_ACCOUNT,
+    _TOKEN_COLUMNS,
     VaultStore,
     _account_record,
     _check_aware,
@@ -34,6 +37,28 @@ _INSERT_READ = sa.insert(_EVENTS)
 _ACCOUNT_NAMES = tuple(c.key for c in _GET_ACCOUNT.selected_columns)
 _ACCOUNT_DATES = frozenset({"created_at", "updated_at", "data_access_expires_at"})
 _ACCOUNT_JSON = frozenset({"scopes"})
+_STATUS = _ACCOUNT_NAMES.index("status")
+_TOKENS = cast(sa.Table, Token.__table__)
+# serve_token's read: the account and the token it serves, in one statement (one snapshot, one
+# round trip). The join picks the kind as AccountRecord.served_kind does: the page token for an
+# account with a page, otherwise the newest current token of any kind; no token, NULL columns.
+_SERVED_TOKEN_COLUMNS = [c for c in _TOKEN_COLUMNS if c.table is Token.__table__]
+_SERVED = (
+    sa.select(*_GET_ACCOUNT.selected_columns, *_SERVED_TOKEN_COLUMNS)
+    .select_from(
+        _ACCOUNTS.outerjoin(
+            _TOKENS,
+            sa.and_(
+                _TOKENS.c.account_id == _ACCOUNTS.c.id,
+                _TOKENS.c.is_current,
+                sa.or_(_ACCOUNTS.c.page_id.is_(None), _TOKENS.c.kind == TokenKind.FB_PAGE.value),
+            ),
+        )
+    )
+    .where(_ACCOUNTS.c.id == sa.bindparam("account_id"))
+    .order_by(_TOKENS.c.issued_at.desc(), _TOKENS.c.id)
+    .limit(1)
+)
 
 
 class TokenStore(VaultStore):
@@ -122,18 +147,22 @@ class TokenStore(VaultStore):
         account or one without a current token.
         """
         _check_aware("now", now)
-        raw = self._db.read_one(_GET_ACCOUNT, {"account_id": account_id})
+        raw = self._db.read_one(_SERVED, {"account_id": account_id})
         if raw is None:
             raise NotFoundError(f"no account with id {account_id!r}")
+        dialect = self._db.dialect
+        head = raw[: len(_ACCOUNT_NAMES)]
         account = _account_record(
-            row_object(raw, _ACCOUNT_NAMES, self._db.dialect, datetimes=_ACCOUNT_DATES, jsons=_ACCOUNT_JSON)
+            row_object(head, _ACCOUNT_NAMES, dialect, datetimes=_ACCOUNT_DATES, jsons=_ACCOUNT_JSON)
         )
         if check is not None:
             check(account)
-        token = self._current_row(account_id, account.served_kind)
-        if token is None:
+        tail = raw[len(_ACCOUNT_NAMES) :]
+        if tail[0] is None:
             raise NotFoundError(f"account {account_id!r} has no current token")
-        stored = self._stored_token(token)
+        stored = self._stored_token(
+            token_row((*tail, account.app_id, head[_STATUS], account.ig_user_id), dialect)
+        )
         self._record_read(stored, now=now, reader=reader)
         return account, stored
 

@@ -73,20 +73,12 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from _fleet import (
-    add_demo_app,
-    failure_events_since,
-    keyring,
-    keys_setting,
-    make_due,
-    open_vault,
-    refreshed_since,
-    seed_fleet,
-)
+from _fleet import failure_events_since, make_due, refreshed_since
 from sqlalchemy.pool import NullPool
 
 from igtoken.emulator import EmulatorClock, create_app
 from igtoken.testing import RunningEmulator, run_emulator_on_loopback
+from igtoken.testing.fleet import add_demo_app, keyring, keys_setting, open_vault, seed_fleet
 from igtoken.vault import Vault
 from igtoken.vault.engine import normalize_url
 
@@ -315,7 +307,7 @@ def seed(emu: RunningEmulator, vault: Vault, sets: dict[str, tuple[int, bool]], 
     t = time.perf_counter()
     add_demo_app(vault, now)
     for prefix, (count, due) in sets.items():
-        seed_fleet(emu.world, vault, count, now=now, prefix=prefix, age=AGE, due_now=due)
+        seed_fleet(emu.world, vault, count, now=now, prefix=prefix, ages=(AGE,), due_now=due)
     return time.perf_counter() - t
 
 

@@ -214,6 +214,17 @@ def test_config_show_json_reports_sources_without_secrets(tmp_path):
     assert "pa55-word-here" not in result.output
 
 
+def test_config_show_hides_the_meta_webhook_verify_token():
+    """IGTOKEN_META_WEBHOOK_VERIFY_TOKEN is a secret: shown as set, never its value."""
+    result = CliRunner().invoke(
+        main, ["--json", "config", "show"], env={"IGTOKEN_META_WEBHOOK_VERIFY_TOKEN": "verify-0123456789"}
+    )
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.stdout)["settings"]["IGTOKEN_META_WEBHOOK_VERIFY_TOKEN"]
+    assert shown == {"value": "(set, hidden)", "source": "environment"}
+    assert "verify-0123456789" not in result.output
+
+
 def test_config_show_table_and_warnings():
     """config show prints a table on stdout and unknown-variable warnings on stderr."""
     result = CliRunner().invoke(main, ["config", "show"], env={"IGTOKEN_LOGLEVEL": "DEBUG"})

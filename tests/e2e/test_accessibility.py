@@ -293,6 +293,45 @@ def test_meta_apps_page_states_pass_axe(running, browser):
     assert not audit.failures, "\n".join(audit.failures)
 
 
+def test_api_keys_page_states_pass_axe(running, browser):
+    """The dashboard's API keys page: the form, a refusal, a key created with chosen capabilities
+    (shown once, with its capabilities in the list), then revoked."""
+    audit = Auditor()
+    page = browser().new_page()
+    _sign_in(page, running)
+    page.click("nav a[href='/dashboard/api-keys']")
+    page.wait_for_url(f"{running.service}/dashboard/api-keys")
+    assert page.get_attribute("nav a[href='/dashboard/api-keys']", "aria-current") == "page"
+    audit(page, "api keys")
+    page.fill("#name", "a11y onboarding")
+    page.check("input[name=access][value=chosen]")
+    page.click("form[action='/dashboard/api-keys'] button[type=submit]")
+    page.wait_for_selector("#key-error")
+    assert "choose at least one capability" in page.inner_text("#key-error")
+    audit(page, "api keys, refused")
+    page.check("input[name=capability][value='links:create']")
+    page.check("input[name=capability][value='accounts:read']")
+    page.click("form[action='/dashboard/api-keys'] button[type=submit]")
+    page.wait_for_selector("#created-key")
+    key = page.input_value("#created-key")
+    assert key.startswith("igt_")
+    row = page.locator("tr", has_text="a11y onboarding")
+    assert "accounts:read, links:create" in row.inner_text()
+    audit(page, "api keys, created")
+    answer = httpx.post(
+        f"{running.service}/v1/connect-links",
+        json={"app": "demo"},
+        headers={"authorization": f"Bearer {key}", "accept": "application/json"},
+    )
+    assert answer.status_code == 201, answer.text
+    row.get_by_role("button", name="Revoke").click()
+    page.wait_for_url(f"{running.service}/dashboard/api-keys")
+    assert "revoked" in page.locator("tr", has_text="a11y onboarding").inner_text()
+    audit(page, "api keys, revoked")
+    audit.write()
+    assert not audit.failures, "\n".join(audit.failures)
+
+
 def _luminance(rgb: str) -> float:
     channels = [int(c) / 255 for c in re.findall(r"\d+", rgb)[:3]]
     linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]

@@ -72,6 +72,8 @@ def test_production_banner_prints_the_three_urls_per_app(env: dict[str, str]) ->
     assert re.search(r"OAuth redirect URI:\s+https://tokens\.example\.com/oauth/callback", banner)
     assert re.search(r"Deauthorize callback URL:\s+https://tokens\.example\.com/meta/deauthorize", banner)
     assert re.search(r"Data deletion request URL:\s+https://tokens\.example\.com/meta/data-deletion", banner)
+    # No verify token set: the banner says Meta's webhook check will be refused.
+    assert "IGTOKEN_META_WEBHOOK_VERIFY_TOKEN is not set" in banner
 
 
 def test_sandbox_banner_prints_them_on_the_local_url(env: dict[str, str]) -> None:
@@ -79,3 +81,12 @@ def test_sandbox_banner_prints_them_on_the_local_url(env: dict[str, str]) -> Non
     url = re.search(r"igtoken service \(sandbox\) on (\S+)", banner).group(1)  # type: ignore[union-attr]
     assert f"Deauthorize callback URL:   {url}/meta/deauthorize" in banner
     assert banner.count("Data deletion request URL") >= 2  # both demo apps
+    assert f"Meta webhooks:  {url}/meta/webhooks  (verify token: igtoken-sandbox-verify-token)" in banner
+
+
+def test_a_configured_verify_token_is_never_printed(env: dict[str, str]) -> None:
+    """With IGTOKEN_META_WEBHOOK_VERIFY_TOKEN set, the sandbox banner names the variable, not the value."""
+    env = {**env, "IGTOKEN_META_WEBHOOK_VERIFY_TOKEN": "verify-banner-0123456789"}
+    banner = _banner(["serve", "--sandbox", "--port", "0", "--no-worker"], env)
+    assert "verify token: the one in IGTOKEN_META_WEBHOOK_VERIFY_TOKEN" in banner
+    assert "verify-banner-0123456789" not in banner

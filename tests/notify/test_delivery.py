@@ -12,12 +12,12 @@ from igtoken.core.exceptions import ConfigurationError
 from igtoken.core.secret import Secret
 from igtoken.notify import (
     DEFAULT_RETRY_SCHEDULE,
+    DeliveryOutcome,
     DeliveryStatus,
     Endpoint,
-    EventType,
     MemoryDeliveryLog,
     Notifier,
-    Outcome,
+    WebhookEventType,
     classify,
     verify,
 )
@@ -33,9 +33,9 @@ async def test_a_delivery_reaches_a_real_receiver_that_verifies_it(make_receiver
     receiver = make_receiver(secret=KEY, now=NOW).start()
     log = MemoryDeliveryLog()
     async with Notifier([Endpoint(receiver.url, KEY)], log) as notifier:
-        event = notifier.notify(EventType.TOKEN_REFRESHED, DATA, NOW)
+        event = notifier.notify(WebhookEventType.TOKEN_REFRESHED, DATA, NOW)
         attempts = await notifier.run_due(NOW)
-    assert [a.outcome for a in attempts] == [Outcome.DELIVERED]
+    assert [a.outcome for a in attempts] == [DeliveryOutcome.DELIVERED]
     [got] = receiver.received
     assert got.verified, got.error
     assert got.path == "/hooks/igtoken"
@@ -59,9 +59,9 @@ async def test_a_receiver_that_is_down_gets_the_delivery_on_a_later_run(make_rec
     receiver = make_receiver(secret=KEY, now=NOW)  # bound, not listening: connections are refused
     log = MemoryDeliveryLog()
     async with Notifier([Endpoint(receiver.url, KEY)], log) as notifier:
-        notifier.notify(EventType.ACCOUNT_NEEDS_REAUTH, {"account_id": "1", "reason": "code 190"}, NOW)
+        notifier.notify(WebhookEventType.ACCOUNT_NEEDS_REAUTH, {"account_id": "1", "reason": "code 190"}, NOW)
         [first] = await notifier.run_due(NOW)
-        assert first.outcome is Outcome.RETRY
+        assert first.outcome is DeliveryOutcome.RETRY
         assert first.error is not None and first.error.startswith("network error: ConnectError")
         assert first.next_attempt_at == NOW + timedelta(seconds=5)
         assert await notifier.run_due(NOW + timedelta(seconds=4)) == []  # not due yet
@@ -69,11 +69,14 @@ async def test_a_receiver_that_is_down_gets_the_delivery_on_a_later_run(make_rec
         later = NOW + timedelta(seconds=5)
         receiver.now = later
         [second] = await notifier.run_due(later)
-    assert second.outcome is Outcome.DELIVERED
+    assert second.outcome is DeliveryOutcome.DELIVERED
     assert [r.verified for r in receiver.received] == [True]
     [delivery] = log.all()
     assert (delivery.status, delivery.attempts) == (DeliveryStatus.DELIVERED, 2)
-    assert [a.outcome for a in log.attempts(delivery.id)] == [Outcome.RETRY, Outcome.DELIVERED]
+    assert [a.outcome for a in log.attempts(delivery.id)] == [
+        DeliveryOutcome.RETRY,
+        DeliveryOutcome.DELIVERED,
+    ]
 
 
 async def test_a_failing_receiver_gets_retries_on_the_backoff_schedule_then_is_given_up(make_receiver):
@@ -82,13 +85,13 @@ async def test_a_failing_receiver_gets_retries_on_the_backoff_schedule_then_is_g
     receiver = make_receiver(secret=KEY, now=NOW, statuses=[500] * 20).start()
     log = MemoryDeliveryLog()
     async with Notifier([Endpoint(receiver.url, KEY)], log) as notifier:
-        notifier.notify(EventType.TOKEN_EXPIRING, {"account_id": "1", "threshold_days": 7}, NOW)
+        notifier.notify(WebhookEventType.TOKEN_EXPIRING, {"account_id": "1", "threshold_days": 7}, NOW)
         now, waits = NOW, []
         for _ in range(len(DEFAULT_RETRY_SCHEDULE) + 1):
             receiver.now = now
             [attempt] = await notifier.run_due(now)
             assert attempt.status_code == 500
-            if attempt.outcome is Outcome.RETRY:
+            if attempt.outcome is DeliveryOutcome.RETRY:
                 assert attempt.next_attempt_at is not None
                 assert await notifier.run_due(attempt.next_attempt_at - timedelta(seconds=1)) == []
                 waits.append(attempt.next_attempt_at - now)
@@ -96,7 +99,7 @@ async def test_a_failing_receiver_gets_retries_on_the_backoff_schedule_then_is_g
         assert await notifier.run_due(now + timedelta(days=30)) == []
     assert waits == list(DEFAULT_RETRY_SCHEDULE)
     assert sum(waits, timedelta()) >= timedelta(hours=24)
-    assert attempt.outcome is Outcome.FAILED
+    assert attempt.outcome is DeliveryOutcome.FAILED
     assert attempt.error == "HTTP 500; gave up after 8 attempts"
     [delivery] = log.all()
     assert (delivery.status, delivery.attempts, delivery.next_attempt_at) == (DeliveryStatus.FAILED, 8, None)
@@ -111,9 +114,9 @@ async def test_a_retry_after_from_the_receiver_is_a_floor(make_receiver):
         secret=KEY, now=NOW, statuses=[429], extra_headers={"Retry-After": "120"}
     ).start()
     async with Notifier([Endpoint(receiver.url, KEY)]) as notifier:
-        notifier.notify(EventType.TOKEN_REFRESHED, DATA, NOW)
+        notifier.notify(WebhookEventType.TOKEN_REFRESHED, DATA, NOW)
         [attempt] = await notifier.run_due(NOW)
-    assert (attempt.outcome, attempt.next_attempt_at) == (Outcome.RETRY, NOW + timedelta(seconds=120))
+    assert (attempt.outcome, attempt.next_attempt_at) == (DeliveryOutcome.RETRY, NOW + timedelta(seconds=120))
 
 
 @pytest.mark.parametrize(("status", "note"), [(410, "HTTP 410"), (302, "redirects are not followed")])
@@ -122,10 +125,10 @@ async def test_gone_or_a_redirect_is_a_permanent_failure(make_receiver, status, 
     receiver = make_receiver(secret=KEY, now=NOW, statuses=[status]).start()
     log = MemoryDeliveryLog()
     async with Notifier([Endpoint(receiver.url, KEY)], log) as notifier:
-        notifier.notify(EventType.ACCOUNT_DELETED, {"account_id": "1"}, NOW)
+        notifier.notify(WebhookEventType.ACCOUNT_DELETED, {"account_id": "1"}, NOW)
         [attempt] = await notifier.run_due(NOW)
         assert await notifier.run_due(NOW + timedelta(days=1)) == []
-    assert attempt.outcome is Outcome.FAILED
+    assert attempt.outcome is DeliveryOutcome.FAILED
     assert attempt.error is not None and note in attempt.error
     assert log.all()[0].status is DeliveryStatus.FAILED
 
@@ -135,11 +138,11 @@ async def test_a_receiver_answering_404_during_a_deploy_gets_the_event_later(mak
     receiver = make_receiver(secret=KEY, now=NOW, statuses=[404]).start()
     log = MemoryDeliveryLog()
     async with Notifier([Endpoint(receiver.url, KEY)], log) as notifier:
-        notifier.notify(EventType.TOKEN_REFRESHED, DATA, NOW)
+        notifier.notify(WebhookEventType.TOKEN_REFRESHED, DATA, NOW)
         [first] = await notifier.run_due(NOW)
         [second] = await notifier.run_due(NOW + timedelta(minutes=1))
-    assert (first.outcome, first.status_code) == (Outcome.RETRY, 404)
-    assert second.outcome is Outcome.DELIVERED
+    assert (first.outcome, first.status_code) == (DeliveryOutcome.RETRY, 404)
+    assert second.outcome is DeliveryOutcome.DELIVERED
     assert log.all()[0].status is DeliveryStatus.DELIVERED
 
 
@@ -148,10 +151,10 @@ async def test_a_slow_receiver_times_out_and_is_retried(make_receiver):
     receiver = make_receiver(secret=KEY, now=NOW, delay=1.0).start()
     client = httpx.AsyncClient(timeout=0.2, trust_env=False)
     async with Notifier([Endpoint(receiver.url, KEY)], client=client) as notifier:
-        notifier.notify(EventType.TOKEN_REFRESHED, DATA, NOW)
+        notifier.notify(WebhookEventType.TOKEN_REFRESHED, DATA, NOW)
         [attempt] = await notifier.run_due(NOW)
     await client.aclose()
-    assert attempt.outcome is Outcome.RETRY
+    assert attempt.outcome is DeliveryOutcome.RETRY
     assert attempt.error is not None and attempt.error.startswith("timeout:")
 
 
@@ -160,9 +163,9 @@ async def test_a_receiver_with_another_secret_rejects_and_the_delivery_is_retrie
     event is tried again later (the receiver's secret may be mid-rotation), not dropped."""
     receiver = make_receiver(secret=Secret("not-the-secret-we-sign-with"), now=NOW).start()
     async with Notifier([Endpoint(receiver.url, KEY)]) as notifier:
-        notifier.notify(EventType.TOKEN_REFRESHED, DATA, NOW)
+        notifier.notify(WebhookEventType.TOKEN_REFRESHED, DATA, NOW)
         [attempt] = await notifier.run_due(NOW)
-    assert (attempt.outcome, attempt.status_code) == (Outcome.RETRY, 400)
+    assert (attempt.outcome, attempt.status_code) == (DeliveryOutcome.RETRY, 400)
     assert receiver.received[0].error is not None and "does not match" in receiver.received[0].error
 
 
@@ -172,11 +175,13 @@ async def test_endpoint_filters_pick_who_gets_what(make_receiver):
     reauth_only = make_receiver(secret=KEY, now=NOW).start()
     endpoints = [
         Endpoint(everything.url, KEY, name="all"),
-        Endpoint(reauth_only.url, KEY, events=frozenset({EventType.ACCOUNT_NEEDS_REAUTH}), name="pager"),
+        Endpoint(
+            reauth_only.url, KEY, events=frozenset({WebhookEventType.ACCOUNT_NEEDS_REAUTH}), name="pager"
+        ),
     ]
     async with Notifier(endpoints) as notifier:
-        notifier.notify(EventType.TOKEN_REFRESHED, DATA, NOW)
-        notifier.notify(EventType.ACCOUNT_NEEDS_REAUTH, {"account_id": "1"}, NOW)
+        notifier.notify(WebhookEventType.TOKEN_REFRESHED, DATA, NOW)
+        notifier.notify(WebhookEventType.ACCOUNT_NEEDS_REAUTH, {"account_id": "1"}, NOW)
         await notifier.run_due(NOW)
     assert sorted(json.loads(r.body)["type"] for r in everything.received) == [
         "account.needs_reauth",
@@ -190,10 +195,10 @@ async def test_a_delivery_for_a_removed_endpoint_fails_instead_of_vanishing(make
     receiver = make_receiver(secret=KEY, now=NOW)
     log = MemoryDeliveryLog()
     async with Notifier([Endpoint(receiver.url, KEY, name="old")], log) as first:
-        first.notify(EventType.TOKEN_REFRESHED, DATA, NOW)
+        first.notify(WebhookEventType.TOKEN_REFRESHED, DATA, NOW)
     async with Notifier([], log) as second:
         [attempt] = await second.run_due(NOW)
-    assert attempt.outcome is Outcome.FAILED
+    assert attempt.outcome is DeliveryOutcome.FAILED
     assert attempt.error == "endpoint 'old' is no longer configured"
 
 
@@ -203,7 +208,7 @@ async def test_no_token_reaches_any_receiver_or_the_log(make_receiver):
     log = MemoryDeliveryLog()
     async with Notifier([Endpoint(receiver.url, KEY)], log) as notifier:
         notifier.notify(
-            EventType.TOKEN_REFRESH_FAILED,
+            WebhookEventType.TOKEN_REFRESH_FAILED,
             {
                 "account_id": "1",
                 "username": "shop",
@@ -213,9 +218,11 @@ async def test_no_token_reaches_any_receiver_or_the_log(make_receiver):
             NOW,
         )
         with pytest.raises(TypeError):
-            notifier.notify(EventType.TOKEN_REFRESHED, {"account_id": "1", "reason": Secret(PLANTED)}, NOW)
+            notifier.notify(
+                WebhookEventType.TOKEN_REFRESHED, {"account_id": "1", "reason": Secret(PLANTED)}, NOW
+            )
         with pytest.raises(ValueError, match="not allowed"):
-            notifier.notify(EventType.TOKEN_REFRESHED, {"access_token": PLANTED}, NOW)
+            notifier.notify(WebhookEventType.TOKEN_REFRESHED, {"access_token": PLANTED}, NOW)
         await notifier.run_due(NOW)
     [got] = receiver.received
     assert PLANTED not in got.body.decode()
@@ -228,17 +235,18 @@ async def test_notify_without_subscribers_enqueues_nothing():
     """An installation with no endpoints records no deliveries and sends nothing."""
     log = MemoryDeliveryLog()
     async with Notifier([], log) as notifier:
-        event = notifier.notify(EventType.ACCOUNT_DEAUTHORIZED, {"account_id": "1"}, NOW)
+        event = notifier.notify(WebhookEventType.ACCOUNT_DEAUTHORIZED, {"account_id": "1"}, NOW)
         assert await notifier.run_due(NOW) == []
-    assert event.type is EventType.ACCOUNT_DEAUTHORIZED
+    assert event.type is WebhookEventType.ACCOUNT_DEAUTHORIZED
     assert log.all() == []
 
 
 @pytest.mark.parametrize(
     ("status", "outcome"),
-    [(200, Outcome.DELIVERED), (204, Outcome.DELIVERED), (408, Outcome.RETRY), (429, Outcome.RETRY),
-     (500, Outcome.RETRY), (503, Outcome.RETRY), (400, Outcome.RETRY), (401, Outcome.RETRY),
-     (404, Outcome.RETRY), (410, Outcome.FAILED), (301, Outcome.FAILED)],
+    [(200, DeliveryOutcome.DELIVERED), (204, DeliveryOutcome.DELIVERED), (408, DeliveryOutcome.RETRY),
+     (429, DeliveryOutcome.RETRY), (500, DeliveryOutcome.RETRY), (503, DeliveryOutcome.RETRY),
+     (400, DeliveryOutcome.RETRY), (401, DeliveryOutcome.RETRY), (404, DeliveryOutcome.RETRY),
+     (410, DeliveryOutcome.FAILED), (301, DeliveryOutcome.FAILED)],
 )  # fmt: skip
 def test_status_classification(status, outcome):
     """2xx delivered; 410 Gone and redirects permanent; every other 4xx and 5xx retried."""
@@ -272,8 +280,8 @@ async def test_duplicate_endpoint_names_are_refused():
 
 
 def test_endpoint_filters_accept_names_and_keep_secrets_out_of_repr():
-    """Filters given as strings become EventTypes; the repr never shows the secret."""
+    """Filters given as strings become WebhookEventTypes; the repr never shows the secret."""
     endpoint = Endpoint("https://hooks.example.invalid/a", KEY, events=frozenset({"token.expiring"}))  # type: ignore[arg-type]
-    assert endpoint.events == frozenset({EventType.TOKEN_EXPIRING})
+    assert endpoint.events == frozenset({WebhookEventType.TOKEN_EXPIRING})
     assert endpoint.name == "https://hooks.example.invalid/a"
     assert KEY.reveal() not in repr(endpoint)

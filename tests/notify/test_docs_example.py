@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 
 from igtoken.core.secret import Secret
-from igtoken.notify import EventType, build_event, sign
+from igtoken.notify import WebhookEventType, build_event, sign
 
 DOC = Path(__file__).parents[2] / "docs" / "webhooks.md"
 
@@ -38,7 +38,7 @@ async def test_the_documented_receiver_accepts_a_signed_event_and_rejects_tamper
     _, example = load_example()
     secret = Secret(str(example["SIGNING_SECRET"]))
     now = datetime.now(UTC)  # the library reads the real clock, as a receiver must
-    event = build_event(EventType.TOKEN_EXPIRING, {"account_id": "1", "threshold_days": 7}, now)
+    event = build_event(WebhookEventType.TOKEN_EXPIRING, {"account_id": "1", "threshold_days": 7}, now)
     body = event.body()
     headers = {**sign(event.id, body, secret, now), "Content-Type": "application/json"}
     other = sign(event.id, body, Secret("whsec_" + "A" * 44), now)

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from igtoken.core.secret import Secret
-from igtoken.notify import EventType, build_event, redact
+from igtoken.notify import WebhookEventType, build_event, redact
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 PLANTED = "IGAAT7xQm4ZkP2vLr9sWbN3cYdE5fGh8JkLmNoPqRsTuVwXyZ0aBcDeFgHiJkLmN"  # a token-shaped value
@@ -18,7 +18,7 @@ PLANTED = "IGAAT7xQm4ZkP2vLr9sWbN3cYdE5fGh8JkLmNoPqRsTuVwXyZ0aBcDeFgHiJkLmN"  # 
 def test_the_payload_has_id_type_created_and_data():
     """Receivers get {id, type, created, data} with an ISO 8601 UTC time and a uuid id."""
     event = build_event(
-        EventType.TOKEN_REFRESHED,
+        WebhookEventType.TOKEN_REFRESHED,
         {"account_id": "17841400000000001", "username": "shop", "expires_at": NOW + timedelta(days=60)},
         NOW,
     )
@@ -41,7 +41,7 @@ def test_times_in_other_zones_are_sent_in_utc():
     assert json.loads(event.body())["data"]["expires_at"] == "2026-03-01T12:00:00Z"
 
 
-@pytest.mark.parametrize("event_type", list(EventType))
+@pytest.mark.parametrize("event_type", list(WebhookEventType))
 def test_every_event_type_builds(event_type):
     """All six event types are accepted by name and by enum."""
     assert build_event(event_type.value, {"account_id": "1"}, NOW).type is event_type
@@ -50,7 +50,7 @@ def test_every_event_type_builds(event_type):
 def test_a_token_planted_in_error_text_is_redacted():
     """A token that slipped into an error message never reaches the body."""
     event = build_event(
-        EventType.TOKEN_REFRESH_FAILED,
+        WebhookEventType.TOKEN_REFRESH_FAILED,
         {"account_id": "1", "error": f"refresh failed for {PLANTED}: (#190) session expired"},
         NOW,
     )
@@ -70,22 +70,22 @@ def test_secret_query_parameters_in_urls_are_redacted():
 def test_a_secret_value_is_refused():
     """Passing a Secret is a bug upstream, refused before anything is stored."""
     with pytest.raises(TypeError, match="tokens and secrets never leave igtoken"):
-        build_event(EventType.TOKEN_REFRESHED, {"reason": Secret(PLANTED)}, NOW)
+        build_event(WebhookEventType.TOKEN_REFRESHED, {"reason": Secret(PLANTED)}, NOW)
 
 
 @pytest.mark.parametrize("field", ["access_token", "token", "client_secret", "value"])
 def test_fields_outside_the_allowed_set_are_refused(field):
     """Only account facts have a field name; there is no field a token could go in."""
     with pytest.raises(ValueError, match=f"field {field!r} is not allowed"):
-        build_event(EventType.TOKEN_REFRESHED, {field: "x"}, NOW)
+        build_event(WebhookEventType.TOKEN_REFRESHED, {field: "x"}, NOW)
 
 
 def test_nested_values_and_naive_times_are_refused():
     """data is flat JSON scalars and aware datetimes."""
     with pytest.raises(ValueError, match="string, number"):
-        build_event(EventType.TOKEN_REFRESHED, {"reason": {"token": PLANTED}}, NOW)
+        build_event(WebhookEventType.TOKEN_REFRESHED, {"reason": {"token": PLANTED}}, NOW)
     with pytest.raises(ValueError, match="timezone-aware"):
-        build_event(EventType.TOKEN_REFRESHED, {"expires_at": datetime(2026, 3, 1)}, NOW)  # noqa: DTZ001
+        build_event(WebhookEventType.TOKEN_REFRESHED, {"expires_at": datetime(2026, 3, 1)}, NOW)  # noqa: DTZ001
 
 
 def test_unknown_event_types_are_refused_with_the_known_list():

@@ -58,7 +58,11 @@ def test_worker_serves_metrics_that_count_its_refreshes(tmp_path):
             assert "igtoken_refresh_overdue_tokens 0.0" in text
 
             health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
-            assert health.status_code == 200 and health.json() == {"status": "ok"}
+            assert health.status_code == 200, health.text
+            body = health.json()
+            assert body["status"] == "ok" and body["stale_after_seconds"] == 3 * 1 + 120
+            last_tick = datetime.fromisoformat(body["last_tick_at"])
+            assert abs((datetime.now(UTC) - last_tick).total_seconds()) < 30
         finally:
             worker.send_signal(signal.SIGTERM)
             _out, err = worker.communicate(timeout=30)

@@ -8,8 +8,8 @@ import logging
 
 import pytest
 
+from igtoken.app.logs import json_handler, redact_text
 from igtoken.core.secret import Secret
-from igtoken.service.logging import json_handler, redact_text
 
 from .conftest import client_for, csrf_from
 

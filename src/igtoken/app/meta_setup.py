@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
 
+from igtoken.core.checks import Check
 from igtoken.core.exceptions import ScopeError
 from igtoken.core.models import FlowKind
 
@@ -35,12 +36,13 @@ __all__ = [
     "CALLBACK_PATH",
     "DATA_DELETION_PATH",
     "DEAUTHORIZE_PATH",
-    "Finding",
+    "Check",
     "MetaUrls",
     "Step",
     "check_live",
     "check_values",
     "guide",
+    "meta_error_text",
     "meta_urls",
 ]
 
@@ -181,32 +183,11 @@ def guide(flow: FlowKind, urls: MetaUrls, *, scopes: Sequence[str] = ()) -> list
     ]
 
 
-@dataclass(frozen=True, slots=True)
-class Finding:
-    """One checked value: passed or not, why, and the fix."""
-
-    field: str
-    value: str
-    ok: bool
-    detail: str = ""
-    fix: str = ""
-
-    def as_json(self) -> dict[str, Any]:
-        """The documented JSON shape."""
-        return {
-            "field": self.field,
-            "value": self.value,
-            "ok": self.ok,
-            "detail": self.detail,
-            "fix": self.fix,
-        }
-
-
-def check_redirect_uri(uri: str, *, dev: bool = False) -> Finding:
+def check_redirect_uri(uri: str, *, dev: bool = False) -> Check:
     """One redirect URI against Meta's rules: absolute http(s), no fragment, https outside loopback."""
     parts = urlsplit(uri.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        return Finding(
+        return Check(
             "redirect_uri",
             uri,
             False,
@@ -214,11 +195,11 @@ def check_redirect_uri(uri: str, *, dev: bool = False) -> Finding:
             "give it exactly as registered with Meta, e.g. https://example.com/oauth/callback",
         )
     if parts.fragment:
-        return Finding(
+        return Check(
             "redirect_uri", uri, False, "has a #fragment, which Meta does not allow", "drop the part from '#'"
         )
     if parts.scheme == "http" and parts.hostname not in _LOOPBACK_HOSTS and not dev:
-        return Finding(
+        return Check(
             "redirect_uri",
             uri,
             False,
@@ -226,7 +207,7 @@ def check_redirect_uri(uri: str, *, dev: bool = False) -> Finding:
             f"use https://{uri.strip()[len('http://') :]} (set IGTOKEN_PUBLIC_URL=https://… to derive it), "
             "or a loopback URI such as http://127.0.0.1:8000/oauth/callback",
         )
-    return Finding("redirect_uri", uri, True, "Meta's rules allow it")
+    return Check("redirect_uri", uri, True, "Meta's rules allow it")
 
 
 def check_values(
@@ -236,9 +217,9 @@ def check_values(
     scopes: Iterable[str] = (),
     *,
     dev: bool = False,
-) -> list[Finding]:
+) -> list[Check]:
     """What Meta would refuse later, found now: one finding per value checked (failures carry a fix)."""
-    findings: list[Finding] = []
+    findings: list[Check] = []
     where = (
         "App settings > Basic > App ID"
         if flow is FlowKind.FACEBOOK_LOGIN
@@ -246,25 +227,25 @@ def check_values(
     )
     if not app_id.strip().isdigit():
         findings.append(
-            Finding("app_id", app_id, False, "is not an app id (digits only)", f"copy it from {where}")
+            Check("app_id", app_id, False, "is not an app id (digits only)", f"copy it from {where}")
         )
     else:
-        findings.append(Finding("app_id", app_id, True, "digits"))
+        findings.append(Check("app_id", app_id, True, "digits"))
     uris = [u for u in redirect_uris if u.strip()]
     if not uris:
         findings.append(
-            Finding("redirect_uri", "", False, "none given", "set IGTOKEN_PUBLIC_URL or give --redirect-uri")
+            Check("redirect_uri", "", False, "none given", "set IGTOKEN_PUBLIC_URL or give --redirect-uri")
         )
     findings += [check_redirect_uri(u, dev=dev) for u in uris]
     findings += _scope_findings(flow, scopes)
     return findings
 
 
-def _scope_findings(flow: FlowKind, scopes: Iterable[str]) -> list[Finding]:
+def _scope_findings(flow: FlowKind, scopes: Iterable[str]) -> list[Check]:
     from igtoken.facebook.scopes import check_facebook_scope
     from igtoken.instagram.scopes import REFUSED_SCOPES, check_scope, split_scopes
 
-    out: list[Finding] = []
+    out: list[Check] = []
     for name in split_scopes(tuple(scopes)):
         try:
             if flow is FlowKind.FACEBOOK_LOGIN:
@@ -276,17 +257,19 @@ def _scope_findings(flow: FlowKind, scopes: Iterable[str]) -> list[Finding]:
             refused = REFUSED_SCOPES.get(name.lower())
             if flow is FlowKind.INSTAGRAM_LOGIN and refused is not None and "Basic Display" in refused.reason:
                 fix = f"{fix}; Basic Display is gone: Instagram Login asks for instagram_business_* scopes"
-            out.append(Finding("scope", name, False, exc.message, fix))
+            out.append(Check("scope", name, False, exc.message, fix))
         else:
-            out.append(Finding("scope", name, True, "Meta knows it for this product"))
+            out.append(Check("scope", name, True, "Meta knows it for this product"))
     return out
 
 
-def _error_text(response: httpx.Response) -> str:
+def meta_error_text(response: httpx.Response, *, limit: int = 500) -> str:
+    """The message of Meta's error answer (either product's shape), or the first ``limit`` characters
+    of a body that is not JSON."""
     try:
         body = response.json()
     except ValueError:
-        return response.text[:500]
+        return response.text[:limit]
     if isinstance(body, dict):
         if isinstance(body.get("error_message"), str):
             return str(body["error_message"])
@@ -298,10 +281,10 @@ def _error_text(response: httpx.Response) -> str:
 
 @dataclass
 class _Live:
-    findings: list[Finding] = field(default_factory=list)
+    findings: list[Check] = field(default_factory=list)
 
     def add(self, *args: Any) -> None:
-        self.findings.append(Finding(*args))
+        self.findings.append(Check(*args))
 
 
 async def check_live(
@@ -311,7 +294,7 @@ async def check_live(
     redirect_uris: Sequence[str],
     http: httpx.AsyncClient,
     endpoints: Endpoints,
-) -> list[Finding]:
+) -> list[Check]:
     """Ask Meta (or the emulator) whether it knows the app id, accepts the secret and each redirect URI.
 
     Nothing is created and no one is asked to log in: the authorize URL is fetched without
@@ -327,7 +310,7 @@ async def check_live(
         "state": "setup",
     }
     first = await http.get(endpoints.authorize, params={**params, "redirect_uri": redirect_uris[0]})
-    if first.status_code >= 400 and "Invalid platform app" in _error_text(first):
+    if first.status_code >= 400 and "Invalid platform app" in meta_error_text(first):
         live.add(
             "app_id",
             app_id,
@@ -344,7 +327,7 @@ async def check_live(
             if uri == redirect_uris[0]
             else await http.get(endpoints.authorize, params={**params, "redirect_uri": uri})
         )
-        if answer.status_code >= 400 and "redirect_uri" in _error_text(answer):
+        if answer.status_code >= 400 and "redirect_uri" in meta_error_text(answer):
             live.add(
                 "redirect_uri",
                 uri,
@@ -365,7 +348,7 @@ async def check_live(
             "code": "igtoken-setup-not-a-code",
         },
     )
-    text = _error_text(exchange)
+    text = meta_error_text(exchange)
     if "verification code" in text or "client secret" in text.lower():
         live.add(
             "app_secret",
@@ -382,14 +365,14 @@ async def check_live(
 
 async def _facebook_live(
     app_id: str, secret: Secret, redirect_uris: Sequence[str], http: httpx.AsyncClient, endpoints: Endpoints
-) -> list[Finding]:
+) -> list[Check]:
     live = _Live()
     answer = await http.get(
         endpoints.facebook_graph("oauth/access_token"),
         params={"client_id": app_id, "client_secret": secret.reveal(), "grant_type": "client_credentials"},
     )
     if not answer.is_success:
-        text = _error_text(answer)
+        text = meta_error_text(answer)
         if "secret" in text.lower():
             live.add(
                 "app_secret",

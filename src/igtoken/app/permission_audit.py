@@ -151,7 +151,7 @@ class PermissionAuditor:
 
     def run(self, now: datetime) -> AuditReport:
         """Audit now: record the report in the vault and queue ``permissions.unused`` per app that has any."""
-        from igtoken.notify import EventType
+        from igtoken.notify import WebhookEventType
 
         report = AuditReport(now, tuple(audit_apps(self.vault.list_apps(), self.vault.list_accounts())))
         self.vault.append_event(AUDIT_EVENT, now=now, data=report.as_json())
@@ -159,7 +159,7 @@ class PermissionAuditor:
             if not app.unused:
                 continue
             self.notifier.notify(
-                EventType.PERMISSIONS_UNUSED,
+                WebhookEventType.PERMISSIONS_UNUSED,
                 {
                     "app_id": app.app_id,
                     "app_name": app.app_name,

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from igtoken.core.webhook_secret import split_signing_secrets
 
@@ -43,29 +43,30 @@ __all__ = [
 
 
 @dataclass
-class WorkerParts:
+class _ClosedTogether:
+    """Parts that are closed together, in the order they are listed (the user first, then the
+    notifier's connections)."""
+
+    async def aclose(self) -> None:
+        """Close every part."""
+        for part in fields(self):
+            await getattr(self, part.name).aclose()
+
+
+@dataclass
+class WorkerParts(_ClosedTogether):
     """A worker and the notifier it reports through (close both when done)."""
 
     worker: RefreshWorker
     notifier: Notifier
 
-    async def aclose(self) -> None:
-        """Close the worker's clients and the notifier's connections."""
-        await self.worker.aclose()
-        await self.notifier.aclose()
-
 
 @dataclass
-class RefresherParts:
+class RefresherParts(_ClosedTogether):
     """The refresh use case and the notifier it reports through (close both when done)."""
 
     refresher: Refresher
     notifier: Notifier
-
-    async def aclose(self) -> None:
-        """Close the refresher's clients and the notifier's connections."""
-        await self.refresher.aclose()
-        await self.notifier.aclose()
 
 
 def _parts(
@@ -99,6 +100,41 @@ def _parts(
     return clients, notifier
 
 
+U = TypeVar("U")
+
+
+def _build(
+    kind: Callable[..., U],
+    runtime: Runtime,
+    endpoints: Endpoints,
+    http: httpx.AsyncClient,
+    *,
+    on_demand: bool,
+    owner: str | None,
+    clock: Callable[[], datetime] | None,
+    public_url: str | None,
+    on_usage: UsageSink | None = None,
+    options: dict[str, Any],
+) -> tuple[U, Notifier]:
+    """``kind`` (the refresh use case, or the worker) over ``runtime``'s vault, with its clients and
+    its notifier (see :func:`_parts` for what ``on_demand`` changes)."""
+    from igtoken.refresh.worker import default_owner
+    from igtoken.vault import AsyncVault
+
+    owner = owner or default_owner()
+    clients, notifier = _parts(runtime, endpoints, http, owner, on_demand, on_usage)
+    made = kind(
+        AsyncVault(runtime.vault),
+        clients,
+        clock=clock or runtime.now,
+        notifier=notifier,
+        owner=owner,
+        public_url=public_url or runtime.settings.public_url,
+        **options,
+    )
+    return made, notifier
+
+
 def build_refresher(
     runtime: Runtime,
     *,
@@ -117,19 +153,17 @@ def build_refresher(
     re-authorization links absolute.
     """
     from igtoken.refresh.usecase import Refresher
-    from igtoken.refresh.worker import default_owner
-    from igtoken.vault import AsyncVault
 
-    owner = owner or default_owner()
-    clients, notifier = _parts(runtime, endpoints, http, owner, True)
-    refresher = Refresher(
-        AsyncVault(runtime.vault),
-        clients,
-        clock=clock or runtime.now,
-        notifier=notifier,
+    refresher, notifier = _build(
+        Refresher,
+        runtime,
+        endpoints,
+        http,
+        on_demand=True,
         owner=owner,
-        public_url=public_url or runtime.settings.public_url,
-        **options,
+        clock=clock,
+        public_url=public_url,
+        options=options,
     )
     return RefresherParts(refresher, notifier)
 
@@ -153,20 +187,20 @@ def build_worker(
     ``on_usage`` is called with ``(app id, usage)`` for every answer of Meta's that carries usage
     headers (the metrics' ``igtoken_meta_usage_ratio``).
     """
-    from igtoken.refresh.worker import RefreshWorker, default_owner
-    from igtoken.vault import AsyncVault
+    from igtoken.refresh.worker import RefreshWorker
 
-    owner = owner or default_owner()
     options.setdefault("max_outage", runtime.settings.worker_max_outage)
-    clients, notifier = _parts(runtime, endpoints, http, owner, False, on_usage)
-    worker = RefreshWorker(
-        AsyncVault(runtime.vault),
-        clients,
-        clock=clock or runtime.now,
-        notifier=notifier,
+    worker, notifier = _build(
+        RefreshWorker,
+        runtime,
+        endpoints,
+        http,
+        on_demand=False,
         owner=owner,
-        public_url=public_url or runtime.settings.public_url,
-        **options,
+        clock=clock,
+        public_url=public_url,
+        on_usage=on_usage,
+        options=options,
     )
     return WorkerParts(worker, notifier)
 

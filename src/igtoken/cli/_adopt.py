@@ -140,9 +140,4 @@ def adopt_facebook_token(
             continue
         node = client.page_instagram_account(user_token, page.page_id, now=now)
         connected.append(node if node.page_name else dataclasses.replace(node, page_name=page.name))
-    return FacebookLoginResult(
-        user_token=user_token,
-        data_access_expires_at=info.data_access_expires_at,
-        pages=tuple(connected),
-        granted_scopes=info.scopes,
-    )
+    return FacebookLoginResult.from_inspection(user_token, info, connected)

@@ -1,25 +1,31 @@
-"""What every doctor check is made of: the ``Check`` line, and the helpers both check modules share."""
+"""What every doctor check is made of: the ``Check`` line (:mod:`igtoken.core.checks`), and the
+helpers both check modules share."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from datetime import datetime
+from typing import TYPE_CHECKING, Final
 from urllib.parse import urlsplit, urlunsplit
+
+from igtoken.app.meta_setup import meta_error_text
+from igtoken.core.checks import Check
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     import httpx
 
+    from igtoken.core.endpoints import Endpoints
     from igtoken.refresh.usecase import Result
-    from igtoken.vault import AccountRecord
+    from igtoken.vault import AccountRecord, Vault
 
     #: Checks an account's page token now (through the refresh use case) and says how it went.
     PageCheck = Callable[[AccountRecord], Result]
     #: Meta called a token dead in one of doctor's own calls: mark the account (refresh use case).
     DeadToken = Callable[[AccountRecord, str, BaseException], "Result | None"]
 
-__all__ = ["EXPIRY_WARN_DAYS", "USAGE_WARN", "Check"]
+__all__ = ["EXPIRY_WARN_DAYS", "USAGE_WARN", "AccountProbe", "Check"]
 
 
 #: Usage at or above this percentage of Meta's limits is reported.
@@ -30,38 +36,21 @@ EXPIRY_WARN_DAYS: Final = 7
 
 
 @dataclass(frozen=True, slots=True)
-class Check:
-    """One line of the report: passed or not, why, and what to do."""
+class AccountProbe:
+    """What checking connected accounts needs: the vault, the link to Meta (or the emulator), the
+    time, and the refresh use case's two hooks (``check_page`` checks a Facebook Login account's
+    page token now; ``token_dead`` marks an account whose token Meta called dead here)."""
 
-    name: str
-    subject: str
-    ok: bool
-    detail: str = ""
-    fix: str = ""
-
-    def as_json(self) -> dict[str, Any]:
-        """The documented JSON shape of a check."""
-        return {
-            "name": self.name,
-            "subject": self.subject,
-            "ok": self.ok,
-            "detail": self.detail,
-            "fix": self.fix,
-        }
+    vault: Vault
+    http: httpx.Client
+    endpoints: Endpoints
+    now: datetime
+    check_page: PageCheck
+    token_dead: DeadToken
 
 
 def _error_text(response: httpx.Response) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        return response.text[:300]
-    if isinstance(body, dict):
-        if isinstance(body.get("error_message"), str):
-            return str(body["error_message"])
-        error = body.get("error")
-        if isinstance(error, dict):
-            return str(error.get("message", ""))
-    return ""
+    return meta_error_text(response, limit=300)
 
 
 def _variants(uri: str) -> list[str]:

@@ -181,6 +181,16 @@ def json_option(func: F) -> F:
     )(func)
 
 
+def account_app_option(func: F) -> F:
+    """``--app NAME``: the app an account is connected with, for an account name several apps share."""
+    return click.option(
+        "--app",
+        "app_name",
+        metavar="NAME",
+        help="The app the account is connected with (when a name matches several).",
+    )(func)
+
+
 def _context_of(ctx: click.Context) -> AppContext:
     found = ctx.find_object(AppContext)
     if found is None:  # pragma: no cover - the top-level group always makes one
@@ -226,40 +236,22 @@ def configure_verbosity(verbose: int) -> None:
 
 def _global_params() -> list[click.Option]:
     """The global options, as a subcommand takes them (``igtoken token --sandbox``); hidden in its help."""
+
+    def again(decls: list[str], callback: Callable[..., None], **kind: Any) -> click.Option:
+        return click.Option(
+            decls,
+            expose_value=False,
+            callback=callback,
+            hidden=True,
+            help="Same as the global option.",
+            **kind,
+        )
+
     return [
-        click.Option(
-            ["--sandbox/--no-sandbox"],
-            default=None,
-            expose_value=False,
-            callback=_late_sandbox,
-            hidden=True,
-            help="Same as the global option.",
-        ),
-        click.Option(
-            ["--json", "json_flag"],
-            is_flag=True,
-            expose_value=False,
-            callback=_late_json,
-            hidden=True,
-            help="Same as the global option.",
-        ),
-        click.Option(
-            ["--env-file"],
-            type=click.Path(dir_okay=False, path_type=Path),
-            default=None,
-            expose_value=False,
-            callback=_late_env_file,
-            hidden=True,
-            help="Same as the global option.",
-        ),
-        click.Option(
-            ["-v", "--verbose", "verbose_flag"],
-            count=True,
-            expose_value=False,
-            callback=_late_verbose,
-            hidden=True,
-            help="Same as the global option.",
-        ),
+        again(["--sandbox/--no-sandbox"], _late_sandbox, default=None),
+        again(["--json", "json_flag"], _late_json, is_flag=True),
+        again(["--env-file"], _late_env_file, type=click.Path(dir_okay=False, path_type=Path), default=None),
+        again(["-v", "--verbose", "verbose_flag"], _late_verbose, count=True),
     ]
 
 

@@ -8,28 +8,22 @@ the stored token and compare what was granted with what the app asks for.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING, Final
 from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     import httpx
 
     from igtoken.core.endpoints import Endpoints
     from igtoken.core.exceptions import IGTokenError
     from igtoken.refresh.usecase import Result
-    from igtoken.vault import AccountRecord, AppRecord, Vault
-
-    #: Checks an account's page token now (through the refresh use case) and says how it went.
-    PageCheck = Callable[[AccountRecord], Result]
-    #: Meta called a token dead in one of doctor's own calls: mark the account (refresh use case).
-    DeadToken = Callable[[AccountRecord, str, BaseException], "Result | None"]
+    from igtoken.vault import AccountRecord, AppRecord
 
 from igtoken.cli._check import (
     EXPIRY_WARN_DAYS,
     USAGE_WARN,
+    AccountProbe,
     Check,
     _dead_check,
     _error_text,
@@ -188,21 +182,12 @@ def app_checks(app: AppRecord, http: httpx.Client, endpoints: Endpoints, *, emul
 
 
 def account_checks(
-    vault: Vault,
-    app: AppRecord,
-    account: AccountRecord,
-    http: httpx.Client,
-    endpoints: Endpoints,
-    *,
-    now: datetime,
-    relogin: str,
-    check_page: PageCheck,
-    token_dead: DeadToken,
+    probe: AccountProbe, app: AppRecord, account: AccountRecord, *, relogin: str
 ) -> list[Check]:
     """Checks of one connected account: token, type, permissions, expiry, usage, Page link.
 
-    ``check_page`` checks a Facebook Login account's page token now, with the refresh use case;
-    ``token_dead`` marks the account when Meta calls its token dead in a call made here.
+    ``probe.check_page`` checks a Facebook Login account's page token now, with the refresh use
+    case; ``probe.token_dead`` marks the account when Meta calls its token dead in a call made here.
     """
     from igtoken.core.exceptions import TokenExpiredError
     from igtoken.core.models import AccountType, FlowKind
@@ -220,31 +205,21 @@ def account_checks(
     if app.flow_kind is FlowKind.FACEBOOK_LOGIN:
         from igtoken.cli._doctor_facebook import facebook_account_checks
 
-        return facebook_account_checks(
-            vault,
-            app,
-            account,
-            http,
-            endpoints,
-            now=now,
-            relogin=relogin,
-            check_page=check_page,
-            token_dead=token_dead,
-        )
-    stored = vault.current_token(account.id)
+        return facebook_account_checks(probe, app, account, relogin=relogin)
+    stored = probe.vault.current_token(account.id)
     token = stored.token
-    if token.is_expired(now):
+    if token.is_expired(probe.now):
         expired = TokenExpiredError(f"expired on {token.expires_at:%Y-%m-%d}")
-        marked = token_dead(account, stored.token_id, expired)
+        marked = probe.token_dead(account, stored.token_id, expired)
         return [_dead_check("token", who, expired.message, marked, relogin)]
-    answer = http.get(
-        endpoints.instagram_graph("me"),
+    answer = probe.http.get(
+        probe.endpoints.instagram_graph("me"),
         params={"fields": "user_id,username,account_type"},
         headers={"Authorization": f"Bearer {token.value.reveal()}"},
     )
     if not answer.is_success:
         error = error_from_response(answer, secrets=[token.value.reveal()])
-        marked = token_dead(account, stored.token_id, error) if error is not None else None
+        marked = probe.token_dead(account, stored.token_id, error) if error is not None else None
         checks.append(_refused_token_check(answer, error, marked, who, relogin))
         return checks
     checks.append(Check("token", who, True, "Meta accepts it"))
@@ -271,7 +246,7 @@ def account_checks(
     last = stored.last_refreshed_at
     last_text = f"last refresh {last:%Y-%m-%d}" if last else "never refreshed"
     if token.expires_at is not None:
-        left = token.expires_at - now
+        left = token.expires_at - probe.now
         days = left / timedelta(days=1)
         if days < EXPIRY_WARN_DAYS:
             checks.append(

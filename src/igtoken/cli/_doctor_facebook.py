@@ -26,7 +26,7 @@ from igtoken.cli._check import (
 if TYPE_CHECKING:
     import httpx
 
-    from igtoken.cli._doctor import DeadToken, PageCheck
+    from igtoken.cli._check import AccountProbe
     from igtoken.client.clients import Client
     from igtoken.core.endpoints import Endpoints
     from igtoken.vault import AccountRecord, AppRecord, Vault
@@ -162,16 +162,7 @@ def facebook_client(app: AppRecord, http: httpx.Client, endpoints: Endpoints) ->
 
 
 def facebook_account_checks(
-    vault: Vault,
-    app: AppRecord,
-    account: AccountRecord,
-    http: httpx.Client,
-    endpoints: Endpoints,
-    *,
-    now: datetime,
-    relogin: str,
-    check_page: PageCheck,
-    token_dead: DeadToken,
+    probe: AccountProbe, app: AppRecord, account: AccountRecord, *, relogin: str
 ) -> list[Check]:
     """A Facebook Login account: page token (debug_token), Page link, permissions, user token and
     data-access expiry. A page token Meta calls dead (190: password changed, role lost, app
@@ -182,10 +173,10 @@ def facebook_account_checks(
 
     who = f"@{account.username}" if account.username else account.id
     page = f"Page {account.page_name or account.page_id!r}"
-    client = facebook_client(app, http, endpoints)
+    client = facebook_client(app, probe.http, probe.endpoints)
     # The one page-token check, as the worker and the service make it: under the token's lease,
     # a dead token marks the account (with its re-authorization link and webhook).
-    result = check_page(account)
+    result = probe.check_page(account)
     if result.outcome is Outcome.NEEDS_REAUTH:
         link = f" (or open {result.reauthorize_url})" if result.reauthorize_url else ""
         return [
@@ -202,7 +193,7 @@ def facebook_account_checks(
         fix = result.error.fix if isinstance(result.error, IGTokenError) else ""
         detail = f"cannot ask Meta about the page token: {result.detail}"
         return [Check("page token", who, False, detail, fix)]
-    stored = vault.current_token(account.id, TokenKind.FB_PAGE)
+    stored = probe.vault.current_token(account.id, TokenKind.FB_PAGE)
     checks = [
         Check(
             "page token",
@@ -213,9 +204,9 @@ def facebook_account_checks(
         )
     ]
     try:
-        node = client.page_instagram_account(stored.token.value, account.page_id or "", now=now)
+        node = client.page_instagram_account(stored.token.value, account.page_id or "", now=probe.now)
     except NeedsReauthorizationError as exc:
-        marked = token_dead(account, stored.token_id, exc)
+        marked = probe.token_dead(account, stored.token_id, exc)
         checks.append(_dead_check("Page link", who, exc.message, marked, relogin))
         return checks
     except IGTokenError as exc:
@@ -239,7 +230,7 @@ def facebook_account_checks(
     checks.append(
         _permissions_check(set(app.default_scopes), set(account.scopes), who, relogin, none="none recorded")
     )
-    checks.append(facebook_expiry(vault, account, now=now, relogin=relogin, who=who))
+    checks.append(facebook_expiry(probe.vault, account, now=probe.now, relogin=relogin, who=who))
     return checks
 
 

@@ -329,6 +329,14 @@ def print_json(value: Any) -> None:
     click.echo(json.dumps(to_jsonable(value), indent=2, ensure_ascii=False))
 
 
+def print_result(as_json: bool, value: Any, text: str) -> None:
+    """A command's answer: ``value`` as one JSON document under ``--json``, else the sentence ``text``."""
+    if as_json:
+        print_json(value)
+    else:
+        click.echo(text)
+
+
 def print_table(
     columns: Sequence[str],
     rows: Sequence[Sequence[object]],

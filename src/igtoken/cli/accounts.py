@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from igtoken.cli._context import AppContext, json_option, pass_ctx
+from igtoken.cli._context import AppContext, account_app_option, json_option, pass_ctx
 from igtoken.cli._output import show_token_option
 
 if TYPE_CHECKING:
@@ -131,12 +131,7 @@ def _when(value: datetime | None) -> str:
 
 @accounts.command("show")
 @click.argument("account", required=False)
-@click.option(
-    "--app",
-    "app_name",
-    metavar="NAME",
-    help="The app the account is connected with (when a name matches several).",
-)
+@account_app_option
 @show_token_option
 @json_option
 @pass_ctx
@@ -201,12 +196,7 @@ def show(app: AppContext, account: str | None, app_name: str | None, show_token:
 
 @accounts.command("remove")
 @click.argument("account")
-@click.option(
-    "--app",
-    "app_name",
-    metavar="NAME",
-    help="The app the account is connected with (when a name matches several).",
-)
+@account_app_option
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @json_option
 @pass_ctx
@@ -218,7 +208,7 @@ def remove(app: AppContext, account: str, app_name: str | None, yes: bool) -> No
       igtoken accounts remove demo_business --yes
     """
     from igtoken.cli._accounts import resolve_account
-    from igtoken.cli._output import print_json
+    from igtoken.cli._output import print_result
 
     vault = app.vault
     record = resolve_account(
@@ -227,7 +217,8 @@ def remove(app: AppContext, account: str, app_name: str | None, yes: bool) -> No
     if not yes and not app.json:
         click.confirm(f"Delete @{record.username} and all its tokens for good?", abort=True, err=True)
     vault.delete_account_data(record.id, now=app.now())
-    if app.json:
-        print_json({"removed": {"id": record.id, "username": record.username}})
-        return
-    click.echo(f"Removed @{record.username}: its tokens and personal data are deleted.")
+    print_result(
+        app.json,
+        {"removed": {"id": record.id, "username": record.username}},
+        f"Removed @{record.username}: its tokens and personal data are deleted.",
+    )

@@ -132,10 +132,7 @@ def revoke(app: AppContext, key: str) -> None:
     Examples:
       igtoken apikeys revoke igt_1a2b3c4d
     """
-    from igtoken.cli._output import print_json
+    from igtoken.cli._output import print_result
 
     record = app.vault.api_keys.revoke(key, now=app.now())
-    if app.json:
-        print_json(key_json(record))
-        return
-    click.echo(f"Revoked API key {record.name!r} ({record.prefix}).")
+    print_result(app.json, key_json(record), f"Revoked API key {record.name!r} ({record.prefix}).")

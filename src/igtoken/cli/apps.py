@@ -12,12 +12,15 @@ and ``ps``): it is read from a prompt, a file (``--secret-file``) or an environm
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from igtoken.cli._context import AppContext, json_option, pass_ctx
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 if TYPE_CHECKING:
     from igtoken.core.models import FlowKind
@@ -142,6 +145,19 @@ def check_config_id(config_id: str | None, flow: FlowKind) -> str | None:
     return value
 
 
+def secret_options(func: F) -> F:
+    """``--secret-file`` and ``--secret-env``, the two ways besides the prompt to give an app secret
+    (read with :func:`read_secret`)."""
+    func = click.option(
+        "--secret-env", metavar="VAR", help="Read the app secret from this environment variable."
+    )(func)
+    return click.option(
+        "--secret-file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Read the app secret from this file.",
+    )(func)
+
+
 def read_secret(secret_file: Path | None, secret_env: str | None, *, prompt: str) -> Secret:
     """The app secret from a file, an environment variable, or a hidden prompt (in that order)."""
     from igtoken.core.exceptions import ConfigurationError
@@ -195,12 +211,7 @@ def read_secret(secret_file: Path | None, secret_env: str | None, *, prompt: str
     metavar="ID",
     help="Facebook Login for Business: the configuration to open the dialog with (instead of scopes).",
 )
-@click.option(
-    "--secret-file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Read the app secret from this file.",
-)
-@click.option("--secret-env", metavar="VAR", help="Read the app secret from this environment variable.")
+@secret_options
 @json_option
 @pass_ctx
 def add(
@@ -306,26 +317,18 @@ def remove(app: AppContext, name: str, yes: bool) -> None:
     Examples:
       igtoken apps remove shop --yes
     """
-    from igtoken.cli._output import print_json
+    from igtoken.cli._output import print_result
 
     record = app.vault.get_app(name)
     if not yes and not app.json:
         click.confirm(f"Remove app {record.name!r} and its stored secret?", abort=True, err=True)
     app.vault.remove_app(record.id, now=app.now())
-    if app.json:
-        print_json({"removed": record.name})
-        return
-    click.echo(f"Removed app {record.name!r}.")
+    print_result(app.json, {"removed": record.name}, f"Removed app {record.name!r}.")
 
 
 @apps.command("set-secret")
 @click.argument("name")
-@click.option(
-    "--secret-file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Read the app secret from this file.",
-)
-@click.option("--secret-env", metavar="VAR", help="Read the app secret from this environment variable.")
+@secret_options
 @json_option
 @pass_ctx
 def set_secret(app: AppContext, name: str, secret_file: Path | None, secret_env: str | None) -> None:
@@ -336,7 +339,7 @@ def set_secret(app: AppContext, name: str, secret_file: Path | None, secret_env:
       igtoken apps set-secret shop
       igtoken apps set-secret shop --secret-file ~/.ig-secret
     """
-    from igtoken.cli._output import print_json
+    from igtoken.cli._output import print_result
     from igtoken.core.models import FlowKind
 
     record = app.vault.get_app(name)
@@ -344,10 +347,11 @@ def set_secret(app: AppContext, name: str, secret_file: Path | None, secret_env:
     app.vault.set_app_secret(record.id, secret, now=app.now())
     if record.flow_kind is FlowKind.FACEBOOK_LOGIN:
         app.vault.set_app_secret(record.id, secret, now=app.now(), meta=True)
-    if app.json:
-        print_json({"updated": record.name})
-        return
-    click.echo(f"Replaced the secret of app {record.name!r}. Check it: igtoken doctor --app {record.name}")
+    print_result(
+        app.json,
+        {"updated": record.name},
+        f"Replaced the secret of app {record.name!r}. Check it: igtoken doctor --app {record.name}",
+    )
 
 
 @apps.command("update")

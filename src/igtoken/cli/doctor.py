@@ -41,6 +41,7 @@ def doctor(app: AppContext, app_name: str | None, account: str | None) -> None:
     from rich.markup import escape
 
     from igtoken.cli._accounts import login_command, resolve_account
+    from igtoken.cli._check import AccountProbe
     from igtoken.cli._doctor import account_checks, app_checks, static_app_checks, unreachable
     from igtoken.cli._meta import meta_link
     from igtoken.cli._output import print_json
@@ -72,22 +73,12 @@ def doctor(app: AppContext, app_name: str | None, account: str | None) -> None:
                 checks += [*static_app_checks(record, emulator=emulator), unreachable(record.name, exc)]
             checks += _register_checks(app, record)
         by_id = {r.id: r for r in apps}
+        probe = AccountProbe(vault, link.http, link.endpoints, now, check_page, token_dead)
         for acct in accounts:
             record = by_id[acct.app_id]
             relogin = login_command(record, sandbox=runtime.sandbox)
-            http, where = link.http, link.endpoints
             try:
-                checks += account_checks(
-                    vault,
-                    record,
-                    acct,
-                    http,
-                    where,
-                    now=now,
-                    relogin=relogin,
-                    check_page=check_page,
-                    token_dead=token_dead,
-                )
+                checks += account_checks(probe, record, acct, relogin=relogin)
             except (httpx.TransportError, TransportError) as exc:
                 checks.append(unreachable(f"@{acct.username}" if acct.username else acct.id, exc))
     failed = [c for c in checks if not c.ok]

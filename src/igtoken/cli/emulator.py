@@ -46,12 +46,11 @@ def emulator(
       igtoken --sandbox emulator        # the sandbox world, kept in its state file
       igtoken emulator --port 0 --state world.json --switch refresh_new_string=false
     """
-    import socket
 
     import uvicorn
 
     from igtoken.cli._context import AppContext
-    from igtoken.core.exceptions import ConfigurationError
+    from igtoken.cli._listen import bind_listener
     from igtoken.emulator import SwitchError, Switches, World, create_app, demo_world, describe_world
     from igtoken.sandbox import SandboxEmulator
 
@@ -64,19 +63,7 @@ def emulator(
         switches = Switches.parse(list(switch_pairs))
     except SwitchError as exc:
         raise click.BadParameter(str(exc), param_hint="--switch") from exc
-    # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets that say TCP (else ~40 ms stalls).
-    sock = socket.socket(
-        socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP
-    )
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        raise ConfigurationError(
-            f"cannot listen on {host}:{port}: {exc.strerror}",
-            fix="stop whatever uses that port, or pick another with --port (0 picks a free one)",
-        ) from exc
+    sock = bind_listener(host, port, port_hint="--port (0 picks a free one)")
     world: World
     if state_file is not None:
         # A state file is one world for every process that opens it (other `igtoken --sandbox`

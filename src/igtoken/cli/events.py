@@ -7,17 +7,12 @@ from typing import Any
 
 import click
 
-from igtoken.cli._context import AppContext, json_option, pass_ctx
+from igtoken.cli._context import AppContext, account_app_option, json_option, pass_ctx
 
 
 @click.command("events")
 @click.argument("account", required=False)
-@click.option(
-    "--app",
-    "app_name",
-    metavar="NAME",
-    help="The app the account is connected with (when a name matches several).",
-)
+@account_app_option
 @click.option("--type", "types", multiple=True, help="Only events of this type (repeatable).")
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000), help="Most recent N.")
 @json_option

@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from igtoken.cli._context import AppContext, pass_ctx
+from igtoken.cli._context import AppContext, account_app_option, pass_ctx
 
 FORCE_NOTE = (
     "--force still respects Meta's 24-hour rule: a token under 24 hours old cannot be refreshed "
@@ -239,12 +239,7 @@ def _result_json(result: Any) -> dict[str, Any]:
 @click.option(
     "--all", "all_accounts", is_flag=True, help="Every active account (what is due, or all with --force)."
 )
-@click.option(
-    "--app",
-    "app_name",
-    metavar="NAME",
-    help="The app the account is connected with (when a name matches several).",
-)
+@account_app_option
 @click.option("--dry-run", is_flag=True, help="Print what would be done and when; call nothing.")
 @click.option(
     "--force", is_flag=True, help="Refresh now even if not yet scheduled (Meta's 24-hour rule still holds)."

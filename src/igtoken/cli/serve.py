@@ -16,7 +16,6 @@ import click
 from igtoken.cli._context import AppContext, pass_ctx
 
 if TYPE_CHECKING:
-    import socket
     from datetime import datetime
 
     from igtoken.app.runtime import Runtime
@@ -60,26 +59,6 @@ def _has_real_app(settings: Settings) -> bool:
         runtime.open_vault().vault.close()
 
 
-def _bind(host: str, port: int) -> socket.socket:
-    import socket
-
-    # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets that say TCP (else ~40 ms stalls).
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        from igtoken.core.exceptions import ConfigurationError
-
-        raise ConfigurationError(
-            f"cannot listen on {host}:{port}: {exc.strerror}",
-            fix="stop whatever uses that port, or pick another with --port / IGTOKEN_PORT",
-        ) from None
-    return sock
-
-
 def _register_with_external_emulator(base_url: str, redirect_uri: str) -> None:
     """Best effort: let the demo apps of an emulator that is already running accept our callback."""
     import contextlib
@@ -119,14 +98,16 @@ def serve(ctx: AppContext, sandbox_flag: bool, host: str | None, port: int | Non
     from igtoken.core.secret import Secret
     from igtoken.sandbox import SandboxEmulator
     from igtoken.service.app import make_server
-    from igtoken.service.assembly import build_app
+    from igtoken.service.assembly import build_app, meta_webhook_verify_token
     from igtoken.service.wiring import redirect_uri_for
 
     settings = ctx.settings
     host = host or settings.host
     port = settings.port if port is None else port
     sandbox = sandbox_flag or ctx.sandbox or not _has_real_app(settings)
-    sock = _bind(host, port)
+    from igtoken.cli._listen import bind_listener
+
+    sock = bind_listener(host, port, port_hint="--port / IGTOKEN_PORT")
     bound_port = sock.getsockname()[1]
     wildcard = host in ("0.0.0.0", "::", "")  # noqa: S104 - recognising it, not binding it
     shown_host = "127.0.0.1" if wildcard else (f"[{host}]" if ":" in host else host)
@@ -164,6 +145,12 @@ def serve(ctx: AppContext, sandbox_flag: bool, host: str | None, port: int | Non
             else:
                 password_line = "  admin password: the one in IGTOKEN_ADMIN_PASSWORD"  # noqa: S105
             api_key = _fresh_sandbox_api_key(runtime, now=now)
+            verify_token = meta_webhook_verify_token(settings, sandbox=True)
+            verify_token_shown = (
+                "the one in IGTOKEN_META_WEBHOOK_VERIFY_TOKEN"
+                if settings.meta_webhook_verify_token is not None or verify_token is None
+                else verify_token.reveal()
+            )
             lines += [
                 f"igtoken service (sandbox) on {public_url}",
                 "",
@@ -172,6 +159,7 @@ def serve(ctx: AppContext, sandbox_flag: bool, host: str | None, port: int | Non
                 f"  API key:        {api_key.reveal()}",
                 f"  API docs:       {public_url}/api/docs",
                 f"  Meta emulator:  {sandbox_url or settings.meta_base_url}  (demo account: demo_business)",
+                f"  Meta webhooks:  {public_url}/meta/webhooks  (verify token: {verify_token_shown})",
                 "",
                 "Create a connect link in the dashboard, open it, approve as demo_business, then:",
                 f"  curl -H 'Authorization: Bearer {api_key.reveal()}' {public_url}/v1/accounts",
@@ -180,6 +168,11 @@ def serve(ctx: AppContext, sandbox_flag: bool, host: str | None, port: int | Non
         else:
             lines.append(f"igtoken service on {public_url} (dashboard: {public_url}/dashboard)")
             lines += register_lines(runtime.vault.list_apps(), public_url)
+            if settings.meta_webhook_verify_token is None:
+                lines.append(
+                    "note: IGTOKEN_META_WEBHOOK_VERIFY_TOKEN is not set: Meta's webhook subscription "
+                    f"check at {public_url}/meta/webhooks will be refused"
+                )
             for app in runtime.vault.list_apps():
                 if app.flow_kind == "instagram_login" and redirect_uri not in app.redirect_uris:
                     lines.append(

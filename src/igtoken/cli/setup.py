@@ -21,7 +21,7 @@ import click
 from igtoken.cli._context import AppContext, json_option, pass_ctx
 
 if TYPE_CHECKING:
-    from igtoken.app.meta_setup import Finding, MetaUrls, Step
+    from igtoken.app.meta_setup import Check, MetaUrls, Step
     from igtoken.core.secret import Secret
 
 #: Where a sandbox service listens by default, so the derived redirect URI is one the demo app knows.
@@ -137,7 +137,7 @@ def setup(
             findings += _live(app, kind, app_id, secret, uris)
         if all(f.ok for f in findings):
             break
-        retry = {f.field for f in findings if not f.ok} <= {"app_id", "app_secret"}
+        retry = {f.name for f in findings if not f.ok} <= {"app_id", "app_secret"}
         if not (asks and retry and attempt < MAX_ATTEMPTS):
             _refuse(app, kind, urls, findings)
         _show_failures(findings)
@@ -152,12 +152,12 @@ def setup(
                 "ok": True,
                 "app": app_json(record),
                 "urls": urls.as_json(),
-                "findings": [f.as_json() for f in findings],
+                "findings": [f.as_json("field", "value") for f in findings],
             }
         )
         return
     for f in findings:
-        click.echo(f"  ok    {f.field} {f.value}: {f.detail}")
+        click.echo(f"  ok    {f.name} {f.subject}: {f.detail}")
     prefix = "igtoken --sandbox" if sandbox else "igtoken"
     click.echo(f"Registered app {record.name!r} ({kind.value}, app id {app_id}) after Meta accepted it.")
     click.echo(f"Next: {prefix} login --app {record.name}   (and `{prefix} doctor --app {record.name}`)")
@@ -209,49 +209,54 @@ def _gather(
     return name, str(app_id).strip(), read_secret(secret_file, secret_env, prompt=where)
 
 
-def _live(app: AppContext, kind: Any, app_id: str, secret: Secret, uris: list[str]) -> list[Finding]:
+def _live(app: AppContext, kind: Any, app_id: str, secret: Secret, uris: list[str]) -> list[Check]:
     """Check the values with Meta (or the emulator) through the command's link."""
     from igtoken.app.meta_setup import check_live
     from igtoken.cli._meta import meta_link
 
     with meta_link(app.runtime) as link:
 
-        async def run() -> list[Finding]:
+        async def run() -> list[Check]:
             async with link.async_http() as http:
                 return await check_live(kind, app_id, secret, uris, http, link.endpoints)
 
         return asyncio.run(run())
 
 
-def _show_failures(findings: list[Finding]) -> None:
+def _show_failures(findings: list[Check]) -> None:
     for f in findings:
         if not f.ok:
-            click.echo(f"  FAIL  {f.field} {f.value}: {f.detail}\n        fix: {f.fix}", err=True)
+            click.echo(f"  FAIL  {f.name} {f.subject}: {f.detail}\n        fix: {f.fix}", err=True)
 
 
-def _ask_again(kind: Any, app_id: str, findings: list[Finding]) -> tuple[str, Secret]:
+def _ask_again(kind: Any, app_id: str, findings: list[Check]) -> tuple[str, Secret]:
     """At a terminal, after Meta refused the id or the secret: ask for the one(s) it refused."""
     from igtoken.core.models import FlowKind
     from igtoken.core.secret import Secret
 
     facebook = kind is FlowKind.FACEBOOK_LOGIN
-    failed = {f.field for f in findings if not f.ok}
+    failed = {f.name for f in findings if not f.ok}
     if "app_id" in failed:
         app_id = click.prompt("App ID (App settings > Basic)" if facebook else "Instagram app ID", err=True)
     where = "App secret (App settings > Basic)" if facebook else "Instagram app secret"
     return str(app_id).strip(), Secret(click.prompt(where, hide_input=True, err=True).strip())
 
 
-def _refuse(app: AppContext, kind: Any, urls: MetaUrls, findings: list[Finding]) -> None:
+def _refuse(app: AppContext, kind: Any, urls: MetaUrls, findings: list[Check]) -> None:
     """Print what failed and its fix; exit 6 (configuration) without saving."""
     failed = [f for f in findings if not f.ok]
     if app.json:
         _print(
-            {"ok": False, "app": None, "urls": urls.as_json(), "findings": [f.as_json() for f in findings]}
+            {
+                "ok": False,
+                "app": None,
+                "urls": urls.as_json(),
+                "findings": [f.as_json("field", "value") for f in findings],
+            }
         )
     else:
         for f in findings:
-            click.echo(f"  {'ok  ' if f.ok else 'FAIL'}  {f.field} {f.value}: {f.detail}", err=not f.ok)
+            click.echo(f"  {'ok  ' if f.ok else 'FAIL'}  {f.name} {f.subject}: {f.detail}", err=not f.ok)
             if not f.ok and f.fix:
                 click.echo(f"        fix: {f.fix}", err=True)
         click.echo(f"Not saved: {len(failed)} value(s) Meta would refuse ({kind.value}).", err=True)

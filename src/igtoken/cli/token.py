@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from igtoken.cli._context import AppContext, json_option, pass_ctx
+from igtoken.cli._context import AppContext, account_app_option, json_option, pass_ctx
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -174,12 +174,7 @@ def _use_case(app: AppContext, account: AccountRecord) -> Result:
 
 @click.command("token")
 @click.argument("account", required=False)
-@click.option(
-    "--app",
-    "app_name",
-    metavar="NAME",
-    help="The app the account is connected with (when a name matches several).",
-)
+@account_app_option
 @json_option
 @pass_ctx
 def token(app: AppContext, account: str | None, app_name: str | None) -> None:
@@ -197,7 +192,7 @@ def token(app: AppContext, account: str | None, app_name: str | None) -> None:
       igtoken token shop_account --json | jq -r .access_token
     """
     from igtoken.cli._accounts import resolve_account
-    from igtoken.cli._output import print_json
+    from igtoken.cli._output import print_result
 
     # Most calls find a valid token that is not due: answered without loading the full vault.
     quick = quick_token(app, account) if app_name is None else None
@@ -209,15 +204,14 @@ def token(app: AppContext, account: str | None, app_name: str | None) -> None:
     if fresh.warning:
         click.echo(f"warning: {fresh.warning}", err=True)
     value = fresh.token.value.reveal()
-    if app.json:
-        print_json(
-            {
-                "access_token": value,
-                "account": {"id": record.id, "username": record.username, "ig_user_id": record.ig_user_id},
-                "kind": fresh.token.kind,
-                "expires_at": fresh.token.expires_at,
-                "refreshed": fresh.refreshed,
-            }
-        )
-        return
-    click.echo(value)
+    print_result(
+        app.json,
+        {
+            "access_token": value,
+            "account": {"id": record.id, "username": record.username, "ig_user_id": record.ig_user_id},
+            "kind": fresh.token.kind,
+            "expires_at": fresh.token.expires_at,
+            "refreshed": fresh.refreshed,
+        },
+        value,
+    )

@@ -7,7 +7,6 @@ AES-256-GCM). The passphrase comes from ``IGTOKEN_EXPORT_PASSPHRASE`` or a hidde
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -55,6 +54,7 @@ def export(app: AppContext, output: Path, force: bool) -> None:
     """
     from igtoken.cli._output import print_json
     from igtoken.core.exceptions import ConfigurationError
+    from igtoken.vault.crypto import write_private_file
     from igtoken.vault.transfer import export_vault, seal_export
 
     if output.exists() and not force:
@@ -63,7 +63,7 @@ def export(app: AppContext, output: Path, force: bool) -> None:
     vault = app.vault
     data = export_vault(vault.engine, vault.keyring)
     blob = seal_export(data, passphrase, created_at=app.now())
-    _write_private(output, blob)
+    write_private_file(output, blob)
     counts = {name: len(rows) for name, rows in data.items()}
     if app.json:
         print_json({"output": output, "counts": counts})
@@ -73,20 +73,6 @@ def export(app: AppContext, output: Path, force: bool) -> None:
         f"{counts['tokens']} token(s), {counts['events']} event(s), sealed with the passphrase."
     )
     click.echo(f"Next, on the other side: igtoken import {output}")
-
-
-def _write_private(path: Path, blob: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(blob)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 @click.command("import")

@@ -162,21 +162,42 @@ async def _wait_for_database(ctx: AppContext, max_outage: float, stop: asyncio.E
 
 @contextlib.asynccontextmanager
 async def _metrics_server(
-    metrics: ServiceMetrics | None, worker: RefreshWorker, port: int | None, host: str
+    metrics: ServiceMetrics | None,
+    worker: RefreshWorker,
+    port: int | None,
+    host: str,
+    runtime: Runtime | None = None,
 ) -> AsyncIterator[None]:
-    """Serve ``/metrics`` and ``/healthz`` on ``host:port`` while the worker runs (no port: nothing)."""
+    """Serve ``/metrics`` and ``/healthz`` on ``host:port`` while the worker runs (no port: nothing).
+
+    ``/healthz`` is 503 with the reason when the worker's last tick is too old or the vault is
+    unreachable (:class:`~igtoken.service.worker_health.WorkerHealth`).
+    """
     if metrics is None or port is None:
         yield
         return
     import uvicorn
 
     from igtoken.service.metrics import metrics_app
+    from igtoken.service.worker_health import WorkerHealth, stale_after
+
+    health = WorkerHealth(
+        worker.state,
+        clock=worker.clock,
+        stale_after=stale_after(worker.poll_interval, worker.lease_seconds),
+        ping=runtime.vault.list_apps if runtime is not None else None,
+    )
 
     worker.on_result = lambda result: metrics.record_refresh(result.outcome.value)
     if worker.notifier is not None:
         worker.notifier.on_attempt = lambda attempt: metrics.record_webhook_attempt(attempt.outcome.value)
     config = uvicorn.Config(
-        metrics_app(metrics), host=host, port=port, log_config=None, access_log=False, lifespan="off"
+        metrics_app(metrics, health=health),
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        lifespan="off",
     )
     server = uvicorn.Server(config)
     task = asyncio.ensure_future(server.serve())
@@ -217,7 +238,7 @@ async def _serve(
         options["on_usage"] = lambda app_id, usage: metrics.observe_usage(app_id, "", usage)
     async with (
         open_worker(ctx, **options) as worker,
-        _metrics_server(metrics, worker, metrics_port, metrics_host),
+        _metrics_server(metrics, worker, metrics_port, metrics_host, _runtime(ctx)),
     ):
         logging.getLogger("igtoken.worker").info("worker %s started", worker.owner)
         audit = _permission_audit(ctx)

@@ -95,81 +95,89 @@ def _wrap(
     return TransportError(f"{what} failed: {type(exc).__name__}: {detail}")
 
 
-def _check(response: httpx.Response, secrets: tuple[str, ...]) -> IGTokenError | None:
-    problem = error_from_response(response, secrets=secrets)
-    return problem if problem is not None and problem.retryable else None
+class _Attempts:
+    """What both drivers do around one HTTP exchange: log it, tell the hook, and judge the answer
+    for the retry policy (a retryable error answer is raised, and kept for when retries run out)."""
+
+    def __init__(self, request: httpx.Request, hook: ResponseHook | None) -> None:
+        self.request = request
+        self.secrets = secrets_in(request)
+        self.hook = hook
+        self.started = 0.0
+        self.last: httpx.Response | None = None
+
+    def begin(self) -> None:
+        self.started = time.perf_counter()
+        self.last = None
+
+    def failed(self, exc: httpx.HTTPError) -> IGTokenError:
+        return _wrap(exc, self.request, self.started, self.secrets)
+
+    def received(self, response: httpx.Response) -> httpx.Response:
+        _log_response(self.request, response, self.started, self.secrets)
+        if self.hook is not None:
+            self.hook(response)
+        return response
+
+    def judged(self, response: httpx.Response) -> httpx.Response:
+        problem = error_from_response(response, secrets=self.secrets)
+        if problem is not None and problem.retryable:
+            self.last = response
+            raise problem
+        return response
+
+    def out_of_retries(self, error: APIError) -> httpx.Response:
+        # Out of retries on an error answer: the flow turns it into its exception.
+        if self.last is None:
+            raise error
+        return self.last
 
 
 def _send_sync(
     client: httpx.Client, request: httpx.Request, policy: RetryPolicy, hook: ResponseHook | None
 ) -> httpx.Response:
-    secrets = secrets_in(request)
+    tries = _Attempts(request, hook)
 
     def once() -> httpx.Response:
-        started = time.perf_counter()
+        tries.begin()
         try:
             response = client.send(request)
         except httpx.HTTPError as exc:
-            raise _wrap(exc, request, started, secrets) from exc
-        _log_response(request, response, started, secrets)
-        if hook is not None:
-            hook(response)
-        return response
+            raise tries.failed(exc) from exc
+        return tries.received(response)
 
     if not policy.enabled:
         return once()
-    last: httpx.Response | None = None
     try:
         for attempt in policy.context(request):
             with attempt:
-                last = None
-                response = once()
-                problem = _check(response, secrets)
-                if problem is not None:
-                    last = response
-                    raise problem
-                return response
-    except APIError:
-        # Out of retries on an error answer: the flow turns it into its exception.
-        if last is not None:
-            return last
-        raise
+                return tries.judged(once())
+    except APIError as exc:
+        return tries.out_of_retries(exc)
     raise AssertionError("unreachable: a retry context makes at least one attempt")  # pragma: no cover
 
 
 async def _send_async(
     client: httpx.AsyncClient, request: httpx.Request, policy: RetryPolicy, hook: ResponseHook | None
 ) -> httpx.Response:
-    secrets = secrets_in(request)
+    tries = _Attempts(request, hook)
 
     async def once() -> httpx.Response:
-        started = time.perf_counter()
+        tries.begin()
         try:
             response = await client.send(request)
         except httpx.HTTPError as exc:
-            raise _wrap(exc, request, started, secrets) from exc
-        _log_response(request, response, started, secrets)
-        if hook is not None:
-            hook(response)
-        return response
+            raise tries.failed(exc) from exc
+        return tries.received(response)
 
     if not policy.enabled:
         return await once()
-    last: httpx.Response | None = None
     try:
         async for attempt in policy.context(request):
             with attempt:
-                last = None
-                response = await once()
-                problem = _check(response, secrets)
-                if problem is not None:
-                    last = response
-                    raise problem
-                return response
-    except APIError:
-        if last is not None:
-            return last
-        raise
+                return tries.judged(await once())
+    except APIError as exc:
+        return tries.out_of_retries(exc)
     raise AssertionError("unreachable: a retry context makes at least one attempt")  # pragma: no cover
 
 

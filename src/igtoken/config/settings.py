@@ -24,6 +24,8 @@ Variable                        Meaning (default)
 ``IGTOKEN_GRAPH_VERSION``       Graph API version, ``vNN.N`` (``v25.0``)
 ``IGTOKEN_WEBHOOK_URLS``        comma-separated http(s) URLs that get igtoken's signed events (none)
 ``IGTOKEN_WEBHOOK_SECRET``      the key events are signed with, a secret (required with URLs)
+``IGTOKEN_META_WEBHOOK_VERIFY_TOKEN``  a secret: the verify token of Meta's webhook subscription
+                                (none: the handshake is refused; sandbox mode has a default)
 ``IGTOKEN_DATABASE_BUSY_TIMEOUT``  seconds to wait for a SQLite file another process has locked
                                 (30 for commands and the worker, 3 for the service's requests)
 ``IGTOKEN_TRUSTED_PROXIES``     comma-separated addresses or networks of reverse proxies whose
@@ -68,7 +70,7 @@ from igtoken.config.dotenv import read_dotenv
 from igtoken.core.exceptions import ConfigurationError
 from igtoken.core.secret import Secret
 
-__all__ = ["PREFIX", "LogFormat", "Settings", "known_variables", "load_settings"]
+__all__ = ["PREFIX", "LogFormat", "Settings", "is_proxy_address", "known_variables", "load_settings"]
 
 PREFIX: Final = "IGTOKEN_"
 APP_NAME: Final = "igtoken"
@@ -133,6 +135,7 @@ class Settings:
     graph_version: str = DEFAULT_GRAPH_VERSION
     webhook_urls: tuple[str, ...] = ()
     webhook_secret: Secret | None = None
+    meta_webhook_verify_token: Secret | None = None
     proxy_max_body: int = DEFAULT_PROXY_MAX_BODY
     #: ``None``: each front door's own default (see the table above).
     database_busy_timeout: float | None = None
@@ -409,19 +412,27 @@ def _rate(name: str, raw: str) -> tuple[float, int]:
     return per_minute, burst
 
 
+def is_proxy_address(entry: str) -> bool:
+    """A trusted-proxy entry: an IP address, a network (``10.0.1.0/24``) or ``*`` (any)."""
+    if entry == "*":
+        return True
+    try:
+        ipaddress.ip_network(entry, strict=False)
+    except ValueError:
+        return False
+    return True
+
+
 def _networks(name: str, raw: str) -> tuple[str, ...]:
     out = []
     for part in (p.strip() for p in raw.split(",")):
         if not part:
             continue
-        if part != "*":
-            try:
-                ipaddress.ip_network(part, strict=False)
-            except ValueError:
-                raise ConfigurationError(
-                    f"{name} must list IP addresses or networks, got {part!r}",
-                    fix=f"set {name} to the reverse proxies' addresses, e.g. 10.0.0.5,10.0.1.0/24",
-                ) from None
+        if not is_proxy_address(part):
+            raise ConfigurationError(
+                f"{name} must list IP addresses or networks, got {part!r}",
+                fix=f"set {name} to the reverse proxies' addresses, e.g. 10.0.0.5,10.0.1.0/24",
+            )
         out.append(part)
     return tuple(out)
 
@@ -453,6 +464,7 @@ _SPECS: Final = (
     _Spec("graph_version", _graph_version),
     _Spec("webhook_urls", _http_urls),
     _Spec("webhook_secret", _webhook_secret),
+    _Spec("meta_webhook_verify_token", _secret),
     _Spec("proxy_max_body", _byte_size),
     _Spec("database_busy_timeout", _seconds),
     _Spec("trusted_proxies", _networks),

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import hmac
+from collections.abc import Collection
 from typing import Any
 from urllib.parse import urlencode
 
@@ -301,12 +302,21 @@ def _user_json(user: FacebookUser, names: list[str]) -> dict[str, Any]:
         "updated_time": "2026-01-01T00:00:00+0000",
         "picture": {"data": {"url": f"https://graph.facebook.invalid/{user.fb_user_id}/picture"}},
     }
+    return _pick_fields(values, names, USER_FIELDS, "User")
+
+
+def _pick_fields(
+    values: dict[str, Any], names: list[str], known: Collection[str], node_type: str
+) -> dict[str, Any]:
+    """The asked ``names`` of a node (``id`` always), as Graph answers ``?fields=`` (unknown: #100)."""
     out: dict[str, Any] = {}
     for name in names:
-        if name not in USER_FIELDS:
-            raise GraphError(100, f"(#100) Tried accessing nonexisting field ({name}) on node type (User)")
+        if name not in known:
+            raise GraphError(
+                100, f"(#100) Tried accessing nonexisting field ({name}) on node type ({node_type})"
+            )
         out[name] = values[name]
-    out.setdefault("id", user.fb_user_id)
+    out.setdefault("id", values["id"])
     return out
 
 
@@ -323,13 +333,7 @@ def _ig_user_json(account: Account, names: list[str]) -> dict[str, Any]:
         "media_count": account.media_count,
         "website": "",
     }
-    out: dict[str, Any] = {}
-    for name in names:
-        if name not in IG_USER_FIELDS:
-            raise GraphError(100, f"(#100) Tried accessing nonexisting field ({name}) on node type (IGUser)")
-        out[name] = values[name]
-    out.setdefault("id", account.ig_id)
-    return out
+    return _pick_fields(values, names, IG_USER_FIELDS, "IGUser")
 
 
 def _page_json(call: Call, token: Token, page: Page, names: list[str]) -> dict[str, Any]:

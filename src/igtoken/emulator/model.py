@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Final
 
 IG_ACCOUNT_TYPES: Final = ("BUSINESS", "MEDIA_CREATOR", "PERSONAL")
@@ -106,24 +106,21 @@ class App:
 
     def as_json(self) -> dict[str, object]:
         """The app as the control API shows it (secrets included: they are the emulator's own)."""
-        return {
-            "name": self.name,
-            "meta_app_id": self.meta_app_id,
-            "meta_app_secret": self.meta_app_secret,
-            "instagram_app_id": self.instagram_app_id,
-            "instagram_app_secret": self.instagram_app_secret,
-            "redirect_uris": list(self.redirect_uris),
-            "mode": self.mode,
-            "testers": sorted(self.testers),
-            "deauthorize_url": self.deauthorize_url,
-            "data_deletion_url": self.data_deletion_url,
-            "webhook_url": self.webhook_url,
-            "webhook_verify_token": self.webhook_verify_token,
-            "call_limit_per_hour": self.call_limit_per_hour,
-            "require_appsecret_proof": self.require_appsecret_proof,
-            "fb_config_scopes": list(self.fb_config_scopes),
-            "fb_config_id": self.fb_config_id,
-        }
+        out: dict[str, object] = {f.name: getattr(self, f.name) for f in fields(self)}
+        out.update(
+            redirect_uris=list(self.redirect_uris),
+            testers=sorted(self.testers),
+            fb_config_scopes=list(self.fb_config_scopes),
+        )
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> App:
+        """The app :meth:`as_json` showed (a state file; older ones lack the newer fields)."""
+        known = {f.name for f in fields(cls)}
+        values = {name: value for name, value in data.items() if name in known}
+        values["testers"] = set(data.get("testers", ()))
+        return cls(**values)
 
 
 @dataclass(slots=True)

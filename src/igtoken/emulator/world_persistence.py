@@ -121,24 +121,8 @@ class Persistence(WorldState):
             switches.update(state.get("switches", {}))
         world = cls(clock=clock, switches=switches)
         for a in state["apps"]:
-            app = App(
-                name=a["name"],
-                meta_app_id=a["meta_app_id"],
-                meta_app_secret=a["meta_app_secret"],
-                instagram_app_id=a["instagram_app_id"],
-                instagram_app_secret=a["instagram_app_secret"],
-                redirect_uris=a["redirect_uris"],
-                mode=a["mode"],
-                testers=set(a["testers"]),
-                deauthorize_url=a["deauthorize_url"],
-                data_deletion_url=a["data_deletion_url"],
-                webhook_url=a["webhook_url"],
-                webhook_verify_token=a["webhook_verify_token"],
-                call_limit_per_hour=a["call_limit_per_hour"],
-                require_appsecret_proof=a["require_appsecret_proof"],
-                fb_config_scopes=a["fb_config_scopes"],
-                fb_config_id=a.get("fb_config_id") or default_config_id(a["meta_app_id"]),
-            )
+            app = App.from_json(a)
+            app.fb_config_id = app.fb_config_id or default_config_id(app.meta_app_id)
             world.apps[app.meta_app_id] = app
             if app.instagram_app_id:
                 world.apps_by_ig_id[app.instagram_app_id] = app

@@ -101,6 +101,17 @@ def _graph(
     return _request(config, "GET", url, params=query, bearer=token)
 
 
+def _token_request(config: ClientConfig, **params: str) -> httpx.Request:
+    """``GET …/oauth/access_token``: the Meta app's id and secret, plus the grant's ``params``."""
+    app = config.facebook
+    return _request(
+        config,
+        "GET",
+        config.endpoints.facebook_graph("oauth/access_token"),
+        params={"client_id": app.app_id, "client_secret": app.app_secret.reveal(), **params},
+    )
+
+
 def _user_token(token: AccessToken | Secret, *, now: datetime, what: str) -> Secret:
     if isinstance(token, AccessToken):
         if token.kind is not TokenKind.FB_USER:
@@ -144,17 +155,7 @@ def exchange_facebook_code(config: ClientConfig, code: Secret | str, *, now: dat
     require_aware(now)
     secret_code = code_from(code)
     app = config.facebook
-    response = yield _request(
-        config,
-        "GET",
-        config.endpoints.facebook_graph("oauth/access_token"),
-        params={
-            "client_id": app.app_id,
-            "redirect_uri": app.redirect_uri,
-            "client_secret": app.app_secret.reveal(),
-            "code": secret_code.reveal(),
-        },
-    )
+    response = yield _token_request(config, redirect_uri=app.redirect_uri, code=secret_code.reveal())
     return parse_user_token(
         response,
         now=now,
@@ -174,17 +175,7 @@ def exchange_facebook_long_lived(
     require_aware(now)
     value = _user_token(token, now=now, what="the long-lived exchange")
     app = config.facebook
-    response = yield _request(
-        config,
-        "GET",
-        config.endpoints.facebook_graph("oauth/access_token"),
-        params={
-            "grant_type": "fb_exchange_token",
-            "client_id": app.app_id,
-            "client_secret": app.app_secret.reveal(),
-            "fb_exchange_token": value.reveal(),
-        },
-    )
+    response = yield _token_request(config, grant_type="fb_exchange_token", fb_exchange_token=value.reveal())
     return parse_user_token(
         response,
         now=now,
@@ -203,16 +194,7 @@ def facebook_app_token(config: ClientConfig) -> Flow[Secret]:
     form without a request; this flow is for apps that prefer Meta's own string.
     """
     app = config.facebook
-    response = yield _request(
-        config,
-        "GET",
-        config.endpoints.facebook_graph("oauth/access_token"),
-        params={
-            "grant_type": "client_credentials",
-            "client_id": app.app_id,
-            "client_secret": app.app_secret.reveal(),
-        },
-    )
+    response = yield _token_request(config, grant_type="client_credentials")
     return parse_app_token(response, secrets=(app.app_secret,))
 
 
@@ -368,13 +350,7 @@ def facebook_login(
             continue
         node = yield from page_instagram_account(config, user_token, page.page_id, now=now)
         connected.append(node if node.page_name else dataclasses.replace(node, page_name=page.name))
-    return FacebookLoginResult(
-        user_token=user_token,
-        data_access_expires_at=info.data_access_expires_at,
-        pages=tuple(connected),
-        granted_scopes=info.scopes,
-        missing_scopes=tuple(s for s in requested if s not in info.scopes),
-    )
+    return FacebookLoginResult.from_inspection(user_token, info, connected, requested_scopes=requested)
 
 
 def _declined(

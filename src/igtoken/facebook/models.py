@@ -6,6 +6,7 @@ Ids are strings, datetimes timezone-aware UTC, tokens :class:`~igtoken.AccessTok
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -124,6 +125,25 @@ class FacebookLoginResult:
     granted_scopes: tuple[str, ...] = ()
     #: Asked for but not granted; empty when all were (or nothing was asked for by name).
     missing_scopes: tuple[str, ...] = field(default=())
+
+    @classmethod
+    def from_inspection(
+        cls,
+        user_token: AccessToken,
+        info: TokenDebugInfo,
+        pages: Iterable[ConnectedPage],
+        *,
+        requested_scopes: Sequence[str] = (),
+    ) -> FacebookLoginResult:
+        """The result for ``user_token``, which ``debug_token`` described as ``info``: its Pages, what
+        it was granted, and which of ``requested_scopes`` it was not."""
+        return cls(
+            user_token=user_token,
+            data_access_expires_at=info.data_access_expires_at,
+            pages=tuple(pages),
+            granted_scopes=info.scopes,
+            missing_scopes=tuple(s for s in requested_scopes if s not in info.scopes),
+        )
 
     @property
     def linked_pages(self) -> tuple[ConnectedPage, ...]:

@@ -35,8 +35,8 @@ from igtoken.instagram.parse import (
     _token,
     _where,
     error_from_response,
-    expires_at_from,
     json_object,
+    token_from,
 )
 
 #: Meta documents a short-lived Facebook user token as living "hours"; without
@@ -128,13 +128,8 @@ def parse_user_token(
     ``expires_at = now + expires_in``; ``default_ttl`` when Meta leaves ``expires_in`` out.
     """
     body = _object(response, what, secrets)
-    return AccessToken(
-        value=_token(body, what),
-        kind=TokenKind.FB_USER,
-        issued_at=now,
-        expires_at=expires_at_from(body, now=now, default_ttl=default_ttl, what=what),
-        user_id=user_id,
-        scopes=scopes,
+    return token_from(
+        body, TokenKind.FB_USER, now=now, default_ttl=default_ttl, what=what, user_id=user_id, scopes=scopes
     )
 
 

@@ -458,11 +458,34 @@ def parse_long_lived(
     when absent, Meta's documented 60 days are assumed.
     """
     body = _record(json_object(response, what, secrets=secrets), "access_token")
+    return token_from(
+        body,
+        TokenKind.IG_LONG,
+        now=now,
+        default_ttl=LONG_LIVED_TTL,
+        what=what,
+        user_id=user_id,
+        scopes=scopes,
+    )
+
+
+def token_from(
+    body: Mapping[str, Any],
+    kind: TokenKind,
+    *,
+    now: datetime,
+    default_ttl: timedelta,
+    what: str,
+    user_id: str | None = None,
+    scopes: tuple[str, ...] = (),
+) -> AccessToken:
+    """The token of an OAuth token answer: ``access_token``, issued ``now``, expiring ``expires_in``
+    later (``default_ttl`` when Meta leaves it out)."""
     return AccessToken(
         value=_token(body, what),
-        kind=TokenKind.IG_LONG,
+        kind=kind,
         issued_at=now,
-        expires_at=expires_at_from(body, now=now, default_ttl=LONG_LIVED_TTL, what=what),
+        expires_at=expires_at_from(body, now=now, default_ttl=default_ttl, what=what),
         user_id=user_id,
         scopes=scopes,
     )

@@ -19,8 +19,15 @@ from igtoken.notify.delivery import (
     classify,
     deliveries_for,
 )
-from igtoken.notify.events import DATA_FIELDS, Event, EventType, build_event, redact
-from igtoken.notify.log import Attempt, Delivery, DeliveryLog, DeliveryStatus, MemoryDeliveryLog, Outcome
+from igtoken.notify.events import DATA_FIELDS, Event, WebhookEventType, build_event, redact
+from igtoken.notify.log import (
+    Attempt,
+    Delivery,
+    DeliveryLog,
+    DeliveryOutcome,
+    DeliveryStatus,
+    MemoryDeliveryLog,
+)
 from igtoken.notify.notifier import Notifier
 from igtoken.notify.signing import (
     DEFAULT_TOLERANCE,
@@ -34,6 +41,10 @@ from igtoken.notify.signing import (
     verify,
 )
 
+#: The former name of :class:`WebhookEventType`, kept only while ``igtoken.refresh.usecase``
+#: still imports it (``refresh/`` was being changed elsewhere); not part of ``__all__``.
+EventType = WebhookEventType
+
 __all__ = [
     "DATA_FIELDS",
     "DEFAULT_RETRY_SCHEDULE",
@@ -46,18 +57,18 @@ __all__ = [
     "Deliverer",
     "Delivery",
     "DeliveryLog",
+    "DeliveryOutcome",
     "DeliveryStatus",
     "Endpoint",
     "Event",
-    "EventType",
     "MalformedSignatureHeader",
     "MemoryDeliveryLog",
     "Notifier",
-    "Outcome",
     "ReplayGuard",
     "ReplayedSignature",
     "SignatureMismatch",
     "StaleSignature",
+    "WebhookEventType",
     "WebhookSignatureError",
     "build_event",
     "classify",

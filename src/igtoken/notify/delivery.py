@@ -26,8 +26,8 @@ import igtoken
 from igtoken.core.exceptions import ConfigurationError
 from igtoken.core.secret import Secret
 from igtoken.core.webhook_secret import check_signing_secret
-from igtoken.notify.events import Event, EventType, redact
-from igtoken.notify.log import Attempt, Delivery, DeliveryLog, Outcome
+from igtoken.notify.events import Event, WebhookEventType, redact
+from igtoken.notify.log import Attempt, Delivery, DeliveryLog, DeliveryOutcome
 from igtoken.notify.signing import sign
 
 #: The waits after each failed attempt (the schedule Standard Webhooks senders use): the 8th
@@ -57,7 +57,7 @@ class Endpoint:
 
     url: str
     secret: Secret | tuple[Secret, ...]
-    events: frozenset[EventType] | None = None
+    events: frozenset[WebhookEventType] | None = None
     name: str = ""
 
     def __post_init__(self) -> None:
@@ -79,7 +79,7 @@ class Endpoint:
             check_signing_secret(secret)
         if self.events is not None:
             try:
-                wanted = frozenset(EventType(e) for e in self.events)
+                wanted = frozenset(WebhookEventType(e) for e in self.events)
             except ValueError as exc:
                 raise ConfigurationError(f"webhook endpoint filter: {exc}") from None
             if not wanted:
@@ -93,7 +93,7 @@ class Endpoint:
         """The signing secrets, newest first."""
         return self.secret if isinstance(self.secret, tuple) else (self.secret,)
 
-    def wants(self, event_type: EventType) -> bool:
+    def wants(self, event_type: WebhookEventType) -> bool:
         """Whether this endpoint subscribes to ``event_type``."""
         return self.events is None or event_type in self.events
 
@@ -119,13 +119,13 @@ def deliveries_for(event: Event, endpoints: Iterable[Endpoint], now: datetime) -
     ]
 
 
-def classify(status_code: int) -> Outcome:
+def classify(status_code: int) -> DeliveryOutcome:
     """Delivered on 2xx; give up on 410 Gone and on redirects; retry everything else (4xx, 5xx)."""
     if 200 <= status_code < 300:
-        return Outcome.DELIVERED
+        return DeliveryOutcome.DELIVERED
     if status_code == 410 or status_code < 200 or 300 <= status_code < 400:
-        return Outcome.FAILED
-    return Outcome.RETRY
+        return DeliveryOutcome.FAILED
+    return DeliveryOutcome.RETRY
 
 
 def check_endpoints(endpoints: Sequence[Endpoint]) -> dict[str, Endpoint]:
@@ -192,7 +192,7 @@ class Deliverer:
             return Attempt(
                 delivery.id,
                 now,
-                Outcome.FAILED,
+                DeliveryOutcome.FAILED,
                 error=f"endpoint {delivery.endpoint!r} is no longer configured",
             )
         headers = {
@@ -211,10 +211,10 @@ class Deliverer:
                 delivery, now, None, f"network error: {type(exc).__name__}: {redact(str(exc))}"
             )
         outcome = classify(response.status_code)
-        if outcome is Outcome.DELIVERED:
+        if outcome is DeliveryOutcome.DELIVERED:
             return Attempt(delivery.id, now, outcome, status_code=response.status_code)
         error = f"HTTP {response.status_code}"
-        if outcome is Outcome.FAILED:
+        if outcome is DeliveryOutcome.FAILED:
             if 300 <= response.status_code < 400:
                 error += " (redirects are not followed; configure the final URL)"
             return Attempt(delivery.id, now, outcome, status_code=response.status_code, error=error)
@@ -233,12 +233,18 @@ class Deliverer:
         made = delivery.attempts + 1
         if made > len(self.retry_schedule):
             return Attempt(
-                delivery.id, now, Outcome.FAILED, status_code, f"{error}; gave up after {made} attempts"
+                delivery.id,
+                now,
+                DeliveryOutcome.FAILED,
+                status_code,
+                f"{error}; gave up after {made} attempts",
             )
         wait = self.retry_schedule[made - 1]
         if retry_after is not None:
             wait = max(wait, min(retry_after, MAX_RETRY_AFTER))
-        return Attempt(delivery.id, now, Outcome.RETRY, status_code, error, next_attempt_at=now + wait)
+        return Attempt(
+            delivery.id, now, DeliveryOutcome.RETRY, status_code, error, next_attempt_at=now + wait
+        )
 
     async def aclose(self) -> None:
         """Close the HTTP client if this deliverer made it."""

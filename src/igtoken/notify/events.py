@@ -5,6 +5,9 @@ A payload is ``{"id": <uuid4>, "type": "token.refreshed", "created": <ISO 8601 U
 text) and nothing else: only the field names in :data:`DATA_FIELDS` are accepted, a
 :class:`~igtoken.Secret` is refused outright, and token-shaped strings and secret query
 parameters are redacted from every string value as a second line of defence.
+
+Values are JSON scalars, except in ``meta.event``: it relays what Meta sent, so its
+:data:`NESTED_FIELDS` may hold lists and objects (redacted all the way down, like every string).
 """
 
 from __future__ import annotations
@@ -20,11 +23,13 @@ from typing import Final
 
 from igtoken.core.secret import Secret
 
-#: A JSON scalar: the only kind of value ``data`` holds.
+#: A JSON scalar: the only kind of value ``data`` holds (but see :data:`NESTED_FIELDS`).
 Scalar = str | int | float | bool | None
+#: A JSON value: what a nested field of ``meta.event`` holds.
+JsonValue = Scalar | list["JsonValue"] | dict[str, "JsonValue"]
 
 
-class EventType(enum.StrEnum):
+class WebhookEventType(enum.StrEnum):
     """What happened. Each is sent to the endpoints subscribed to it."""
 
     #: a token was refreshed (or exchanged); ``expires_at`` is new
@@ -43,6 +48,8 @@ class EventType(enum.StrEnum):
     PERMISSIONS_UNUSED = "permissions.unused"
     #: token reads or proxy calls far above their baseline, a revoked key used, or a burst of refused keys
     SECURITY_ANOMALY = "security.anomaly"
+    #: Meta sent a signed webhook event (``object``, ``entry_ids``, ``entries`` as Meta sent them)
+    META_EVENT = "meta.event"
 
 
 #: The only field names ``data`` may carry. None of them can hold a token.
@@ -76,8 +83,21 @@ DATA_FIELDS: Final = frozenset(
         "baseline",
         "threshold",
         "window_seconds",
+        # meta.event
+        "meta_app_id",
+        "object",
+        "entry_ids",
+        "account_ids",
+        "entries",
     }
 )
+
+#: Fields whose value may be a list or an object, and the one event type that may carry them: Meta's
+#: own webhook payload, relayed. Everywhere else a nested value would be a way round the field list.
+NESTED_FIELDS: Final = frozenset({"entry_ids", "account_ids", "entries"})
+_NESTED_EVENT_TYPES: Final = frozenset({WebhookEventType.META_EVENT})
+#: How deep a relayed value may nest; Meta's payloads are a few levels deep.
+_MAX_DEPTH: Final = 32
 
 _REDACTED: Final = "[redacted]"
 # Instagram tokens start IGAA/IGQV/IGQW…, Facebook ones EAA…; long runs of base64url after them.
@@ -98,9 +118,9 @@ class Event:
     """One thing that happened, ready to be serialised once and sent to every endpoint."""
 
     id: str
-    type: EventType
+    type: WebhookEventType
     created: datetime
-    data: Mapping[str, Scalar]
+    data: Mapping[str, JsonValue]
 
     def payload(self) -> dict[str, object]:
         """The JSON object receivers get."""
@@ -117,7 +137,7 @@ class Event:
 
 
 def build_event(
-    event_type: EventType | str,
+    event_type: WebhookEventType | str,
     data: Mapping[str, object],
     now: datetime,
     *,
@@ -131,18 +151,21 @@ def build_event(
         TypeError: a :class:`~igtoken.Secret` among the values.
     """
     try:
-        kind = EventType(event_type)
+        kind = WebhookEventType(event_type)
     except ValueError:
-        known = ", ".join(t.value for t in EventType)
+        known = ", ".join(t.value for t in WebhookEventType)
         raise ValueError(f"unknown event type {event_type!r}; known types: {known}") from None
     _require_utc("now", now)
-    clean: dict[str, Scalar] = {}
+    clean: dict[str, JsonValue] = {}
     for key, value in data.items():
         if key not in DATA_FIELDS:
             raise ValueError(
                 f"webhook data field {key!r} is not allowed; allowed fields: {', '.join(sorted(DATA_FIELDS))}"
             )
-        clean[key] = _clean_value(key, value)
+        if key in NESTED_FIELDS and kind in _NESTED_EVENT_TYPES:
+            clean[key] = _clean_nested(key, value, 0)
+        else:
+            clean[key] = _clean_value(key, value)
     return Event(id=event_id or str(uuid.uuid4()), type=kind, created=now, data=clean)
 
 
@@ -159,6 +182,21 @@ def _clean_value(key: str, value: object) -> Scalar:
     if value is None or isinstance(value, bool | int | float):
         return value
     raise ValueError(f"webhook data field {key!r} must be a string, number, boolean, datetime or None")
+
+
+def _clean_nested(key: str, value: object, depth: int) -> JsonValue:
+    if depth > _MAX_DEPTH:
+        raise ValueError(f"webhook data field {key!r} nests deeper than {_MAX_DEPTH} levels")
+    if isinstance(value, list | tuple):
+        return [_clean_nested(key, item, depth + 1) for item in value]
+    if isinstance(value, Mapping):
+        out: dict[str, JsonValue] = {}
+        for name, item in value.items():
+            if not isinstance(name, str):
+                raise ValueError(f"webhook data field {key!r} holds an object with a non-string key")
+            out[redact(name)] = _clean_nested(key, item, depth + 1)
+        return out
+    return _clean_value(key, value)
 
 
 def _require_utc(name: str, value: datetime) -> None:

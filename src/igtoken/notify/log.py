@@ -26,12 +26,17 @@ class DeliveryStatus(enum.StrEnum):
     FAILED = "failed"  #: given up: a permanent error, or the retry schedule ran out
 
 
-class Outcome(enum.StrEnum):
+class DeliveryOutcome(enum.StrEnum):
     """What one attempt came to."""
 
     DELIVERED = "delivered"
     RETRY = "retry"  #: a 4xx but 410, a 5xx, a timeout or a network error: try again later
     FAILED = "failed"  #: permanent: 410 Gone, a redirect, or no retries left
+
+
+#: The former name of :class:`DeliveryOutcome`, kept only while ``igtoken.refresh.deliveries``
+#: still imports it (``refresh/`` was being changed elsewhere). ``Outcome`` is the refresh outcome.
+Outcome = DeliveryOutcome
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +63,7 @@ class Attempt:
 
     delivery_id: str
     at: datetime
-    outcome: Outcome
+    outcome: DeliveryOutcome
     status_code: int | None = None
     error: str | None = None
     #: When to try again; set only when ``outcome`` is ``RETRY``.
@@ -120,9 +125,9 @@ class MemoryDeliveryLog:
             if delivery is None:
                 raise NotFoundError(f"no delivery {attempt.delivery_id} in the log")
             status = {
-                Outcome.DELIVERED: DeliveryStatus.DELIVERED,
-                Outcome.RETRY: DeliveryStatus.PENDING,
-                Outcome.FAILED: DeliveryStatus.FAILED,
+                DeliveryOutcome.DELIVERED: DeliveryStatus.DELIVERED,
+                DeliveryOutcome.RETRY: DeliveryStatus.PENDING,
+                DeliveryOutcome.FAILED: DeliveryStatus.FAILED,
             }[attempt.outcome]
             updated = replace(
                 delivery,

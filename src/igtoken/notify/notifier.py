@@ -15,7 +15,7 @@ from igtoken.notify.delivery import (
     check_endpoints,
     deliveries_for,
 )
-from igtoken.notify.events import Event, EventType, build_event
+from igtoken.notify.events import Event, WebhookEventType, build_event
 from igtoken.notify.log import Attempt, DeliveryLog, MemoryDeliveryLog
 
 
@@ -41,7 +41,7 @@ class Notifier:
         #: Called with every attempt made (metrics); an error in it is never the delivery's problem.
         self.on_attempt: Callable[[Attempt], None] | None = None
 
-    def notify(self, event_type: EventType | str, data: Mapping[str, object], now: datetime) -> Event:
+    def notify(self, event_type: WebhookEventType | str, data: Mapping[str, object], now: datetime) -> Event:
         """Record ``event_type`` with ``data`` for every subscribed endpoint; return the event.
 
         Raises ``ValueError``/``TypeError`` (from :func:`~igtoken.notify.build_event`) if ``data``

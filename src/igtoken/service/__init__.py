@@ -8,6 +8,7 @@ The vault, the client and the refresh engine plug in through the protocols in
 from __future__ import annotations
 
 from igtoken.service.app import create_app, make_server, serve
+from igtoken.service.app_state import ServiceState
 from igtoken.service.config import RateLimit, RateLimits, ServiceConfig
 from igtoken.service.interfaces import (
     ApiKeyPrincipal,
@@ -19,7 +20,6 @@ from igtoken.service.interfaces import (
     ServiceDeps,
     WebhookEvent,
 )
-from igtoken.service.state import ServiceState
 
 __all__ = [
     "ApiKeyPrincipal",

@@ -183,7 +183,7 @@ class UsageWatch:
             )
 
     def _raise(self, anomaly: str, now: datetime, reason: str, fix: str, **facts: object) -> None:
-        from igtoken.notify import EventType
+        from igtoken.notify import WebhookEventType
 
         log.warning("security anomaly (%s): %s", anomaly, reason, extra={"anomaly": anomaly})
         if self._counter is not None:
@@ -196,7 +196,7 @@ class UsageWatch:
         }
         data.update({k: v for k, v in facts.items() if v is not None})
         try:
-            self.notifier.notify(EventType.SECURITY_ANOMALY, data, now)
+            self.notifier.notify(WebhookEventType.SECURITY_ANOMALY, data, now)
         except Exception:  # an alert must never break the request that tripped it
             log.exception("could not queue the security.anomaly event")
 

@@ -17,18 +17,20 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from igtoken import __version__
+from igtoken.app.logs import configure_logging
 from igtoken.core.secret import Secret
+from igtoken.service.app_state import ServiceState
+from igtoken.service.asgi import HTTPMiddleware
 from igtoken.service.config import ServiceConfig
 from igtoken.service.errors import install_error_handlers
 from igtoken.service.interfaces import BackgroundTask, ServiceDeps
-from igtoken.service.logging import RequestIdMiddleware, RequestLogMiddleware, configure_logging
+from igtoken.service.logging import RequestIdMiddleware, RequestLogMiddleware
 from igtoken.service.metrics import HTTPMetricsMiddleware, ServiceMetrics
 from igtoken.service.openapi import install_openapi, operation_id
 from igtoken.service.pages import STATIC_DIR, Pages
 from igtoken.service.ratelimit import TokenBucketLimiter
 from igtoken.service.routes import assets, dashboard, health, meta_webhooks, signin
 from igtoken.service.security import InMemorySessionRevocations, SessionCodec, SessionMiddleware
-from igtoken.service.state import ServiceState
 
 log = logging.getLogger("igtoken.service")
 
@@ -39,17 +41,14 @@ _CSP = (
 )
 
 
-class SecurityHeadersMiddleware:
+class SecurityHeadersMiddleware(HTTPMiddleware):
     """Headers every answer carries: no sniffing, no framing, no referrer (links are invitations)."""
 
     def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
         self.app = app
         self.hsts = hsts
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -11,7 +11,7 @@ import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import httpx
 from fastapi import FastAPI
@@ -41,7 +41,7 @@ from igtoken.service.wiring import (
     _utc_now,
 )
 
-__all__ = ["build_app", "rate_limits_from"]
+__all__ = ["SANDBOX_VERIFY_TOKEN", "build_app", "meta_webhook_verify_token", "rate_limits_from"]
 
 log = logging.getLogger("igtoken.service.wiring")
 
@@ -127,6 +127,17 @@ def rate_limits_from(settings: Settings) -> RateLimits:
     return RateLimits(**chosen)
 
 
+#: The verify token of Meta's webhook subscription in sandbox mode, unless one is set (shown in the banner).
+SANDBOX_VERIFY_TOKEN: Final = Secret("igtoken-sandbox-verify-token")
+
+
+def meta_webhook_verify_token(settings: Settings, *, sandbox: bool) -> Secret | None:
+    """``IGTOKEN_META_WEBHOOK_VERIFY_TOKEN``; in sandbox mode :data:`SANDBOX_VERIFY_TOKEN` when unset."""
+    if settings.meta_webhook_verify_token is not None:
+        return settings.meta_webhook_verify_token
+    return SANDBOX_VERIFY_TOKEN if sandbox else None
+
+
 def build_app(
     runtime: Runtime,
     *,
@@ -144,7 +155,8 @@ def build_app(
 ) -> FastAPI:
     """The whole service over ``runtime``'s vault, talking to Meta (or an emulator) at ``endpoints``."""
     from igtoken.service.app import create_app
-    from igtoken.service.routes import api, connect, meta_apps, meta_callbacks, onboarding_api
+    from igtoken.service.meta_events import meta_event_handler
+    from igtoken.service.routes import api, api_keys_page, connect, meta_apps, meta_callbacks, onboarding_api
     from igtoken.service.vault_dashboard import VaultDashboard
     from igtoken.vault import AsyncVault
 
@@ -182,6 +194,7 @@ def build_app(
 
     config = ServiceConfig(
         public_url=wiring.public_url,
+        webhook_verify_token=meta_webhook_verify_token(settings, sandbox=sandbox),
         sandbox=sandbox,
         dev=settings.dev,
         admin_password=admin_password if admin_password is not None else settings.admin_password,
@@ -243,6 +256,7 @@ def build_app(
         dashboard_actions=dashboard,
         api_keys=wiring.api_keys,
         reauthorize_url=wiring.reauthorize_url,
+        webhook_handler=meta_event_handler(runtime, clock),
         readiness_checks=(_vault_ping(vault),),
         background_tasks=tuple(tasks),
         inventory=vault_inventory(runtime.vault, clock),
@@ -256,6 +270,11 @@ def build_app(
     outcomes.append(app.state.igtoken.metrics.record_refresh)
     deliveries.append(app.state.igtoken.metrics.record_webhook_attempt)
     usages.append(app.state.igtoken.metrics.observe_usage)
+    from igtoken.service.usage_record import UsageRecorder
+
+    # Each account's last usage (seen by the Graph proxy) goes to the vault for the dashboard.
+    app.state.usage_recorder = UsageRecorder(runtime.vault, clock)
+    app.state.igtoken.metrics.usage_listeners.append(app.state.usage_recorder)
     wiring.usage_watch.register_metrics(app.state.igtoken.metrics.registry)
     app.include_router(connect.router)
     app.include_router(meta_callbacks.router)
@@ -263,4 +282,6 @@ def build_app(
     app.include_router(onboarding_api.router)
     app.include_router(meta_apps.pages)
     app.include_router(meta_apps.actions)
+    app.include_router(api_keys_page.pages)
+    app.include_router(api_keys_page.actions)
     return app

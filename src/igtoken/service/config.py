@@ -7,11 +7,11 @@ module only says what a valid one looks like and refuses anything else with a
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from igtoken.config.settings import is_proxy_address
 from igtoken.core.exceptions import ConfigurationError
 from igtoken.core.secret import Secret
 
@@ -120,14 +120,11 @@ class ServiceConfig:
         if self.session_max_age < 60:
             raise ConfigurationError("the session lifetime must be at least 60 seconds")
         for proxy in self.trusted_proxies:
-            if proxy != "*":
-                try:
-                    ipaddress.ip_network(proxy, strict=False)
-                except ValueError:
-                    raise ConfigurationError(
-                        f"trusted proxy {proxy!r} is not an IP address or network",
-                        fix="list the reverse proxies' addresses, e.g. 10.0.0.5 or 10.0.0.0/24",
-                    ) from None
+            if not is_proxy_address(proxy):
+                raise ConfigurationError(
+                    f"trusted proxy {proxy!r} is not an IP address or network",
+                    fix="list the reverse proxies' addresses, e.g. 10.0.0.5 or 10.0.0.0/24",
+                )
         if self.max_webhook_body < 1024:
             raise ConfigurationError("the webhook body limit must be at least 1024 bytes")
 

@@ -46,7 +46,7 @@ from igtoken.core.exceptions import (
 )
 
 if TYPE_CHECKING:
-    from igtoken.service.state import ServiceState
+    from igtoken.service.app_state import ServiceState
 
 log = logging.getLogger("igtoken.service.errors")
 

@@ -14,55 +14,21 @@ from typing import Final
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from igtoken.app.logs import (
-    REDACTED,
-    JsonFormatter,
-    RedactionFilter,
-    RequestIdFilter,
-    TextFormatter,
-    configure_logging,
-    is_secret_name,
-    json_handler,
-    log_handler,
-    redact_text,
-    redact_value,
-    request_id,
-)
+from igtoken.app.logs import request_id
+from igtoken.service.asgi import HTTPMiddleware
 from igtoken.service.observe import ObservedRequestMiddleware, route_template
 
-__all__ = [
-    "REDACTED",
-    "REQUEST_ID_HEADER",
-    "JsonFormatter",
-    "RedactionFilter",
-    "RequestIdFilter",
-    "RequestIdMiddleware",
-    "RequestLogMiddleware",
-    "TextFormatter",
-    "configure_logging",
-    "is_secret_name",
-    "json_handler",
-    "log_handler",
-    "redact_text",
-    "redact_value",
-    "request_id",
-]
+__all__ = ["REQUEST_ID_HEADER", "RequestIdMiddleware", "RequestLogMiddleware"]
 
 REQUEST_ID_HEADER: Final = "x-request-id"
 # A caller's id is kept only if it is short and plain (it goes into logs and a header).
 _GOOD_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
-class RequestIdMiddleware:
+class RequestIdMiddleware(HTTPMiddleware):
     """One id per HTTP request: in :data:`~igtoken.app.logs.request_id` while it runs, and in its answer."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         given = ""
         for name, value in scope.get("headers", ()):
             if name == REQUEST_ID_HEADER.encode():

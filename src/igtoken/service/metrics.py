@@ -12,9 +12,9 @@ Names follow Prometheus conventions: ``_total`` counters, ``_seconds`` and ``_ra
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -102,6 +102,9 @@ class ServiceMetrics:
 
     def __init__(self, inventory: InventorySource | None = None) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
+        #: Called with ``(app id, account id, percent by kind)`` after each usage observed (the vault's
+        #: record of each account's last usage, for the dashboard); ``account id`` is empty app-wide.
+        self.usage_listeners: list[Callable[[str, str, dict[str, float]], None]] = []
         self.refreshes = Counter(
             "igtoken_refreshes", "Token refreshes by outcome", ["outcome"], registry=self.registry
         )
@@ -182,6 +185,8 @@ class ServiceMetrics:
                     figures[kind] = max(value, figures.get(kind, 0.0))
         for kind, percent in figures.items():
             self.set_meta_usage(app_id, account_id, kind, percent)
+        for listener in self.usage_listeners:
+            listener(app_id, account_id, figures)
 
     def record_webhook_attempt(self, outcome: str) -> None:
         """Count one outbound delivery attempt: ``delivered``, ``retry`` or ``failed``."""
@@ -211,10 +216,13 @@ class HTTPMetricsMiddleware(ObservedRequestMiddleware):
         self.metrics.http_latency.labels(method=method, route=route).observe(seconds)
 
 
-def metrics_app(metrics: ServiceMetrics, *, healthy: Callable[[], bool] = lambda: True) -> ASGIApp:
+def metrics_app(
+    metrics: ServiceMetrics, *, health: Callable[[], Awaitable[tuple[bool, dict[str, Any]]]] | None = None
+) -> ASGIApp:
     """A bare ASGI app serving ``/metrics`` and ``/healthz``, for ``igtoken worker --metrics-port``.
 
-    ``/healthz`` answers 200 ``{"status": "ok"}`` while ``healthy()`` says so, else 503.
+    ``/healthz`` answers 200 with ``health()``'s body while it says healthy, else 503 with it
+    (see :class:`igtoken.service.worker_health.WorkerHealth`); without ``health``, always 200.
     """
     from starlette.applications import Starlette
     from starlette.concurrency import run_in_threadpool
@@ -227,9 +235,11 @@ def metrics_app(metrics: ServiceMetrics, *, healthy: Callable[[], bool] = lambda
         return Response(body, media_type=METRICS_CONTENT_TYPE)
 
     async def healthz(request: Request) -> Response:
-        if healthy():
+        if health is None:
             return JSONResponse({"status": "ok"})
-        return JSONResponse({"status": "fail"}, status_code=503)
+        healthy, body = await health()
+        # A probe's answer is never cached: the next one must look again.
+        return JSONResponse(body, status_code=200 if healthy else 503, headers={"cache-control": "no-store"})
 
     return Starlette(routes=[Route("/metrics", scrape), Route("/healthz", healthz)])
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import time
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
+
+from igtoken.service.asgi import HTTPMiddleware
 
 __all__ = ["ObservedRequestMiddleware", "route_template"]
 
@@ -21,20 +23,14 @@ def route_template(scope: Scope) -> str:
     return path if isinstance(path, str) and path else "<unmatched>"
 
 
-class ObservedRequestMiddleware:
+class ObservedRequestMiddleware(HTTPMiddleware):
     """Passes every request through, then calls :meth:`finished` with its status and duration.
 
     Subclasses implement :meth:`finished`; non-HTTP traffic (lifespan, websockets) goes
     straight through unobserved.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         start = time.perf_counter()
         status = 500
 

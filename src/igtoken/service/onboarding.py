@@ -9,10 +9,12 @@ connect link's URL is an invitation.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from fastapi import Request
 from starlette.responses import Response
 
-from igtoken.service.state import service_state
+from igtoken.service.app_state import service_state
 from igtoken.service.views import ConnectLanding, ConnectOutcome
 
 #: Readable names for the scopes a landing page lists; unknown scopes are shown as they are.
@@ -45,48 +47,31 @@ def connect_landing_page(request: Request, view: ConnectLanding) -> Response:
     return service_state(request).pages.render(request, "connect/landing.html", context)
 
 
-def connect_success_page(request: Request, view: ConnectOutcome) -> Response:
-    """The account is connected; the person can close the tab."""
-    return service_state(request).pages.render(request, "connect/success.html", {"view": view})
+@dataclass(frozen=True, slots=True)
+class OutcomePage:
+    """A page that says how a connect attempt ended, with the status code the situation deserves."""
+
+    template: str
+    status_code: int = 200
+
+    def __call__(self, request: Request, view: ConnectOutcome) -> Response:
+        """Draw ``connect/{template}.html`` for ``view``."""
+        return service_state(request).pages.render(
+            request, f"connect/{self.template}.html", {"view": view}, status_code=self.status_code
+        )
 
 
-def connect_denied_page(request: Request, view: ConnectOutcome) -> Response:
-    """The person (or Meta) declined; nothing was stored. 403 tells monitors it did not work."""
-    return service_state(request).pages.render(
-        request, "connect/denied.html", {"view": view}, status_code=403
-    )
-
-
-def personal_account_page(request: Request, view: ConnectOutcome) -> Response:
-    """A personal account cannot be connected: how to switch to Business or Creator, then retry."""
-    return service_state(request).pages.render(
-        request, "connect/personal_account.html", {"view": view}, status_code=400
-    )
-
-
-def wrong_account_page(request: Request, view: ConnectOutcome) -> Response:
-    """A re-authorization link finished by another account (400): nothing stored, how to retry."""
-    return service_state(request).pages.render(
-        request, "connect/wrong_account.html", {"view": view}, status_code=400
-    )
-
-
-def stale_link_page(request: Request, view: ConnectOutcome) -> Response:
-    """The link is expired, revoked or already used (410 Gone): ask whoever sent it for a new one."""
-    return service_state(request).pages.render(
-        request, "connect/stale_link.html", {"view": view}, status_code=410
-    )
-
-
-def development_mode_page(request: Request, view: ConnectOutcome) -> Response:
-    """Facebook's ``error_code=200``: the app is in development mode and this person has no role (403)."""
-    return service_state(request).pages.render(
-        request, "connect/development_mode.html", {"view": view}, status_code=403
-    )
-
-
-def permissions_declined_page(request: Request, view: ConnectOutcome) -> Response:
-    """A permission the sign-in needs was declined (403): which, why, and a link to ask again."""
-    return service_state(request).pages.render(
-        request, "connect/permissions_declined.html", {"view": view}, status_code=403
-    )
+#: The account is connected; the person can close the tab.
+connect_success_page = OutcomePage("success")
+#: The person (or Meta) declined; nothing was stored. 403 tells monitors it did not work.
+connect_denied_page = OutcomePage("denied", 403)
+#: A personal account cannot be connected: how to switch to Business or Creator, then retry.
+personal_account_page = OutcomePage("personal_account", 400)
+#: A re-authorization link finished by another account (400): nothing stored, how to retry.
+wrong_account_page = OutcomePage("wrong_account", 400)
+#: The link is expired, revoked or already used (410 Gone): ask whoever sent it for a new one.
+stale_link_page = OutcomePage("stale_link", 410)
+#: Facebook's ``error_code=200``: the app is in development mode and this person has no role (403).
+development_mode_page = OutcomePage("development_mode", 403)
+#: A permission the sign-in needs was declined (403): which, why, and a link to ask again.
+permissions_declined_page = OutcomePage("permissions_declined", 403)

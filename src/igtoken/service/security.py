@@ -35,6 +35,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from igtoken.core.exceptions import AuthenticationError, ForbiddenError
 from igtoken.core.secret import Secret
+from igtoken.service.asgi import HTTPMiddleware
 
 if TYPE_CHECKING:
     from igtoken.service.interfaces import SessionRevocations
@@ -215,7 +216,7 @@ class SessionHolder:
         return self._codec.set_cookie_header(self._session)
 
 
-class SessionMiddleware:
+class SessionMiddleware(HTTPMiddleware):
     """Loads the session cookie into the request scope and writes it back when it changed."""
 
     def __init__(
@@ -231,10 +232,7 @@ class SessionMiddleware:
         self.clock = clock
         self.revocations = revocations
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         now = int(self.clock())
         loaded = None
         for name, value in scope["headers"]:

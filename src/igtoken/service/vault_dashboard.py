@@ -6,6 +6,8 @@ from collections import Counter
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+import anyio.to_thread
+
 from igtoken.core.exceptions import ConflictError
 from igtoken.core.models import FlowKind, TokenKind
 from igtoken.service.views import (
@@ -16,6 +18,7 @@ from igtoken.service.views import (
     EventRow,
     ExpiryBucket,
     LinkRow,
+    MetaUsage,
     NewLink,
 )
 
@@ -45,6 +48,11 @@ class VaultDashboard:
         self._w = wiring
         self._vault = wiring.vault
 
+    async def _usage(self, account_ids: list[str] | None = None) -> dict[str, MetaUsage | None]:
+        """The last Meta usage recorded per account (see ``service.usage_record.UsageRecorder``)."""
+        records = await anyio.to_thread.run_sync(self._vault.sync.usage.latest, account_ids)
+        return {a: MetaUsage.from_figures(r.figures, r.observed_at) for a, r in records.items()}
+
     async def _app_names(self) -> dict[str, str]:
         return {app.id: app.name for app in await self._vault.list_apps()}
 
@@ -67,6 +75,7 @@ class VaultDashboard:
     async def list_accounts(self) -> list[AccountRow]:
         """Every account, oldest first."""
         names = await self._app_names()
+        usage = await self._usage()
         rows = []
         for account in await self._vault.list_accounts():
             token = await self._current(account)
@@ -82,6 +91,7 @@ class VaultDashboard:
                     last_error=(token.last_error if token else None) or account.status_reason,
                     token_kind=str(token.kind) if token else None,
                     page_name=account.page_name,
+                    meta_usage=usage.get(account.id),
                 )
             )
         return rows
@@ -111,6 +121,7 @@ class VaultDashboard:
             page_name=account.page_name,
             user_token_expires_at=user_token.expires_at if user_token else None,
             data_access_expires_at=account.data_access_expires_at,
+            meta_usage=(await self._usage([account.id])).get(account.id),
         )
 
     async def events(self, account_id: str) -> list[EventRow]:

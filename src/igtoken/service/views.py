@@ -6,8 +6,71 @@ next refresh), never the token itself.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Final
+
+#: What each usage figure measures, in words (the names are Meta's, as in ``igtoken_meta_usage_ratio``).
+_USAGE_MEASURES: Final = {
+    "call_count": "calls",
+    "total_time": "time spent",
+    "total_cputime": "CPU time",
+}
+_USAGE_SCOPES: Final = {
+    "app": "for the whole app (X-App-Usage)",
+    "business": "for this account (X-Business-Use-Case-Usage)",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class UsageFigure:
+    """One of Meta's usage figures, readable: ``call_count 12%`` and what it means."""
+
+    kind: str
+    percent: float
+    meaning: str
+
+    @property
+    def short(self) -> str:
+        """``call_count 12%``: the figure's name without its scope, and the whole percent."""
+        scope, _, measure = self.kind.partition("_")
+        name = measure if scope in _USAGE_SCOPES else self.kind
+        return f"{name} {self.percent:.0f}%"
+
+    @property
+    def scope(self) -> str:
+        """Whose usage it is: ``this account``, ``whole app``, or empty when Meta's name does not say."""
+        return {"app": "whole app", "business": "this account"}.get(self.kind.partition("_")[0], "")
+
+
+@dataclass(frozen=True, slots=True)
+class MetaUsage:
+    """An account's last known Meta usage: the figures (highest first) and when Meta reported them."""
+
+    figures: tuple[UsageFigure, ...]
+    observed_at: datetime
+
+    @classmethod
+    def from_figures(cls, figures: Mapping[str, float], observed_at: datetime) -> MetaUsage | None:
+        """Readable figures from percent by kind (``business_call_count``…); ``None`` when there are none."""
+        out = []
+        for kind, percent in figures.items():
+            scope, _, measure = kind.partition("_")
+            if scope in _USAGE_SCOPES and measure in _USAGE_MEASURES:
+                meaning = f"{_USAGE_MEASURES[measure]}, % of Meta's limit {_USAGE_SCOPES[scope]}"
+            else:
+                meaning = "% of Meta's limit"
+            out.append(UsageFigure(kind, percent, meaning))
+        if not out:
+            return None
+        out.sort(key=lambda f: (-f.percent, f.kind))
+        return cls(tuple(out), observed_at)
+
+    @property
+    def highest(self) -> UsageFigure:
+        """The figure nearest the limit (Meta throttles when any one reaches 100%)."""
+        return self.figures[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +89,8 @@ class AccountRow:
     token_kind: str | None = None
     #: The Facebook Page of a Facebook Login account.
     page_name: str | None = None
+    #: The last usage Meta reported for the account (``None``: not known yet).
+    meta_usage: MetaUsage | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +116,8 @@ class AccountDetail:
     #: Facebook Login: the user token's expiry (60 days) and the data-access expiry (90 days).
     user_token_expires_at: datetime | None = None
     data_access_expires_at: datetime | None = None
+    #: The last usage Meta reported for the account (``None``: not known yet).
+    meta_usage: MetaUsage | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,9 +6,9 @@ Start with :func:`open_vault` (what the CLI and service call) or
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from igtoken.core.lazy import lazy_exports
 from igtoken.vault.crypto import KeyRing, keyring_from_file, load_or_create_key_file, parse_keys
 from igtoken.vault.lock import worker_lock
 from igtoken.vault.records import (
@@ -79,14 +79,4 @@ _LAZY: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'igtoken.vault' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import sqlite3
 import threading
@@ -9,7 +10,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -19,7 +20,10 @@ from igtoken.vault.direct import DirectStatement, DriverConnections
 from igtoken.vault.engine import WRITE, busy_timeout_of
 from igtoken.vault.faults import locked_error, storage_error, storage_faults
 
-__all__ = ["AnyRow", "Database", "clip_error", "new_id", "sha256_hex"]
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+__all__ = ["AnyRow", "Database", "clip_error", "new_id", "record_from_row", "sha256_hex"]
 
 #: A result row of any shape.
 AnyRow: TypeAlias = "sa.Row[*tuple[Any, ...]]"
@@ -35,6 +39,16 @@ def new_id() -> str:
 def sha256_hex(value: str) -> str:
     """Hex SHA-256 of a high-entropy value (states, link codes, API keys): lookup by hash."""
     return hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
+R = TypeVar("R", bound="DataclassInstance")
+
+
+def record_from_row(record: type[R], row: AnyRow, **converted: Any) -> R:
+    """A ``record`` (a dataclass) from the row's columns of the same names; ``converted`` gives the
+    fields whose column needs converting (a JSON list to a tuple, a string to its enum)."""
+    values = {f.name: getattr(row, f.name) for f in dataclasses.fields(record) if f.name not in converted}
+    return record(**values, **converted)
 
 
 def clip_error(text: str) -> str:

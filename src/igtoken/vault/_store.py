@@ -35,6 +35,7 @@ from igtoken.vault.replays import SeenSignedRequests
 from igtoken.vault.sessions import RevokedSessions
 from igtoken.vault.states import OAuthStates
 from igtoken.vault.throttles import ProxyThrottles
+from igtoken.vault.usage import AccountUsages
 from igtoken.vault.webhooks import WebhookDeliveries
 
 __all__ = ["VaultStore"]
@@ -173,6 +174,7 @@ class VaultStore:
         self.sessions = RevokedSessions(self._db)
         self.throttles = ProxyThrottles(self._db)
         self.rate_buckets = RateBuckets(self._db)
+        self.usage = AccountUsages(self._db)
 
     def __repr__(self) -> str:
         return f"Vault({self._db.engine.url.render_as_string(hide_password=True)!r})"

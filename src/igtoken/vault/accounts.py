@@ -29,6 +29,18 @@ from igtoken.vault.records import (
 )
 
 
+def _profile_columns(profile: Profile, scopes: list[str]) -> dict[str, Any]:
+    """An account row's columns from its profile and granted scopes (no account type unless Meta
+    said it)."""
+    account_type = profile.account_type
+    return {
+        "app_scoped_id": profile.app_scoped_id,
+        "username": profile.username,
+        "account_type": account_type.value if account_type is not None else None,
+        "scopes": scopes,
+    }
+
+
 class AccountStore(VaultStore):
     """The ``accounts`` aggregate."""
 
@@ -60,29 +72,26 @@ class AccountStore(VaultStore):
         with self._db.write() as conn:
             app_id = self._resolve_app(conn, app)
             account_id, reconnected = self._upsert_account(
-                conn,
-                app_id,
-                profile.user_id,
-                {
-                    "app_scoped_id": profile.app_scoped_id,
-                    "username": profile.username,
-                    "account_type": profile.account_type.value if profile.account_type else None,
-                    "scopes": granted,
-                },
-                now=now,
+                conn, app_id, profile.user_id, _profile_columns(profile, granted), now=now
             )
             self._put_token(conn, account_id, token, now=now, next_refresh_at=next_refresh_at)
             if use_link is not None:
                 self.links.use_in(conn, use_link, now=now, account_id=account_id)
-            self._event(
-                conn,
-                EventType.CONNECTED,
-                now=now,
-                app_id=app_id,
-                account_id=account_id,
-                data={"kind": token.kind.value, "reconnected": reconnected},
-            )
+            self._connected(conn, now, app_id, account_id, token.kind, reconnected=reconnected)
         return self.get_account(account_id)
+
+    def _connected(
+        self, conn: sa.Connection, now: datetime, app_id: str, account_id: str, kind: TokenKind, **data: Any
+    ) -> None:
+        """The ``connected`` event of a login, naming the kind of token it stored."""
+        self._event(
+            conn,
+            EventType.CONNECTED,
+            now=now,
+            app_id=app_id,
+            account_id=account_id,
+            data={"kind": kind.value, **data},
+        )
 
     def _upsert_account(
         self, conn: sa.Connection, app_id: str, ig_user_id: str, values: dict[str, Any], *, now: datetime
@@ -162,16 +171,12 @@ class AccountStore(VaultStore):
                         f"Page {page.page_id} carries a {page_token.kind.value} token, not fb_page"
                     )
                 # Unknown unless Meta said it: a creator linked to a Page is no business account.
-                account_type = profile.account_type
                 account_id, reconnected = self._upsert_account(
                     conn,
                     app_id,
                     profile.user_id,
                     {
-                        "app_scoped_id": profile.app_scoped_id,
-                        "username": profile.username,
-                        "account_type": account_type.value if account_type is not None else None,
-                        "scopes": granted,
+                        **_profile_columns(profile, granted),
                         "page_id": page.page_id,
                         "page_name": page.page_name,
                         "fb_user_id": user_token.user_id,
@@ -181,13 +186,14 @@ class AccountStore(VaultStore):
                 )
                 self._put_token(conn, account_id, user_token, now=now, next_refresh_at=None)
                 self._put_token(conn, account_id, page_token, now=now, next_refresh_at=next_check_at)
-                self._event(
+                self._connected(
                     conn,
-                    EventType.CONNECTED,
-                    now=now,
-                    app_id=app_id,
-                    account_id=account_id,
-                    data={"kind": page_token.kind.value, "page_id": page.page_id, "reconnected": reconnected},
+                    now,
+                    app_id,
+                    account_id,
+                    page_token.kind,
+                    page_id=page.page_id,
+                    reconnected=reconnected,
                 )
                 ids.append(account_id)
             if use_link is not None and ids:

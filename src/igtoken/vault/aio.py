@@ -15,11 +15,11 @@ import anyio.to_thread
 from igtoken.vault.apikeys import ApiKeys
 from igtoken.vault.deletions import DeletionRequests
 from igtoken.vault.links import ConnectLinks
+from igtoken.vault.oauth_states import OAuthStates
 from igtoken.vault.ratebuckets import RateBuckets
 from igtoken.vault.replays import SeenSignedRequests
 from igtoken.vault.repository import Vault
 from igtoken.vault.sessions import RevokedSessions
-from igtoken.vault.states import OAuthStates
 from igtoken.vault.throttles import ProxyThrottles
 from igtoken.vault.webhooks import WebhookDeliveries
 

@@ -17,7 +17,7 @@ from igtoken.core.exceptions import (
 )
 from igtoken.core.models import FlowKind
 from igtoken.core.secret import Secret
-from igtoken.vault._db import AnyRow, new_id
+from igtoken.vault._db import AnyRow, new_id, record_from_row
 from igtoken.vault._store import (
     _PURPOSE_INSTAGRAM,
     _PURPOSE_META,
@@ -186,19 +186,14 @@ class AppStore(VaultStore):
             opened[s.purpose] = self.keyring.decrypt(sealed, app_secret_aad(row.id, s.purpose))
         if _PURPOSE_INSTAGRAM not in opened:
             raise StorageError(f"app {row.name!r} has no stored app secret")
-        return AppRecord(
-            id=row.id,
-            name=row.name,
+        return record_from_row(
+            AppRecord,
+            row,
             flow_kind=FlowKind(row.flow_kind),
-            instagram_app_id=row.instagram_app_id,
             app_secret=opened[_PURPOSE_INSTAGRAM],
+            meta_app_secret=opened.get(_PURPOSE_META),
             redirect_uris=tuple(row.redirect_uris),
             default_scopes=tuple(row.default_scopes),
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            meta_app_id=row.meta_app_id,
-            meta_app_secret=opened.get(_PURPOSE_META),
-            config_id=row.config_id,
         )
 
     def list_apps(self) -> list[AppRecord]:

@@ -52,6 +52,7 @@ __all__ = [
     "parse_keys",
     "remove_keys_from_file",
     "token_aad",
+    "write_private_file",
 ]
 
 KEY_BYTES: Final = 32
@@ -263,12 +264,17 @@ def _write_key_file(path: Path, keys: Mapping[str, Secret], active: str) -> None
         indent=2,
     )
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    write_private_file(path, (body + "\n").encode("utf-8"))
+
+
+def write_private_file(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` at once, readable by its owner only (a key file, an export)."""
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    # O_EXCL + 0600 from the start: the key never sits in a world-readable file, even briefly.
+    # O_EXCL + 0600 from the start: the secret never sits in a world-readable file, even briefly.
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(body + "\n")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)

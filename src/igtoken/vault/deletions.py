@@ -8,7 +8,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from igtoken.core.exceptions import NotFoundError
-from igtoken.vault._db import AnyRow, Database, clip_error, new_id
+from igtoken.vault._db import AnyRow, Database, clip_error, new_id, record_from_row
 from igtoken.vault.models import DeletionRequest
 from igtoken.vault.records import DeletionRequestRecord, DeletionStatus
 
@@ -16,17 +16,7 @@ __all__ = ["DeletionRequests"]
 
 
 def _record(row: AnyRow) -> DeletionRequestRecord:
-    return DeletionRequestRecord(
-        id=row.id,
-        confirmation_code=row.confirmation_code,
-        app_id=row.app_id,
-        account_id=row.account_id,
-        status=DeletionStatus(row.status),
-        detail=row.detail,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        completed_at=row.completed_at,
-    )
+    return record_from_row(DeletionRequestRecord, row, status=DeletionStatus(row.status))
 
 
 class DeletionRequests:

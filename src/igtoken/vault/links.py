@@ -16,13 +16,13 @@ import base64
 import secrets
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Final
+from typing import Any, Final
 
 import sqlalchemy as sa
 
 from igtoken.core.exceptions import ConflictError, MissingKeyError, NotFoundError
 from igtoken.core.secret import Secret
-from igtoken.vault._db import AnyRow, Database, new_id, sha256_hex
+from igtoken.vault._db import AnyRow, Database, new_id, record_from_row, sha256_hex
 from igtoken.vault.crypto import KeyRing
 from igtoken.vault.models import Account, App, ConnectLink
 from igtoken.vault.records import ConnectLinkRecord
@@ -33,21 +33,7 @@ _REAUTH_LABEL: Final = b"igtoken/reauth-link/v1\x00"
 
 
 def _record(row: AnyRow) -> ConnectLinkRecord:
-    return ConnectLinkRecord(
-        id=row.id,
-        app_id=row.app_id,
-        account_id=row.account_id,
-        scopes=tuple(row.scopes),
-        label=row.label,
-        created_at=row.created_at,
-        expires_at=row.expires_at,
-        used_at=row.used_at,
-        used_by_account_id=row.used_by_account_id,
-        max_uses=row.max_uses,
-        uses=row.uses,
-        revoked_at=row.revoked_at,
-        external_id=row.external_id,
-    )
+    return record_from_row(ConnectLinkRecord, row, scopes=tuple(row.scopes))
 
 
 def _why_unusable(row: AnyRow, now: datetime) -> str:
@@ -57,6 +43,29 @@ def _why_unusable(row: AnyRow, now: datetime) -> str:
     if status == "used":
         return "this connect link was already used" + ("" if row.max_uses == 1 else " as often as allowed")
     return "this connect link has expired"
+
+
+def _update_usable(
+    conn: sa.Connection, link_id: str, now: datetime, *, unusable: str = "", **values: Any
+) -> None:
+    """Set ``values`` on a link that is still usable (unrevoked, unexpired, a use left), in one
+    conditional UPDATE, so concurrent callers cannot both take its last use; otherwise
+    :class:`NotFoundError` or :class:`ConflictError` (why, then ``unusable``)."""
+    res = conn.execute(
+        sa.update(ConnectLink)
+        .where(
+            ConnectLink.id == link_id,
+            ConnectLink.revoked_at.is_(None),
+            ConnectLink.expires_at > now,
+            sa.or_(ConnectLink.max_uses.is_(None), ConnectLink.uses < ConnectLink.max_uses),
+        )
+        .values(**values)
+    )
+    if res.rowcount != 1:
+        row = conn.execute(sa.select(ConnectLink).where(ConnectLink.id == link_id)).one_or_none()
+        if row is None:
+            raise NotFoundError(f"no connect link with id {link_id!r}")
+        raise ConflictError(_why_unusable(row, now) + unusable)
 
 
 class ConnectLinks:
@@ -80,6 +89,7 @@ class ConnectLinks:
         label: str | None,
         max_uses: int | None,
         external_id: str | None = None,
+        redirect_url: str | None = None,
     ) -> None:
         conn.execute(
             sa.insert(ConnectLink).values(
@@ -94,6 +104,7 @@ class ConnectLinks:
                 max_uses=max_uses,
                 uses=0,
                 external_id=external_id,
+                redirect_url=redirect_url,
             )
         )
 
@@ -108,12 +119,14 @@ class ConnectLinks:
         label: str | None = None,
         max_uses: int | None = 1,
         external_id: str | None = None,
+        redirect_url: str | None = None,
     ) -> tuple[ConnectLinkRecord, Secret]:
         """A new link; the code (to put in the URL) is returned once, as a :class:`Secret`.
 
         ``max_uses`` is how many accounts may connect through it (``None``: any number);
         a re-authorization link (``account_id``) is always single use. ``external_id`` (the
         platform's own customer id) and ``label`` are given to every account connected through it.
+        ``redirect_url`` is where the success page sends the person; the caller checks it.
         """
         if expires_at <= now:
             raise ValueError("a connect link must expire after it is created")
@@ -139,6 +152,7 @@ class ConnectLinks:
                 label=label,
                 max_uses=max_uses,
                 external_id=external_id,
+                redirect_url=redirect_url,
             )
         return self.get_by_id(link_id), Secret(code)
 
@@ -251,21 +265,9 @@ class ConnectLinks:
         One conditional UPDATE: it matches only while the link is unrevoked, unexpired and
         has a use left, so concurrent callers cannot both spend the last use.
         """
-        res = conn.execute(
-            sa.update(ConnectLink)
-            .where(
-                ConnectLink.id == link_id,
-                ConnectLink.revoked_at.is_(None),
-                ConnectLink.expires_at > now,
-                sa.or_(ConnectLink.max_uses.is_(None), ConnectLink.uses < ConnectLink.max_uses),
-            )
-            .values(uses=ConnectLink.uses + 1, used_at=now, used_by_account_id=account_id)
+        _update_usable(
+            conn, link_id, now, uses=ConnectLink.uses + 1, used_at=now, used_by_account_id=account_id
         )
-        if res.rowcount != 1:
-            row = conn.execute(sa.select(ConnectLink).where(ConnectLink.id == link_id)).one_or_none()
-            if row is None:
-                raise NotFoundError(f"no connect link with id {link_id!r}")
-            raise ConflictError(_why_unusable(row, now))
         if account_id is not None:
             # A connect link's external id and label go to the account it connected (a
             # re-authorization link, which has neither, leaves the account's own alone).
@@ -293,21 +295,7 @@ class ConnectLinks:
         :class:`ConflictError` if there is nothing to withdraw (revoked, used up or expired).
         """
         with self._db.write() as conn:
-            res = conn.execute(
-                sa.update(ConnectLink)
-                .where(
-                    ConnectLink.id == link_id,
-                    ConnectLink.revoked_at.is_(None),
-                    ConnectLink.expires_at > now,
-                    sa.or_(ConnectLink.max_uses.is_(None), ConnectLink.uses < ConnectLink.max_uses),
-                )
-                .values(revoked_at=now)
-            )
-            if res.rowcount != 1:
-                row = conn.execute(sa.select(ConnectLink).where(ConnectLink.id == link_id)).one_or_none()
-                if row is None:
-                    raise NotFoundError(f"no connect link with id {link_id!r}")
-                raise ConflictError(_why_unusable(row, now) + "; there is nothing to revoke")
+            _update_usable(conn, link_id, now, unusable="; there is nothing to revoke", revoked_at=now)
         return self.get_by_id(link_id)
 
     def forget_account(self, conn: sa.Connection, account_id: str) -> None:

@@ -20,6 +20,7 @@ from sqlalchemy.types import TypeDecorator
 
 __all__ = [
     "Account",
+    "AccountUsage",
     "ApiKey",
     "App",
     "AppSecret",
@@ -240,6 +241,8 @@ class ConnectLink(Base):
     revoked_at: Mapped[datetime | None]
     #: Given to every account connected through the link (the platform's customer id).
     external_id: Mapped[str | None] = mapped_column(sa.String(200))
+    #: Where the success page sends the person (303), with the account id and external id appended.
+    redirect_url: Mapped[str | None] = mapped_column(sa.String(2048))
 
 
 class SeenSignedRequest(Base):
@@ -279,6 +282,18 @@ class ProxyThrottle(Base):
 
     account_id: Mapped[str] = mapped_column(_ID, primary_key=True)
     until: Mapped[datetime] = mapped_column(index=True)
+
+
+class AccountUsage(Base):
+    """The last usage figures Meta reported for an account (percent by kind), for the dashboard."""
+
+    __tablename__ = "account_usage"
+
+    account_id: Mapped[str] = mapped_column(
+        _ID, sa.ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    figures: Mapped[dict[str, Any]]
+    observed_at: Mapped[datetime]
 
 
 class RateBucket(Base):

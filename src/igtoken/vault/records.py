@@ -208,6 +208,8 @@ class ConnectLinkRecord:
     revoked_at: datetime | None = None
     #: Given to every account connected through the link.
     external_id: str | None = None
+    #: Where the success page sends the person after connecting (no token in it, ever).
+    redirect_url: str | None = None
 
     @property
     def is_used_up(self) -> bool:

@@ -45,7 +45,7 @@ class Vault(AppStore, AccountStore, TokenStore, Leases, Lifecycle, EventLog):
 
     Companion repositories share its database: :attr:`links`,
     :attr:`states`, :attr:`api_keys`, :attr:`deletions`, :attr:`webhooks`,
-    :attr:`signed_requests`, :attr:`sessions`, :attr:`throttles`, :attr:`rate_buckets`.
+    :attr:`signed_requests`, :attr:`sessions`, :attr:`throttles`, :attr:`rate_buckets`, :attr:`usage`.
     """
 
     @classmethod

@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from igtoken.core.exceptions import ConflictError, NotFoundError
-from igtoken.vault._db import AnyRow, Database, clip_error, new_id
+from igtoken.vault._db import AnyRow, Database, clip_error, new_id, record_from_row
 from igtoken.vault.models import WebhookDelivery
 from igtoken.vault.records import WebhookDeliveryRecord, WebhookStatus
 
@@ -17,20 +17,8 @@ __all__ = ["WebhookDeliveries"]
 
 
 def _record(row: AnyRow) -> WebhookDeliveryRecord:
-    return WebhookDeliveryRecord(
-        id=row.id,
-        event_type=row.event_type,
-        event_id=row.event_id,
-        url=row.url,
-        payload=dict(row.payload),
-        status=WebhookStatus(row.status),
-        attempts=row.attempts,
-        next_attempt_at=row.next_attempt_at,
-        last_error=row.last_error,
-        created_at=row.created_at,
-        delivered_at=row.delivered_at,
-        lease_owner=row.lease_owner,
-        lease_expires_at=row.lease_expires_at,
+    return record_from_row(
+        WebhookDeliveryRecord, row, payload=dict(row.payload), status=WebhookStatus(row.status)
     )
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, Response
 
+from igtoken.service.app_state import service_state
 from igtoken.service.pages import STATIC_DIR
-from igtoken.service.state import service_state
 
 router = APIRouter(include_in_schema=False)
 docs = APIRouter(include_in_schema=False)

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Final
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
@@ -56,6 +57,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("igtoken.service.connect")
 router = APIRouter(include_in_schema=False, dependencies=[Depends(rate_limit("public"))])
+
+
+#: What the redirect after success appends; the same names already in the URL are replaced.
+_APPENDED: Final = frozenset({"account_id", "external_id"})
 
 
 def _default_scopes(app: AppRecord) -> tuple[str, ...]:
@@ -287,7 +292,8 @@ async def oauth_callback(
     due = next_refresh_at(token.issued_at, account.id, expires_at=token.expires_at)
     await wiring.vault.set_next_refresh(account.id, due)
     log.info("account connected", extra={"account_id": account.id, "app_id": app.id})
-    return connect_success_page(request, ConnectOutcome(app_name=app.name, username=result.profile.username))
+    outcome = ConnectOutcome(app_name=app.name, username=result.profile.username)
+    return await _succeeded(request, wiring, issued.link_id, [account.id], outcome)
 
 
 async def _finish_facebook(
@@ -359,7 +365,31 @@ async def _finish_facebook(
         unlinked_pages=tuple(connection.unlinked_names()),
         note=_business_note(connection.business_management_hint),
     )
-    return connect_success_page(request, outcome)
+    return await _succeeded(request, wiring, issued.link_id, [a.id for a in connection.accounts], outcome)
+
+
+async def _succeeded(
+    request: Request,
+    wiring: ServiceWiring,
+    link_id: str | None,
+    account_ids: list[str],
+    outcome: ConnectOutcome,
+) -> Response:
+    """The success page, or, when the link names a ``redirect_url``, a 303 to it.
+
+    The account id (one per connected account) and the link's external id are appended to the
+    URL's query, beside what it already had; never a token.
+    """
+    link = await wiring.vault.links.get_by_id(link_id) if link_id is not None else None
+    if link is None or link.redirect_url is None:
+        return connect_success_page(request, outcome)
+    parts = urlsplit(link.redirect_url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in _APPENDED]
+    query += [("account_id", account_id) for account_id in account_ids]
+    if link.external_id is not None:
+        query.append(("external_id", link.external_id))
+    target = urlunsplit(parts._replace(query=urlencode(query)))
+    return RedirectResponse(target, status_code=303, headers={"Cache-Control": "no-store"})
 
 
 def _business_note(hint: str | None) -> str | None:

@@ -10,9 +10,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from igtoken.service.app_state import service_state
 from igtoken.service.interfaces import ReadinessCheck
 from igtoken.service.metrics import METRICS_CONTENT_TYPE
-from igtoken.service.state import service_state
 
 log = logging.getLogger("igtoken.service.health")
 router = APIRouter(tags=["probes"])

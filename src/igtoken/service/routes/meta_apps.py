@@ -15,13 +15,13 @@ import anyio
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from igtoken.app.meta_setup import Finding, check_live, check_values, guide, meta_urls
+from igtoken.app.meta_setup import Check, check_live, check_values, guide, meta_urls
 from igtoken.app.permission_audit import last_audit
 from igtoken.core.exceptions import ConfigurationError, ConflictError
 from igtoken.core.models import FlowKind
 from igtoken.core.secret import Secret
+from igtoken.service.app_state import service_state
 from igtoken.service.security import require_admin, require_csrf, session_of
-from igtoken.service.state import service_state
 from igtoken.service.wiring import wiring_of
 
 pages = APIRouter(prefix="/dashboard", dependencies=[Depends(require_admin)], include_in_schema=False)
@@ -37,7 +37,7 @@ async def _render(
     flow: str,
     *,
     form: dict[str, str] | None = None,
-    findings: list[Finding] | None = None,
+    findings: list[Check] | None = None,
     status_code: int = 200,
 ) -> Response:
     wiring = wiring_of(request)
@@ -121,7 +121,7 @@ async def add_meta_app(
     try:
         record = await anyio.to_thread.run_sync(save)
     except (ConflictError, ConfigurationError) as exc:
-        taken = Finding("name", name, False, exc.message, "choose another name")
+        taken = Check("name", name, False, exc.message, "choose another name")
         return await _render(request, flow, form=form, findings=[taken], status_code=422)
     session_of(request).flash(
         "success", f"Meta accepted app {record.name!r}; it is saved. Create a connect link for it."

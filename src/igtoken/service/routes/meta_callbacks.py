@@ -27,8 +27,8 @@ from igtoken.core.exceptions import ConflictError, InvalidSignature, NotFoundErr
 from igtoken.core.models import FlowKind
 from igtoken.core.secret import Secret
 from igtoken.core.signed_request import DEFAULT_MAX_AGE, canonical_signed_request, parse_signed_request
+from igtoken.service.app_state import service_state
 from igtoken.service.ratelimit import rate_limit
-from igtoken.service.state import service_state
 from igtoken.service.wiring import ServiceWiring, wiring_of
 
 if TYPE_CHECKING:

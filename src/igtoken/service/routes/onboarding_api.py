@@ -3,7 +3,8 @@
 ``POST /v1/connect-links`` makes a link for one app and answers its URL (once: only a hash of
 its code is kept). The link's ``external_id`` — the platform's own id for its customer — and
 ``label`` are given to every account that connects through it, so the platform finds the
-account again with ``GET /v1/accounts?external_id=…``.
+account again with ``GET /v1/accounts?external_id=…``. With a ``redirect_url`` the person is sent
+back to the platform after connecting (303 to it, with ``account_id`` and ``external_id`` appended).
 
 Creating links takes an API key with the ``links:create`` capability that speaks for every
 account (an account-scoped key could otherwise hand out access to accounts it cannot see).
@@ -13,8 +14,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
@@ -31,6 +34,8 @@ Principal = Annotated[ApiKeyPrincipal, Depends(capable("links:create"))]
 
 #: The longest a connect link may live: 30 days.
 MAX_EXPIRY_HOURS = 720
+#: The longest redirect URL kept (what browsers and proxies reliably pass, with room to append).
+MAX_REDIRECT_URL = 2048
 
 
 class ConnectLinkIn(BaseModel):
@@ -48,6 +53,13 @@ class ConnectLinkIn(BaseModel):
     max_uses: int | None = Field(
         default=1, ge=1, le=10_000, description="accounts that may connect through it; null for any number"
     )
+    redirect_url: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_REDIRECT_URL,
+        description="where to send the person after connecting (303), with account_id and external_id "
+        "appended; https (plain http only for loopback addresses, or in dev mode)",
+    )
 
 
 class ConnectLinkOut(BaseModel):
@@ -58,9 +70,34 @@ class ConnectLinkOut(BaseModel):
     app_id: str
     label: str | None
     external_id: str | None
+    redirect_url: str | None
     created_at: datetime
     expires_at: datetime
     max_uses: int | None
+
+
+_REDIRECT_FIX = (
+    "give the absolute https address of your page to send the person to, e.g. https://example.com/connected"
+)
+
+
+def check_redirect_url(url: str, *, dev: bool) -> None:
+    """Refuse (422, naming ``body.redirect_url``) a redirect URL the person should not be sent to.
+
+    The rules of Meta's redirect URIs: absolute http(s), no fragment, https unless loopback or dev
+    mode; and no user name or password in it (it is shown in the browser's address bar).
+    """
+    from igtoken.app.meta_setup import check_redirect_uri
+
+    finding = check_redirect_uri(url, dev=dev)
+    # Meta's fix text ("as registered with Meta") would mislead here: this URL is ours to follow.
+    problem = None if finding.ok else f"{finding.detail}; {_REDIRECT_FIX}"
+    if problem is None and (urlsplit(url).username is not None or urlsplit(url).password is not None):
+        problem = "must not carry a user name or password"
+    if problem is not None:
+        raise RequestValidationError(
+            [{"loc": ("body", "redirect_url"), "msg": f"redirect_url {problem}", "type": "value_error"}]
+        )
 
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -79,6 +116,8 @@ async def create_connect_link(request: Request, body: ConnectLinkIn, principal: 
             fix="use a key for all accounts (igtoken apikeys create without --account)",
         )
     wiring = wiring_of(request)
+    if body.redirect_url is not None:
+        check_redirect_url(body.redirect_url, dev=wiring.runtime.settings.dev)
     app = await wiring.vault.get_app(body.app)
     wiring.client_config(app)  # refuse now, not when the person clicks: wrong flow or redirect URI
     now = wiring.clock()
@@ -90,6 +129,7 @@ async def create_connect_link(request: Request, body: ConnectLinkIn, principal: 
         label=body.label,
         max_uses=body.max_uses,
         external_id=body.external_id,
+        redirect_url=body.redirect_url,
     )
     out = ConnectLinkOut(
         id=link.id,
@@ -97,6 +137,7 @@ async def create_connect_link(request: Request, body: ConnectLinkIn, principal: 
         app_id=app.id,
         label=link.label,
         external_id=link.external_id,
+        redirect_url=link.redirect_url,
         created_at=link.created_at,
         expires_at=link.expires_at,
         max_uses=link.max_uses,

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
+from igtoken.service.app_state import service_state
 from igtoken.service.ratelimit import client_address, rate_limit
 from igtoken.service.security import (
     ADMIN_USER,
@@ -17,7 +18,6 @@ from igtoken.service.security import (
     session_of,
     signed_in_user,
 )
-from igtoken.service.state import service_state
 
 log = logging.getLogger("igtoken.service.signin")
 router = APIRouter(tags=["dashboard"], include_in_schema=False)

@@ -274,3 +274,49 @@ async def test_dashboard_lists_the_connected_account(wired):
     links = await wired.service.get("/dashboard/links")
     assert "for tests" in links.text and "used" in links.text
     assert (await wired.service.get("/dashboard/deletions")).status_code == 200
+
+
+async def test_concurrent_token_reads_are_each_audited(wired):
+    """Reads handed to the vault together (one hand-over, one thread) are each answered and recorded."""
+    import asyncio
+
+    account_id = await connect(wired)
+    url = f"/v1/accounts/{account_id}/token"
+    answers = await asyncio.gather(*(wired.service.get(url, headers=bearer(wired)) for _ in range(40)))
+    assert [a.status_code for a in answers] == [200] * 40
+    assert len({a.json()["access_token"] for a in answers}) == 1
+    reads = wired.vault.events(types=["token_read"], account_id=account_id, limit=1000)
+    assert len(reads) == 40
+
+
+async def test_every_v1_route_is_charged_to_the_api_rate_limit():
+    """The token route charges the limit itself, the others as a dependency: each one is limited."""
+    from fastapi.routing import APIRoute
+
+    from igtoken.service.routes import api
+
+    routes = [route for route in api.router.routes if isinstance(route, APIRoute)]
+    charged = {
+        route.path for route in routes if any(d.dependency is api._charge_api for d in route.dependencies)
+    }
+    paths = {route.path for route in routes}
+    assert paths - charged == {"/v1/accounts/{account_id}/token"}
+
+
+async def test_token_route_is_rate_limited(wired):
+    """Past the API burst the token route answers 429 before the key is even looked at."""
+    from igtoken.service.config import RateLimit, RateLimits
+    from igtoken.service.ratelimit import TokenBucketLimiter
+
+    account_id = await connect(wired)
+    app = wired.service._transport.app  # type: ignore[attr-defined]
+    loose = RateLimit(per_minute=1000, burst=1000)
+    tight = RateLimits(signin=loose, webhooks=loose, public=loose, api=RateLimit(per_minute=1, burst=2))
+    app.state.igtoken.limiter = TokenBucketLimiter(tight)
+    url = f"/v1/accounts/{account_id}/token"
+    answers = [(await wired.service.get(url, headers=bearer(wired))).status_code for _ in range(3)]
+    assert answers == [200, 200, 429]
+    limited = await wired.service.get(url)  # no key at all: still 429, the limit comes first
+    assert limited.status_code == 429 and limited.json()["error"]["type"] == "rate_limited"
+    assert (await wired.service.get("/v1/accounts", headers=bearer(wired))).status_code == 429
+    assert len(wired.vault.events(types=["token_read"], account_id=account_id)) == 2

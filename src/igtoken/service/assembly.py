@@ -208,6 +208,7 @@ def build_app(
     dashboard = VaultDashboard(wiring)
     tasks: list[BackgroundTask] = [
         close_at_shutdown(http),
+        wiring.runner.close_at_shutdown,
         housekeeping_task(vault, clock=clock),
         *extra_tasks,
     ]

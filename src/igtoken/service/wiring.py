@@ -32,6 +32,7 @@ from igtoken.service.interfaces import (
     ApiKeyPrincipal,
 )
 from igtoken.service.metrics import vault_inventory
+from igtoken.service.offload import VaultRunner
 
 if TYPE_CHECKING:
     from igtoken.app.runtime import Runtime
@@ -85,6 +86,8 @@ class ServiceWiring:
     api_keys: VaultApiKeys | None = None
     #: Token reads and proxy calls are counted here for the security anomaly alerts (set by build_app).
     usage_watch: UsageWatch | None = None
+    #: The token route's blocking work runs here (see :mod:`igtoken.service.offload`).
+    runner: VaultRunner = field(default_factory=VaultRunner, repr=False)
     _refresher: Refresher | None = field(default=None, init=False, repr=False)
 
     @property
@@ -111,7 +114,7 @@ class ServiceWiring:
     async def serve_token(self, key: Secret, account_id: str, *, now: datetime) -> StoredToken:
         """The token API's read: verify ``key``, check its scope, serve the token and record the read.
 
-        One hop to a worker thread for all of it (the key lookup, then
+        One hop to a runner thread for all of it (the key lookup, then
         :meth:`Vault.serve_token`'s one transaction), in the order the API promises: an
         unknown or revoked key is refused (401) and a key not scoped to the account is
         refused (403) before anything about the account is looked up; an unusable account
@@ -135,7 +138,7 @@ class ServiceWiring:
                 self.usage_watch.used(key_id=principal.id, account_id=account_id, kind="token_read")
             return stored
 
-        return await anyio.to_thread.run_sync(serve)
+        return await self.runner.run(serve)
 
     async def create_reauth_link(self, account_id: str) -> tuple[str, str]:
         """The account's re-authorization link: ``(link id, URL)``.

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import sqlite3
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,8 +15,10 @@ from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from igtoken.core.exceptions import DatabaseLockedError
+from igtoken.vault.direct import DirectStatement, DriverConnections
 from igtoken.vault.engine import WRITE, busy_timeout_of
-from igtoken.vault.faults import locked_error, storage_faults
+from igtoken.vault.faults import locked_error, storage_error, storage_faults
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
@@ -71,6 +75,46 @@ class Database:
         # Other processes still queue through SQLite's busy timeout. Re-entrant, so a nested
         # write on one thread fails as before (busy), not by deadlocking here.
         self._write_gate: threading.RLock | None = threading.RLock() if self.dialect == "sqlite" else None
+        self._gave_up_at = -1.0  # when a writer last gave up on another process's lock (monotonic)
+        self._direct: DriverConnections | None = None
+        self._direct_lock = threading.Lock()
+        self._statements: dict[int, tuple[Any, DirectStatement]] = {}
+
+    @property
+    def direct(self) -> DriverConnections:
+        """Driver connections for the read path (:mod:`igtoken.vault.direct`), made on first use."""
+        direct = self._direct
+        if direct is None:
+            with self._direct_lock:
+                if self._direct is None:
+                    self._direct = DriverConnections(self.engine)
+                direct = self._direct
+        return direct
+
+    def statement(self, stmt: Any, names: tuple[str, ...]) -> DirectStatement:
+        """``stmt`` compiled once for this database, with bind parameters ``names``."""
+        found = self._statements.get(id(stmt))
+        if found is None or found[0] is not stmt:
+            found = self._statements[id(stmt)] = (stmt, DirectStatement(stmt, self.engine.dialect, names))
+        return found[1]
+
+    def read_one(self, stmt: Any, values: dict[str, Any]) -> tuple[Any, ...] | None:
+        """The first row of a one-statement read on the direct path (faults raised as in :meth:`read`)."""
+        found = self._statements.get(id(stmt))
+        compiled = found[1] if found is not None and found[0] is stmt else self.statement(stmt, tuple(values))
+        try:
+            return self.direct.fetch_one(compiled, values)
+        except (sa.exc.DBAPIError, sqlite3.Error) as exc:
+            error = storage_error(exc, where=self.where, waited=self.busy_timeout)
+            if error is None:
+                raise
+            raise error from exc
+
+    def write_one(self, stmt: Any, values: dict[str, Any]) -> None:
+        """One write statement on the direct path, committed on return, queued as :meth:`write` queues."""
+        compiled = self.statement(stmt, tuple(values))
+        with storage_faults(self.where, waited=self.busy_timeout), self._gate():
+            self.direct.execute(compiled, values)
 
     @property
     def is_postgres(self) -> bool:
@@ -110,10 +154,19 @@ class Database:
         # writer ahead holds the gate for the whole busy timeout, and the queue behind it must not
         # add one timeout each.
         timeout = self.busy_timeout
+        queued = time.monotonic()
         if not gate.acquire(timeout=-1 if timeout is None else timeout):
             raise locked_error(self.where, timeout)
         try:
+            # The writer ahead gave up on another process's lock while this one queued (it waited
+            # the whole busy timeout): give up too, rather than start a second timeout of its own.
+            if self._gave_up_at >= queued:
+                raise locked_error(self.where, timeout)
             yield
+        except BaseException as exc:
+            if isinstance(storage_error(exc, where=self.where), DatabaseLockedError):
+                self._gave_up_at = time.monotonic()
+            raise
         finally:
             gate.release()
 

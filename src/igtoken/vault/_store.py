@@ -19,6 +19,7 @@ from igtoken.vault._db import AnyRow, Database, new_id
 from igtoken.vault.apikeys import ApiKeys
 from igtoken.vault.crypto import KeyRing, Sealed, token_aad
 from igtoken.vault.deletions import DeletionRequests
+from igtoken.vault.direct import TokenRow
 from igtoken.vault.engine import set_busy_timeout
 from igtoken.vault.links import ConnectLinks
 from igtoken.vault.models import Account, App, Event, Token
@@ -301,7 +302,7 @@ class VaultStore:
             conn.execute(_RETIRE_CURRENT, {"b_account_id": account_id, "b_kind": kind, "b_now": now})
         conn.execute(_PROMOTE, {"b_id": token_id})
 
-    def _open(self, row: AnyRow) -> AccessToken:
+    def _open(self, row: AnyRow | TokenRow) -> AccessToken:
         value = self.keyring.decrypt(
             Sealed(row.key_id, row.nonce, row.ciphertext), token_aad(row.id, row.account_id, row.kind)
         )
@@ -314,7 +315,7 @@ class VaultStore:
             scopes=tuple(row.scopes),
         )
 
-    def _stored_token(self, row: AnyRow) -> StoredToken:
+    def _stored_token(self, row: AnyRow | TokenRow) -> StoredToken:
         return StoredToken(
             token_id=row.id,
             account_id=row.account_id,

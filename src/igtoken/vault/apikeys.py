@@ -5,13 +5,14 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Final, cast
+from typing import Any, Final, cast
 
 import sqlalchemy as sa
 
 from igtoken.core.exceptions import NotFoundError
 from igtoken.core.secret import Secret
 from igtoken.vault._db import AnyRow, Database, new_id, sha256_hex
+from igtoken.vault.direct import row_object
 from igtoken.vault.models import ApiKey
 from igtoken.vault.records import CAPABILITIES, ApiKeyRecord
 
@@ -23,6 +24,9 @@ _TOUCH_EVERY: Final = timedelta(minutes=1)
 # Every API call verifies its key: the statements are built once, with bind parameters.
 _KEYS = cast(sa.Table, ApiKey.__table__)
 _BY_HASH = sa.select(_KEYS).where(_KEYS.c.key_hash == sa.bindparam("key_hash"))
+_NAMES = tuple(c.key for c in _BY_HASH.selected_columns)
+_DATES = frozenset({"created_at", "last_used_at", "revoked_at"})
+_JSON = frozenset({"account_ids", "capabilities"})
 _TOUCH = sa.update(_KEYS).where(_KEYS.c.id == sa.bindparam("b_id")).values(last_used_at=sa.bindparam("b_now"))
 
 
@@ -86,9 +90,7 @@ class ApiKeys:
 
     def verify(self, key: Secret, *, now: datetime) -> ApiKeyRecord:
         """The record of a valid key; :class:`NotFoundError` if unknown or revoked."""
-        digest = sha256_hex(key.reveal())
-        with self._db.read() as conn:
-            row = conn.execute(_BY_HASH, {"key_hash": digest}).one_or_none()
+        row = self._by_hash(key)
         if row is None or row.revoked_at is not None:
             raise NotFoundError("unknown or revoked API key")
         if row.last_used_at is None or now - row.last_used_at >= _TOUCH_EVERY:
@@ -98,9 +100,16 @@ class ApiKeys:
 
     def revoked_prefix(self, key: Secret) -> str | None:
         """The id prefix of ``key`` when it is a revoked key (for the usage alerts); ``None`` otherwise."""
-        with self._db.read() as conn:
-            row = conn.execute(_BY_HASH, {"key_hash": sha256_hex(key.reveal())}).one_or_none()
+        row = self._by_hash(key)
         return None if row is None or row.revoked_at is None else str(row.prefix)
+
+    def _by_hash(self, key: Secret) -> Any:
+        # Every API call looks its key up: one statement on the read path (igtoken.vault.direct),
+        # never cached, so a revoked key is refused from the next request on.
+        raw = self._db.read_one(_BY_HASH, {"key_hash": sha256_hex(key.reveal())})
+        if raw is None:
+            return None
+        return row_object(raw, _NAMES, self._db.dialect, datetimes=_DATES, jsons=_JSON)
 
     def list_all(self) -> list[ApiKeyRecord]:
         """Every key, newest first (revoked ones too)."""

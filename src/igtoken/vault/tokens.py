@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import cast
 
 import sqlalchemy as sa
 
@@ -12,19 +13,51 @@ from igtoken.core.exceptions import (
 )
 from igtoken.core.models import AccessToken, TokenKind
 from igtoken.vault._store import (
+    _ACCOUNTS,
     _CURRENT_ANY,
     _CURRENT_KIND,
+    _EVENTS,
     _GET_ACCOUNT,
+    _TOKEN_COLUMNS,
     VaultStore,
     _account_record,
     _check_aware,
 )
+from igtoken.vault.direct import TokenRow, bind_json, bind_utc, row_object, token_row
 from igtoken.vault.models import Token
 from igtoken.vault.records import (
     AccountRecord,
     EventType,
     StoredToken,
     TokenInfo,
+)
+
+# The read path's statements (igtoken.vault.direct): the audit event of a read, without RETURNING.
+_INSERT_READ = sa.insert(_EVENTS)
+_ACCOUNT_NAMES = tuple(c.key for c in _GET_ACCOUNT.selected_columns)
+_ACCOUNT_DATES = frozenset({"created_at", "updated_at", "data_access_expires_at"})
+_ACCOUNT_JSON = frozenset({"scopes"})
+_STATUS = _ACCOUNT_NAMES.index("status")
+_TOKENS = cast(sa.Table, Token.__table__)
+# serve_token's read: the account and the token it serves, in one statement (one snapshot, one
+# round trip). The join picks the kind as AccountRecord.served_kind does: the page token for an
+# account with a page, otherwise the newest current token of any kind; no token, NULL columns.
+_SERVED_TOKEN_COLUMNS = [c for c in _TOKEN_COLUMNS if c.table is Token.__table__]
+_SERVED = (
+    sa.select(*_GET_ACCOUNT.selected_columns, *_SERVED_TOKEN_COLUMNS)
+    .select_from(
+        _ACCOUNTS.outerjoin(
+            _TOKENS,
+            sa.and_(
+                _TOKENS.c.account_id == _ACCOUNTS.c.id,
+                _TOKENS.c.is_current,
+                sa.or_(_ACCOUNTS.c.page_id.is_(None), _TOKENS.c.kind == TokenKind.FB_PAGE.value),
+            ),
+        )
+    )
+    .where(_ACCOUNTS.c.id == sa.bindparam("account_id"))
+    .order_by(_TOKENS.c.issued_at.desc(), _TOKENS.c.id)
+    .limit(1)
 )
 
 
@@ -63,27 +96,37 @@ class TokenStore(VaultStore):
         """
         if record_read and now is None:
             raise ValueError("record_read needs now")
-        with self._db.read() as conn:
-            if kind is None:
-                row = conn.execute(_CURRENT_ANY, {"account_id": account_id}).one_or_none()
-            else:
-                params = {"account_id": account_id, "kind": TokenKind(kind).value}
-                row = conn.execute(_CURRENT_KIND, params).one_or_none()
+        row = self._current_row(account_id, None if kind is None else TokenKind(kind))
         if row is None:
             raise NotFoundError(f"account {account_id!r} has no current token")
         stored = self._stored_token(row)
         if record_read:
             assert now is not None
-            with self._db.write() as conn:
-                self._event(
-                    conn,
-                    EventType.TOKEN_READ,
-                    now=now,
-                    app_id=stored.app_id,
-                    account_id=account_id,
-                    data={"token_id": stored.token_id, "reader": reader},
-                )
+            self._record_read(stored, now=now, reader=reader)
         return stored
+
+    def _current_row(self, account_id: str, kind: TokenKind | None) -> TokenRow | None:
+        # The read path: one statement on a driver connection (igtoken.vault.direct), no transaction.
+        if kind is None:
+            raw = self._db.read_one(_CURRENT_ANY, {"account_id": account_id})
+        else:
+            raw = self._db.read_one(_CURRENT_KIND, {"account_id": account_id, "kind": kind.value})
+        return None if raw is None else token_row(raw, self._db.dialect)
+
+    def _record_read(self, stored: StoredToken, *, now: datetime, reader: str | None) -> None:
+        """The ``token_read`` event of ``stored``: one INSERT, committed when this returns."""
+        _check_aware("now", now)
+        dialect = self._db.dialect
+        self._db.write_one(
+            _INSERT_READ,
+            {
+                "at": bind_utc(now, dialect),
+                "type": str(EventType.TOKEN_READ),
+                "app_id": stored.app_id,
+                "account_id": stored.account_id,
+                "data": bind_json({"token_id": stored.token_id, "reader": reader}, dialect),
+            },
+        )
 
     def serve_token(
         self,
@@ -93,40 +136,34 @@ class TokenStore(VaultStore):
         reader: str,
         check: Callable[[AccountRecord], None] | None = None,
     ) -> tuple[AccountRecord, StoredToken]:
-        """Hand out the token an account serves, recording the read: one transaction.
+        """Hand out the token an account serves, recording the read.
 
-        Reads the account, runs ``check`` on it (whatever it raises aborts the transaction:
-        nothing is recorded), reads and opens its current token of
-        :attr:`~AccountRecord.served_kind`, and appends the ``token_read`` event naming
-        ``reader``, exactly as :meth:`current_token` with ``record_read=True`` does. The
-        event is committed before this returns, so no token leaves unrecorded. Raises
-        :class:`NotFoundError` for an unknown account or one without a current token.
+        Reads the account, runs ``check`` on it (whatever it raises stops here: nothing is
+        recorded), reads and opens its current token of :attr:`~AccountRecord.served_kind`,
+        and appends the ``token_read`` event naming ``reader``, exactly as
+        :meth:`current_token` with ``record_read=True`` does. Each step is one statement on
+        the read path (:mod:`igtoken.vault.direct`); the event is committed before this
+        returns, so no token leaves unrecorded. Raises :class:`NotFoundError` for an unknown
+        account or one without a current token.
         """
         _check_aware("now", now)
-        with self._db.write() as conn:
-            row = conn.execute(_GET_ACCOUNT, {"account_id": account_id}).one_or_none()
-            if row is None:
-                raise NotFoundError(f"no account with id {account_id!r}")
-            account = _account_record(row)
-            if check is not None:
-                check(account)
-            kind = account.served_kind
-            if kind is None:
-                token_row = conn.execute(_CURRENT_ANY, {"account_id": account_id}).one_or_none()
-            else:
-                params = {"account_id": account_id, "kind": kind.value}
-                token_row = conn.execute(_CURRENT_KIND, params).one_or_none()
-            if token_row is None:
-                raise NotFoundError(f"account {account_id!r} has no current token")
-            stored = self._stored_token(token_row)
-            self._event(
-                conn,
-                EventType.TOKEN_READ,
-                now=now,
-                app_id=stored.app_id,
-                account_id=account_id,
-                data={"token_id": stored.token_id, "reader": reader},
-            )
+        raw = self._db.read_one(_SERVED, {"account_id": account_id})
+        if raw is None:
+            raise NotFoundError(f"no account with id {account_id!r}")
+        dialect = self._db.dialect
+        head = raw[: len(_ACCOUNT_NAMES)]
+        account = _account_record(
+            row_object(head, _ACCOUNT_NAMES, dialect, datetimes=_ACCOUNT_DATES, jsons=_ACCOUNT_JSON)
+        )
+        if check is not None:
+            check(account)
+        tail = raw[len(_ACCOUNT_NAMES) :]
+        if tail[0] is None:
+            raise NotFoundError(f"account {account_id!r} has no current token")
+        stored = self._stored_token(
+            token_row((*tail, account.app_id, head[_STATUS], account.ig_user_id), dialect)
+        )
+        self._record_read(stored, now=now, reader=reader)
         return account, stored
 
     def token_history(self, account_id: str, kind: TokenKind | None = None) -> list[TokenInfo]:

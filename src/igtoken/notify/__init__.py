@@ -41,10 +41,6 @@ from igtoken.notify.signing import (
     verify,
 )
 
-#: The former name of :class:`WebhookEventType`, kept only while ``igtoken.refresh.usecase``
-#: still imports it (``refresh/`` was being changed elsewhere); not part of ``__all__``.
-EventType = WebhookEventType
-
 __all__ = [
     "DATA_FIELDS",
     "DEFAULT_RETRY_SCHEDULE",

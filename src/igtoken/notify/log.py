@@ -34,11 +34,6 @@ class DeliveryOutcome(enum.StrEnum):
     FAILED = "failed"  #: permanent: 410 Gone, a redirect, or no retries left
 
 
-#: The former name of :class:`DeliveryOutcome`, kept only while ``igtoken.refresh.deliveries``
-#: still imports it (``refresh/`` was being changed elsewhere). ``Outcome`` is the refresh outcome.
-Outcome = DeliveryOutcome
-
-
 @dataclass(frozen=True, slots=True)
 class Delivery:
     """One event bound for one endpoint. ``body`` is the exact JSON sent on every attempt."""

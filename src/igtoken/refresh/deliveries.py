@@ -15,7 +15,7 @@ import json
 from collections.abc import Sequence
 from datetime import datetime
 
-from igtoken.notify.log import Attempt, Delivery, DeliveryStatus, Outcome
+from igtoken.notify.log import Attempt, Delivery, DeliveryOutcome, DeliveryStatus
 from igtoken.vault import Vault, WebhookDeliveryRecord
 
 __all__ = ["VaultDeliveryLog"]
@@ -48,11 +48,11 @@ class VaultDeliveryLog:
 
     def record_attempt(self, attempt: Attempt) -> Delivery:
         """Write down ``attempt`` (this process must still hold the lease) and return the delivery."""
-        if attempt.outcome is Outcome.DELIVERED:
+        if attempt.outcome is DeliveryOutcome.DELIVERED:
             record = self._deliveries.record_success(attempt.delivery_id, owner=self.owner, now=attempt.at)
         else:
             error = attempt.error or (f"HTTP {attempt.status_code}" if attempt.status_code else "failed")
-            retry_at = attempt.next_attempt_at if attempt.outcome is Outcome.RETRY else None
+            retry_at = attempt.next_attempt_at if attempt.outcome is DeliveryOutcome.RETRY else None
             record = self._deliveries.record_failure(
                 attempt.delivery_id, owner=self.owner, now=attempt.at, error=error, next_attempt_at=retry_at
             )

@@ -35,8 +35,7 @@ from typing import Any, Final, TypeVar
 from igtoken.client.clients import AsyncClient
 from igtoken.core.exceptions import ConflictError, NotFoundError
 from igtoken.core.models import AccessToken, AccountStatus, TokenKind
-from igtoken.notify import EventType as NotifyEvent
-from igtoken.notify import Notifier
+from igtoken.notify import Notifier, WebhookEventType
 from igtoken.refresh.batching import StoreRefresh
 from igtoken.refresh.facebook_accounts import PageTokenVerdict
 from igtoken.refresh.facebook_checks import check_page_token, checked_event_data
@@ -347,7 +346,7 @@ class Refresher:
             claim, new_token, now=done, next_refresh_at=scheduled, details={"trigger": trigger}
         )
         await self._notify(
-            NotifyEvent.TOKEN_REFRESHED,
+            WebhookEventType.TOKEN_REFRESHED,
             {
                 "account_id": claim.account_id,
                 "app_id": claim.app_id,
@@ -466,7 +465,7 @@ class Refresher:
             EventType.EXPIRING, now=now, app_id=claim.app_id, account_id=claim.account_id, data=data
         )
         await self._notify(
-            NotifyEvent.TOKEN_EXPIRING,
+            WebhookEventType.TOKEN_EXPIRING,
             {
                 "account_id": claim.account_id,
                 "app_id": claim.app_id,
@@ -523,7 +522,7 @@ class Refresher:
             claim, failure.message, now=at, next_attempt_at=retry_at
         )
         await self._notify(
-            NotifyEvent.TOKEN_REFRESH_FAILED,
+            WebhookEventType.TOKEN_REFRESH_FAILED,
             {
                 "account_id": claim.account_id,
                 "app_id": claim.app_id,
@@ -563,7 +562,7 @@ class Refresher:
             claim=claim,
         )
         await self._notify(
-            NotifyEvent.ACCOUNT_NEEDS_REAUTH,
+            WebhookEventType.ACCOUNT_NEEDS_REAUTH,
             {
                 "account_id": claim.account_id,
                 "app_id": claim.app_id,
@@ -576,7 +575,7 @@ class Refresher:
         )
         return Result(claim.account_id, claim.token_id, Outcome.NEEDS_REAUTH, reason, None, url, error=error)
 
-    async def _notify(self, event: NotifyEvent, data: Mapping[str, object], now: datetime) -> None:
+    async def _notify(self, event: WebhookEventType, data: Mapping[str, object], now: datetime) -> None:
         notifier = self.notifier
         if notifier is None or not notifier.endpoints:
             return

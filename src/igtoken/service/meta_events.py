@@ -75,7 +75,7 @@ def _app_for(apps: Sequence[AppRecord], meta_app_id: str) -> AppRecord | None:
 def meta_event_handler(runtime: Runtime, clock: Callable[[], datetime]) -> WebhookHandler:
     """The service's handler for Meta's events, over ``runtime``'s vault and webhook settings."""
     from igtoken.app.refresh_wiring import webhook_endpoints
-    from igtoken.notify import EventType, Notifier
+    from igtoken.notify import Notifier, WebhookEventType
     from igtoken.refresh.deliveries import VaultDeliveryLog
 
     notifier = Notifier(
@@ -108,7 +108,7 @@ def meta_event_handler(runtime: Runtime, clock: Callable[[], datetime]) -> Webho
                 META_EVENT, now=event.received_at, app_id=app_id, account_id=account_id, data=summary
             )
         notifier.notify(
-            EventType.META_EVENT,
+            WebhookEventType.META_EVENT,
             {
                 "app_id": app_id,
                 "meta_app_id": event.app_id,

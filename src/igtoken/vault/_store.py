@@ -23,6 +23,7 @@ from igtoken.vault.direct import TokenRow
 from igtoken.vault.engine import set_busy_timeout
 from igtoken.vault.links import ConnectLinks
 from igtoken.vault.models import Account, App, Event, Token
+from igtoken.vault.oauth_states import OAuthStates
 from igtoken.vault.ratebuckets import RateBuckets
 from igtoken.vault.records import (
     AccountRecord,
@@ -33,7 +34,6 @@ from igtoken.vault.records import (
 )
 from igtoken.vault.replays import SeenSignedRequests
 from igtoken.vault.sessions import RevokedSessions
-from igtoken.vault.states import OAuthStates
 from igtoken.vault.throttles import ProxyThrottles
 from igtoken.vault.usage import AccountUsages
 from igtoken.vault.webhooks import WebhookDeliveries

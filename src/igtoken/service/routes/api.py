@@ -23,11 +23,11 @@ from igtoken.core.models import FlowKind, TokenKind
 from igtoken.core.usage import Usage, parse_usage
 from igtoken.facebook.appsecret_proof import appsecret_proof
 from igtoken.service.apikeys import api_principal, capable, require_scope, required_key
+from igtoken.service.app_state import service_state
 from igtoken.service.interfaces import ApiKeyPrincipal
 from igtoken.service.openapi import ErrorOut
 from igtoken.service.proxy import CALLER_CREDENTIALS, check_graph_path, proxy_paging, read_body
 from igtoken.service.ratelimit import rate_limit
-from igtoken.service.state import service_state
 from igtoken.service.wiring import require_usable, token_body, wiring_of
 
 log = logging.getLogger("igtoken.service.api")

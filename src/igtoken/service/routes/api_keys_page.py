@@ -14,8 +14,8 @@ import anyio
 from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.responses import RedirectResponse, Response
 
+from igtoken.service.app_state import service_state
 from igtoken.service.security import require_admin, require_csrf, session_of
-from igtoken.service.state import service_state
 from igtoken.service.wiring import wiring_of
 from igtoken.vault.records import CAPABILITIES
 

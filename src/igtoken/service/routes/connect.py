@@ -36,6 +36,7 @@ from igtoken.core.exceptions import (
 )
 from igtoken.core.models import FlowKind
 from igtoken.core.secret import Secret
+from igtoken.service.app_state import service_state
 from igtoken.service.onboarding import (
     connect_denied_page,
     connect_landing_page,
@@ -48,7 +49,6 @@ from igtoken.service.onboarding import (
     wrong_account_page,
 )
 from igtoken.service.ratelimit import rate_limit
-from igtoken.service.state import service_state
 from igtoken.service.views import ConnectLanding, ConnectOutcome
 from igtoken.service.wiring import STATE_TTL, ServiceWiring, wiring_of
 

@@ -16,10 +16,10 @@ from fastapi.responses import RedirectResponse, Response
 
 from igtoken.core.exceptions import ConfigurationError, TokenTooNewError
 from igtoken.core.models import TokenKind
+from igtoken.service.app_state import service_state
 from igtoken.service.chart import expiry_chart
 from igtoken.service.interfaces import DashboardActions, DashboardData
 from igtoken.service.security import require_admin, require_csrf, session_of
-from igtoken.service.state import service_state
 from igtoken.service.views import AccountDetail, NewLink
 
 #: Ids are opaque strings from the vault; this bounds them to something printable and short.

@@ -21,9 +21,9 @@ from starlette.exceptions import HTTPException
 
 from igtoken.core.exceptions import ForbiddenError
 from igtoken.core.secret import Secret
+from igtoken.service.app_state import ServiceState, service_state
 from igtoken.service.interfaces import WebhookEvent
 from igtoken.service.ratelimit import rate_limit
-from igtoken.service.state import ServiceState, service_state
 
 log = logging.getLogger("igtoken.service.webhooks")
 router = APIRouter(prefix="/meta", tags=["meta"], dependencies=[Depends(rate_limit("webhooks"))])

@@ -36,22 +36,22 @@ from igtoken.client.clients import AsyncClient
 from igtoken.core.exceptions import ConflictError, NotFoundError
 from igtoken.core.models import AccessToken, AccountStatus, TokenKind
 from igtoken.notify import Notifier, WebhookEventType
-from igtoken.refresh.batching import StoreRefresh
-from igtoken.refresh.facebook_accounts import PageTokenVerdict
-from igtoken.refresh.facebook_checks import check_page_token, checked_event_data
-from igtoken.refresh.outcomes import Failure, Outcome, classify
-from igtoken.refresh.plan import (
+from igtoken.refresh import (
     DEFAULT_POLICY,
     Action,
     Decision,
     ExpiryWarning,
+    RefreshPolicy,
+    TokenState,
     after_failure,
     next_refresh_at,
     plan,
 )
-from igtoken.refresh.policy import RefreshPolicy
+from igtoken.refresh.batching import StoreRefresh
+from igtoken.refresh.facebook_accounts import PageTokenVerdict
+from igtoken.refresh.facebook_checks import check_page_token, checked_event_data
+from igtoken.refresh.outcomes import Failure, Outcome, classify
 from igtoken.refresh.result import Result, just_refreshed, log_result, raise_for
-from igtoken.refresh.state import TokenState
 from igtoken.vault import AppRecord, AsyncVault, Claim, EventType, StoredToken
 
 __all__ = ["REAUTH_LINK_LIFETIME", "ClientFactory", "Refresher", "Result", "raise_for"]

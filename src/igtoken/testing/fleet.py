@@ -25,7 +25,7 @@ from igtoken.vault.crypto import generate_key_material
 from igtoken.vault.engine import create_vault_engine
 from igtoken.vault.migrate import upgrade
 from igtoken.vault.models import Account, Event, Token
-from igtoken.vault.repository import token_aad
+from igtoken.vault.repository import sealed_token_row
 
 __all__ = ["APP_NAME", "Seeded", "add_demo_app", "keyring", "keys_setting", "open_vault", "seed_fleet"]
 
@@ -132,24 +132,16 @@ def seed_fleet(
             }
         )
         # Sealed by the vault's own key ring with its associated data, as save_login seals it.
-        kind = token.kind.value
-        sealed = vault.keyring.encrypt(token.value, token_aad(token_id, account_id, kind))
         token_rows.append(
-            {
-                "id": token_id,
-                "account_id": account_id,
-                "kind": kind,
-                "key_id": sealed.key_id,
-                "nonce": sealed.nonce,
-                "ciphertext": sealed.ciphertext,
-                "scopes": list(token.scopes),
-                "issued_at": token.issued_at,
-                "expires_at": token.expires_at,
-                "next_refresh_at": when,
-                "failure_count": 0,
-                "is_current": True,
-                "created_at": now,
-            }
+            sealed_token_row(
+                vault.keyring,
+                account_id,
+                token,
+                now=now,
+                next_refresh_at=when,
+                current=True,
+                token_id=token_id,
+            )
         )
         event_rows.append(
             {
@@ -157,7 +149,7 @@ def seed_fleet(
                 "type": str(EventType.CONNECTED),
                 "app_id": app_id,
                 "account_id": account_id,
-                "data": {"kind": kind, "reconnected": False},
+                "data": {"kind": token.kind.value, "reconnected": False},
             }
         )
         seeded.append(Seeded(account_id, account.username, account.ig_id, minted.value))

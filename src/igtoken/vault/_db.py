@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import sqlite3
 import threading
@@ -15,15 +16,16 @@ from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from igtoken.core.exceptions import DatabaseLockedError
+from igtoken.core.exceptions import DatabaseLockedError, NotFoundError
 from igtoken.vault.direct import DirectStatement, DriverConnections
 from igtoken.vault.engine import WRITE, busy_timeout_of
 from igtoken.vault.faults import locked_error, storage_error, storage_faults
+from igtoken.vault.models import App
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
-__all__ = ["AnyRow", "Database", "clip_error", "new_id", "record_from_row", "sha256_hex"]
+__all__ = ["AnyRow", "Database", "clip_error", "new_id", "record_from_row", "resolve_app", "sha256_hex"]
 
 #: A result row of any shape.
 AnyRow: TypeAlias = "sa.Row[*tuple[Any, ...]]"
@@ -47,8 +49,21 @@ R = TypeVar("R", bound="DataclassInstance")
 def record_from_row(record: type[R], row: AnyRow, **converted: Any) -> R:
     """A ``record`` (a dataclass) from the row's columns of the same names; ``converted`` gives the
     fields whose column needs converting (a JSON list to a tuple, a string to its enum)."""
-    values = {f.name: getattr(row, f.name) for f in dataclasses.fields(record) if f.name not in converted}
+    values = {name: getattr(row, name) for name in _field_names(record) if name not in converted}
     return record(**values, **converted)
+
+
+@functools.cache
+def _field_names(record: type[DataclassInstance]) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(record))
+
+
+def resolve_app(conn: sa.Connection, app: str) -> str:
+    """The id of the app whose id or name is ``app``; :class:`NotFoundError` if there is none."""
+    found = conn.scalar(sa.select(App.id).where(sa.or_(App.id == app, App.name == app)))
+    if found is None:
+        raise NotFoundError(f"no app named or with id {app!r}")
+    return str(found)
 
 
 def clip_error(text: str) -> str:

@@ -11,18 +11,16 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from igtoken.core.exceptions import (
-    NotFoundError,
-)
+from igtoken.core.exceptions import ConflictError, NotFoundError
 from igtoken.core.models import AccessToken, AccountType, TokenKind
-from igtoken.vault._db import AnyRow, Database, new_id
+from igtoken.vault._db import AnyRow, Database, new_id, record_from_row
 from igtoken.vault.apikeys import ApiKeys
 from igtoken.vault.crypto import KeyRing, Sealed, token_aad
 from igtoken.vault.deletions import DeletionRequests
 from igtoken.vault.direct import TokenRow
 from igtoken.vault.engine import set_busy_timeout
 from igtoken.vault.links import ConnectLinks
-from igtoken.vault.models import Account, App, Event, Token
+from igtoken.vault.models import Account, Event, Token
 from igtoken.vault.oauth_states import OAuthStates
 from igtoken.vault.ratebuckets import RateBuckets
 from igtoken.vault.records import (
@@ -38,7 +36,7 @@ from igtoken.vault.throttles import ProxyThrottles
 from igtoken.vault.usage import AccountUsages
 from igtoken.vault.webhooks import WebhookDeliveries
 
-__all__ = ["VaultStore"]
+__all__ = ["VaultStore", "sealed_token_row"]
 
 _PURPOSE_INSTAGRAM = "instagram"
 
@@ -141,25 +139,58 @@ _GET_ACCOUNT = sa.select(_ACCOUNTS).where(_ACCOUNTS.c.id == sa.bindparam("accoun
 
 
 def _account_record(row: AnyRow) -> AccountRecord:
-    return AccountRecord(
-        id=row.id,
-        app_id=row.app_id,
-        ig_user_id=row.ig_user_id,
-        app_scoped_id=row.app_scoped_id,
-        username=row.username,
+    return record_from_row(
+        AccountRecord,
+        row,
         account_type=AccountType(row.account_type) if row.account_type else None,
         scopes=tuple(row.scopes),
         status=AccountStatus(row.status),
-        status_reason=row.status_reason,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        page_id=row.page_id,
-        page_name=row.page_name,
-        fb_user_id=row.fb_user_id,
-        data_access_expires_at=row.data_access_expires_at,
-        external_id=row.external_id,
-        label=row.label,
     )
+
+
+def _lease_lost(claim: Claim, consequence: str = "") -> ConflictError:
+    """What a write under ``claim``'s lease raises once the lease is no longer held."""
+    return ConflictError(
+        f"the lease on token {claim.token_id!r} is no longer held by {claim.owner!r}{consequence}"
+    )
+
+
+def sealed_token_row(
+    keyring: KeyRing,
+    account_id: str,
+    token: AccessToken,
+    *,
+    now: datetime,
+    next_refresh_at: datetime | None,
+    last_refreshed_at: datetime | None = None,
+    current: bool = False,
+    token_id: str | None = None,
+) -> dict[str, Any]:
+    """The ``tokens`` row of ``token``, sealed by ``keyring`` and bound to the row by its associated
+    data, ready to insert: not current unless ``current``, with a new id unless ``token_id``."""
+    token_id = token_id or new_id()
+    kind = TokenKind(token.kind).value
+    sealed = keyring.encrypt(token.value, token_aad(token_id, account_id, kind))
+    return {
+        "id": token_id,
+        "account_id": account_id,
+        "kind": kind,
+        "key_id": sealed.key_id,
+        "nonce": sealed.nonce,
+        "ciphertext": sealed.ciphertext,
+        "scopes": list(token.scopes),
+        "issued_at": token.issued_at,
+        "expires_at": token.expires_at,
+        "last_refreshed_at": last_refreshed_at,
+        "next_refresh_at": next_refresh_at,
+        "failure_count": 0,
+        "last_error": None,
+        "is_current": current,
+        "created_at": now,
+        "retired_at": None,
+        "lease_owner": None,
+        "lease_expires_at": None,
+    }
 
 
 class VaultStore:
@@ -209,12 +240,6 @@ class VaultStore:
         """On SQLite, wait at most ``seconds`` for a lock another process holds (no effect elsewhere)."""
         set_busy_timeout(self._db.engine, seconds)
 
-    def _resolve_app(self, conn: sa.Connection, app: str) -> str:
-        found = conn.scalar(sa.select(App.id).where(sa.or_(App.id == app, App.name == app)))
-        if found is None:
-            raise NotFoundError(f"no app named or with id {app!r}")
-        return found
-
     def _lock_account(self, conn: sa.Connection, account_id: str) -> AnyRow:
         stmt = _LOCK_ACCOUNT_PG if self._db.is_postgres else _LOCK_ACCOUNT
         row = conn.execute(stmt, {"account_id": account_id}).one_or_none()
@@ -232,67 +257,10 @@ class VaultStore:
         next_refresh_at: datetime | None,
     ) -> str:
         """Insert the new row, retire the old current one, promote the new row: one transaction."""
-        token_id = self._insert_token(conn, account_id, token, now=now, next_refresh_at=next_refresh_at)
-        self._promote(conn, account_id, token_id, {token.kind.value}, now=now)
-        return token_id
-
-    def _insert_token(
-        self,
-        conn: sa.Connection,
-        account_id: str,
-        token: AccessToken,
-        *,
-        now: datetime,
-        next_refresh_at: datetime | None,
-        last_refreshed_at: datetime | None = None,
-    ) -> str:
-        """Write a sealed token row that is not current yet."""
-        token_id = new_id()
-        row = self._token_row(
-            token_id,
-            account_id,
-            token,
-            now=now,
-            next_refresh_at=next_refresh_at,
-            last_refreshed_at=last_refreshed_at,
-        )
+        row = sealed_token_row(self.keyring, account_id, token, now=now, next_refresh_at=next_refresh_at)
         conn.execute(_INSERT_TOKEN, row)
-        return token_id
-
-    def _token_row(
-        self,
-        token_id: str,
-        account_id: str,
-        token: AccessToken,
-        *,
-        now: datetime,
-        next_refresh_at: datetime | None,
-        last_refreshed_at: datetime | None = None,
-        current: bool = False,
-    ) -> dict[str, Any]:
-        """The sealed row of ``token`` (not current unless ``current``), ready to insert."""
-        kind = TokenKind(token.kind).value
-        sealed = self.keyring.encrypt(token.value, token_aad(token_id, account_id, kind))
-        return {
-            "id": token_id,
-            "account_id": account_id,
-            "kind": kind,
-            "key_id": sealed.key_id,
-            "nonce": sealed.nonce,
-            "ciphertext": sealed.ciphertext,
-            "scopes": list(token.scopes),
-            "issued_at": token.issued_at,
-            "expires_at": token.expires_at,
-            "last_refreshed_at": last_refreshed_at,
-            "next_refresh_at": next_refresh_at,
-            "failure_count": 0,
-            "last_error": None,
-            "is_current": current,
-            "created_at": now,
-            "retired_at": None,
-            "lease_owner": None,
-            "lease_expires_at": None,
-        }
+        self._promote(conn, account_id, row["id"], {token.kind.value}, now=now)
+        return str(row["id"])
 
     def _promote(
         self, conn: sa.Connection, account_id: str, token_id: str, kinds: set[str], *, now: datetime

@@ -14,7 +14,7 @@ from igtoken.core.exceptions import (
 )
 from igtoken.core.models import AccessToken, Profile, TokenKind
 from igtoken.facebook.models import FacebookLoginResult
-from igtoken.vault._db import new_id
+from igtoken.vault._db import new_id, resolve_app
 from igtoken.vault._store import (
     _GET_ACCOUNT,
     VaultStore,
@@ -70,7 +70,7 @@ class AccountStore(VaultStore):
             raise ConfigurationError("the profile has no Instagram user id")
         granted = list(token.scopes if scopes is None else scopes)
         with self._db.write() as conn:
-            app_id = self._resolve_app(conn, app)
+            app_id = resolve_app(conn, app)
             account_id, reconnected = self._upsert_account(
                 conn, app_id, profile.user_id, _profile_columns(profile, granted), now=now
             )
@@ -161,7 +161,7 @@ class AccountStore(VaultStore):
         granted = list(result.granted_scopes or user_token.scopes)
         ids: list[str] = []
         with self._db.write() as conn:
-            app_id = self._resolve_app(conn, app)
+            app_id = resolve_app(conn, app)
             for page in result.pages:
                 profile, page_token = page.instagram_account, page.page_token
                 if profile is None or not profile.user_id or page_token is None:
@@ -211,7 +211,7 @@ class AccountStore(VaultStore):
     def find_account(self, app: str, ig_user_id: str) -> AccountRecord:
         """The account of an Instagram user under one app."""
         with self._db.read() as conn:
-            app_id = self._resolve_app(conn, app)
+            app_id = resolve_app(conn, app)
             row = conn.execute(
                 sa.select(Account).where(Account.app_id == app_id, Account.ig_user_id == ig_user_id)
             ).one_or_none()
@@ -234,7 +234,7 @@ class AccountStore(VaultStore):
             stmt = stmt.where(Account.status == AccountStatus(status).value)
         with self._db.read() as conn:
             if app is not None:
-                stmt = stmt.where(Account.app_id == self._resolve_app(conn, app))
+                stmt = stmt.where(Account.app_id == resolve_app(conn, app))
             rows = conn.execute(stmt).all()
         return [_account_record(r) for r in rows]
 

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from igtoken.core.exceptions import NotFoundError
 from igtoken.core.secret import Secret
-from igtoken.vault._db import AnyRow, Database, new_id, sha256_hex
+from igtoken.vault._db import AnyRow, Database, new_id, record_from_row, sha256_hex
 from igtoken.vault.direct import row_object
 from igtoken.vault.models import ApiKey
 from igtoken.vault.records import CAPABILITIES, ApiKeyRecord
@@ -31,14 +31,10 @@ _TOUCH = sa.update(_KEYS).where(_KEYS.c.id == sa.bindparam("b_id")).values(last_
 
 
 def _record(row: AnyRow) -> ApiKeyRecord:
-    return ApiKeyRecord(
-        id=row.id,
-        prefix=row.prefix,
-        name=row.name,
+    return record_from_row(
+        ApiKeyRecord,
+        row,
         account_ids=None if row.account_ids is None else tuple(row.account_ids),
-        created_at=row.created_at,
-        last_used_at=row.last_used_at,
-        revoked_at=row.revoked_at,
         capabilities=None if row.capabilities is None else tuple(row.capabilities),
     )
 

@@ -17,7 +17,7 @@ from igtoken.core.exceptions import (
 )
 from igtoken.core.models import FlowKind
 from igtoken.core.secret import Secret
-from igtoken.vault._db import AnyRow, new_id, record_from_row
+from igtoken.vault._db import AnyRow, new_id, record_from_row, resolve_app
 from igtoken.vault._store import (
     _PURPOSE_INSTAGRAM,
     _PURPOSE_META,
@@ -135,7 +135,7 @@ class AppStore(VaultStore):
     def set_app_secret(self, app: str, secret: Secret, *, now: datetime, meta: bool = False) -> None:
         """Replace the Instagram (or, with ``meta``, the Facebook Login) app secret of an app."""
         with self._db.write() as conn:
-            app_id = self._resolve_app(conn, app)
+            app_id = resolve_app(conn, app)
             purpose = _PURPOSE_META if meta else _PURPOSE_INSTAGRAM
             self._put_app_secret(conn, app_id, purpose, secret, now)
             conn.execute(sa.update(App).where(App.id == app_id).values(updated_at=now))
@@ -162,7 +162,7 @@ class AppStore(VaultStore):
                 raise ConfigurationError(f"app {app!r}: default scopes must be a list of names")
             values["default_scopes"] = list(dict.fromkeys(default_scopes))
         with self._db.write() as conn:
-            app_id = self._resolve_app(conn, app)
+            app_id = resolve_app(conn, app)
             if not isinstance(config_id, Keep):
                 kind = conn.scalar(sa.select(App.flow_kind).where(App.id == app_id))
                 _check_config_id(app, FlowKind(str(kind)), config_id)
@@ -209,7 +209,7 @@ class AppStore(VaultStore):
     def remove_app(self, app: str, *, now: datetime) -> None:
         """Remove an app. :class:`ConflictError` while it still has accounts that are not deleted."""
         with self._db.write() as conn:
-            app_id = self._resolve_app(conn, app)
+            app_id = resolve_app(conn, app)
             live = conn.scalar(
                 sa.select(sa.func.count())
                 .select_from(Account)

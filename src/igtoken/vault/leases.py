@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,6 +27,8 @@ from igtoken.vault._store import (
     VaultStore,
     _check_aware,
     _check_event_data,
+    _lease_lost,
+    sealed_token_row,
 )
 from igtoken.vault.models import Account, Token
 from igtoken.vault.records import (
@@ -35,6 +37,26 @@ from igtoken.vault.records import (
     EventType,
     FinishedRefresh,
 )
+
+
+def _claim(row: AnyRow, token: AccessToken, *, owner: str, until: datetime) -> Claim:
+    """The claim on the token row ``row`` (opened: ``token``) leased to ``owner`` until ``until``."""
+    return Claim(
+        token_id=row.id,
+        account_id=row.account_id,
+        app_id=row.app_id,
+        owner=owner,
+        lease_expires_at=until,
+        token=token,
+        next_refresh_at=row.next_refresh_at,
+        failure_count=row.failure_count,
+    )
+
+
+def _refreshed_data(token_id: str, token: AccessToken, extra: Mapping[str, Any]) -> dict[str, Any]:
+    """The data of a ``refreshed`` event: ``extra`` (plain JSON), the new row and its expiry."""
+    expires_at = token.expires_at.isoformat() if token.expires_at else None
+    return {**extra, "token_id": token_id, "kind": token.kind.value, "expires_at": expires_at}
 
 
 class Leases(VaultStore):
@@ -94,18 +116,7 @@ class Leases(VaultStore):
             except StorageError as exc:
                 self._record_unreadable(row, exc, now=now, owner=owner, until=until)
                 continue
-            claims.append(
-                Claim(
-                    token_id=row.id,
-                    account_id=row.account_id,
-                    app_id=row.app_id,
-                    owner=owner,
-                    lease_expires_at=until,
-                    token=token,
-                    next_refresh_at=row.next_refresh_at,
-                    failure_count=row.failure_count,
-                )
-            )
+            claims.append(_claim(row, token, owner=owner, until=until))
         return claims
 
     def claim_account(
@@ -153,16 +164,7 @@ class Leases(VaultStore):
                     f"token {row.id!r} is being refreshed by another worker",
                     fix="try again in a minute",
                 )
-        return Claim(
-            token_id=row.id,
-            account_id=row.account_id,
-            app_id=row.app_id,
-            owner=owner,
-            lease_expires_at=until,
-            token=self._open(row),
-            next_refresh_at=row.next_refresh_at,
-            failure_count=row.failure_count,
-        )
+        return _claim(row, self._open(row), owner=owner, until=until)
 
     def _record_unreadable(
         self, row: AnyRow, exc: StorageError, *, now: datetime, owner: str, until: datetime
@@ -175,14 +177,8 @@ class Leases(VaultStore):
                 .where(Token.id == row.id, Token.lease_owner == owner)
                 .values(failure_count=Token.failure_count + 1, last_error=text)
             )
-            self._event(
-                conn,
-                EventType.REFRESH_FAILED,
-                now=now,
-                app_id=row.app_id,
-                account_id=row.account_id,
-                data={"token_id": row.id, "error": text, "retry_after": until.isoformat()},
-            )
+            data = {"token_id": row.id, "error": text, "retry_after": until.isoformat()}
+            self._token_event(conn, EventType.REFRESH_FAILED, row, now=now, data=data)
 
     def extend_lease(self, claim: Claim, *, now: datetime, lease_seconds: float = 300) -> Claim:
         """Push a held lease out to ``now + lease_seconds``; :class:`ConflictError` if it was lost."""
@@ -190,9 +186,7 @@ class Leases(VaultStore):
         with self._db.write() as conn:
             res = conn.execute(sa.update(Token).where(self._held(claim, now)).values(lease_expires_at=until))
             if res.rowcount != 1:
-                raise ConflictError(
-                    f"the lease on token {claim.token_id!r} is no longer held by {claim.owner!r}"
-                )
+                raise _lease_lost(claim)
         return dataclasses.replace(claim, lease_expires_at=until)
 
     def release(self, claim: Claim) -> bool:
@@ -239,34 +233,23 @@ class Leases(VaultStore):
         _check_aware("next_refresh_at", next_refresh_at)
         with self._db.write() as conn:
             self._lock_account(conn, claim.account_id)
-            token_id = self._insert_token(
-                conn,
+            row = sealed_token_row(
+                self.keyring,
                 claim.account_id,
                 new_token,
                 now=now,
                 next_refresh_at=next_refresh_at,
                 last_refreshed_at=now,
             )
+            token_id: str = row["id"]
+            conn.execute(_INSERT_TOKEN, row)
             held = conn.execute(_RETIRE_HELD, {"b_id": claim.token_id, "b_owner": claim.owner, "b_now": now})
             if held.rowcount != 1:
                 # Leaving the block with an exception rolls the insert back too.
-                raise ConflictError(
-                    f"the lease on token {claim.token_id!r} is no longer held by {claim.owner!r}; "
-                    "the refreshed token was not stored"
-                )
+                raise _lease_lost(claim, "; the refreshed token was not stored")
             self._promote(conn, claim.account_id, token_id, {new_token.kind.value}, now=now)
-            self._event(
-                conn,
-                EventType.REFRESHED,
-                now=now,
-                app_id=claim.app_id,
-                account_id=claim.account_id,
-                data={
-                    **extra,
-                    "token_id": token_id,
-                    "kind": new_token.kind.value,
-                    "expires_at": new_token.expires_at.isoformat() if new_token.expires_at else None,
-                },
+            self._token_event(
+                conn, EventType.REFRESHED, claim, now=now, data=_refreshed_data(token_id, new_token, extra)
             )
         return token_id
 
@@ -297,13 +280,14 @@ class Leases(VaultStore):
             present = set(conn.scalars(lock))
             # An account deleted meanwhile took its tokens, and so the lease, with it.
             rows = [
-                self._token_row(
-                    token_id,
+                sealed_token_row(
+                    self.keyring,
                     item.claim.account_id,
                     item.new_token,
                     now=item.now,
                     next_refresh_at=item.next_refresh_at,
                     last_refreshed_at=item.now,
+                    token_id=token_id,
                 )
                 for token_id, item in zip(ids, batch, strict=True)
                 if item.claim.account_id in present
@@ -340,16 +324,7 @@ class Leases(VaultStore):
                             "type": str(EventType.REFRESHED),
                             "app_id": item.claim.app_id,
                             "account_id": item.claim.account_id,
-                            "data": {
-                                **item.details,
-                                "token_id": token_id,
-                                "kind": item.new_token.kind.value,
-                                "expires_at": (
-                                    item.new_token.expires_at.isoformat()
-                                    if item.new_token.expires_at
-                                    else None
-                                ),
-                            },
+                            "data": _refreshed_data(token_id, item.new_token, item.details),
                         }
                         for token_id, item in zip(stored, batch, strict=True)
                         if token_id is not None
@@ -369,27 +344,14 @@ class Leases(VaultStore):
         _check_aware("next_check_at", next_check_at)
         with self._db.write() as conn:
             res = conn.execute(
-                sa.update(Token)
-                .where(self._held(claim, now))
-                .values(
-                    failure_count=0,
-                    last_error=None,
-                    next_refresh_at=next_check_at,
-                    lease_owner=None,
-                    lease_expires_at=None,
+                self._release_held(
+                    claim, now, failure_count=0, last_error=None, next_refresh_at=next_check_at
                 )
             )
             if res.rowcount != 1:
-                raise ConflictError(
-                    f"the lease on token {claim.token_id!r} is no longer held by {claim.owner!r}"
-                )
-            self._event(
-                conn,
-                EventType.TOKEN_CHECKED,
-                now=now,
-                app_id=claim.app_id,
-                account_id=claim.account_id,
-                data={"token_id": claim.token_id, **data},
+                raise _lease_lost(claim)
+            self._token_event(
+                conn, EventType.TOKEN_CHECKED, claim, now=now, data={"token_id": claim.token_id, **data}
             )
 
     def record_refresh_failure(
@@ -403,32 +365,39 @@ class Leases(VaultStore):
         _check_aware("next_attempt_at", next_attempt_at)
         text = clip_error(error)
         with self._db.write() as conn:
-            res = conn.execute(
-                sa.update(Token)
-                .where(self._held(claim, now))
-                .values(
-                    failure_count=Token.failure_count + 1,
-                    last_error=text,
-                    next_refresh_at=next_attempt_at,
-                    lease_owner=None,
-                    lease_expires_at=None,
-                )
-                .returning(Token.failure_count)
+            failed = self._release_held(
+                claim,
+                now,
+                failure_count=Token.failure_count + 1,
+                last_error=text,
+                next_refresh_at=next_attempt_at,
             )
-            count = res.scalar_one_or_none()
+            count = conn.execute(failed.returning(Token.failure_count)).scalar_one_or_none()
             if count is None:
-                raise ConflictError(
-                    f"the lease on token {claim.token_id!r} is no longer held by {claim.owner!r}"
-                )
-            self._event(
-                conn,
-                EventType.REFRESH_FAILED,
-                now=now,
-                app_id=claim.app_id,
-                account_id=claim.account_id,
-                data={"token_id": claim.token_id, "error": text, "failure_count": count},
-            )
+                raise _lease_lost(claim)
+            data = {"token_id": claim.token_id, "error": text, "failure_count": count}
+            self._token_event(conn, EventType.REFRESH_FAILED, claim, now=now, data=data)
         return int(count)
+
+    def _release_held(self, claim: Claim, now: datetime, **values: Any) -> sa.Update:
+        """Set ``values`` on the claimed token and give its lease back, only while the lease is held."""
+        return (
+            sa.update(Token)
+            .where(self._held(claim, now))
+            .values(lease_owner=None, lease_expires_at=None, **values)
+        )
+
+    def _token_event(
+        self,
+        conn: sa.Connection,
+        type_: EventType,
+        of: Claim | AnyRow,
+        *,
+        now: datetime,
+        data: dict[str, Any],
+    ) -> None:
+        """An event about the token of ``of`` (a claim, or a token row), under its app and account."""
+        self._event(conn, type_, now=now, app_id=of.app_id, account_id=of.account_id, data=data)
 
     def set_next_refresh(
         self, account_id: str, next_refresh_at: datetime | None, *, kind: TokenKind | None = None

@@ -3,23 +3,33 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 import sqlalchemy as sa
 
-from igtoken.core.exceptions import (
-    ConflictError,
-)
-from igtoken.vault._db import clip_error
+from igtoken.vault._db import AnyRow, clip_error
 from igtoken.vault._store import (
     VaultStore,
     _check_event_data,
+    _lease_lost,
 )
 from igtoken.vault.models import Account, Event, Token
 from igtoken.vault.records import (
     AccountStatus,
     Claim,
     EventType,
+)
+
+#: The account columns that say who a person is: emptied when their data is deleted.
+_PERSONAL_COLUMNS: Final = (
+    "ig_user_id",
+    "app_scoped_id",
+    "username",
+    "account_type",
+    "page_id",
+    "page_name",
+    "fb_user_id",
+    "data_access_expires_at",
 )
 
 
@@ -48,48 +58,29 @@ class Lifecycle(VaultStore):
             if claim is not None:
                 held = conn.execute(sa.update(Token).where(self._held(claim, now)).values(lease_owner=None))
                 if held.rowcount != 1:
-                    raise ConflictError(
-                        f"the lease on token {claim.token_id!r} is no longer held by {claim.owner!r}"
-                    )
-            conn.execute(
-                sa.update(Account)
-                .where(Account.id == account_id)
-                .values(
-                    status=AccountStatus.NEEDS_REAUTH.value, status_reason=clip_error(reason), updated_at=now
-                )
-            )
+                    raise _lease_lost(claim)
             conn.execute(
                 sa.update(Token)
                 .where(Token.account_id == account_id, Token.is_current)
                 .values(lease_owner=None, lease_expires_at=None)
             )
-            self._event(
+            text = clip_error(reason)
+            self._end(
                 conn,
-                EventType.NEEDS_REAUTH,
+                row,
+                AccountStatus.NEEDS_REAUTH,
                 now=now,
-                app_id=row.app_id,
-                account_id=account_id,
-                data={**extra, "reason": clip_error(reason)},
+                data={**extra, "reason": text},
+                status_reason=text,
             )
 
     def mark_deauthorized(self, account_id: str, *, now: datetime, reason: str | None = None) -> None:
         """The person removed the app: destroy every token of the account, keep the account."""
         with self._db.write() as conn:
             row = self._lock_account(conn, account_id)
-            dropped = conn.execute(sa.delete(Token).where(Token.account_id == account_id)).rowcount
-            conn.execute(
-                sa.update(Account)
-                .where(Account.id == account_id)
-                .values(status=AccountStatus.DEAUTHORIZED.value, status_reason=reason, updated_at=now)
-            )
-            self._event(
-                conn,
-                EventType.DEAUTHORIZED,
-                now=now,
-                app_id=row.app_id,
-                account_id=account_id,
-                data={"tokens_destroyed": dropped},
-            )
+            dropped = self._drop_tokens(conn, account_id)
+            data = {"tokens_destroyed": dropped}
+            self._end(conn, row, AccountStatus.DEAUTHORIZED, now=now, data=data, status_reason=reason)
 
     def delete_account_data(self, account_id: str, *, now: datetime, request_id: str | None = None) -> None:
         """Delete an account's personal data and tokens for good.
@@ -100,33 +91,38 @@ class Lifecycle(VaultStore):
         """
         with self._db.write() as conn:
             row = self._lock_account(conn, account_id)
-            dropped = conn.execute(sa.delete(Token).where(Token.account_id == account_id)).rowcount
-            conn.execute(
-                sa.update(Account)
-                .where(Account.id == account_id)
-                .values(
-                    ig_user_id=None,
-                    app_scoped_id=None,
-                    username=None,
-                    account_type=None,
-                    scopes=[],
-                    page_id=None,
-                    page_name=None,
-                    fb_user_id=None,
-                    data_access_expires_at=None,
-                    status=AccountStatus.DELETED.value,
-                    status_reason=None,
-                    updated_at=now,
-                )
-            )
+            dropped = self._drop_tokens(conn, account_id)
             conn.execute(sa.update(Event).where(Event.account_id == account_id).values(data={}))
             self.states.forget_account(conn, account_id)
             self.links.forget_account(conn, account_id)
-            self._event(
-                conn,
-                EventType.DELETED,
-                now=now,
-                app_id=row.app_id,
-                account_id=account_id,
-                data={"tokens_destroyed": dropped, "request_id": request_id},
-            )
+            data = {"tokens_destroyed": dropped, "request_id": request_id}
+            cleared: dict[str, Any] = {
+                **dict.fromkeys(_PERSONAL_COLUMNS),
+                "scopes": [],
+                "status_reason": None,
+            }
+            self._end(conn, row, AccountStatus.DELETED, now=now, data=data, **cleared)
+
+    def _drop_tokens(self, conn: sa.Connection, account_id: str) -> int:
+        """Delete every token row of the account; how many there were."""
+        return int(conn.execute(sa.delete(Token).where(Token.account_id == account_id)).rowcount)
+
+    def _end(
+        self,
+        conn: sa.Connection,
+        account: AnyRow,
+        status: AccountStatus,
+        *,
+        now: datetime,
+        data: dict[str, Any],
+        **values: Any,
+    ) -> None:
+        """Set the locked ``account``'s status (and ``values``), then append the event of that name."""
+        conn.execute(
+            sa.update(Account)
+            .where(Account.id == account.id)
+            .values(status=status.value, updated_at=now, **values)
+        )
+        self._event(
+            conn, EventType(status.value), now=now, app_id=account.app_id, account_id=account.id, data=data
+        )

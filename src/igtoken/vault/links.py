@@ -22,9 +22,9 @@ import sqlalchemy as sa
 
 from igtoken.core.exceptions import ConflictError, MissingKeyError, NotFoundError
 from igtoken.core.secret import Secret
-from igtoken.vault._db import AnyRow, Database, new_id, record_from_row, sha256_hex
+from igtoken.vault._db import AnyRow, Database, new_id, record_from_row, resolve_app, sha256_hex
 from igtoken.vault.crypto import KeyRing
-from igtoken.vault.models import Account, App, ConnectLink
+from igtoken.vault.models import Account, ConnectLink
 from igtoken.vault.records import ConnectLinkRecord
 
 __all__ = ["ConnectLinks"]
@@ -137,9 +137,7 @@ class ConnectLinks:
         code = secrets.token_urlsafe(24)
         link_id = new_id()
         with self._db.write() as conn:
-            app_id = conn.scalar(sa.select(App.id).where(sa.or_(App.id == app, App.name == app)))
-            if app_id is None:
-                raise NotFoundError(f"no app named or with id {app!r}")
+            app_id = resolve_app(conn, app)
             self._insert(
                 conn,
                 link_id=link_id,

@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 from igtoken.core.exceptions import ConflictError, NotFoundError
 from igtoken.core.secret import Secret
-from igtoken.vault._db import AnyRow, Database, new_id, record_from_row, sha256_hex
-from igtoken.vault.models import App, OAuthState
+from igtoken.vault._db import AnyRow, Database, new_id, record_from_row, resolve_app, sha256_hex
+from igtoken.vault.models import OAuthState
 from igtoken.vault.records import OAuthStateRecord
 
 __all__ = ["OAuthStates"]
@@ -44,9 +44,7 @@ class OAuthStates:
         value = secrets.token_urlsafe(32)
         state_id = new_id()
         with self._db.write() as conn:
-            app_id = conn.scalar(sa.select(App.id).where(sa.or_(App.id == app, App.name == app)))
-            if app_id is None:
-                raise NotFoundError(f"no app named or with id {app!r}")
+            app_id = resolve_app(conn, app)
             conn.execute(
                 sa.insert(OAuthState).values(
                     id=state_id,

@@ -26,6 +26,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from igtoken.vault._db import Database
+from igtoken.vault._store import sealed_token_row
 from igtoken.vault.accounts import AccountStore
 from igtoken.vault.apps import AppStore
 from igtoken.vault.crypto import KeyRing, app_secret_aad, token_aad
@@ -37,7 +38,7 @@ from igtoken.vault.lifecycle import Lifecycle
 from igtoken.vault.migrate import ensure_current, ensure_upgraded
 from igtoken.vault.tokens import TokenStore
 
-__all__ = ["Vault", "app_secret_aad", "token_aad"]
+__all__ = ["Vault", "app_secret_aad", "sealed_token_row", "token_aad"]
 
 
 class Vault(AppStore, AccountStore, TokenStore, Leases, Lifecycle, EventLog):

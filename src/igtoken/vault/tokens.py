@@ -12,6 +12,7 @@ from igtoken.core.exceptions import (
     NotFoundError,
 )
 from igtoken.core.models import AccessToken, TokenKind
+from igtoken.vault._db import record_from_row
 from igtoken.vault._store import (
     _ACCOUNTS,
     _CURRENT_ANY,
@@ -175,19 +176,8 @@ class TokenStore(VaultStore):
         with self._db.read() as conn:
             rows = conn.execute(stmt).all()
         return [
-            TokenInfo(
-                token_id=r.id,
-                kind=TokenKind(r.kind),
-                key_id=r.key_id,
-                is_current=bool(r.is_current),
-                issued_at=r.issued_at,
-                expires_at=r.expires_at,
-                created_at=r.created_at,
-                retired_at=r.retired_at,
-                last_refreshed_at=r.last_refreshed_at,
-                next_refresh_at=r.next_refresh_at,
-                failure_count=r.failure_count,
-                last_error=r.last_error,
+            record_from_row(
+                TokenInfo, r, token_id=r.id, kind=TokenKind(r.kind), is_current=bool(r.is_current)
             )
             for r in rows
         ]

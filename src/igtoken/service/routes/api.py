@@ -17,6 +17,7 @@ import httpx
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
+from pydantic_core import to_json
 
 from igtoken.core.exceptions import ThrottledError
 from igtoken.core.models import FlowKind, TokenKind
@@ -169,10 +170,13 @@ async def get_token(request: Request, account_id: AccountId) -> Response:
         # Marked as the refresh worker would (event, link, webhook): every reader says so from now on.
         await wiring.token_dead(account_id, stored.token_id, expired, source="token API")
         raise expired
-    # Our own values, already of the declared types: built without validating them again.
-    body = TokenOut.model_construct(**token_body(stored, include_token=True))
+    # Our own values, already of the declared types: encoded as TokenOut would encode them (its
+    # field order, pydantic's JSON for datetimes) without building the model.
+    body = token_body(stored, include_token=False)
+    body["access_token"] = stored.token.value.reveal()
+    body["token_type"] = "bearer"  # noqa: S105 - a token type, not a token
     service_state(request).metrics.record_token_read("api")
-    return Response(body.model_dump_json(), media_type="application/json", headers=_NO_STORE)
+    return Response(to_json(body), media_type="application/json", headers=_NO_STORE)
 
 
 @router.post(

@@ -418,13 +418,7 @@ def row_object(
 
 
 class _Row:
-    __slots__ = ("_values",)
+    """A decoded row: one attribute per column, looked up as plainly as any object's."""
 
     def __init__(self, values: dict[str, Any]) -> None:
-        self._values = values
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self._values[name]
-        except KeyError:
-            raise AttributeError(name) from None
+        self.__dict__ = values

@@ -205,6 +205,9 @@ def test_nonblocking_serve_is_audited_like_any_other(
         assert _reads(vault) == []
         return
     assert vault.serves_nonblocking
+    with pytest.raises(WouldBlock), vault.nonblocking():  # opening its connection may wait: not here
+        vault.serve_token(account_id, now=T0, reader="api")
+    vault.prepare_nonblocking()
     with vault.nonblocking():
         _account, stored = vault.serve_token(account_id, now=T0, reader="api")
     assert stored.token.value.reveal() == "IGAAtoken-alice-1"
@@ -217,6 +220,7 @@ def test_nonblocking_write_under_a_foreign_lock_would_block_and_writes_nothing(
     if backend != "sqlite":
         pytest.skip("SQLite's file lock")
     account_id = connect()
+    vault.prepare_nonblocking()
     other = sqlite3.connect(str(vault.engine.url.database), isolation_level=None, timeout=5)
     other.execute("BEGIN IMMEDIATE")  # another process's write lock
     try:
@@ -241,6 +245,7 @@ def test_nonblocking_never_waits_for_a_writer_of_this_process(
     if backend != "sqlite":
         pytest.skip("SQLite's one writer")
     account_id = connect()
+    vault.prepare_nonblocking()
     gate = vault._db._write_gate
     assert gate is not None
     holding, release = threading.Event(), threading.Event()
@@ -271,6 +276,7 @@ def test_nonblocking_writes_ask_for_a_checkpoint(
     if backend != "sqlite":
         pytest.skip("SQLite's WAL")
     account_id = connect()
+    vault.prepare_nonblocking()
     for _ in range(CHECKPOINT_EVERY - 1):
         with vault.nonblocking():
             vault.serve_token(account_id, now=T0, reader="api")

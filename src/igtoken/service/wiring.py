@@ -167,6 +167,8 @@ class ServiceWiring:
             principal, stored = serve()
             if watch is not None:
                 watch.used(key_id=principal.id, account_id=account_id, kind="token_read")
+            if vault.serves_nonblocking:
+                vault.prepare_nonblocking()  # so the next read can try the event loop first
             return stored
 
         return await self.runner.run(served)

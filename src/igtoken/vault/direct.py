@@ -22,7 +22,8 @@ engine's pool, in autocommit: one statement, one snapshot, one round trip each.
   their own whose busy timeout is zero, and whatever would wait (the connection or the
   process's write gate in use, a lock another process holds) raises :class:`WouldBlock` at
   once, with nothing written. The service's token route runs its short audited read so on the
-  event loop and hands it to a thread only when it would wait. That connection never
+  event loop and hands it to a thread only when it would wait. That connection is opened by
+  a blocking caller (:meth:`DriverConnections.prepare_quick`: opening may wait); it never
   checkpoints the WAL itself (a checkpoint syncs the disk): :meth:`DriverConnections.claim_checkpoint`
   says when a blocking caller should (:meth:`DriverConnections.checkpoint`).
 """
@@ -142,7 +143,7 @@ class DriverConnections:
         with self._lock:
             self._generation += 1
             idle, self._idle = self._idle, []
-        if self._quick_lock.acquire(blocking=False):
+        if self._quick_lock.acquire(timeout=1.0):  # in use for a statement at most
             quick, self._quick = self._quick, None
             self._quick_lock.release()
             if quick is not None:
@@ -201,6 +202,21 @@ class DriverConnections:
             cur.execute("PRAGMA wal_checkpoint(PASSIVE)")
             cur.fetchall()
 
+    def prepare_quick(self) -> None:
+        """Open non-blocking mode's connection if it is not open (blocking: opening may wait)."""
+        if self.dialect != "sqlite" or self._quick is not None:
+            return
+        with self._quick_lock:
+            if self._quick is None:
+                conn = self._new()
+                try:
+                    conn.execute("PRAGMA busy_timeout=0")
+                    conn.execute("PRAGMA wal_autocheckpoint=0")  # checkpoints are a blocking caller's
+                except BaseException:
+                    _quiet_close(conn)
+                    raise
+                self._quick = conn
+
     def _run_quick(self, sql: str, params: Any, *, fetch: bool) -> tuple[Any, ...] | None:
         # Non-blocking mode: the one quick connection, if free, busy timeout zero; any wait or
         # failure is WouldBlock (nothing was written: a statement in autocommit either commits or not).
@@ -209,9 +225,7 @@ class DriverConnections:
         try:
             conn = self._quick
             if conn is None:
-                conn = self._quick = self._new()
-                conn.execute("PRAGMA busy_timeout=0")
-                conn.execute("PRAGMA wal_autocheckpoint=0")  # checkpoints are a blocking caller's
+                raise WouldBlock  # opening one may wait (its set-up pragmas): prepare_quick's
             try:
                 cur = conn.execute(sql, params)
                 row = cur.fetchone() if fetch else None

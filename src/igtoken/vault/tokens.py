@@ -179,9 +179,16 @@ class TokenStore(VaultStore):
         Whatever would wait (a lock held by another process or another thread of this one, a
         write through a transaction) raises :class:`~igtoken.vault.direct.WouldBlock` at once
         with nothing written, so the caller can do the work again where waiting is allowed.
-        SQLite only (:attr:`serves_nonblocking`); elsewhere everything raises ``WouldBlock``.
+        SQLite only (:attr:`serves_nonblocking`); elsewhere everything raises ``WouldBlock``, and
+        so does everything until :meth:`prepare_nonblocking` has run (opening a connection may wait).
         """
         return nonblocking()
+
+    def prepare_nonblocking(self) -> None:
+        """Open what :meth:`nonblocking` mode needs (blocking; until then it raises ``WouldBlock``)."""
+        if self.serves_nonblocking:
+            with storage_faults(self._db.where, waited=self._db.busy_timeout):
+                self._db.direct.prepare_quick()
 
     def claim_checkpoint(self) -> bool:
         """Whether writes made in :meth:`nonblocking` mode want :meth:`checkpoint` now (once each time)."""

@@ -33,6 +33,9 @@ from igtoken.service.wiring import require_usable, token_body, wiring_of
 
 log = logging.getLogger("igtoken.service.api")
 router = APIRouter(prefix="/v1", tags=["tokens"])
+#: The token route alone, the busiest: the service puts it ahead of every other route, so its
+#: requests are matched at once instead of after some forty other routes' patterns.
+token_router = APIRouter(prefix="/v1", tags=["tokens"])
 # Every route is charged to the API rate limit: as a dependency, except the token route, the
 # busiest, which charges it first thing itself (each dependency costs it a noticeable share of CPU).
 _charge_api = rate_limit("api")
@@ -148,7 +151,7 @@ async def get_account(request: Request, account_id: AccountId, principal: ReadsA
     return _account_out(await wiring_of(request).vault.get_account(account_id))
 
 
-@router.get("/accounts/{account_id}/token", response_model=TokenOut, responses=_ERRORS)
+@token_router.get("/accounts/{account_id}/token", response_model=TokenOut, responses=_ERRORS)
 async def get_token(request: Request, account_id: AccountId) -> Response:
     """A valid access token for the account, or the precise reason there is none."""
     await _charge_api(request)

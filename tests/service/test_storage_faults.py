@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from igtoken.service.wiring import SERVICE_BUSY_TIMEOUT
+from igtoken.vault import EventType
 
 from .conftest import Wired, bearer
 from .test_wired_service import connect
@@ -100,3 +102,80 @@ async def test_damaged_file_is_503_not_500(wired):
     assert "damaged" in answer.json()["error"]["message"]
     ready = await wired.service.get("/readyz")
     assert ready.status_code == 503 and "DatabaseCorruptError" in ready.json()["checks"]["vault"]
+
+
+def _wiring(w: Wired):
+    return w.service._transport.app.state.wiring  # type: ignore[attr-defined]
+
+
+def _token_reads(w: Wired) -> int:
+    return len(w.vault.events(types=[EventType.TOKEN_READ]))
+
+
+async def test_token_read_on_sqlite_runs_on_the_loop_and_is_audited(wired, monkeypatch):
+    """Uncontended, the audited read is done without a hand-over to the runner; each read is audited."""
+    account_id = await connect(wired)
+    # The key's first use is recorded (a write through a transaction): that read is handed over.
+    first = await wired.service.get(f"/v1/accounts/{account_id}/token", headers=bearer(wired))
+    assert first.status_code == 200
+    handed: list[object] = []
+    runner = _wiring(wired).runner
+    run = runner.run
+
+    async def counted(fn):
+        handed.append(fn)
+        return await run(fn)
+
+    monkeypatch.setattr(runner, "run", counted)
+    before = _token_reads(wired)
+    for _ in range(3):
+        answer = await wired.service.get(f"/v1/accounts/{account_id}/token", headers=bearer(wired))
+        assert answer.status_code == 200, answer.text
+    assert handed == []
+    assert _token_reads(wired) == before + 3
+
+
+async def test_token_read_waits_on_the_runner_while_this_process_writes(wired, monkeypatch):
+    """Another thread of the service holding the write gate: the read is handed over, waits, answers."""
+    account_id = await connect(wired)
+    handed: list[object] = []
+    runner = _wiring(wired).runner
+    run = runner.run
+
+    async def counted(fn):
+        handed.append(fn)
+        return await run(fn)
+
+    monkeypatch.setattr(runner, "run", counted)
+    gate = wired.vault._db._write_gate
+    holding, release = threading.Event(), threading.Event()
+
+    def writer() -> None:
+        with gate:
+            holding.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    before = _token_reads(wired)
+    try:
+        holding.wait(10)
+        asyncio.get_running_loop().call_later(0.3, release.set)
+        answer = await wired.service.get(f"/v1/accounts/{account_id}/token", headers=bearer(wired))
+    finally:
+        release.set()
+        thread.join()
+    assert answer.status_code == 200, answer.text
+    assert len(handed) == 1
+    assert _token_reads(wired) == before + 1
+
+
+async def test_refused_key_is_answered_by_the_runner(wired, monkeypatch):
+    """A key to refuse is reported (anomaly alerts) where that may block: 401 as ever, nothing read."""
+    account_id = await connect(wired)
+    before = _token_reads(wired)
+    answer = await wired.service.get(
+        f"/v1/accounts/{account_id}/token", headers=bearer(wired, "igt_00000000_not-a-key")
+    )
+    assert answer.status_code == 401
+    assert _token_reads(wired) == before

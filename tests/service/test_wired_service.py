@@ -295,12 +295,30 @@ async def test_every_v1_route_is_charged_to_the_api_rate_limit():
 
     from igtoken.service.routes import api
 
-    routes = [route for route in api.router.routes if isinstance(route, APIRoute)]
+    every = [*api.router.routes, *api.token_router.routes]
+    routes = [route for route in every if isinstance(route, APIRoute)]
     charged = {
         route.path for route in routes if any(d.dependency is api._charge_api for d in route.dependencies)
     }
     paths = {route.path for route in routes}
     assert paths - charged == {"/v1/accounts/{account_id}/token"}
+    assert [getattr(route, "path", None) for route in api.token_router.routes] == [
+        "/v1/accounts/{account_id}/token"
+    ]
+
+
+async def test_token_route_is_matched_first_and_overlaps_no_other(wired):
+    """The token route is the app's first route; no other route matches a /v1 path it could serve."""
+    from starlette.routing import Match
+
+    app = wired.service._transport.app  # type: ignore[attr-defined]
+    first, *others = app.router.routes
+    for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+        for path in ("/v1/accounts/a-b_c.1:2/token", "/v1/accounts/x/token/"):
+            scope: dict[str, object] = {"type": "http", "method": method, "path": path, "headers": []}
+            assert all(route.matches(dict(scope))[0] is Match.NONE for route in others), (method, path)
+    token = {"type": "http", "method": "GET", "path": "/v1/accounts/x/token", "headers": []}
+    assert first.matches(token)[0] is Match.FULL
 
 
 async def test_token_route_is_rate_limited(wired):

@@ -68,3 +68,52 @@ def test_configured_database_must_be_upgraded(backend: str, tmp_path: Path) -> N
         vault = Vault.open(url, make_keyring(), auto_upgrade=True)
         vault.close()
         Vault.open(url, make_keyring()).close()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_0008_drops_the_events_at_index_and_keeps_the_events(backend: str, tmp_path: Path) -> None:
+    """0008 drops ix_events_at (each token read paid for it) and down again recreates it; rows stay."""
+    with fresh_database(backend, tmp_path) as url:
+        engine = create_vault_engine(url)
+        try:
+            upgrade(engine, "0007")
+            assert "ix_events_at" in {i["name"] for i in sa.inspect(engine).get_indexes("events")}
+            with engine.begin() as conn:
+                conn.execute(
+                    sa.text("INSERT INTO events (at, type, data) VALUES (:at, 'token_read', :data)"),
+                    {"at": "2026-12-01 10:00:00.000000", "data": "{}"},
+                )
+            upgrade(engine, "0008")
+            names = {i["name"] for i in sa.inspect(engine).get_indexes("events")}
+            assert names == {"ix_events_account_id_id", "ix_events_type_id"}
+            downgrade(engine, "0007")
+            assert "ix_events_at" in {i["name"] for i in sa.inspect(engine).get_indexes("events")}
+            upgrade(engine)
+            with engine.connect() as conn:
+                assert conn.execute(sa.text("SELECT count(*) FROM events")).scalar() == 1
+        finally:
+            engine.dispose()
+
+
+def test_events_since_with_a_type_is_served_by_the_type_index(tmp_path: Path) -> None:
+    """The one query filtering on ``at`` (the permission audit) names a type: ix_events_type_id serves it."""
+    from datetime import UTC, datetime
+
+    from igtoken.vault.models import Event
+
+    url = f"sqlite:///{tmp_path / 'vault.db'}"
+    upgrade(url)
+    engine = create_vault_engine(url)
+    try:
+        stmt = (
+            sa.select(Event)
+            .where(Event.type.in_(["permissions_unused"]), Event.at >= datetime(2026, 1, 1, tzinfo=UTC))
+            .order_by(Event.id)
+            .limit(1000)
+        )
+        compiled = stmt.compile(engine, compile_kwargs={"literal_binds": True})
+        with engine.connect() as conn:
+            plan = " ".join(str(r[-1]) for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}"))
+        assert "ix_events_type_id" in plan, plan
+    finally:
+        engine.dispose()

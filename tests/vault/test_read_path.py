@@ -8,7 +8,9 @@ engine (a new busy timeout, a disposed engine, a connection the server dropped).
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -19,6 +21,7 @@ from igtoken.core.exceptions import DatabaseUnavailableError, NotFoundError
 from igtoken.core.secret import Secret
 from igtoken.vault import EventType, KeyRing, Vault
 from igtoken.vault.crypto import generate_key_material
+from igtoken.vault.direct import CHECKPOINT_EVERY, WouldBlock
 from tests.vault.conftest import T0, token
 
 
@@ -186,3 +189,105 @@ def test_a_damaged_file_is_a_storage_error(tmp_path: object, keyring: KeyRing) -
             vault.current_token("any")
     finally:
         vault.close()
+
+
+# -- non-blocking mode (igtoken.vault.direct.nonblocking): the token route's read on the event loop --
+
+
+def test_nonblocking_serve_is_audited_like_any_other(
+    vault: Vault, connect: Callable[..., str], backend: str
+) -> None:
+    account_id = connect()
+    if backend != "sqlite":
+        assert not vault.serves_nonblocking
+        with pytest.raises(WouldBlock), vault.nonblocking():
+            vault.serve_token(account_id, now=T0, reader="api")
+        assert _reads(vault) == []
+        return
+    assert vault.serves_nonblocking
+    with pytest.raises(WouldBlock), vault.nonblocking():  # opening its connection may wait: not here
+        vault.serve_token(account_id, now=T0, reader="api")
+    vault.prepare_nonblocking()
+    with vault.nonblocking():
+        _account, stored = vault.serve_token(account_id, now=T0, reader="api")
+    assert stored.token.value.reveal() == "IGAAtoken-alice-1"
+    assert [e["reader"] for e in _reads(vault)] == ["api"]  # committed: another connection sees it
+
+
+def test_nonblocking_write_under_a_foreign_lock_would_block_and_writes_nothing(
+    vault: Vault, connect: Callable[..., str], backend: str
+) -> None:
+    if backend != "sqlite":
+        pytest.skip("SQLite's file lock")
+    account_id = connect()
+    vault.prepare_nonblocking()
+    other = sqlite3.connect(str(vault.engine.url.database), isolation_level=None, timeout=5)
+    other.execute("BEGIN IMMEDIATE")  # another process's write lock
+    try:
+        started = time.monotonic()
+        with pytest.raises(WouldBlock), vault.nonblocking():
+            vault.serve_token(account_id, now=T0, reader="api")
+        assert time.monotonic() - started < 0.5, "no busy wait in non-blocking mode"
+        with vault.nonblocking():  # reads do not wait for a writer (WAL)
+            assert vault.api_keys._by_hash(Secret("igt_00000000_nothing")) is None
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert _reads(vault) == []
+    with vault.nonblocking():  # the quick connection survives the refusal
+        vault.serve_token(account_id, now=T0, reader="api")
+    assert len(_reads(vault)) == 1
+
+
+def test_nonblocking_never_waits_for_a_writer_of_this_process(
+    vault: Vault, connect: Callable[..., str], backend: str
+) -> None:
+    if backend != "sqlite":
+        pytest.skip("SQLite's one writer")
+    account_id = connect()
+    vault.prepare_nonblocking()
+    gate = vault._db._write_gate
+    assert gate is not None
+    holding, release = threading.Event(), threading.Event()
+
+    def writer() -> None:
+        with gate:
+            holding.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        holding.wait(10)
+        with pytest.raises(WouldBlock), vault.nonblocking():
+            vault.serve_token(account_id, now=T0, reader="api")
+        # A write through a transaction (an API key's last-used touch) is never tried there.
+        with pytest.raises(WouldBlock), vault.nonblocking():
+            vault.api_keys.create("x", now=T0)
+    finally:
+        release.set()
+        thread.join()
+    assert _reads(vault) == []
+
+
+def test_nonblocking_writes_ask_for_a_checkpoint(
+    vault: Vault, connect: Callable[..., str], backend: str
+) -> None:
+    if backend != "sqlite":
+        pytest.skip("SQLite's WAL")
+    account_id = connect()
+    vault.prepare_nonblocking()
+    for _ in range(CHECKPOINT_EVERY - 1):
+        with vault.nonblocking():
+            vault.serve_token(account_id, now=T0, reader="api")
+    assert not vault.claim_checkpoint()
+    with vault.nonblocking():
+        vault.serve_token(account_id, now=T0, reader="api")
+    assert vault.claim_checkpoint()
+    assert not vault.claim_checkpoint(), "claimed once"
+    vault.checkpoint()
+    with vault.engine.connect() as conn:
+        count = conn.execute(sa.text("SELECT count(*) FROM events WHERE type = 'token_read'")).scalar()
+    assert count == CHECKPOINT_EVERY
+    vault.close()  # the quick connection is closed with the others
+    assert vault._db.direct._quick is None

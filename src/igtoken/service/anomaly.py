@@ -27,6 +27,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:
@@ -106,6 +107,13 @@ class UsageWatch:
 
     def used(self, *, key_id: str, account_id: str | None, kind: str) -> None:
         """One token read (``token_read``) or proxied call (``proxy_call``) by a key for an account."""
+        self.alert(self.count(key_id=key_id, account_id=account_id, kind=kind))
+
+    def count(self, *, key_id: str, account_id: str | None, kind: str) -> list[Callable[[], None]]:
+        """:meth:`used` without its alerts, which it returns: memory only, never blocks.
+
+        Give them to :meth:`alert` where blocking is allowed (an alert is queued in the vault).
+        """
         now = self.clock()
         bucket = self._bucket(now)
         raised: list[tuple[str, str, _Series]] = []
@@ -119,22 +127,34 @@ class UsageWatch:
                 if not series.alerted and self._is_burst(series):
                     series.alerted = True
                     raised.append((subject, kind, series))
+        alerts: list[Callable[[], None]] = []
         for subject, what, series in raised:
             which, _, ident = subject.partition(":")
             limit = max(self.thresholds.min_reads, self.thresholds.factor * series.baseline)
-            self._raise(
-                READ_BURST,
-                now,
-                f"{series.count} {what.replace('_', ' ')}s by {which} {ident} in "
-                f"{self.thresholds.window:g} s, baseline {series.baseline:.1f} per window",
-                "if this use is expected, raise anomaly_factor or anomaly_min_reads (the IGTOKEN_ANOMALY_* "
-                "settings); if not, revoke the key (igtoken apikeys revoke ID) and check who holds it",
-                api_key_id=key_id,
-                account_id=ident if which == "account" else None,
-                count=series.count,
-                baseline=round(series.baseline, 2),
-                threshold=round(limit, 2),
+            alerts.append(
+                partial(
+                    self._raise,
+                    READ_BURST,
+                    now,
+                    f"{series.count} {what.replace('_', ' ')}s by {which} {ident} in "
+                    f"{self.thresholds.window:g} s, baseline {series.baseline:.1f} per window",
+                    "if this use is expected, raise anomaly_factor or anomaly_min_reads "
+                    "(the IGTOKEN_ANOMALY_* settings); if not, revoke the key (igtoken apikeys revoke ID) "
+                    "and check who holds it",
+                    api_key_id=key_id,
+                    account_id=ident if which == "account" else None,
+                    count=series.count,
+                    baseline=round(series.baseline, 2),
+                    threshold=round(limit, 2),
+                )
             )
+        return alerts
+
+    @staticmethod
+    def alert(alerts: list[Callable[[], None]]) -> None:
+        """Raise the alerts :meth:`count` returned (each queued in the vault: blocking)."""
+        for raise_alert in alerts:
+            raise_alert()
 
     def _is_burst(self, series: _Series) -> bool:
         factor, floor = self.thresholds.factor, self.thresholds.min_reads

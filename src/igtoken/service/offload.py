@@ -8,7 +8,9 @@ load dozens of threads fighting for the GIL. Here the loop collects the calls it
 make during one turn, hands them over together at the end of the turn (at most
 :data:`MAX_BATCH` at a time), and awaits a future each; a runner thread runs them one after
 another and settles their futures with one ``call_soon_threadsafe``. Under load a hand-over
-carries several requests; at rest it is one request, as before.
+carries several requests; at rest it is one request, as before. (On SQLite the token route
+now tries its work on the loop first, in the vault's non-blocking mode, and comes here only
+when that would wait: see ``ServiceWiring.serve_token``. PostgreSQL reads always come here.)
 
 A slow call must not hold up the calls queued behind it in its hand-over (a SQLite file
 another process holds locked makes every call wait out the busy timeout): an idle thread

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from igtoken.core.exceptions import DatabaseLockedError, NotFoundError
-from igtoken.vault.direct import DirectStatement, DriverConnections
+from igtoken.vault.direct import DirectStatement, DriverConnections, WouldBlock, is_nonblocking
 from igtoken.vault.engine import WRITE, busy_timeout_of
 from igtoken.vault.faults import locked_error, storage_error, storage_faults
 from igtoken.vault.models import App
@@ -128,6 +128,16 @@ class Database:
     def write_one(self, stmt: Any, values: dict[str, Any]) -> None:
         """One write statement on the direct path, committed on return, queued as :meth:`write` queues."""
         compiled = self.statement(stmt, tuple(values))
+        if is_nonblocking():
+            # The gate is taken only if free: a writer of this process ahead means waiting.
+            gate = self._write_gate
+            if gate is None or not gate.acquire(blocking=False):
+                raise WouldBlock
+            try:
+                self.direct.execute(compiled, values)
+            finally:
+                gate.release()
+            return
         with storage_faults(self.where, waited=self.busy_timeout), self._gate():
             self.direct.execute(compiled, values)
 
@@ -148,14 +158,19 @@ class Database:
         A database fault (locked past the busy timeout, damaged, unreachable) is raised as a
         :class:`~igtoken.core.exceptions.DatabaseUnavailableError` subclass, wherever it happens:
         taking this process's write gate, opening the connection, ``BEGIN IMMEDIATE``, a
-        statement or the commit.
+        statement or the commit. In non-blocking mode (:func:`~igtoken.vault.direct.nonblocking`)
+        it raises :class:`~igtoken.vault.direct.WouldBlock` before doing anything.
         """
+        if is_nonblocking():
+            raise WouldBlock
         with storage_faults(self.where, waited=self.busy_timeout), self._gate(), self._writer.begin() as conn:
             yield conn
 
     @contextmanager
     def read(self) -> Iterator[sa.Connection]:
         """A read-only transaction (rolled back at the end); faults raised as in :meth:`write`."""
+        if is_nonblocking():
+            raise WouldBlock
         with storage_faults(self.where, waited=self.busy_timeout), self.engine.connect() as conn:
             yield conn
 

@@ -18,16 +18,26 @@ engine's pool, in autocommit: one statement, one snapshot, one round trip each.
   callers' :func:`~igtoken.vault.faults.storage_faults` turns them into the same storage errors.
 * Values are decoded as the vault's column types do: aware UTC datetimes (SQLite stores naive
   UTC text), JSON lists, bytes.
+* Non-blocking mode (:func:`nonblocking`, SQLite only): the statements run on one connection of
+  their own whose busy timeout is zero, and whatever would wait (the connection or the
+  process's write gate in use, a lock another process holds) raises :class:`WouldBlock` at
+  once, with nothing written. The service's token route runs its short audited read so on the
+  event loop and hands it to a thread only when it would wait. That connection is opened by
+  a blocking caller (:meth:`DriverConnections.prepare_quick`: opening may wait); it never
+  checkpoints the WAL itself (a checkpoint syncs the disk): :meth:`DriverConnections.claim_checkpoint`
+  says when a blocking caller should (:meth:`DriverConnections.checkpoint`).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import threading
 import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, Final, NamedTuple
 
@@ -39,14 +49,45 @@ __all__ = [
     "DirectStatement",
     "DriverConnections",
     "TokenRow",
+    "WouldBlock",
     "bind_json",
     "bind_utc",
+    "is_nonblocking",
+    "nonblocking",
     "row_object",
     "token_row",
 ]
 
 #: Idle driver connections kept per vault; more are opened when more threads read at once.
 MAX_IDLE: Final = 8
+#: Writes in non-blocking mode between two WAL checkpoints (:meth:`DriverConnections.claim_checkpoint`).
+CHECKPOINT_EVERY: Final = 256
+
+
+class WouldBlock(Exception):
+    """Non-blocking work that would have had to wait: nothing was written; run it where waiting is allowed."""
+
+
+_NONBLOCKING: ContextVar[bool] = ContextVar("igtoken_vault_nonblocking", default=False)
+
+
+@contextmanager
+def nonblocking() -> Iterator[None]:
+    """Vault work in this block never waits: it raises :class:`WouldBlock` instead (module docs)."""
+    token = _NONBLOCKING.set(True)
+    try:
+        yield
+    finally:
+        _NONBLOCKING.reset(token)
+
+
+def is_nonblocking() -> bool:
+    """Whether the caller is inside :func:`nonblocking`."""
+    return _NONBLOCKING.get()
+
+
+#: SQLite's primary result codes for "busy" and "locked" (extended codes keep them in the low byte).
+_SQLITE_WAITS: Final = frozenset({5, 6})
 
 
 class DirectStatement:
@@ -80,12 +121,19 @@ class DriverConnections:
         self._lock = threading.Lock()
         dbapi = engine.dialect.loaded_dbapi
         self._dbapi_error: type[BaseException] = dbapi.Error
+        # Non-blocking mode's one connection (SQLite), its lock (never waited for), and its writes
+        # since the last checkpoint.
+        self._quick: Any = None
+        self._quick_lock = threading.Lock()
+        self._quick_writes = 0
         event.listen(engine, "engine_disposed", self._on_dispose)
         _ALL.add(self)
 
     def _forget(self) -> None:
         self._generation += 1
         self._idle = []
+        self._quick = None
+        self._quick_lock = threading.Lock()
 
     def _on_dispose(self, _engine: Engine) -> None:
         self.close()
@@ -95,6 +143,11 @@ class DriverConnections:
         with self._lock:
             self._generation += 1
             idle, self._idle = self._idle, []
+        if self._quick_lock.acquire(timeout=1.0):  # in use for a statement at most
+            quick, self._quick = self._quick, None
+            self._quick_lock.release()
+            if quick is not None:
+                idle.append(quick)
         for conn in idle:
             _quiet_close(conn)
 
@@ -134,9 +187,65 @@ class DriverConnections:
             raise
         self._give_back(conn, generation)
 
+    def claim_checkpoint(self) -> bool:
+        """Whether non-blocking writes have grown the WAL enough for :meth:`checkpoint`; once each time."""
+        if self._quick_writes < CHECKPOINT_EVERY:
+            return False
+        self._quick_writes = 0
+        return True
+
+    def checkpoint(self) -> None:
+        """Move the WAL into the database file (a passive checkpoint: it waits for no one). Blocking."""
+        if self.dialect != "sqlite":
+            return
+        with self.cursor() as cur:
+            cur.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            cur.fetchall()
+
+    def prepare_quick(self) -> None:
+        """Open non-blocking mode's connection if it is not open (blocking: opening may wait)."""
+        if self.dialect != "sqlite" or self._quick is not None:
+            return
+        with self._quick_lock:
+            if self._quick is None:
+                conn = self._new()
+                try:
+                    conn.execute("PRAGMA busy_timeout=0")
+                    conn.execute("PRAGMA wal_autocheckpoint=0")  # checkpoints are a blocking caller's
+                except BaseException:
+                    _quiet_close(conn)
+                    raise
+                self._quick = conn
+
+    def _run_quick(self, sql: str, params: Any, *, fetch: bool) -> tuple[Any, ...] | None:
+        # Non-blocking mode: the one quick connection, if free, busy timeout zero; any wait or
+        # failure is WouldBlock (nothing was written: a statement in autocommit either commits or not).
+        if self.dialect != "sqlite" or not self._quick_lock.acquire(blocking=False):
+            raise WouldBlock
+        try:
+            conn = self._quick
+            if conn is None:
+                raise WouldBlock  # opening one may wait (its set-up pragmas): prepare_quick's
+            try:
+                cur = conn.execute(sql, params)
+                row = cur.fetchone() if fetch else None
+                cur.close()
+            except sqlite3.Error as exc:
+                if getattr(exc, "sqlite_errorcode", 0) & 0xFF not in _SQLITE_WAITS:
+                    self._quick = None
+                    _quiet_close(conn)
+                raise WouldBlock from exc
+            if not fetch:
+                self._quick_writes += 1
+            return None if row is None else tuple(row)
+        finally:
+            self._quick_lock.release()
+
     def fetch_one(self, stmt: DirectStatement, values: dict[str, Any]) -> tuple[Any, ...] | None:
         """Run a read and return its first row; retried once on a fresh connection if a stale one fails."""
         params = stmt.params(values)
+        if _NONBLOCKING.get():
+            return self._run_quick(stmt.sql, params, fetch=True)
         for attempt in (0, 1):
             generation = self._generation
             conn, reused = self._take()
@@ -162,6 +271,9 @@ class DriverConnections:
     def execute(self, stmt: DirectStatement, values: dict[str, Any]) -> None:
         """Run one write (committed when it returns; autocommit). Never repeated."""
         params = stmt.params(values)
+        if _NONBLOCKING.get():
+            self._run_quick(stmt.sql, params, fetch=False)
+            return
         try:
             with self.cursor() as cur:
                 cur.execute(stmt.sql, params)
@@ -320,13 +432,7 @@ def row_object(
 
 
 class _Row:
-    __slots__ = ("_values",)
+    """A decoded row: one attribute per column, looked up as plainly as any object's."""
 
     def __init__(self, values: dict[str, Any]) -> None:
-        self._values = values
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self._values[name]
-        except KeyError:
-            raise AttributeError(name) from None
+        self.__dict__ = values

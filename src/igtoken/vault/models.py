@@ -208,7 +208,8 @@ class Event(Base):
     )
 
     id: Mapped[int] = mapped_column(_BIGINT, primary_key=True, autoincrement=True)
-    at: Mapped[datetime] = mapped_column(index=True)
+    # Not indexed (0008): every token read appends an event, and no query filters on ``at`` alone.
+    at: Mapped[datetime]
     type: Mapped[str] = mapped_column(sa.String(32))
     # No foreign keys: the audit trail outlives what it talks about.
     app_id: Mapped[str | None] = mapped_column(_ID)

@@ -34,7 +34,7 @@ __all__ = ["SCHEMA_COLUMNS", "SCHEMA_REVISION", "QuickRead", "read_current_token
 
 #: The schema revision the statements below were written for; any other revision means "not sure".
 #: A test keeps it equal to the migrations' head, so a new migration makes someone look here.
-SCHEMA_REVISION: Final = "0007"
+SCHEMA_REVISION: Final = "0008"
 #: How long the quick path waits for a lock another process holds before leaving it to the full path.
 QUICK_BUSY_TIMEOUT_MS: Final = 1000
 

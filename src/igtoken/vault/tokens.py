@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import cast
 
@@ -24,7 +25,8 @@ from igtoken.vault._store import (
     _account_record,
     _check_aware,
 )
-from igtoken.vault.direct import TokenRow, bind_json, bind_utc, row_object, token_row
+from igtoken.vault.direct import TokenRow, bind_json, bind_utc, nonblocking, row_object, token_row
+from igtoken.vault.faults import storage_faults
 from igtoken.vault.models import Token
 from igtoken.vault.records import (
     AccountRecord,
@@ -166,6 +168,37 @@ class TokenStore(VaultStore):
         )
         self._record_read(stored, now=now, reader=reader)
         return account, stored
+
+    @property
+    def serves_nonblocking(self) -> bool:
+        """Whether :meth:`serve_token` can run in :meth:`nonblocking` mode (SQLite: local, no network)."""
+        return self._db.dialect == "sqlite"
+
+    def nonblocking(self) -> AbstractContextManager[None]:
+        """A block in which :meth:`serve_token` (and the API key lookup) never waits.
+
+        Whatever would wait (a lock held by another process or another thread of this one, a
+        write through a transaction) raises :class:`~igtoken.vault.direct.WouldBlock` at once
+        with nothing written, so the caller can do the work again where waiting is allowed.
+        SQLite only (:attr:`serves_nonblocking`); elsewhere everything raises ``WouldBlock``, and
+        so does everything until :meth:`prepare_nonblocking` has run (opening a connection may wait).
+        """
+        return nonblocking()
+
+    def prepare_nonblocking(self) -> None:
+        """Open what :meth:`nonblocking` mode needs (blocking; until then it raises ``WouldBlock``)."""
+        if self.serves_nonblocking:
+            with storage_faults(self._db.where, waited=self._db.busy_timeout):
+                self._db.direct.prepare_quick()
+
+    def claim_checkpoint(self) -> bool:
+        """Whether writes made in :meth:`nonblocking` mode want :meth:`checkpoint` now (once each time)."""
+        return self._db.direct.claim_checkpoint()
+
+    def checkpoint(self) -> None:
+        """A passive WAL checkpoint on SQLite (nothing elsewhere); it syncs the disk: blocking."""
+        with storage_faults(self._db.where, waited=self._db.busy_timeout):
+            self._db.direct.checkpoint()
 
     def token_history(self, account_id: str, kind: TokenKind | None = None) -> list[TokenInfo]:
         """Every token row an account has had, newest first: metadata only, never a token."""

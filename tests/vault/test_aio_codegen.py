@@ -33,6 +33,10 @@ async def test_every_method_is_awaited_with_its_docstring(vault: Vault) -> None:
     for name, method in inspect.getmembers(Vault, inspect.isfunction):
         if name.startswith("_") or name == "close":
             continue
+        if "ContextManager" in str(inspect.get_annotations(method).get("return", "")):
+            # A block for the caller's own thread (Vault.nonblocking) is not awaitable.
+            assert not hasattr(avault, name), name
+            continue
         wrapper = getattr(avault, name)
         assert inspect.iscoroutinefunction(wrapper), name
         assert wrapper.__doc__ == method.__doc__, name

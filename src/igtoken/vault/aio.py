@@ -153,7 +153,6 @@ class AsyncVault(Awaited[Vault]):
     store_token = offload(Vault.store_token)
     current_token = offload(Vault.current_token)
     serve_token = offload(Vault.serve_token)
-    nonblocking = offload(Vault.nonblocking)
     prepare_nonblocking = offload(Vault.prepare_nonblocking)
     claim_checkpoint = offload(Vault.claim_checkpoint)
     checkpoint = offload(Vault.checkpoint)

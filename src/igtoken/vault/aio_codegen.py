@@ -7,8 +7,9 @@ call of :class:`AsyncVault` against the synchronous signature; a wrapper derived
 lose that.
 
 What is wrapped: every public method defined on :class:`Vault`'s classes (its mixins and their
-shared base) except :meth:`~Vault.close` (awaited by hand) and what is not a plain method (``open``,
-the ``engine`` property); and, for each companion repository in :data:`SUB_REPOSITORIES`, every
+shared base) except :meth:`~Vault.close` (awaited by hand), what is not a plain method (``open``,
+the ``engine`` property) and what returns a context manager (a block for the caller's own
+thread); and, for each companion repository in :data:`SUB_REPOSITORIES`, every
 public method of its class.
 """
 
@@ -106,8 +107,15 @@ def _methods(cls: type) -> Iterator[tuple[type, str]]:
             if name.startswith("_") or name in seen or name in _NOT_WRAPPED:
                 continue
             seen.add(name)
-            if inspect.isfunction(value):
+            if inspect.isfunction(value) and not _returns_context_manager(value):
                 yield owner, name
+
+
+def _returns_context_manager(function: object) -> bool:
+    # A block entered in the caller's own thread (such as ``Vault.nonblocking``, which sets a
+    # context variable) means nothing when run in a worker thread, so it is not awaitable.
+    returns = inspect.get_annotations(function).get("return", "")  # type: ignore[arg-type]
+    return "ContextManager" in str(returns)
 
 
 def _wrapper_name(cls: type) -> str:

@@ -124,6 +124,11 @@ def _setup_logging(ctx: AppContext) -> None:
     logging.getLogger("igtoken.worker").setLevel(ctx.settings.log_level)
     # igtoken.http already logs each call to Meta once, redacted; httpx's own line would double it.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # One line per account (igtoken.worker: account, outcome, the reason of a failure) says what
+    # each refresh came to; the line per call to Meta beside it is for debugging (failed calls
+    # are still logged, as warnings).
+    if logging.getLevelName(ctx.settings.log_level) != logging.DEBUG:
+        logging.getLogger("igtoken.http").setLevel(logging.WARNING)
 
 
 async def _wait_for_database(ctx: AppContext, max_outage: float, stop: asyncio.Event) -> None:

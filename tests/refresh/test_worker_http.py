@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ssl
 from typing import ClassVar
 
 import httpx
@@ -55,6 +56,11 @@ async def test_worker_http_has_one_pool_per_four_slots_each_with_the_cheap_check
         for each in transport._transports:
             assert isinstance(each, httpx.AsyncHTTPTransport)
             assert isinstance(each._pool._network_backend, CheapCheckBackend)
+        # One TLS context (the CA bundle loaded once), shared by every pool, verifying certificates.
+        contexts = {id(each._pool._ssl_context) for each in transport._transports}  # type: ignore[attr-defined]
+        assert len(contexts) == 1
+        context = transport._transports[0]._pool._ssl_context  # type: ignore[attr-defined]
+        assert context.verify_mode is ssl.CERT_REQUIRED and context.check_hostname
         await client.aclose()
 
 

@@ -306,8 +306,11 @@ def worker_http(slots: int) -> httpx.AsyncClient:
     per_pool = -(-slots // pools)
     # Idle connections are dropped well before a server's usual 5-second keep-alive: a request
     # sent on a connection the server is closing at that moment fails with a transport error.
+    # One TLS context for all the pools: loading the CA bundle costs tens of milliseconds each time.
+    tls = httpx.create_ssl_context(trust_env=False)
     transports = [
         httpx.AsyncHTTPTransport(
+            verify=tls,
             limits=httpx.Limits(
                 max_connections=per_pool, max_keepalive_connections=per_pool, keepalive_expiry=2.0
             ),

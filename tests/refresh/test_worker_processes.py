@@ -88,6 +88,10 @@ def test_worker_logs_one_line_per_account_and_each_call_only_when_debugging(tmp_
         assert len(calls) == 3 and all("refresh_access_token" in c and "-> 200 in" in c for c in calls)
         assert all("access_token=[redacted]" in c for c in calls)
     assert not any(t.token_value in done.stderr for t in tokens)
+    # The last lines are written before the process exits (the heap is frozen at exit, not dropped).
+    worker_lines = [line for line in done.stderr.splitlines() if " igtoken.worker " in line]
+    assert " stopped: " in worker_lines[-1]
+    assert "refreshed=3" in done.stdout
 
 
 @pytest.mark.postgres

@@ -61,6 +61,39 @@ def test_cli_refresh_dry_run_then_all(tmp_path, monkeypatch):
     vault.close()
 
 
+@pytest.mark.parametrize("level", ["INFO", "DEBUG"])
+def test_worker_logs_one_line_per_account_and_each_call_only_when_debugging(tmp_path, level):
+    """At INFO each refresh is one ``igtoken.worker`` line (account and outcome); the line per call
+    to Meta (``igtoken.http``: method, redacted URL, status) is there at DEBUG. Never a token."""
+    ring = keyring()
+    url = f"sqlite:///{tmp_path / 'v.db'}"
+    vault = open_vault(url, ring)
+    now = datetime.now(UTC)
+    add_demo_app(vault, now)
+    with run_emulator_on_loopback(clock=EmulatorClock()) as emu:
+        tokens = seed_fleet(emu.world, vault, 3, now=now, ages=(timedelta(days=2),), due_now=True)
+        env = {**_env(url, ring, str(emu)), "IGTOKEN_LOG_LEVEL": level, "IGTOKEN_LOG_FORMAT": "text"}
+        env.update(XDG_DATA_HOME=str(tmp_path / "data"), XDG_CONFIG_HOME=str(tmp_path / "config"))
+        done = subprocess.run(WORKER, env=env, capture_output=True, text=True, timeout=120)
+    vault.close()
+    assert done.returncode == 0, done.stderr
+    outcomes = [line for line in done.stderr.splitlines() if "outcome=refreshed" in line]
+    assert sorted(line.split("account=")[1].split()[0] for line in outcomes) == sorted(
+        t.account_id for t in tokens
+    )
+    calls = [line for line in done.stderr.splitlines() if "igtoken.http" in line]
+    if level == "INFO":
+        assert calls == []
+    else:
+        assert len(calls) == 3 and all("refresh_access_token" in c and "-> 200 in" in c for c in calls)
+        assert all("access_token=[redacted]" in c for c in calls)
+    assert not any(t.token_value in done.stderr for t in tokens)
+    # The last lines are written before the process exits (the heap is frozen at exit, not dropped).
+    worker_lines = [line for line in done.stderr.splitlines() if " igtoken.worker " in line]
+    assert " stopped: " in worker_lines[-1]
+    assert "refreshed=3" in done.stdout
+
+
 @pytest.mark.postgres
 @pytest.mark.slow
 def test_three_worker_processes_refresh_5000_tokens_exactly_once():

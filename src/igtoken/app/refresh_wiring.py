@@ -285,7 +285,7 @@ def single_worker_lock(vault: Vault) -> Iterator[None]:
 
 
 #: Calls in flight per connection pool of :func:`worker_http`.
-_SLOTS_PER_POOL = 8
+_SLOTS_PER_POOL = 4
 
 
 def worker_http(slots: int) -> httpx.AsyncClient:
@@ -294,19 +294,23 @@ def worker_http(slots: int) -> httpx.AsyncClient:
     httpx's connection pool looks over every connection it holds on each request it starts and
     ends (checking each idle one for a server-side close with a system call), so one pool of 32
     connections spent more CPU on that than on the call itself. The connections are spread over
-    several pools of up to eight instead, each request sent through the pool with the fewest
-    in flight: the same connections and limits, a small fraction of the bookkeeping.
+    several pools of up to four instead, each request sent through the pool with the fewest
+    in flight: the same connections and limits, a small fraction of the bookkeeping. Their
+    connections keep their socket at hand for that check (:class:`~igtoken.app._pools.CheapCheckBackend`).
     """
     import httpx
 
-    from igtoken.app._pools import SpreadTransport
+    from igtoken.app._pools import CheapCheckBackend, CookielessClient, SpreadTransport, use_backend
 
     pools = max(1, -(-slots // _SLOTS_PER_POOL))
     per_pool = -(-slots // pools)
     # Idle connections are dropped well before a server's usual 5-second keep-alive: a request
     # sent on a connection the server is closing at that moment fails with a transport error.
+    # One TLS context for all the pools: loading the CA bundle costs tens of milliseconds each time.
+    tls = httpx.create_ssl_context(trust_env=False)
     transports = [
         httpx.AsyncHTTPTransport(
+            verify=tls,
             limits=httpx.Limits(
                 max_connections=per_pool, max_keepalive_connections=per_pool, keepalive_expiry=2.0
             ),
@@ -314,6 +318,10 @@ def worker_http(slots: int) -> httpx.AsyncClient:
         )
         for _ in range(pools)
     ]
-    return httpx.AsyncClient(
+    backend = CheapCheckBackend()
+    for transport in transports:
+        use_backend(transport, backend)
+    # No cookies: one client calls for every account, and no account's cookie may reach another's call.
+    return CookielessClient(
         timeout=httpx.Timeout(20.0, connect=5.0), transport=SpreadTransport(transports), trust_env=False
     )

@@ -7,8 +7,10 @@ that ``igtoken refresh`` shares.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import dataclasses
+import gc
 import json
 import logging
 import os
@@ -116,6 +118,28 @@ def _http(slots: int) -> httpx.AsyncClient:
     return worker_http(slots)
 
 
+_quick_exit_registered = False
+
+
+def _quick_exit() -> None:
+    """At interpreter exit, spare the cyclic garbage collector its last passes over every object.
+
+    Python's finalization collects garbage over the whole heap (tens of thousands of objects
+    once SQLAlchemy, httpx and the vault are loaded): some 0.1–0.2 s of CPU at the end of every
+    worker process, for memory the operating system takes back anyway. Frozen objects are left
+    to it. Runs before logging's own exit handler, which still flushes every log line; files and
+    connections were closed by the worker itself.
+    """
+    gc.freeze()
+
+
+def _register_quick_exit() -> None:
+    global _quick_exit_registered
+    if not _quick_exit_registered:
+        _quick_exit_registered = True
+        atexit.register(_quick_exit)
+
+
 def _setup_logging(ctx: AppContext) -> None:
     from igtoken.app.logs import add_log_handler, set_log_format
 
@@ -124,6 +148,11 @@ def _setup_logging(ctx: AppContext) -> None:
     logging.getLogger("igtoken.worker").setLevel(ctx.settings.log_level)
     # igtoken.http already logs each call to Meta once, redacted; httpx's own line would double it.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # One line per account (igtoken.worker: account, outcome, the reason of a failure) says what
+    # each refresh came to; the line per call to Meta beside it is for debugging (failed calls
+    # are still logged, as warnings).
+    if logging.getLevelName(ctx.settings.log_level) != logging.DEBUG:
+        logging.getLogger("igtoken.http").setLevel(logging.WARNING)
 
 
 async def _wait_for_database(ctx: AppContext, max_outage: float, stop: asyncio.Event) -> None:
@@ -320,6 +349,7 @@ def worker(
 
         require_extra("server")
     _setup_logging(ctx)
+    _register_quick_exit()
     options = {
         "concurrency": concurrency,
         "batch_size": batch_size,

@@ -3,7 +3,9 @@
 The only code duplicated between sync and async lives here. Each driver maps
 httpx's exceptions to igtoken's (``raise … from``), retries per request under
 the :class:`RetryPolicy`, and logs one line per request on the
-``igtoken.http`` logger: method, redacted URL, status and elapsed time.
+``igtoken.http`` logger: method, redacted URL, status and elapsed time (at INFO; nothing is
+formatted or redacted when that level is off, as in ``igtoken worker``, whose one line per
+account says how each call ended).
 """
 
 from __future__ import annotations
@@ -47,12 +49,14 @@ def _describe(request: httpx.Request, secrets: tuple[str, ...]) -> str:
 
 
 def _log_response(
-    request: httpx.Request, response: httpx.Response, started: float, secrets: tuple[str, ...]
+    request: httpx.Request, response: httpx.Response, started: float, secrets: Callable[[], tuple[str, ...]]
 ) -> None:
+    if not logger.isEnabledFor(logging.INFO):
+        return  # nothing to describe (the redacted URL is the costly part)
     elapsed_ms = (time.perf_counter() - started) * 1000
     logger.info(
         "%s -> %d in %.0f ms",
-        _describe(request, secrets),
+        _describe(request, secrets()),
         response.status_code,
         elapsed_ms,
         extra={"http_method": request.method, "status_code": response.status_code, "elapsed_ms": elapsed_ms},
@@ -101,10 +105,20 @@ class _Attempts:
 
     def __init__(self, request: httpx.Request, hook: ResponseHook | None) -> None:
         self.request = request
-        self.secrets = secrets_in(request)
+        self._secrets: tuple[str, ...] | None = None
         self.hook = hook
         self.started = 0.0
         self.last: httpx.Response | None = None
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """The credentials in the request, to redact; looked for only when something is written."""
+        if self._secrets is None:
+            self._secrets = secrets_in(self.request)
+        return self._secrets
+
+    def _secrets_now(self) -> tuple[str, ...]:
+        return self.secrets
 
     def begin(self) -> None:
         self.started = time.perf_counter()
@@ -114,7 +128,7 @@ class _Attempts:
         return _wrap(exc, self.request, self.started, self.secrets)
 
     def received(self, response: httpx.Response) -> httpx.Response:
-        _log_response(self.request, response, self.started, self.secrets)
+        _log_response(self.request, response, self.started, self._secrets_now)
         if self.hook is not None:
             self.hook(response)
         return response

@@ -204,6 +204,27 @@ def test_one_log_line_per_request_with_redacted_url(config, caplog) -> None:
     assert APP_SECRET not in caplog.text and "IGAAshort" not in caplog.text
 
 
+def test_no_request_line_is_built_when_its_level_is_off(config, caplog, monkeypatch) -> None:
+    """With ``igtoken.http`` above INFO nothing is formatted or redacted for a call that went well;
+    a failed call is still logged (a warning), redacted."""
+    from igtoken.client import drive
+
+    described: list[str] = []
+    real = drive._describe
+    monkeypatch.setattr(drive, "_describe", lambda *a: described.append("x") or real(*a))
+    caplog.set_level(logging.WARNING, logger="igtoken.http")
+    handler = Scripted(meta(200, PROFILE))
+    with client_for(handler) as http:
+        assert run_sync(profile_flow(config), http).username == "acme"
+    assert described == [] and not [r for r in caplog.records if r.name == "igtoken.http"]
+    handler = Scripted(httpx.ConnectError("refused"))
+    with client_for(handler) as http, pytest.raises(TransportError):
+        run_sync(profile_flow(config), http, retry=NO_RETRY)
+    (line,) = [r for r in caplog.records if r.name == "igtoken.http"]
+    assert line.levelno == logging.WARNING and "-> ConnectError after" in line.getMessage()
+    assert LONG_TOKEN not in caplog.text
+
+
 def test_on_response_sees_every_response(config) -> None:
     """The response hook is called for each answer, so usage can be recorded even from retried ones."""
     seen: list[Any] = []

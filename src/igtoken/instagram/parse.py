@@ -259,13 +259,14 @@ def error_from_response(response: httpx.Response, *, secrets: Secrets = ()) -> I
     secrets = list(secrets)
     body = json_body(response)
     status = response.status_code
-    usage = parse_usage(response.headers)
-    where = _where(response, secrets)
     is_error_body = isinstance(body, dict) and (
         isinstance(body.get("error"), dict | str) or "error_message" in body
     )
     if status < 400 and not is_error_body:
         return None
+    # Built only for errors: every successful call passes through here (the worker's hot path).
+    usage = parse_usage(response.headers)
+    where = _where(response, secrets)
 
     if isinstance(body, dict) and isinstance(body.get("error"), dict):
         error: dict[str, Any] = body["error"]

@@ -79,3 +79,12 @@ def test_figures_read_as_percent_with_their_meaning() -> None:
         "",
     )
     assert MetaUsage.from_figures({}, T) is None
+
+
+async def test_history_reads_yes_and_no_not_python_booleans(wired) -> None:
+    """The account's history is for people: the connected event's flag reads "reconnected: no"."""
+    account_id = await connect(wired)
+    await signed_in(wired)
+    page = (await wired.service.get(f"/dashboard/accounts/{account_id}")).text
+    assert "reconnected: no" in page
+    assert "False" not in page and "True" not in page

@@ -37,8 +37,17 @@ def link_status(link: ConnectLinkRecord, now: datetime) -> str:
 
 def _event_detail(event: EventRecord) -> str:
     # Event data never holds a token; show the plain fields, leave ids of tokens out.
-    parts = [f"{k}: {v}" for k, v in sorted(event.data.items()) if k != "token_id" and v not in (None, "")]
+    parts = [
+        f"{k}: {_shown(v)}" for k, v in sorted(event.data.items()) if k != "token_id" and v not in (None, "")
+    ]
     return ", ".join(parts)
+
+
+def _shown(value: object) -> str:
+    # A person reads this page: Python's True/False would read as code.
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
 
 
 class VaultDashboard:

@@ -10,7 +10,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import ClassVar
 
 import pytest
@@ -22,21 +22,13 @@ from igtoken.emulator import EmulatorClock
 from igtoken.notify import verify
 from igtoken.testing import run_emulator_on_loopback
 from tests.support.fleet import add_demo_app, keyring, keys_setting, open_vault, seed_fleet
+from tests.support.webhooks import Receiver
 
 SIGNING_KEY = "cron-webhook-signing-key-0123456789"
 
 
-class _Receiver(BaseHTTPRequestHandler):
+class _Receiver(Receiver):
     received: ClassVar[list[tuple[bytes, dict[str, str]]]] = []
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["content-length"]))
-        type(self).received.append((body, dict(self.headers)))
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, *args: object) -> None:
-        pass
 
 
 @contextmanager

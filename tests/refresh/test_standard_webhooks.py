@@ -3,11 +3,9 @@ and its payload has exactly the fields docs/webhooks.md lists."""
 
 from __future__ import annotations
 
-import re
 import threading
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
+from http.server import ThreadingHTTPServer
 from typing import ClassVar
 
 import httpx
@@ -22,29 +20,11 @@ from igtoken.core.secret import Secret
 from igtoken.emulator import EmulatorClock, demo, demo_world
 from igtoken.emulator import create_app as create_emulator
 from igtoken.notify import generate_secret
-
-DOC = Path(__file__).parents[2] / "docs" / "webhooks.md"
-
-
-def documented_fields() -> dict[str, set[str]]:
-    """Event type -> the `data` fields of the docs' table."""
-    fields = {}
-    for row in re.findall(r"^\| `([a-z_.]+)` \|[^|]*\| (.*) \|$", DOC.read_text(), re.M):
-        fields[row[0]] = set(re.findall(r"`(\w+)`", row[1]))
-    return fields
+from tests.support.webhooks import Receiver, documented_fields
 
 
-class _Receiver(BaseHTTPRequestHandler):
+class _Receiver(Receiver):
     received: ClassVar[list[tuple[bytes, dict[str, str]]]] = []
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["content-length"]))
-        type(self).received.append((body, dict(self.headers)))
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, *args: object) -> None:
-        pass
 
 
 async def test_a_refresh_event_verifies_with_standardwebhooks_and_matches_the_docs(tmp_path, monkeypatch):

@@ -9,7 +9,7 @@ import json
 import socket
 import threading
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import ClassVar
 
 import httpx
@@ -23,21 +23,13 @@ from igtoken.core.secret import Secret
 from igtoken.emulator import EmulatorClock, demo, demo_world
 from igtoken.emulator import create_app as create_emulator
 from igtoken.notify import verify
+from tests.support.webhooks import Receiver
 
 SIGNING_KEY = "webhook-signing-key-0123456789"
 
 
-class _Receiver(BaseHTTPRequestHandler):
+class _Receiver(Receiver):
     received: ClassVar[list[tuple[bytes, dict[str, str]]]] = []
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["content-length"]))
-        type(self).received.append((body, dict(self.headers)))
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, *args: object) -> None:
-        pass
 
 
 def _free_port() -> int:

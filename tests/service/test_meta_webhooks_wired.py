@@ -7,13 +7,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import re
 import threading
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
+from http.server import ThreadingHTTPServer
 from typing import ClassVar
 
 import httpx
@@ -29,34 +27,17 @@ from igtoken.core.secret import Secret
 from igtoken.emulator import demo
 from igtoken.notify import generate_secret
 from igtoken.service.assembly import SANDBOX_VERIFY_TOKEN, build_app
+from tests.support.webhooks import Receiver, documented_fields
 
 from .test_meta_webhooks import handshake
 
 PUBLIC = "https://tokens.example.com"
 VERIFY = "a-verify-token-only-meta-and-we-know"
 ADMIN = Secret("an-admin-password-for-tests")
-DOC = Path(__file__).parents[2] / "docs" / "webhooks.md"
 
 
-def documented_fields() -> dict[str, set[str]]:
-    """Event type -> the `data` fields of the docs' table."""
-    fields = {}
-    for row in re.findall(r"^\| `([a-z_.]+)` \|[^|]*\| (.*) \|$", DOC.read_text(), re.M):
-        fields[row[0]] = set(re.findall(r"`(\w+)`", row[1]))
-    return fields
-
-
-class _Receiver(BaseHTTPRequestHandler):
+class _Receiver(Receiver):
     received: ClassVar[list[tuple[bytes, dict[str, str]]]] = []
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["content-length"]))
-        type(self).received.append((body, {k.lower(): v for k, v in self.headers.items()}))
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, *args: object) -> None:
-        pass
 
 
 @pytest.fixture

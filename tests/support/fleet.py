@@ -12,7 +12,8 @@ from igtoken.config.settings import Settings
 from igtoken.core.config import ClientConfig
 from igtoken.core.endpoints import Endpoints
 from igtoken.emulator import EmulatorClock, create_app
-from igtoken.refresh.worker import RefreshWorker
+from igtoken.refresh.usecase import Refresher
+from igtoken.refresh.worker import RefreshWorker, default_owner
 from igtoken.testing import TEST_CLOCK_START, emulator_async_client
 from igtoken.testing.fleet import (
     APP_NAME,
@@ -37,6 +38,9 @@ __all__ = [
     "open_vault",
     "seed_fleet",
 ]
+
+#: The rig's options that belong to the refresh use case; the rest are the worker's.
+_REFRESHER_OPTIONS = ("lease_seconds", "call_timeout", "public_url", "policy", "notifier")
 
 #: The public URL the rig's worker puts in front of re-authorization links.
 PUBLIC_URL = "https://igtoken.test"
@@ -72,9 +76,14 @@ class Rig:
             "public_url": PUBLIC_URL,
         }
         options.update(worker_options)
-        self.worker = RefreshWorker(
-            AsyncVault(self.vault), client_factory(self.http), clock=self.clock.now, **options
+        refresher = Refresher(
+            AsyncVault(self.vault),
+            client_factory(self.http),
+            clock=self.clock.now,
+            owner=default_owner(),
+            **{k: options.pop(k) for k in _REFRESHER_OPTIONS if k in options},
         )
+        self.worker = RefreshWorker(refresher, **options)
 
     def advance(self, delta: timedelta) -> None:
         self.clock.advance(delta.total_seconds())

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Required, TypedDict, Unpack
 
 from igtoken.core.webhook_secret import split_signing_secrets
 
@@ -27,11 +27,13 @@ if TYPE_CHECKING:
     from igtoken.core.endpoints import Endpoints
     from igtoken.core.usage import Usage
     from igtoken.notify import Attempt, Endpoint, Notifier
+    from igtoken.refresh.policy import RefreshPolicy
     from igtoken.refresh.usecase import Refresher
     from igtoken.refresh.worker import RefreshWorker
     from igtoken.vault import Vault
 
 __all__ = [
+    "RefresherArgs",
     "RefresherParts",
     "WorkerParts",
     "build_refresher",
@@ -101,107 +103,89 @@ def _parts(
     return clients, notifier
 
 
-U = TypeVar("U")
+class RefresherArgs(TypedDict, total=False):
+    """What :func:`build_refresher` and :func:`build_worker` take to build the refresh use case."""
+
+    #: Where Meta (or an emulator) is called.
+    endpoints: Required[Endpoints]
+    #: The connections those calls go over (the caller closes it).
+    http: Required[httpx.AsyncClient]
+    #: The lease owner id (default: host, pid and a random suffix).
+    owner: str | None
+    #: The clock (default: the runtime's).
+    clock: Callable[[], datetime] | None
+    #: Makes re-authorization links absolute (default: ``IGTOKEN_PUBLIC_URL``).
+    public_url: str | None
+    policy: RefreshPolicy
+    lease_seconds: float
+    call_timeout: float
+    wait_timeout: float | None
 
 
-def _build(
-    kind: Callable[..., U],
-    runtime: Runtime,
-    endpoints: Endpoints,
-    http: httpx.AsyncClient,
-    *,
-    on_demand: bool,
-    owner: str | None,
-    clock: Callable[[], datetime] | None,
-    public_url: str | None,
-    on_usage: UsageSink | None = None,
-    options: dict[str, Any],
-) -> tuple[U, Notifier]:
-    """``kind`` (the refresh use case, or the worker) over ``runtime``'s vault, with its clients and
-    its notifier (see :func:`_parts` for what ``on_demand`` changes)."""
+#: The arguments passed on to :class:`~igtoken.refresh.usecase.Refresher` as they are.
+_TUNING: Final = frozenset({"policy", "lease_seconds", "call_timeout", "wait_timeout"})
+
+
+def _refresher(
+    runtime: Runtime, args: RefresherArgs, *, on_demand: bool, on_usage: UsageSink | None = None
+) -> tuple[Refresher, Notifier]:
+    """The refresh use case over ``runtime``'s vault, with its clients and its notifier (see
+    :func:`_parts` for what ``on_demand`` changes)."""
+    from igtoken.refresh.usecase import Refresher
     from igtoken.refresh.worker import default_owner
     from igtoken.vault import AsyncVault
 
-    owner = owner or default_owner()
-    clients, notifier = _parts(runtime, endpoints, http, owner, on_demand, on_usage)
-    made = kind(
+    owner = args.get("owner") or default_owner()
+    clients, notifier = _parts(runtime, args["endpoints"], args["http"], owner, on_demand, on_usage)
+    tuning: dict[str, Any] = {k: v for k, v in args.items() if k in _TUNING}
+    refresher = Refresher(
         AsyncVault(runtime.vault),
         clients,
-        clock=clock or runtime.now,
+        clock=args.get("clock") or runtime.now,
         notifier=notifier,
         owner=owner,
-        public_url=public_url or runtime.settings.public_url,
-        **options,
+        public_url=args.get("public_url") or runtime.settings.public_url,
+        **tuning,
     )
-    return made, notifier
+    return refresher, notifier
 
 
-def build_refresher(
-    runtime: Runtime,
-    *,
-    endpoints: Endpoints,
-    http: httpx.AsyncClient,
-    owner: str | None = None,
-    clock: Callable[[], datetime] | None = None,
-    public_url: str | None = None,
-    **options: Any,
-) -> RefresherParts:
-    """The refresh use case for on-demand callers, over ``runtime``'s vault, calling Meta at ``endpoints``.
+def build_refresher(runtime: Runtime, **args: Unpack[RefresherArgs]) -> RefresherParts:
+    """The refresh use case for on-demand callers, over ``runtime``'s vault.
 
     For the front doors a person waits on (API, dashboard, ``igtoken token``, ``refresh``,
     ``doctor``): the client retries a failed call at once, and webhooks are only queued (a
-    worker sends them). ``public_url`` (default: ``IGTOKEN_PUBLIC_URL``) makes
-    re-authorization links absolute.
+    worker sends them).
     """
-    from igtoken.refresh.usecase import Refresher
-
-    refresher, notifier = _build(
-        Refresher,
-        runtime,
-        endpoints,
-        http,
-        on_demand=True,
-        owner=owner,
-        clock=clock,
-        public_url=public_url,
-        options=options,
-    )
-    return RefresherParts(refresher, notifier)
+    return RefresherParts(*_refresher(runtime, args, on_demand=True))
 
 
 def build_worker(
     runtime: Runtime,
     *,
-    endpoints: Endpoints,
-    http: httpx.AsyncClient,
-    owner: str | None = None,
-    clock: Callable[[], datetime] | None = None,
-    public_url: str | None = None,
+    concurrency: int = 32,
+    batch_size: int = 100,
+    poll_interval: float = 30.0,
+    max_outage: float | None = None,
     on_usage: UsageSink | None = None,
-    **options: Any,
+    **args: Unpack[RefresherArgs],
 ) -> WorkerParts:
-    """A refresh worker over ``runtime``'s vault, calling Meta (or an emulator) at ``endpoints``.
+    """A refresh worker over ``runtime``'s vault, around the refresh use case ``args`` describe.
 
-    ``public_url`` (default: ``IGTOKEN_PUBLIC_URL``) makes re-authorization links absolute;
-    the service passes its own URL, which in sandbox mode is where it listens. The worker rides
-    out a database outage for ``IGTOKEN_WORKER_MAX_OUTAGE`` seconds unless ``max_outage`` says.
-    ``on_usage`` is called with ``(app id, usage)`` for every answer of Meta's that carries usage
-    headers (the metrics' ``igtoken_meta_usage_ratio``).
+    The service passes its own ``public_url``, which in sandbox mode is where it listens. The
+    worker rides out a database outage for ``IGTOKEN_WORKER_MAX_OUTAGE`` seconds unless
+    ``max_outage`` says. ``on_usage`` is called with ``(app id, usage)`` for every answer of
+    Meta's that carries usage headers (the metrics' ``igtoken_meta_usage_ratio``).
     """
     from igtoken.refresh.worker import RefreshWorker
 
-    options.setdefault("max_outage", runtime.settings.worker_max_outage)
-    worker, notifier = _build(
-        RefreshWorker,
-        runtime,
-        endpoints,
-        http,
-        on_demand=False,
-        owner=owner,
-        clock=clock,
-        public_url=public_url,
-        on_usage=on_usage,
-        options=options,
+    refresher, notifier = _refresher(runtime, args, on_demand=False, on_usage=on_usage)
+    worker = RefreshWorker(
+        refresher,
+        concurrency=concurrency,
+        batch_size=batch_size,
+        poll_interval=poll_interval,
+        max_outage=runtime.settings.worker_max_outage if max_outage is None else max_outage,
     )
     return WorkerParts(worker, notifier)
 

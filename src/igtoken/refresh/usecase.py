@@ -85,8 +85,6 @@ class Refresher:
         public_url: the service's public base URL; re-authorization links are made absolute on
             it (without one the link is made, but no URL can be given for it).
         wait_timeout: how long an on-demand refresh waits for another holder's result.
-        store: how a refreshed token is stored under its lease (default: alone, in its own
-            transaction); the worker passes a :class:`~igtoken.refresh.batching.BatchedStore`.
     """
 
     def __init__(
@@ -102,10 +100,12 @@ class Refresher:
         call_timeout: float = 30.0,
         public_url: str | None = None,
         wait_timeout: float | None = None,
-        store: StoreRefresh | None = None,
     ) -> None:
+        if lease_seconds <= 0 or call_timeout <= 0:
+            raise ValueError("lease_seconds and call_timeout must be positive")
         self.vault = vault
-        self._store: StoreRefresh = store or vault.record_refresh_success
+        #: How a refreshed token is stored under its lease: alone, in its own transaction.
+        self._store: StoreRefresh = vault.record_refresh_success
         self.clock = clock
         self.notifier = notifier
         self.policy = policy
@@ -117,6 +117,11 @@ class Refresher:
         self._factory = clients
         self._clients: dict[str, AsyncClient] = {}
         self._apps: dict[str, AppRecord] = {}
+
+    def store_with(self, store: StoreRefresh) -> None:
+        """Store refreshed tokens with ``store`` from now on (the worker's group commit,
+        :class:`~igtoken.refresh.batching.BatchedStore`)."""
+        self._store = store
 
     async def aclose(self) -> None:
         """Close the clients this refresher made."""

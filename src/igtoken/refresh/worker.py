@@ -38,12 +38,9 @@ from datetime import datetime
 from typing import Any
 
 from igtoken.core.exceptions import DatabaseCorruptError, DatabaseRefusedError, DatabaseUnavailableError
-from igtoken.notify import Notifier
 from igtoken.refresh.batching import BatchedStore
-from igtoken.refresh.plan import DEFAULT_POLICY
-from igtoken.refresh.policy import RefreshPolicy
 from igtoken.refresh.usecase import REAUTH_LINK_LIFETIME, ClientFactory, Refresher, Result
-from igtoken.vault import AsyncVault, Claim
+from igtoken.vault import Claim
 
 __all__ = [
     "DEFAULT_MAX_OUTAGE",
@@ -143,19 +140,16 @@ def default_owner() -> str:
 class RefreshWorker:
     """Keeps the vault's tokens alive. One instance per process; run it with :meth:`run_forever`.
 
+    Each claim goes to ``refresher``, the one refresh use case, which also gives the worker its
+    vault, clock, notifier, lease owner and lease length; the worker adds the schedule around it.
+    Finished refreshes are stored together (group commit): the refresher's store is switched to
+    a :class:`~igtoken.refresh.batching.BatchedStore` of ``batch_size``.
+
     Args:
-        vault: the vault, wrapped for async code.
-        clients: builds an :class:`~igtoken.AsyncClient` for an app (see ``Runtime.client_config``);
-            build it without in-call retries, since the worker reschedules failures itself.
-        clock: returns the current time (tz-aware UTC); tests share the emulator's clock.
-        notifier: where outbound notifications go; ``None`` sends none (vault events are still kept).
-        policy: the refresh policy the planner applies.
-        owner: this worker's lease owner id (default: host, pid and a random suffix).
+        refresher: the refresh use case, built over clients without in-call retries (the worker
+            reschedules failures itself); see :func:`igtoken.app.refresh_wiring.build_worker`.
         concurrency: at most this many calls to Meta at once.
         batch_size: tokens claimed per transaction.
-        lease_seconds: how long a claim is leased; a slow call extends it every third of that.
-        call_timeout: a call to Meta taking longer than this (seconds) is abandoned and retried later.
-        public_url: the service's public base URL, put in front of re-authorization link paths.
         poll_interval: how long :meth:`run_forever` waits (seconds) when nothing was due.
         max_outage: how long (seconds) :meth:`run_forever` keeps retrying an unavailable database
             before it raises the error.
@@ -163,54 +157,33 @@ class RefreshWorker:
 
     def __init__(
         self,
-        vault: AsyncVault,
-        clients: ClientFactory,
+        refresher: Refresher,
         *,
-        clock: Callable[[], datetime],
-        notifier: Notifier | None = None,
-        policy: RefreshPolicy = DEFAULT_POLICY,
-        owner: str | None = None,
         concurrency: int = 32,
         batch_size: int = 100,
-        lease_seconds: float = 120.0,
-        call_timeout: float = 30.0,
-        public_url: str | None = None,
         poll_interval: float = 30.0,
         max_outage: float = DEFAULT_MAX_OUTAGE,
     ) -> None:
         if concurrency < 1 or batch_size < 1:
             raise ValueError("concurrency and batch_size must be at least 1")
-        if lease_seconds <= 0 or call_timeout <= 0 or poll_interval <= 0 or max_outage < 0:
-            raise ValueError("lease_seconds, call_timeout, poll_interval and max_outage must be positive")
-        self.vault = vault
-        self.clock = clock
-        self.notifier = notifier
-        self.policy = policy
-        self.owner = owner or default_owner()
+        if poll_interval <= 0 or max_outage < 0:
+            raise ValueError("poll_interval and max_outage must be positive")
+        self.refresher = refresher
+        self.vault = refresher.vault
+        self.clock = refresher.clock
+        self.notifier = refresher.notifier
+        self.policy = refresher.policy
+        self.owner = refresher.owner
+        self.lease_seconds = refresher.lease_seconds
         self.concurrency = concurrency
         self.batch_size = batch_size
-        self.lease_seconds = lease_seconds
-        self.call_timeout = call_timeout
-        self.public_url = public_url.rstrip("/") if public_url else None
         self.poll_interval = poll_interval
         self.max_outage = max_outage
         self._outage_started = 0.0
-        self.state = WorkerState(owner=self.owner, started_at=clock())
+        self.state = WorkerState(owner=self.owner, started_at=self.clock())
         #: Refreshes that finish together are stored in one transaction (group commit).
-        self.store = BatchedStore(vault, max_batch=batch_size)
-        #: The one refresh use case; each claim is handed to it.
-        self.refresher = Refresher(
-            vault,
-            clients,
-            clock=clock,
-            notifier=notifier,
-            policy=policy,
-            owner=self.owner,
-            lease_seconds=lease_seconds,
-            call_timeout=call_timeout,
-            public_url=self.public_url,
-            store=self.store,
-        )
+        self.store = BatchedStore(self.vault, max_batch=batch_size)
+        refresher.store_with(self.store)
         self._gate = asyncio.Semaphore(concurrency)
         #: Called with each result as it is recorded (progress bars); must not raise.
         self.on_result: Callable[[Result], None] | None = None

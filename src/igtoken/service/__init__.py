@@ -15,11 +15,11 @@ from igtoken.service.interfaces import (
     ApiKeyVerifier,
     DashboardActions,
     DashboardData,
-    Inventory,
     ReadinessCheck,
     ServiceDeps,
     WebhookEvent,
 )
+from igtoken.vault.stats import Inventory
 
 __all__ = [
     "ApiKeyPrincipal",

@@ -23,6 +23,7 @@ from igtoken.service.views import (
     LinkRow,
     NewLink,
 )
+from igtoken.vault.stats import Inventory
 
 
 class DashboardData(Protocol):
@@ -153,39 +154,6 @@ class ReadinessCheck:
     name: str
     check: Callable[[], Awaitable[None]]
     timeout: float = 2.0
-
-
-@dataclass(frozen=True, slots=True)
-class Inventory:
-    """A snapshot for the gauges, in base units (seconds), read with a fixed number of queries.
-
-    ``expiry_buckets``: (upper bound in seconds, live tokens expiring within it), cumulative.
-    ``overdue_tokens``/``oldest_overdue_seconds``: live tokens past their refresh time, and how
-    long the oldest of them has waited. ``webhooks_by_status``: outbound deliveries per status.
-    """
-
-    accounts_by_status: Mapping[str, int]
-    expiry_buckets: Sequence[tuple[float, int]] = ()
-    expiry_count: int = 0
-    expiry_sum_seconds: float = 0.0
-    overdue_tokens: int = 0
-    oldest_overdue_seconds: float = 0.0
-    webhooks_by_status: Mapping[str, int] = field(default_factory=dict)
-
-    @classmethod
-    def from_seconds(
-        cls,
-        accounts_by_status: Mapping[str, int],
-        seconds_to_expiry: Sequence[float],
-        bounds: Sequence[float],
-    ) -> Inventory:
-        """An inventory from each live token's seconds to expiry (tests, small callers)."""
-        return cls(
-            accounts_by_status=accounts_by_status,
-            expiry_buckets=[(b, sum(1 for s in seconds_to_expiry if s <= b)) for b in bounds],
-            expiry_count=len(seconds_to_expiry),
-            expiry_sum_seconds=float(sum(seconds_to_expiry)),
-        )
 
 
 #: Reads the inventory for ``/metrics``; sync, called in a worker thread at scrape time.

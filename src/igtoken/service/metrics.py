@@ -29,8 +29,9 @@ from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Scope
 
 from igtoken.core.usage import Usage
-from igtoken.service.interfaces import Inventory, InventorySource
+from igtoken.service.interfaces import InventorySource
 from igtoken.service.observe import ObservedRequestMiddleware, route_template
+from igtoken.vault.stats import Inventory
 
 if TYPE_CHECKING:
     from igtoken.vault import Vault
@@ -255,15 +256,6 @@ def vault_inventory(vault: Vault, clock: Callable[[], datetime] | None = None) -
     now = clock or (lambda: datetime.now(UTC))
 
     def read() -> Inventory:
-        snap = ops_snapshot(vault.engine, now=now(), expiry_bounds=EXPIRY_BUCKETS)
-        return Inventory(
-            accounts_by_status=snap.accounts_by_status,
-            expiry_buckets=snap.expiry_buckets,
-            expiry_count=snap.expiry_count,
-            expiry_sum_seconds=snap.expiry_sum_seconds,
-            overdue_tokens=snap.overdue_tokens,
-            oldest_overdue_seconds=snap.oldest_overdue_seconds,
-            webhooks_by_status=snap.webhooks_by_status,
-        )
+        return ops_snapshot(vault.engine, now=now(), expiry_bounds=EXPIRY_BUCKETS)
 
     return read

@@ -18,25 +18,42 @@ from igtoken.vault._db import Database
 from igtoken.vault.models import Account, Token, WebhookDelivery
 from igtoken.vault.records import AccountStatus, WebhookStatus
 
-__all__ = ["OpsSnapshot", "ops_snapshot"]
+__all__ = ["Inventory", "ops_snapshot"]
 
 
 @dataclass(frozen=True, slots=True)
-class OpsSnapshot:
-    """What the gauges show at one scrape.
+class Inventory:
+    """What the gauges show at one scrape, in base units (seconds).
 
-    ``expiry_buckets`` maps each upper bound (seconds) to the number of live tokens that expire
-    within it (cumulative, as Prometheus histograms are); ``expiry_count``/``expiry_sum_seconds``
-    cover every live token with an expiry.
+    ``expiry_buckets``: (upper bound in seconds, live tokens expiring within it), cumulative, as
+    Prometheus histograms are; ``expiry_count``/``expiry_sum_seconds`` cover every live token
+    with an expiry. ``overdue_tokens``/``oldest_overdue_seconds``: live tokens past their refresh
+    time, and how long the oldest of them has waited. ``webhooks_by_status``: outbound
+    deliveries per status.
     """
 
     accounts_by_status: Mapping[str, int]
-    expiry_buckets: Sequence[tuple[float, int]]
-    expiry_count: int
-    expiry_sum_seconds: float
-    overdue_tokens: int
-    oldest_overdue_seconds: float
+    expiry_buckets: Sequence[tuple[float, int]] = ()
+    expiry_count: int = 0
+    expiry_sum_seconds: float = 0.0
+    overdue_tokens: int = 0
+    oldest_overdue_seconds: float = 0.0
     webhooks_by_status: Mapping[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def from_seconds(
+        cls,
+        accounts_by_status: Mapping[str, int],
+        seconds_to_expiry: Sequence[float],
+        bounds: Sequence[float],
+    ) -> Inventory:
+        """An inventory from each live token's seconds to expiry (tests, small callers)."""
+        return cls(
+            accounts_by_status=accounts_by_status,
+            expiry_buckets=[(b, sum(1 for s in seconds_to_expiry if s <= b)) for b in bounds],
+            expiry_count=len(seconds_to_expiry),
+            expiry_sum_seconds=float(sum(seconds_to_expiry)),
+        )
 
 
 def ops_snapshot(
@@ -44,7 +61,7 @@ def ops_snapshot(
     *,
     now: datetime,
     expiry_bounds: Sequence[float],
-) -> OpsSnapshot:
+) -> Inventory:
     """Read the operational figures in four aggregate queries; ``expiry_bounds`` in seconds."""
     db = Database(engine)
     live = sa.and_(Token.is_current.is_(True), Account.status == AccountStatus.ACTIVE.value)
@@ -87,7 +104,7 @@ def ops_snapshot(
     oldest = 0.0
     if overdue_count and oldest_due is not None:
         oldest = max(0.0, (now - _aware(oldest_due)).total_seconds())
-    return OpsSnapshot(
+    return Inventory(
         accounts_by_status=by_status,
         expiry_buckets=[(bound, int(n)) for bound, n in zip(expiry_bounds, expiry_row[2:], strict=True)],
         expiry_count=count,

@@ -17,7 +17,7 @@ from igtoken.emulator import EmulatorClock, create_app
 from igtoken.refresh.batching import BatchedStore
 from igtoken.refresh.outcomes import Outcome
 from igtoken.testing import TEST_CLOCK_START
-from igtoken.vault import AsyncVault, Claim, EventType, Vault
+from igtoken.vault import AsyncVault, Claim, EventType, FinishedRefresh, Vault
 from tests.support.fleet import Rig, add_demo_app, keyring, open_vault, seed_fleet
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
@@ -56,7 +56,7 @@ def new_token(claim: Claim) -> AccessToken:
 async def store_all(store: BatchedStore, claims: list[Claim]) -> list[str | BaseException]:
     async def one(claim: Claim) -> str:
         now = claim.lease_expires_at - timedelta(seconds=59)
-        return await store(claim, new_token(claim), now=now, next_refresh_at=None, details={"trigger": "t"})
+        return await store(FinishedRefresh(claim, new_token(claim), now, None, {"trigger": "t"}))
 
     return await asyncio.gather(*(one(c) for c in claims), return_exceptions=True)
 

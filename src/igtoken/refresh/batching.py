@@ -18,31 +18,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable
-from datetime import datetime
-from typing import Any, Protocol
+from collections.abc import Awaitable, Callable
 
 from igtoken.core.exceptions import ConflictError, DatabaseUnavailableError
-from igtoken.core.models import AccessToken
 from igtoken.vault import AsyncVault, Claim, FinishedRefresh
 
-__all__ = ["BatchedStore", "StoreRefresh", "lost_lease"]
+__all__ = ["BatchedStore", "StoreRefresh", "lost_lease", "store_alone"]
 
 log = logging.getLogger("igtoken.worker")
 
 
-class StoreRefresh(Protocol):
-    """Stores a refreshed token under its claim's lease; the new row id, or :class:`ConflictError`."""
+#: Stores a refreshed token under its claim's lease: the new row id, or :class:`ConflictError`.
+StoreRefresh = Callable[[FinishedRefresh], Awaitable[str]]
 
-    def __call__(
-        self,
-        claim: Claim,
-        new_token: AccessToken,
-        *,
-        now: datetime,
-        next_refresh_at: datetime | None,
-        details: dict[str, Any],
-    ) -> Awaitable[str]: ...
+
+async def store_alone(vault: AsyncVault, item: FinishedRefresh) -> str:
+    """The lone store step: ``item`` in a transaction of its own (the on-demand refresher's)."""
+    return await vault.record_refresh_success(
+        item.claim, item.new_token, now=item.now, next_refresh_at=item.next_refresh_at, details=item.details
+    )
 
 
 def lost_lease(claim: Claim) -> ConflictError:
@@ -67,17 +61,9 @@ class BatchedStore:
         self.batches = 0
         self.items = 0
 
-    async def __call__(
-        self,
-        claim: Claim,
-        new_token: AccessToken,
-        *,
-        now: datetime,
-        next_refresh_at: datetime | None,
-        details: dict[str, Any],
-    ) -> str:
+    async def __call__(self, item: FinishedRefresh) -> str:
         future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-        self._queue.append((FinishedRefresh(claim, new_token, now, next_refresh_at, dict(details)), future))
+        self._queue.append((item, future))
         if self._writer is None or self._writer.done():
             # Its own task, not the caller's: a caller that is cancelled does not strand the others.
             self._writer = asyncio.create_task(self._drain())
@@ -119,13 +105,7 @@ class BatchedStore:
     async def _one_by_one(self, batch: list[tuple[FinishedRefresh, asyncio.Future[str]]]) -> None:
         for item, future in batch:
             try:
-                token_id = await self.vault.record_refresh_success(
-                    item.claim,
-                    item.new_token,
-                    now=item.now,
-                    next_refresh_at=item.next_refresh_at,
-                    details=item.details,
-                )
+                token_id = await store_alone(self.vault, item)
             except Exception as exc:
                 _settle(future, exc=exc)
             else:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import logging
 import time
 import uuid
@@ -47,12 +48,12 @@ from igtoken.refresh import (
     next_refresh_at,
     plan,
 )
-from igtoken.refresh.batching import StoreRefresh
+from igtoken.refresh.batching import StoreRefresh, store_alone
 from igtoken.refresh.facebook_accounts import PageTokenVerdict
 from igtoken.refresh.facebook_checks import check_page_token, checked_event_data
 from igtoken.refresh.outcomes import Failure, Outcome, classify
 from igtoken.refresh.result import Result, just_refreshed, log_result, raise_for
-from igtoken.vault import AppRecord, AsyncVault, Claim, EventType, StoredToken
+from igtoken.vault import AppRecord, AsyncVault, Claim, EventType, FinishedRefresh, StoredToken
 
 __all__ = ["REAUTH_LINK_LIFETIME", "ClientFactory", "Refresher", "Result", "raise_for"]
 
@@ -105,7 +106,7 @@ class Refresher:
             raise ValueError("lease_seconds and call_timeout must be positive")
         self.vault = vault
         #: How a refreshed token is stored under its lease: alone, in its own transaction.
-        self._store: StoreRefresh = vault.record_refresh_success
+        self._store: StoreRefresh = functools.partial(store_alone, vault)
         self.clock = clock
         self.notifier = notifier
         self.policy = policy
@@ -347,9 +348,7 @@ class Refresher:
             scopes=new_token.scopes or claim.token.scopes,
         )
         scheduled = next_refresh_at(new_token.issued_at, claim.account_id, self.policy, new_token.expires_at)
-        token_id = await self._store(
-            claim, new_token, now=done, next_refresh_at=scheduled, details={"trigger": trigger}
-        )
+        token_id = await self._store(FinishedRefresh(claim, new_token, done, scheduled, {"trigger": trigger}))
         await self._notify(
             WebhookEventType.TOKEN_REFRESHED,
             {

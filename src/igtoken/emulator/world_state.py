@@ -136,6 +136,13 @@ class WorldState:
             raise WorldError(f"no Facebook user {who!r}")
         return user
 
+    def find_person(self, who: str) -> Account | FacebookUser:
+        """The Instagram account (first) or else the Facebook user going by ``who``."""
+        try:
+            return self.find_account(who)
+        except WorldError:
+            return self.find_fb_user(who)
+
     def scoped_id(self, app_id: str, ig_id: str) -> str:
         """The app-scoped id of an Instagram account (``id`` in /me), stable for the pair."""
         key = (app_id, ig_id)

@@ -24,10 +24,8 @@ from igtoken.emulator.model import (
     IG_LONG_EXPIRES_IN,
     IG_SHORT_TTL,
     TOKEN_KINDS,
-    Account,
     App,
     Code,
-    FacebookUser,
     Grant,
     Page,
     Token,
@@ -205,11 +203,7 @@ class TokenRules(WorldState):
         """The person changed their password: every token issued before now answers 190/460."""
         with self.lock:
             now = self.clock.timestamp()
-            person: Account | FacebookUser
-            try:
-                person = self.find_account(who)
-            except WorldError:
-                person = self.find_fb_user(who)
+            person = self.find_person(who)
             person.password_changed_at = now
             person.tokens_before = self._last_seq
             self.changes += 1

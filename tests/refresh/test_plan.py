@@ -17,6 +17,7 @@ from igtoken.refresh import (
     next_refresh_at,
     plan,
 )
+from igtoken.refresh.plan import scheduled_state
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 H = timedelta(hours=1)
@@ -254,3 +255,34 @@ def test_state_of_an_access_token_never_holds_its_value():
 
 def _fields(state):
     return {name: getattr(state, name) for name in TokenState.__slots__}
+
+
+def test_scheduled_state_places_the_last_failure_one_backoff_step_before_the_next_attempt():
+    """The vault keeps the next attempt's time; the planner's facts put the failure one backoff
+    step before it, so the worker and ``igtoken refresh --plan`` see the same history."""
+    retry_at = T0 + 20 * D
+    state = scheduled_state(
+        "17841400000000001", TokenKind.IG_LONG, T0, T0 + 60 * D,
+        failure_count=2, next_refresh_at=retry_at, now=T0 + 19 * D, policy=POLICY,
+    )  # fmt: skip
+    assert state.last_failure_at == retry_at - POLICY.backoff(2)
+    assert state.next_attempt_at == retry_at and state.failure_count == 2
+    unscheduled = scheduled_state(
+        "17841400000000001", TokenKind.IG_LONG, T0, T0 + 60 * D,
+        failure_count=1, next_refresh_at=None, now=T0 + 19 * D,
+    )  # fmt: skip
+    assert unscheduled.last_failure_at == T0 + 19 * D
+    fresh = scheduled_state(
+        "17841400000000001", TokenKind.IG_LONG, T0, T0 + 60 * D,
+        failure_count=0, next_refresh_at=None, now=T0 + D,
+    )  # fmt: skip
+    assert fresh.last_failure_at is None
+
+
+def test_scheduled_state_reads_an_expiry_not_after_issue_as_none():
+    """An expiry at or before the issue time is no expiry, as the worker has always read it."""
+    state = scheduled_state(
+        "1", TokenKind.FB_PAGE, T0, T0, failure_count=0, next_refresh_at=None, now=T0,
+        data_access_expires_at=T0 + 90 * D,
+    )  # fmt: skip
+    assert state.expires_at is None and state.data_access_expires_at == T0 + 90 * D

@@ -69,7 +69,7 @@ def _needs_login(vault: Any, account: Any, *, sandbox: bool) -> Exception:
 
 def _plan_rows(vault: Any, accounts: list[Any], now: datetime, policy: Any) -> list[dict[str, Any]]:
     from igtoken.core.exceptions import NotFoundError
-    from igtoken.refresh import TokenState, plan
+    from igtoken.refresh.plan import plan, scheduled_state
 
     rows: list[dict[str, Any]] = []
     for account in accounts:
@@ -80,14 +80,16 @@ def _plan_rows(vault: Any, accounts: list[Any], now: datetime, policy: Any) -> l
         except NotFoundError:
             continue
         token = stored.token
-        state = TokenState(
-            account_id=account.id,
-            kind=token.kind,
-            issued_at=token.issued_at,
-            expires_at=token.expires_at,
+        state = scheduled_state(
+            account.id,
+            token.kind,
+            token.issued_at,
+            token.expires_at,
             failure_count=stored.failure_count,
-            last_failure_at=now if stored.failure_count else None,
-            next_attempt_at=stored.next_refresh_at,
+            next_refresh_at=stored.next_refresh_at,
+            now=now,
+            policy=policy,
+            data_access_expires_at=account.data_access_expires_at,
         )
         decision = plan(state, now, policy)
         rows.append(

@@ -113,6 +113,41 @@ def after_failure(
     return now + delay
 
 
+def scheduled_state(
+    account_id: str,
+    kind: TokenKind,
+    issued_at: datetime,
+    expires_at: datetime | None,
+    *,
+    failure_count: int,
+    next_refresh_at: datetime | None,
+    now: datetime,
+    policy: RefreshPolicy = DEFAULT_POLICY,
+    data_access_expires_at: datetime | None = None,
+) -> TokenState:
+    """The planner's facts about a stored token, from the vault's schedule for it.
+
+    The vault keeps when the next attempt is due (``next_refresh_at``), not when the last one
+    failed: the failed attempt was one backoff step before it (a floor when Meta asked for
+    longer), or ``now`` when nothing is scheduled. An expiry not after the issue time is no
+    expiry. The worker's decisions and ``igtoken refresh --plan`` both start here.
+    """
+    if failure_count and next_refresh_at is not None:
+        last_failure_at: datetime | None = next_refresh_at - policy.backoff(failure_count)
+    else:
+        last_failure_at = now if failure_count else None
+    return TokenState(
+        account_id=account_id,
+        kind=kind,
+        issued_at=issued_at,
+        expires_at=expires_at if expires_at is None or expires_at > issued_at else None,
+        data_access_expires_at=data_access_expires_at,
+        failure_count=failure_count,
+        last_failure_at=last_failure_at,
+        next_attempt_at=next_refresh_at,
+    )
+
+
 def plan(state: TokenState, now: datetime, policy: RefreshPolicy = DEFAULT_POLICY) -> Decision:
     """Decide what to do with the token described by ``state`` at ``now`` under ``policy``."""
     require_aware("now", now)

@@ -31,7 +31,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
-from typing import Any, Final, TypeVar
+from typing import Final, TypeVar
 
 from igtoken.client.clients import AsyncClient
 from igtoken.core.exceptions import ConflictError, NotFoundError
@@ -43,7 +43,6 @@ from igtoken.refresh import (
     Decision,
     ExpiryWarning,
     RefreshPolicy,
-    TokenState,
     after_failure,
     next_refresh_at,
     plan,
@@ -52,6 +51,7 @@ from igtoken.refresh.batching import StoreRefresh, store_alone
 from igtoken.refresh.facebook_accounts import PageTokenVerdict
 from igtoken.refresh.facebook_checks import check_page_token, checked_event_data
 from igtoken.refresh.outcomes import Failure, Outcome, classify
+from igtoken.refresh.plan import scheduled_state
 from igtoken.refresh.result import Result, just_refreshed, log_result, raise_for
 from igtoken.vault import AppRecord, AsyncVault, Claim, EventType, FinishedRefresh, StoredToken
 
@@ -422,32 +422,23 @@ class Refresher:
         data_access_expires_at: datetime | None,
         now: datetime,
     ) -> Decision:
-        failures = claim.failure_count
-        scheduled = claim.next_refresh_at
-        facts: dict[str, Any] = {
-            "account_id": claim.account_id,
-            "kind": kind,
-            "issued_at": issued_at,
-            "expires_at": expires_at,
-            "data_access_expires_at": data_access_expires_at,
-            "failure_count": failures,
-            # The vault keeps when the next attempt is due, not when the last one failed; the
-            # failed attempt was one backoff step before it (a floor when Meta asked for longer).
-            "last_failure_at": (
-                (scheduled - self.policy.backoff(failures))
-                if failures and scheduled
-                else (now if failures else None)
-            ),
-            "next_attempt_at": scheduled,
-        }
-        if expires_at is not None and expires_at <= issued_at:
-            facts["expires_at"] = None
-        decision = plan(TokenState(**facts), now, self.policy)
+        state = scheduled_state(
+            claim.account_id,
+            kind,
+            issued_at,
+            expires_at,
+            failure_count=claim.failure_count,
+            next_refresh_at=claim.next_refresh_at,
+            now=now,
+            policy=self.policy,
+            data_access_expires_at=data_access_expires_at,
+        )
+        decision = plan(state, now, self.policy)
         if decision.warning is None:
             return decision
         # Warnings fire once per threshold and expiry date: look up the last one announced.
-        facts["last_warned"] = await self._last_warned(claim.account_id, decision.warning.expires_at)
-        return plan(TokenState(**facts), now, self.policy)
+        last_warned = await self._last_warned(claim.account_id, decision.warning.expires_at)
+        return plan(dataclasses.replace(state, last_warned=last_warned), now, self.policy)
 
     async def _last_warned(self, account_id: str, expires_at: datetime) -> timedelta | None:
         events = await self.vault.events(account_id=account_id, types=[EventType.EXPIRING], limit=1000)

@@ -19,6 +19,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from igtoken.cli._context import AppContext, json_option, pass_ctx
+from igtoken.cli._options import (
+    app_id_option,
+    config_id_option,
+    flow_option,
+    redirect_uris_option,
+    scopes_option,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -190,26 +197,12 @@ def read_secret(secret_file: Path | None, secret_env: str | None, *, prompt: str
 
 @apps.command("add")
 @click.argument("name")
-@click.option("--app-id", required=True, help="Instagram app id (Facebook Login: the Meta app id).")
-@click.option(
-    "--redirect-uri",
-    "redirect_uris",
-    multiple=True,
-    required=True,
-    help="A redirect URI exactly as registered with Meta (repeatable).",
-)
-@click.option(
-    "--flow",
-    type=click.Choice(["instagram_login", "facebook_login"]),
-    default="instagram_login",
-    show_default=True,
-    help="Which Meta login product the app uses.",
-)
-@click.option("--scope", "scopes", multiple=True, help="Default scope to request (repeatable).")
-@click.option(
-    "--config-id",
-    metavar="ID",
-    help="Facebook Login for Business: the configuration to open the dialog with (instead of scopes).",
+@app_id_option(required=True)
+@redirect_uris_option("A redirect URI exactly as registered with Meta (repeatable).", required=True)
+@flow_option(default="instagram_login", help_text="Which Meta login product the app uses.")
+@scopes_option("Default scope to request (repeatable).")
+@config_id_option(
+    "Facebook Login for Business: the configuration to open the dialog with (instead of scopes)."
 )
 @secret_options
 @json_option
@@ -356,24 +349,13 @@ def set_secret(app: AppContext, name: str, secret_file: Path | None, secret_env:
 
 @apps.command("update")
 @click.argument("name")
-@click.option(
-    "--scope", "scopes", multiple=True, help="Default scope to request (repeatable): replaces the list."
-)
+@scopes_option("Default scope to request (repeatable): replaces the list.")
 @click.option("--add-scope", "add_scopes", multiple=True, help="Add a default scope (repeatable).")
 @click.option("--remove-scope", "remove_scopes", multiple=True, help="Drop a default scope (repeatable).")
-@click.option(
-    "--redirect-uri",
-    "redirect_uris",
-    multiple=True,
-    help="A redirect URI exactly as registered with Meta (repeatable): replaces the list.",
-)
+@redirect_uris_option("A redirect URI exactly as registered with Meta (repeatable): replaces the list.")
 @click.option("--add-redirect-uri", "add_uris", multiple=True, help="Add a redirect URI (repeatable).")
 @click.option("--remove-redirect-uri", "remove_uris", multiple=True, help="Drop a redirect URI (repeatable).")
-@click.option(
-    "--config-id",
-    metavar="ID",
-    help="Facebook Login for Business: open the dialog with this configuration (instead of scopes).",
-)
+@config_id_option("Facebook Login for Business: open the dialog with this configuration (instead of scopes).")
 @click.option("--remove-config-id", is_flag=True, help="Open the dialog with the scopes again.")
 @click.option(
     "--secret-file", type=click.Path(dir_okay=False, path_type=Path), help="New app secret from this file."

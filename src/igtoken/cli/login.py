@@ -29,6 +29,10 @@ from urllib.parse import urlencode, urlsplit
 import click
 
 from igtoken.cli._context import AppContext, json_option, pass_ctx
+from igtoken.cli._options import (
+    config_id_option,
+    scopes_option,
+)
 
 if TYPE_CHECKING:
     from igtoken.cli._loopback import LoopbackReceiver
@@ -60,11 +64,9 @@ if TYPE_CHECKING:
     metavar="PERMISSION",
     help="Sandbox only, Facebook Login: untick this permission in the emulator's dialog (repeatable).",
 )
-@click.option("--scope", "scopes", multiple=True, help="Scope to request (repeatable). Default: the app's.")
-@click.option(
-    "--config-id",
-    metavar="ID",
-    help="Facebook Login for Business: open the dialog with this configuration (default: the app's).",
+@scopes_option("Scope to request (repeatable). Default: the app's.")
+@config_id_option(
+    "Facebook Login for Business: open the dialog with this configuration (default: the app's)."
 )
 @click.option(
     "--rerequest",

@@ -19,6 +19,12 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from igtoken.cli._context import AppContext, json_option, pass_ctx
+from igtoken.cli._options import (
+    app_id_option,
+    flow_option,
+    redirect_uris_option,
+    scopes_option,
+)
 
 if TYPE_CHECKING:
     from igtoken.app.meta_setup import Check, MetaUrls, Step
@@ -31,24 +37,18 @@ MAX_ATTEMPTS = 3
 
 
 @click.command("setup")
-@click.option(
-    "--flow",
-    type=click.Choice(["instagram_login", "facebook_login"]),
-    default=None,
-    help="Which Meta login product (asked for at a terminal; default instagram_login).",
+@flow_option(
+    default=None, help_text="Which Meta login product (asked for at a terminal; default instagram_login)."
 )
 @click.option("--name", default=None, help="The name igtoken gives the app (default: main).")
-@click.option("--app-id", default=None, help="Instagram app id (Facebook Login: the Meta app id).")
+@app_id_option(required=False)
 @click.option(
     "--public-url", default=None, help="Where the service is reached (default: IGTOKEN_PUBLIC_URL)."
 )
-@click.option(
-    "--redirect-uri",
-    "redirect_uris",
-    multiple=True,
-    help="Register this redirect URI instead of the one derived from the public URL (repeatable).",
+@redirect_uris_option(
+    "Register this redirect URI instead of the one derived from the public URL (repeatable)."
 )
-@click.option("--scope", "scopes", multiple=True, help="Default scope to request (repeatable).")
+@scopes_option("Default scope to request (repeatable).")
 @click.option(
     "--secret-file", type=click.Path(dir_okay=False, path_type=Path), help="Read the app secret here."
 )

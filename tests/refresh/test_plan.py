@@ -259,7 +259,7 @@ def _fields(state):
 
 def test_scheduled_state_places_the_last_failure_one_backoff_step_before_the_next_attempt():
     """The vault keeps the next attempt's time; the planner's facts put the failure one backoff
-    step before it, so the worker and ``igtoken refresh --plan`` see the same history."""
+    step before it, so the worker and ``igtoken refresh --dry-run`` see the same history."""
     retry_at = T0 + 20 * D
     state = scheduled_state(
         "17841400000000001", TokenKind.IG_LONG, T0, T0 + 60 * D,

@@ -130,7 +130,7 @@ def scheduled_state(
     The vault keeps when the next attempt is due (``next_refresh_at``), not when the last one
     failed: the failed attempt was one backoff step before it (a floor when Meta asked for
     longer), or ``now`` when nothing is scheduled. An expiry not after the issue time is no
-    expiry. The worker's decisions and ``igtoken refresh --plan`` both start here.
+    expiry. The worker's decisions and ``igtoken refresh --dry-run`` both start here.
     """
     if failure_count and next_refresh_at is not None:
         last_failure_at: datetime | None = next_refresh_at - policy.backoff(failure_count)

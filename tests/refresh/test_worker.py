@@ -8,8 +8,10 @@ import pytest
 
 from igtoken.core.secret import Secret
 from igtoken.refresh.outcomes import Outcome
+from igtoken.refresh.usecase import Refresher
+from igtoken.refresh.worker import RefreshWorker
 from igtoken.vault import AccountStatus, EventType
-from tests.support.fleet import PUBLIC_URL, Rig, seed_fleet
+from tests.support.fleet import PUBLIC_URL, Rig, client_factory, seed_fleet
 
 
 async def test_due_token_is_refreshed_stored_and_rescheduled(rig: Rig):
@@ -111,3 +113,35 @@ async def test_dead_token_needs_reauth_with_event_and_link(rig: Rig, how: str):
     later = await rig.worker.run_once(rig.clock.now())
     assert dead.account_id not in {r.account_id for r in later.results}
     assert len(rig.world.log.entries(endpoint="ig_refresh_token", status=400)) == 1
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"concurrency": 0}, "concurrency and batch_size"),
+        ({"batch_size": 0}, "concurrency and batch_size"),
+        ({"poll_interval": 0}, "poll_interval and max_outage"),
+        ({"max_outage": -1}, "poll_interval and max_outage"),
+    ],
+)
+def test_the_worker_refuses_settings_it_could_not_run_with(rig: Rig, options, message):
+    """A worker with no call slot, no claim size or no pause is refused when built, not at the first tick."""
+    with pytest.raises(ValueError, match=message):
+        RefreshWorker(rig.worker.refresher, **options)
+
+
+@pytest.mark.parametrize("options", [{"lease_seconds": 0}, {"call_timeout": -1}])
+def test_the_refresh_use_case_refuses_a_lease_or_timeout_that_is_not_positive(rig: Rig, options):
+    """A lease that has already ended, or a call abandoned before it starts, is refused when built."""
+    with pytest.raises(ValueError, match="lease_seconds and call_timeout must be positive"):
+        Refresher(rig.worker.vault, client_factory(rig.http), clock=rig.clock.now, owner="t", **options)
+
+
+async def test_the_worker_stores_through_its_refresher_in_batches(rig: Rig):
+    """The worker takes its vault, clock and lease owner from the refresh use case it wraps, and
+    switches that use case's store to its group commit: a refresh it runs is stored in a batch."""
+    assert (rig.worker.vault, rig.worker.owner) == (rig.worker.refresher.vault, rig.worker.refresher.owner)
+    seed_fleet(rig.world, rig.vault, 3, now=rig.clock.now(), due_now=True)
+    report = await rig.worker.run_once(rig.clock.now())
+    assert report.counts == {"refreshed": 3}
+    assert rig.worker.store.items == 3 and 1 <= rig.worker.store.batches <= 3

@@ -15,11 +15,12 @@ from igtoken.app.refresh_wiring import build_worker
 from igtoken.app.runtime import SANDBOX_APP, Runtime
 from igtoken.config.settings import Settings
 from igtoken.core.endpoints import Endpoints
-from igtoken.core.models import AccessToken, AccountType, Profile, TokenKind
+from igtoken.core.models import AccountType, Profile
 from igtoken.core.secret import Secret
 from igtoken.emulator import EmulatorClock, demo, demo_world
 from igtoken.emulator import create_app as create_emulator
 from igtoken.notify import generate_secret
+from igtoken.testing.fleet import as_access_token
 from tests.support.webhooks import Receiver, documented_fields
 
 
@@ -51,14 +52,7 @@ async def test_a_refresh_event_verifies_with_standardwebhooks_and_matches_the_do
     minted = world.mint_token(
         demo.DEMO_IG_APP_ID, "ig_long", demo.DEMO_BUSINESS, issued_at=(start - timedelta(days=3)).timestamp()
     )
-    token = AccessToken(
-        value=Secret(minted.value),
-        kind=TokenKind.IG_LONG,
-        issued_at=datetime.fromtimestamp(minted.issued_at, UTC),
-        expires_at=datetime.fromtimestamp(minted.expires_at, UTC),
-        user_id=demo.DEMO_BUSINESS_IG_ID,
-        scopes=tuple(minted.scopes),
-    )
+    token = as_access_token(minted, demo.DEMO_BUSINESS_IG_ID)
     profile = Profile(demo.DEMO_BUSINESS_IG_ID, demo.DEMO_BUSINESS, AccountType.BUSINESS)
     account = runtime.vault.save_login(SANDBOX_APP, profile, token, now=start, next_refresh_at=start)
     try:

@@ -13,11 +13,11 @@ import httpx
 from igtoken.app.runtime import SANDBOX_APP, Runtime, allow_redirect_uris
 from igtoken.config.settings import Settings
 from igtoken.core.endpoints import Endpoints
-from igtoken.core.models import AccessToken, AccountType, Profile, TokenKind
-from igtoken.core.secret import Secret
+from igtoken.core.models import AccountType, Profile
 from igtoken.emulator import create_app as create_emulator
 from igtoken.emulator import demo, demo_world
 from igtoken.service.assembly import build_app
+from igtoken.testing.fleet import as_access_token
 
 from .conftest import PUBLIC, REDIRECT
 
@@ -39,14 +39,7 @@ async def test_service_worker_refreshes_a_due_token_and_counts_it(tmp_path, monk
     minted = world.mint_token(
         demo.DEMO_IG_APP_ID, "ig_long", demo.DEMO_BUSINESS, issued_at=(now - timedelta(days=3)).timestamp()
     )
-    old = AccessToken(
-        value=Secret(minted.value),
-        kind=TokenKind.IG_LONG,
-        issued_at=_utc(minted.issued_at),
-        expires_at=_utc(minted.expires_at),
-        user_id=demo.DEMO_BUSINESS_IG_ID,
-        scopes=tuple(minted.scopes),
-    )
+    old = as_access_token(minted, demo.DEMO_BUSINESS_IG_ID)
     profile = Profile(demo.DEMO_BUSINESS_IG_ID, demo.DEMO_BUSINESS, AccountType.BUSINESS)
     account = runtime.vault.save_login(SANDBOX_APP, profile, old, now=now, next_refresh_at=now)
 

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from igtoken.core.models import AccessToken, AccountType, TokenKind
 from igtoken.core.secret import Secret
 from igtoken.emulator import World, demo
+from igtoken.emulator.model import Token as EmulatorToken
 from igtoken.refresh import RefreshPolicy, next_refresh_at
 from igtoken.vault import AppRecord, EventType, KeyRing, Vault
 from igtoken.vault.crypto import generate_key_material
@@ -27,7 +28,16 @@ from igtoken.vault.migrate import upgrade
 from igtoken.vault.models import Account, Event, Token
 from igtoken.vault.repository import sealed_token_row
 
-__all__ = ["APP_NAME", "Seeded", "add_demo_app", "keyring", "keys_setting", "open_vault", "seed_fleet"]
+__all__ = [
+    "APP_NAME",
+    "Seeded",
+    "add_demo_app",
+    "as_access_token",
+    "keyring",
+    "keys_setting",
+    "open_vault",
+    "seed_fleet",
+]
 
 #: The name the emulator's demo Instagram app is registered under in a seeded vault.
 APP_NAME = "demo"
@@ -76,6 +86,20 @@ def _dt(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, tz=UTC)
 
 
+def as_access_token(minted: EmulatorToken, user_id: str) -> AccessToken:
+    """A long-lived Instagram token the emulator minted, as igtoken's :class:`AccessToken` of
+    the account with IG user id ``user_id`` (to store it in a vault as a login would)."""
+    assert minted.expires_at is not None
+    return AccessToken(
+        value=Secret(minted.value),
+        kind=TokenKind.IG_LONG,
+        issued_at=_dt(minted.issued_at),
+        expires_at=_dt(minted.expires_at),
+        user_id=user_id,
+        scopes=tuple(minted.scopes),
+    )
+
+
 def seed_fleet(
     world: World,
     vault: Vault,
@@ -106,15 +130,7 @@ def seed_fleet(
         minted = world.mint_token(
             demo.DEMO_IG_APP_ID, "ig_long", account.username, issued_at=issued.timestamp()
         )
-        assert minted.expires_at is not None
-        token = AccessToken(
-            value=Secret(minted.value),
-            kind=TokenKind.IG_LONG,
-            issued_at=_dt(minted.issued_at),
-            expires_at=_dt(minted.expires_at),
-            user_id=account.ig_id,
-            scopes=tuple(minted.scopes),
-        )
+        token = as_access_token(minted, account.ig_id)
         when = now if due_now else next_refresh_at(token.issued_at, account.ig_id, policy, token.expires_at)
         account_id, token_id = str(uuid.uuid4()), str(uuid.uuid4())
         account_rows.append(

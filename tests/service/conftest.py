@@ -323,6 +323,18 @@ async def wired(tmp_path, monkeypatch):
         runtime.vault.close()
 
 
+async def sign_in_wired(w: Wired) -> str:
+    """Sign the wired service's client in with the generated admin password; the session's CSRF
+    token for the dashboard's forms."""
+    signin = await w.service.get("/signin")
+    state = w.service._transport.app.state.igtoken  # type: ignore[attr-defined]
+    done = await w.service.post(
+        "/signin", data={"csrf_token": csrf_from(signin.text), "password": state.admin_password.reveal()}
+    )
+    assert done.status_code == 303
+    return csrf_from((await w.service.get("/dashboard")).text)
+
+
 def bearer(w: Wired, key: str | None = None) -> dict[str, str]:
     return {"authorization": f"Bearer {key or w.key}", "accept": "application/json"}
 

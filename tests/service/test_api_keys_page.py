@@ -6,8 +6,7 @@ from __future__ import annotations
 import html
 import re
 
-from .conftest import Wired, csrf_from
-from .test_dashboard_usage import signed_in
+from .conftest import Wired, csrf_from, sign_in_wired
 
 
 async def form_token(w: Wired) -> str:
@@ -25,7 +24,7 @@ def row_of(page: str, prefix: str) -> str:
 async def test_a_key_made_with_chosen_capabilities_can_do_only_those(wired) -> None:
     """Ticking links:create and accounts:read makes a key shown once (201) that the API lets create
     links and list accounts, and refuses (403) a token read; the list shows its capabilities."""
-    await signed_in(wired)
+    await sign_in_wired(wired)
     csrf = await form_token(wired)
     page = await wired.service.get("/dashboard/api-keys")
     for capability in ("accounts:read", "tokens:read", "graph", "refresh", "links:create"):
@@ -60,7 +59,7 @@ async def test_a_key_made_with_chosen_capabilities_can_do_only_those(wired) -> N
 
 async def test_a_key_allowed_everything_is_listed_as_such(wired) -> None:
     """The default choice makes a key with every capability ("everything")."""
-    await signed_in(wired)
+    await sign_in_wired(wired)
     made = await wired.service.post(
         "/dashboard/api-keys", data={"csrf_token": await form_token(wired), "name": "all-in", "access": "all"}
     )
@@ -73,7 +72,7 @@ async def test_a_key_allowed_everything_is_listed_as_such(wired) -> None:
 async def test_bad_choices_are_422_with_the_reason_and_nothing_is_made(wired) -> None:
     """ "Only what is ticked" with nothing ticked, or a capability that does not exist: 422, the form
     again with the reason; no key. Without the CSRF token: 403."""
-    await signed_in(wired)
+    await sign_in_wired(wired)
     before = len(wired.vault.api_keys.list_all())
     csrf = await form_token(wired)
     none = await wired.service.post(
@@ -92,7 +91,7 @@ async def test_bad_choices_are_422_with_the_reason_and_nothing_is_made(wired) ->
 
 async def test_revoking_from_the_dashboard_ends_the_key(wired) -> None:
     """Revoke: 303 back with a notice; the list says revoked; the API refuses the key (401)."""
-    await signed_in(wired)
+    await sign_in_wired(wired)
     auth = {"authorization": f"Bearer {wired.key}", "accept": "application/json"}
     assert (await wired.service.get("/v1/accounts", headers=auth)).status_code == 200
     [record] = wired.vault.api_keys.list_all()

@@ -9,20 +9,10 @@ from datetime import UTC, datetime
 
 from igtoken.service.views import MetaUsage
 
-from .conftest import Wired, bearer
+from .conftest import bearer, sign_in_wired
 from .test_wired_service import connect
 
 T = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-
-
-async def signed_in(w: Wired) -> None:
-    signin = await w.service.get("/signin")
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', signin.text).group(1)  # type: ignore[union-attr]
-    state = w.service._transport.app.state.igtoken  # type: ignore[attr-defined]
-    done = await w.service.post(
-        "/signin", data={"csrf_token": csrf, "password": state.admin_password.reveal()}
-    )
-    assert done.status_code == 303
 
 
 def usage_cell(html: str, account_id: str) -> str:
@@ -39,7 +29,7 @@ async def test_usage_is_dash_until_a_proxied_call_then_readable(wired) -> None:
     """Before any call through the proxy: "—". After one: the highest figure as "<kind> N%" in the list,
     every figure with its meaning on the account's page, and the same numbers the vault holds."""
     account_id = await connect(wired)
-    await signed_in(wired)
+    await sign_in_wired(wired)
     before = await wired.service.get("/dashboard")
     assert usage_cell(before.text, account_id).strip() == "—"
     page = await wired.service.get(f"/dashboard/accounts/{account_id}")
@@ -84,7 +74,7 @@ def test_figures_read_as_percent_with_their_meaning() -> None:
 async def test_history_reads_yes_and_no_not_python_booleans(wired) -> None:
     """The account's history is for people: the connected event's flag reads "reconnected: no"."""
     account_id = await connect(wired)
-    await signed_in(wired)
+    await sign_in_wired(wired)
     page = (await wired.service.get(f"/dashboard/accounts/{account_id}")).text
     assert "reconnected: no" in page
     assert "False" not in page and "True" not in page

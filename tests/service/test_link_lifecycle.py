@@ -13,21 +13,8 @@ from igtoken.core.endpoints import Endpoints
 from igtoken.core.secret import Secret
 from igtoken.service.assembly import build_app
 
-from .conftest import Wired, bearer
+from .conftest import Wired, bearer, sign_in_wired
 from .test_wired_service import connect, new_link, start
-
-
-async def sign_in_admin(w: Wired) -> str:
-    """Sign the service client in; the dashboard's CSRF token."""
-    signin = await w.service.get("/signin")
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', signin.text).group(1)  # type: ignore[union-attr]
-    state = w.service._transport.app.state.igtoken  # type: ignore[attr-defined]
-    done = await w.service.post(
-        "/signin", data={"csrf_token": csrf, "password": state.admin_password.reveal()}
-    )
-    assert done.status_code == 303
-    page = await w.service.get("/dashboard/links")
-    return re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
 
 
 def link_id_of(w: Wired, code: str) -> str:
@@ -74,7 +61,7 @@ async def test_revoked_link_says_so_and_its_pending_flow_cannot_finish(wired):
     """Revoking from the dashboard: the page is 410 "revoked", a flow already at Instagram stores nothing."""
     code = new_link(wired, label="to revoke")
     pending = await start(wired, code)
-    csrf = await sign_in_admin(wired)
+    csrf = await sign_in_wired(wired)
     link_id = link_id_of(wired, code)
     revoked = await wired.service.post(f"/dashboard/links/{link_id}/revoke", data={"csrf_token": csrf})
     assert revoked.status_code == 303
@@ -101,7 +88,7 @@ async def test_dashboard_shows_used_revoked_expired_and_active_distinctly(wired)
     )
     new_link(wired, label="open", max_uses=None)
     wired.world.clock.advance(120)
-    await sign_in_admin(wired)
+    await sign_in_wired(wired)
     page = (await wired.service.get("/dashboard/links")).text
     rows = {
         label: status
@@ -115,7 +102,7 @@ async def test_dashboard_shows_used_revoked_expired_and_active_distinctly(wired)
 
 async def test_dashboard_form_makes_single_multiple_and_unlimited_links(wired):
     """The create form's three choices become max_uses 1, N and unlimited; a bad choice is refused."""
-    csrf = await sign_in_admin(wired)
+    csrf = await sign_in_wired(wired)
     app_id = wired.vault.get_app("demo").id
     base = {"csrf_token": csrf, "app_id": app_id, "expires_in_hours": "24"}
     for choice, extra in (("single", {}), ("multiple", {"max_uses": "5"}), ("unlimited", {})):
@@ -152,7 +139,7 @@ async def test_409_answers_reuse_one_open_reauthorization_link(wired):
     [url] = urls
     reauth_links = [x for x in wired.vault.links.list_all() if x.account_id == account_id]
     assert len(reauth_links) == 1
-    csrf = await sign_in_admin(wired)
+    csrf = await sign_in_wired(wired)
     button = await wired.service.post(
         f"/dashboard/accounts/{account_id}/reauth-link", data={"csrf_token": csrf}
     )

@@ -9,18 +9,8 @@ import httpx
 
 from igtoken.service.pages import _relative
 
-from .conftest import NOW, Wired, client_for, make_config
+from .conftest import NOW, client_for, make_config, sign_in_wired
 from .test_wired_service import connect, new_link, start
-
-
-async def _sign_in(w: Wired) -> None:
-    signin = await w.service.get("/signin")
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', signin.text).group(1)  # type: ignore[union-attr]
-    state = w.service._transport.app.state.igtoken  # type: ignore[attr-defined]
-    done = await w.service.post(
-        "/signin", data={"csrf_token": csrf, "password": state.admin_password.reveal()}
-    )
-    assert done.status_code == 303
 
 
 def _csrf(html: str) -> str:
@@ -73,7 +63,7 @@ async def test_no_way_back_is_offered_to_another_browser(wired):
 async def test_refresh_now_on_a_young_token_explains_when(wired):
     """A token under 24 hours old: the button is disabled, and a refresh anyway gets words, not a 409 dump."""
     account_id = await connect(wired)
-    await _sign_in(wired)
+    await sign_in_wired(wired)
     page = await wired.service.get(f"/dashboard/accounts/{account_id}")
     assert re.search(r"<button type=\"submit\" disabled[^>]*>Refresh now</button>", page.text)
     assert "can be refreshed from" in page.text
@@ -92,7 +82,7 @@ async def test_refresh_now_on_a_young_token_explains_when(wired):
 async def test_a_fresh_60_day_token_is_on_the_expiry_chart(wired):
     """The chart never says no token expires while a just-issued 60-day token is listed."""
     await connect(wired)
-    await _sign_in(wired)
+    await sign_in_wired(wired)
     page = (await wired.service.get("/dashboard")).text
     assert "No token expires" not in page
     assert "1 token expires in the next 60 days" in page
@@ -103,7 +93,7 @@ async def test_a_fresh_60_day_token_is_on_the_expiry_chart(wired):
 async def test_disconnect_asks_first(wired):
     """The account page's Disconnect opens a confirmation; only its form destroys the tokens."""
     account_id = await connect(wired)
-    await _sign_in(wired)
+    await sign_in_wired(wired)
     confirm = await wired.service.get(f"/dashboard/accounts/{account_id}/disconnect")
     assert confirm.status_code == 200 and "This cannot be undone." in confirm.text
     assert wired.vault.get_account(account_id).status == "active"

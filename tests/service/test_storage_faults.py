@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,6 +12,7 @@ from pathlib import Path
 
 from igtoken.service.wiring import SERVICE_BUSY_TIMEOUT
 from igtoken.vault import EventType
+from tests.support.locks import write_gate_held
 
 from .conftest import Wired, bearer
 from .test_wired_service import connect
@@ -112,14 +112,10 @@ def _token_reads(w: Wired) -> int:
     return len(w.vault.events(types=[EventType.TOKEN_READ]))
 
 
-async def test_token_read_on_sqlite_runs_on_the_loop_and_is_audited(wired, monkeypatch):
-    """Uncontended, the audited read is done without a hand-over to the runner; each read is audited."""
-    account_id = await connect(wired)
-    # The key's first use is recorded (a write through a transaction): that read is handed over.
-    first = await wired.service.get(f"/v1/accounts/{account_id}/token", headers=bearer(wired))
-    assert first.status_code == 200
+def handovers(w: Wired, monkeypatch) -> list[object]:
+    """The calls the service hands over to its vault runner from now on."""
     handed: list[object] = []
-    runner = _wiring(wired).runner
+    runner = _wiring(w).runner
     run = runner.run
 
     async def counted(fn):
@@ -127,6 +123,16 @@ async def test_token_read_on_sqlite_runs_on_the_loop_and_is_audited(wired, monke
         return await run(fn)
 
     monkeypatch.setattr(runner, "run", counted)
+    return handed
+
+
+async def test_token_read_on_sqlite_runs_on_the_loop_and_is_audited(wired, monkeypatch):
+    """Uncontended, the audited read is done without a hand-over to the runner; each read is audited."""
+    account_id = await connect(wired)
+    # The key's first use is recorded (a write through a transaction): that read is handed over.
+    first = await wired.service.get(f"/v1/accounts/{account_id}/token", headers=bearer(wired))
+    assert first.status_code == 200
+    handed = handovers(wired, monkeypatch)
     before = _token_reads(wired)
     for _ in range(3):
         answer = await wired.service.get(f"/v1/accounts/{account_id}/token", headers=bearer(wired))
@@ -138,33 +144,11 @@ async def test_token_read_on_sqlite_runs_on_the_loop_and_is_audited(wired, monke
 async def test_token_read_waits_on_the_runner_while_this_process_writes(wired, monkeypatch):
     """Another thread of the service holding the write gate: the read is handed over, waits, answers."""
     account_id = await connect(wired)
-    handed: list[object] = []
-    runner = _wiring(wired).runner
-    run = runner.run
-
-    async def counted(fn):
-        handed.append(fn)
-        return await run(fn)
-
-    monkeypatch.setattr(runner, "run", counted)
-    gate = wired.vault._db._write_gate
-    holding, release = threading.Event(), threading.Event()
-
-    def writer() -> None:
-        with gate:
-            holding.set()
-            release.wait(10)
-
-    thread = threading.Thread(target=writer)
-    thread.start()
+    handed = handovers(wired, monkeypatch)
     before = _token_reads(wired)
-    try:
-        holding.wait(10)
+    with write_gate_held(wired.vault) as release:
         asyncio.get_running_loop().call_later(0.3, release.set)
         answer = await wired.service.get(f"/v1/accounts/{account_id}/token", headers=bearer(wired))
-    finally:
-        release.set()
-        thread.join()
     assert answer.status_code == 200, answer.text
     assert len(handed) == 1
     assert _token_reads(wired) == before + 1

@@ -22,6 +22,7 @@ from igtoken.core.secret import Secret
 from igtoken.vault import EventType, KeyRing, Vault
 from igtoken.vault.crypto import generate_key_material
 from igtoken.vault.direct import CHECKPOINT_EVERY, WouldBlock
+from tests.support.locks import write_gate_held
 from tests.vault.conftest import T0, token
 
 
@@ -246,27 +247,12 @@ def test_nonblocking_never_waits_for_a_writer_of_this_process(
         pytest.skip("SQLite's one writer")
     account_id = connect()
     vault.prepare_nonblocking()
-    gate = vault._db._write_gate
-    assert gate is not None
-    holding, release = threading.Event(), threading.Event()
-
-    def writer() -> None:
-        with gate:
-            holding.set()
-            release.wait(10)
-
-    thread = threading.Thread(target=writer)
-    thread.start()
-    try:
-        holding.wait(10)
+    with write_gate_held(vault):
         with pytest.raises(WouldBlock), vault.nonblocking():
             vault.serve_token(account_id, now=T0, reader="api")
         # A write through a transaction (an API key's last-used touch) is never tried there.
         with pytest.raises(WouldBlock), vault.nonblocking():
             vault.api_keys.create("x", now=T0)
-    finally:
-        release.set()
-        thread.join()
     assert _reads(vault) == []
 
 

@@ -19,6 +19,7 @@ from click.testing import CliRunner
 from igtoken.cli import main
 from igtoken.emulator import EmulatorClock
 from igtoken.testing import run_emulator_on_loopback
+from igtoken.vault import KeyRing, Vault
 from tests.support.fleet import add_demo_app, keyring, keys_setting, open_vault, seed_fleet
 
 PG_URL = os.environ.get("IGTOKEN_TEST_DATABASE_URL")
@@ -33,13 +34,19 @@ def _env(db_url: str, ring, emulator_url: str) -> dict[str, str]:
     return env
 
 
-def test_cli_refresh_dry_run_then_all(tmp_path, monkeypatch):
-    """`--dry-run` calls nothing; `--all` refreshes the due token; `--force` keeps the 24 h rule."""
+def _sqlite_vault(tmp_path) -> tuple[KeyRing, str, Vault, datetime]:
+    """A new SQLite vault with the emulator's demo app: its keys, URL, the open vault and the time."""
     ring = keyring()
     url = f"sqlite:///{tmp_path / 'v.db'}"
     vault = open_vault(url, ring)
     now = datetime.now(UTC)
     add_demo_app(vault, now)
+    return ring, url, vault, now
+
+
+def test_cli_refresh_dry_run_then_all(tmp_path, monkeypatch):
+    """`--dry-run` calls nothing; `--all` refreshes the due token; `--force` keeps the 24 h rule."""
+    ring, url, vault, now = _sqlite_vault(tmp_path)
     with run_emulator_on_loopback(clock=EmulatorClock()) as emu:
         due, young = seed_fleet(emu.world, vault, 2, now=now, ages=(timedelta(days=2), timedelta(hours=1)))
         vault.set_next_refresh(due.account_id, now)
@@ -65,11 +72,7 @@ def test_cli_refresh_dry_run_then_all(tmp_path, monkeypatch):
 def test_worker_logs_one_line_per_account_and_each_call_only_when_debugging(tmp_path, level):
     """At INFO each refresh is one ``igtoken.worker`` line (account and outcome); the line per call
     to Meta (``igtoken.http``: method, redacted URL, status) is there at DEBUG. Never a token."""
-    ring = keyring()
-    url = f"sqlite:///{tmp_path / 'v.db'}"
-    vault = open_vault(url, ring)
-    now = datetime.now(UTC)
-    add_demo_app(vault, now)
+    ring, url, vault, now = _sqlite_vault(tmp_path)
     with run_emulator_on_loopback(clock=EmulatorClock()) as emu:
         tokens = seed_fleet(emu.world, vault, 3, now=now, ages=(timedelta(days=2),), due_now=True)
         env = {**_env(url, ring, str(emu)), "IGTOKEN_LOG_LEVEL": level, "IGTOKEN_LOG_FORMAT": "text"}
@@ -181,11 +184,7 @@ def _leased(vault) -> int:
 @pytest.mark.slow
 def test_sigkilled_worker_loses_nothing(tmp_path):
     """A worker SIGKILLed mid-batch leaves leases that expire; the next worker refreshes everything."""
-    ring = keyring()
-    url = f"sqlite:///{tmp_path / 'v.db'}"
-    vault = open_vault(url, ring)
-    now = datetime.now(UTC)
-    add_demo_app(vault, now)
+    ring, url, vault, now = _sqlite_vault(tmp_path)
     with run_emulator_on_loopback(clock=EmulatorClock()) as emu:
         fleet = seed_fleet(emu.world, vault, 40, now=now, ages=(timedelta(days=3),), due_now=True)
         emu.world.faults.add("ig_refresh_token", "slow", delay_seconds=30)

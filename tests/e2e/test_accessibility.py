@@ -106,6 +106,13 @@ def _sign_in(page: Page, running: Running) -> None:
     page.wait_for_url(f"{running.service}/dashboard")
 
 
+def _open_from_nav(page: Page, running: Running, path: str) -> None:
+    """Follow the dashboard's navigation to ``path``; its link is then marked as the current page."""
+    page.click(f"nav a[href='{path}']")
+    page.wait_for_url(f"{running.service}{path}")
+    assert page.get_attribute(f"nav a[href='{path}']", "aria-current") == "page"
+
+
 def _create_link(page: Page, running: Running, label: str, app: str = "demo") -> str:
     page.goto(f"{running.service}/dashboard/links")
     page.select_option("#app_id", label=app)
@@ -269,9 +276,7 @@ def test_meta_apps_page_states_pass_axe(running, browser):
     audit = Auditor()
     page = browser().new_page()
     _sign_in(page, running)
-    page.click("nav a[href='/dashboard/apps']")
-    page.wait_for_url(f"{running.service}/dashboard/apps")
-    assert page.get_attribute("nav a[href='/dashboard/apps']", "aria-current") == "page"
+    _open_from_nav(page, running, "/dashboard/apps")
     audit(page, "meta apps, Instagram Login guide")
     page.click("text=Facebook Login for Business")
     page.wait_for_url(f"{running.service}/dashboard/apps?flow=facebook_login")
@@ -299,9 +304,7 @@ def test_api_keys_page_states_pass_axe(running, browser):
     audit = Auditor()
     page = browser().new_page()
     _sign_in(page, running)
-    page.click("nav a[href='/dashboard/api-keys']")
-    page.wait_for_url(f"{running.service}/dashboard/api-keys")
-    assert page.get_attribute("nav a[href='/dashboard/api-keys']", "aria-current") == "page"
+    _open_from_nav(page, running, "/dashboard/api-keys")
     audit(page, "api keys")
     page.fill("#name", "a11y onboarding")
     page.check("input[name=access][value=chosen]")

@@ -38,9 +38,11 @@ from datetime import datetime
 from typing import Any
 
 from igtoken.core.exceptions import DatabaseCorruptError, DatabaseRefusedError, DatabaseUnavailableError
+from igtoken.notify import Notifier
 from igtoken.refresh.batching import BatchedStore
+from igtoken.refresh.policy import RefreshPolicy
 from igtoken.refresh.usecase import REAUTH_LINK_LIFETIME, ClientFactory, Refresher, Result
-from igtoken.vault import Claim
+from igtoken.vault import AsyncVault, Claim
 
 __all__ = [
     "DEFAULT_MAX_OUTAGE",
@@ -169,12 +171,6 @@ class RefreshWorker:
         if poll_interval <= 0 or max_outage < 0:
             raise ValueError("poll_interval and max_outage must be positive")
         self.refresher = refresher
-        self.vault = refresher.vault
-        self.clock = refresher.clock
-        self.notifier = refresher.notifier
-        self.policy = refresher.policy
-        self.owner = refresher.owner
-        self.lease_seconds = refresher.lease_seconds
         self.concurrency = concurrency
         self.batch_size = batch_size
         self.poll_interval = poll_interval
@@ -187,6 +183,38 @@ class RefreshWorker:
         self._gate = asyncio.Semaphore(concurrency)
         #: Called with each result as it is recorded (progress bars); must not raise.
         self.on_result: Callable[[Result], None] | None = None
+
+    # What the worker shares with the refresh use case it wraps is read from it, never copied.
+
+    @property
+    def vault(self) -> AsyncVault:
+        """The vault the refresher stores in."""
+        return self.refresher.vault
+
+    @property
+    def clock(self) -> Callable[[], datetime]:
+        """The refresher's clock."""
+        return self.refresher.clock
+
+    @property
+    def notifier(self) -> Notifier | None:
+        """Where the refresher's notifications go."""
+        return self.refresher.notifier
+
+    @property
+    def policy(self) -> RefreshPolicy:
+        """The refresh policy the planner applies."""
+        return self.refresher.policy
+
+    @property
+    def owner(self) -> str:
+        """The lease owner id of this worker's claims."""
+        return self.refresher.owner
+
+    @property
+    def lease_seconds(self) -> float:
+        """How long a claim is leased."""
+        return self.refresher.lease_seconds
 
     # -- the loop -------------------------------------------------------------------------------
 

@@ -12,12 +12,14 @@ from typing import Any, TypeVar
 
 import click
 
+from igtoken.core.models import FlowKind
+
 __all__ = ["app_id_option", "config_id_option", "flow_option", "redirect_uris_option", "scopes_option"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 #: The login products an app can use, as ``--flow`` spells them.
-FLOWS = ("instagram_login", "facebook_login")
+FLOWS = tuple(kind.value for kind in FlowKind)
 
 
 def scopes_option(help_text: str) -> Callable[[F], F]:

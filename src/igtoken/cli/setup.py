@@ -20,6 +20,7 @@ import click
 
 from igtoken.cli._context import AppContext, json_option, pass_ctx
 from igtoken.cli._options import (
+    FLOWS,
     app_id_option,
     flow_option,
     redirect_uris_option,
@@ -98,7 +99,7 @@ def setup(
         flow = (
             click.prompt(
                 "Which login? instagram_login (no Facebook Page needed) or facebook_login",
-                type=click.Choice(["instagram_login", "facebook_login"]),
+                type=click.Choice(FLOWS),
                 default="instagram_login",
                 err=True,
             )
